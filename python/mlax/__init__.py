@@ -1,0 +1,69 @@
+"""mlax: NumPy-style arrays and composable transformations, compiled through MLIR and IREE.
+
+`import mlax as jax` works for the features mlax has: jit, make_mlir,
+mlax.numpy, mlax.lax, mlax.tree_util, devices and config.
+"""
+
+__version__ = "0.1.0"
+
+import atexit as _atexit
+
+from mlax import config, errors, tree_util  # noqa: F401
+from mlax.core.array import Array, device_put  # noqa: F401
+from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
+from mlax.core.jit import jit, make_mlir  # noqa: F401
+from mlax.runtime.device import Device  # noqa: F401
+from mlax import ops as _ops  # noqa: F401  (defines the op table)
+from mlax import lax, numpy  # noqa: F401,E402
+
+
+def devices(backend=None):
+    """The devices of `backend` (default: the configured backend, cpu unless set)."""
+    from mlax.runtime import device
+
+    return list(device.devices(backend))
+
+
+def local_devices(backend=None):
+    return devices(backend)
+
+
+def device_count(backend=None):
+    return len(devices(backend))
+
+
+def local_device_count(backend=None):
+    return device_count(backend)
+
+
+def default_backend():
+    """The name of the backend arrays go to by default ("cpu", "cuda", ...)."""
+    from mlax.runtime import backends
+
+    return backends.get(backends.default_name()).name
+
+
+def block_until_ready(tree):
+    """Wait for every array in `tree`; returns `tree`."""
+    for leaf in tree_util.tree_leaves(tree):
+        if hasattr(leaf, "block_until_ready"):
+            leaf.block_until_ready()
+    return tree
+
+
+@_atexit.register
+def _release_native_state():
+    # The IREE compiler and runtime must be torn down before Python's own
+    # module teardown, in this order, or they crash or report leaks at exit.
+    import gc
+
+    from mlax.core import mlir
+    from mlax.runtime import compiler, device
+
+    from mlax.runtime import eager
+
+    eager._kernels.clear()
+    gc.collect()
+    device.release_all()
+    compiler.close_sessions()
+    mlir.close()

@@ -1,0 +1,157 @@
+"""dtypes: the supported element types, their MLIR names, and JAX's type promotion.
+
+Promotion follows JAX's lattice: Python scalars are *weakly typed* (they take
+the dtype of the array they meet), and the result of mixing two dtypes is the
+least upper bound of the two in the lattice below. With x64 disabled, 64-bit
+types are canonicalized to their 32-bit counterparts.
+"""
+
+import functools
+
+import ml_dtypes
+import numpy as np
+
+from mlax import config
+
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
+bool_ = np.dtype(np.bool_)
+int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
+float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+# dtype -> MLIR element type spelling.
+MLIR_NAMES = {
+    bool_: "i1",
+    int8: "i8", int16: "i16", int32: "i32", int64: "i64",
+    uint8: "ui8", uint16: "ui16", uint32: "ui32", uint64: "ui64",
+    bfloat16: "bf16", float16: "f16", float32: "f32", float64: "f64",
+    complex64: "complex<f32>", complex128: "complex<f64>",
+}
+FROM_MLIR_NAME = {name: dtype for dtype, name in MLIR_NAMES.items()}
+
+_CANONICAL_X32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
+
+
+def canonicalize(dtype):
+    """The dtype mlax really uses for `dtype` under the current x64 setting."""
+    dtype = np.dtype(dtype)
+    if dtype not in MLIR_NAMES:
+        raise TypeError(f"mlax does not support dtype {dtype}")
+    if not config.x64_enabled():
+        return _CANONICAL_X32.get(dtype, dtype)
+    return dtype
+
+
+def default_int():
+    return canonicalize(int64)
+
+
+def default_float():
+    return canonicalize(float64)
+
+
+def default_complex():
+    return canonicalize(complex128)
+
+
+def is_float(dtype):
+    return np.dtype(dtype) in (bfloat16, float16, float32, float64)
+
+
+def is_complex(dtype):
+    return np.issubdtype(np.dtype(dtype), np.complexfloating)
+
+
+def is_inexact(dtype):
+    return is_float(dtype) or is_complex(dtype)
+
+
+def is_integer(dtype):
+    return np.issubdtype(np.dtype(dtype), np.integer)
+
+
+def is_unsigned(dtype):
+    return np.issubdtype(np.dtype(dtype), np.unsignedinteger)
+
+
+def finfo(dtype):
+    return ml_dtypes.finfo(dtype) if np.dtype(dtype) == bfloat16 else np.finfo(dtype)
+
+
+def iinfo(dtype):
+    return np.iinfo(dtype)
+
+
+def real_dtype(dtype):
+    """The real counterpart of a complex dtype (identity for real dtypes)."""
+    dtype = np.dtype(dtype)
+    return {complex64: float32, complex128: float64}.get(dtype, dtype)
+
+
+# The promotion lattice. Weak (Python scalar) categories are the strings
+# "i*", "f*", "c*"; every edge points from a type to the types it promotes to.
+_LATTICE = {
+    bool_: ["i*"],
+    "i*": [uint8, int8],
+    uint8: [uint16, int16], uint16: [uint32, int32], uint32: [uint64, int64], uint64: ["f*"],
+    int8: [int16], int16: [int32], int32: [int64], int64: ["f*"],
+    "f*": [bfloat16, float16, "c*"],
+    bfloat16: [float32], float16: [float32], float32: [float64, complex64], float64: [complex128],
+    "c*": [complex64], complex64: [complex128], complex128: [],
+}
+
+
+@functools.cache
+def _upper_set(node):
+    result = {node}
+    for parent in _LATTICE[node]:
+        result |= _upper_set(parent)
+    return frozenset(result)
+
+
+@functools.cache
+def _join(a, b):
+    common = _upper_set(a) & _upper_set(b)
+    # The least upper bound is the common element whose upper set holds all others.
+    for node in common:
+        if _upper_set(node) == common:
+            return node
+    raise TypeError(f"no promotion for {a} and {b}")
+
+
+_WEAK_DEFAULT = {"i*": default_int, "f*": default_float, "c*": default_complex}
+
+
+def _node(dtype, weak):
+    if not weak:
+        return np.dtype(dtype)
+    if np.dtype(dtype) == bool_:
+        return bool_
+    return "c*" if is_complex(dtype) else "f*" if is_float(dtype) else "i*"
+
+
+def promote_types(*typed):
+    """Result (dtype, weak_type) of combining (dtype, weak_type) pairs."""
+    node = functools.reduce(_join, [_node(d, w) for d, w in typed])
+    if isinstance(node, str):
+        return canonicalize(_WEAK_DEFAULT[node]()), True
+    return canonicalize(node), False
+
+
+def result_type(*dtypes):
+    """Promotion of strong dtypes only, as `jnp.result_type` of dtypes."""
+    return promote_types(*[(np.dtype(d), False) for d in dtypes])[0]
+
+
+def python_scalar_dtype(value):
+    """The weak dtype mlax gives a Python scalar."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return default_int()
+    if isinstance(value, float):
+        return default_float()
+    if isinstance(value, complex):
+        return default_complex()
+    raise TypeError(f"not a Python scalar: {value!r}")

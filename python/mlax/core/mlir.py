@@ -1,0 +1,132 @@
+"""The one MLIR context of the process, and conversions between Python and MLIR.
+
+mlax traces into the context owned by the in-process IREE compiler session, so
+a traced module is handed to IREE without printing and re-parsing it. The
+context allows unregistered dialects: mlax ops are generic operations.
+"""
+
+import numpy as np
+
+from iree.compiler import ir
+
+from mlax.core import dtypes
+
+_session = None
+
+
+def compiler_session():
+    """The process's IREE compiler session whose context holds every mlax module."""
+    global _session
+    if _session is None:
+        from iree.compiler.api import Session
+
+        _session = Session()
+        _session.context.allow_unregistered_dialects = True
+        # Builders need func, stablehlo, chlo loaded (parsing would load them lazily).
+        _session.context.load_all_available_dialects()
+    return _session
+
+
+def context():
+    return compiler_session().context
+
+
+def close():
+    """Release the compiler session (at interpreter exit, before the runtime goes)."""
+    global _session
+    if _session is not None:
+        _session.close()
+        _session = None
+
+
+def element_type(dtype):
+    return ir.Type.parse(dtypes.MLIR_NAMES[np.dtype(dtype)])
+
+
+def tensor_type(shape, dtype):
+    """tensor<...> of `shape` (None marks a dynamic dimension) and `dtype`."""
+    dims = [ir.ShapedType.get_dynamic_size() if d is None else d for d in shape]
+    return ir.RankedTensorType.get(dims, element_type(dtype))
+
+
+def shape_dtype(tensor_type):
+    """(shape, dtype) of an MLIR ranked tensor type."""
+    ranked = ir.RankedTensorType(tensor_type)
+    shape = tuple(None if ranked.is_dynamic_dim(i) else d for i, d in enumerate(ranked.shape))
+    return shape, dtypes.FROM_MLIR_NAME[str(ranked.element_type)]
+
+
+def dense_attr(value, dtype):
+    """A DenseElementsAttr holding the numpy array `value` as `dtype`."""
+    value = np.asarray(value, dtype=dtype, order="C")
+    ttype = tensor_type(value.shape, dtype)
+    if value.dtype == dtypes.bool_:
+        return ir.DenseElementsAttr.get(value, type=ttype)
+    if value.size == 0:
+        return ir.Attribute.parse(f"dense<> : {ttype}")
+    element_bytes = value.reshape(-1).view(np.uint8).reshape(value.size, -1)
+    if (element_bytes == element_bytes[0]).all():
+        value = value.reshape(-1)[:1]  # one element: MLIR reads it as a splat
+    # MLIR reads a hex blob of the raw little-endian bytes for any element type.
+    return ir.Attribute.parse(f'dense<"0x{value.tobytes().hex().upper()}"> : {ttype}')
+
+
+def dense_to_numpy(attr):
+    """The numpy array held by a DenseElementsAttr."""
+    shape, dtype = shape_dtype(attr.type)
+    if dtype == dtypes.bfloat16:
+        # The bindings can't view bf16 data: read the same literals as f32.
+        attr = ir.Attribute.parse(str(attr).replace("xbf16>", "xf32>").replace("<bf16>", "<f32>"))
+    if dtypes.is_complex(dtype):
+        raise NotImplementedError("reading complex constants back from MLIR text")
+    return np.array(attr).astype(dtype).reshape(shape)
+
+
+# --- op attributes ---------------------------------------------------------
+# Op attributes are plain Python values in the op table and MLIR attributes in
+# the IR. The encoding is fixed by the Python type, so decoding needs no schema:
+#   int -> i64 IntegerAttr, bool -> BoolAttr, float -> f64 FloatAttr,
+#   str -> StringAttr, tuple of ints -> array<i64: ...>, np.dtype -> TypeAttr,
+#   np.ndarray -> DenseElementsAttr, ir.Attribute -> itself.
+
+def encode_attr(value):
+    if isinstance(value, ir.Attribute):
+        return value
+    if isinstance(value, bool):
+        return ir.BoolAttr.get(value)
+    if isinstance(value, (int, np.integer)):
+        return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(value))
+    if isinstance(value, float):
+        return ir.FloatAttr.get(ir.F64Type.get(), value)
+    if isinstance(value, str):
+        return ir.StringAttr.get(value)
+    if isinstance(value, np.dtype):
+        return ir.TypeAttr.get(element_type(value))
+    if isinstance(value, np.ndarray):
+        return dense_attr(value, value.dtype)
+    if isinstance(value, tuple):
+        return ir.DenseI64ArrayAttr.get([int(v) for v in value])
+    raise TypeError(f"cannot encode attribute value {value!r}")
+
+
+def decode_attr(attr):
+    if isinstance(attr, ir.DenseI64ArrayAttr):
+        return tuple(attr)
+    if isinstance(attr, ir.BoolAttr):
+        return attr.value
+    if isinstance(attr, ir.IntegerAttr):
+        return attr.value
+    if isinstance(attr, ir.FloatAttr):
+        return attr.value
+    if isinstance(attr, ir.StringAttr):
+        return attr.value
+    if isinstance(attr, ir.TypeAttr):
+        return dtypes.FROM_MLIR_NAME[str(attr.value)]
+    if isinstance(attr, ir.DenseElementsAttr):
+        return dense_to_numpy(attr)
+    return attr
+
+
+def op_attrs(op):
+    """The decoded attributes of an operation, as a dict."""
+    return {name: decode_attr(attr) for name, attr in op.attributes.items()}

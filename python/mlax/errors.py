@@ -1,0 +1,39 @@
+"""The exceptions mlax raises, so users can catch them by name."""
+
+
+class MlaxError(Exception):
+    """Base class of mlax's own errors."""
+
+
+class ConcretizationTypeError(TypeError, MlaxError):
+    """A traced value was used where Python needs a concrete one (if, bool(), int())."""
+
+
+class TracerArrayConversionError(TypeError, MlaxError):
+    """A traced value was converted to a NumPy array inside a transformation."""
+
+
+class TracerIntegerConversionError(TypeError, MlaxError):
+    """A traced value was used as a Python integer (an index, a range bound)."""
+
+
+class UnexpectedTracerError(MlaxError):
+    """A traced value escaped the transformation that created it."""
+
+
+class CompilationError(MlaxError):
+    """A stage of the compiler failed; the message names the stage and an IR file."""
+
+    def __init__(self, stage, message, ir_path=None):
+        self.stage = stage
+        self.ir_path = ir_path
+        where = f"; the IR it failed on is saved at {ir_path}" if ir_path else ""
+        super().__init__(f"{stage} failed: {message}{where}")
+
+
+class ExportError(MlaxError):
+    """An exported artifact is corrupted, truncated, or from an incompatible version."""
+
+
+class BackendError(MlaxError):
+    """A backend, target or device is unknown or not available here."""

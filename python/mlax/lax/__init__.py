@@ -1,0 +1,8 @@
+"""mlax.lax: the primitive operations, with JAX's names and semantics.
+
+Arguments must already agree in shape and dtype (no implicit broadcasting or
+promotion, unlike mlax.numpy); Python scalars take the dtype of the array
+they meet.
+"""
+
+from mlax.lax._ops import *  # noqa: F401,F403

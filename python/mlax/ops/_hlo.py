@@ -1,0 +1,122 @@
+"""Builders of StableHLO/CHLO operations, used by the op table's lowerings.
+
+Ops are created in MLIR's generic form (the Python bindings ship no StableHLO
+op classes); each builder inserts at the current insertion point, which the
+lowering pass sets before calling an op's lowering.
+"""
+
+import numpy as np
+
+from iree.compiler import ir
+
+from mlax.core import dtypes, mlir
+
+
+def op(name, operands, result_types, attrs=None, regions=0):
+    """Create `name` (e.g. "stablehlo.add"); return the operation."""
+    if isinstance(result_types, ir.Type):
+        result_types = [result_types]
+    return ir.Operation.create(
+        name, results=list(result_types), operands=list(operands),
+        attributes={k: (v if isinstance(v, ir.Attribute) else mlir.encode_attr(v)) for k, v in (attrs or {}).items()},
+        regions=regions,
+    )
+
+
+def value(name, operands, result_type, **attrs):
+    """Create a single-result op and return its value."""
+    return op(name, operands, result_type, attrs).result
+
+
+def shape_of(v):
+    """The shape of a tensor value; None marks a dynamic dimension."""
+    return mlir.shape_dtype(v.type)[0]
+
+
+def dtype_of(v):
+    return mlir.shape_dtype(v.type)[1]
+
+
+def constant(val, dtype, shape=()):
+    """A StableHLO constant: `val` broadcast to `shape`."""
+    array = np.broadcast_to(np.asarray(val, dtype=dtype), shape)
+    return value("stablehlo.constant", [], mlir.tensor_type(shape, dtype), value=mlir.dense_attr(array, dtype))
+
+
+def full_like(v, val):
+    """A tensor of v's shape (static or dynamic) filled with `val`."""
+    shape, dtype = shape_of(v), dtype_of(v)
+    if None not in shape:
+        return constant(val, dtype, shape)
+    sizes = [reshape(value("stablehlo.get_dimension_size", [v], mlir.tensor_type((), dtypes.int32), dimension=i),
+                     (1,)) for i in range(len(shape))]
+    extents = value("stablehlo.concatenate", sizes, mlir.tensor_type((len(shape),), dtypes.int32), dimension=0) \
+        if len(sizes) > 1 else sizes[0]
+    return value("stablehlo.dynamic_broadcast_in_dim", [constant(val, dtype), extents], v.type,
+                 broadcast_dimensions=())
+
+
+def convert(v, dtype):
+    if dtype_of(v) == np.dtype(dtype):
+        return v
+    return value("stablehlo.convert", [v], mlir.tensor_type(shape_of(v), dtype))
+
+
+def broadcast_in_dim(v, shape, dims):
+    return value("stablehlo.broadcast_in_dim", [v], mlir.tensor_type(shape, dtype_of(v)),
+                 broadcast_dimensions=tuple(dims))
+
+
+def reshape(v, shape):
+    return value("stablehlo.reshape", [v], mlir.tensor_type(shape, dtype_of(v)))
+
+
+def compare_type(dtype):
+    if dtypes.is_inexact(dtype):
+        return "FLOAT"
+    if dtype == dtypes.bool_ or dtypes.is_unsigned(dtype):
+        return "UNSIGNED"
+    return "SIGNED"
+
+
+def compare(a, b, direction):
+    """Elementwise comparison; direction is EQ, NE, LT, LE, GT or GE."""
+    return value(
+        "stablehlo.compare", [a, b], mlir.tensor_type(shape_of(a), dtypes.bool_),
+        comparison_direction=ir.Attribute.parse(f"#stablehlo<comparison_direction {direction}>"),
+        compare_type=ir.Attribute.parse(f"#stablehlo<comparison_type {compare_type(dtype_of(a))}>"),
+    )
+
+
+def select(pred, on_true, on_false):
+    return value("stablehlo.select", [pred, on_true, on_false], on_true.type)
+
+
+def scalar_region(operation, index, num_args, dtype_list, build):
+    """Fill region `index` of `operation` with one block of scalar-tensor
+    arguments; `build(*args)` returns the values it yields."""
+    types = [mlir.tensor_type((), d) for d in dtype_list]
+    block = operation.regions[index].blocks.append(*types)
+    with ir.InsertionPoint(block):
+        results = build(*block.arguments)
+        op("stablehlo.return", results, [])
+    return block
+
+
+def reduce(operands, inits, dims, body):
+    """stablehlo.reduce over `dims`; `body(*accumulators, *elements)` returns
+    the combined values (as many as operands)."""
+    dims = tuple(sorted(dims))
+    in_shape = shape_of(operands[0])
+    out_shape = [d for i, d in enumerate(in_shape) if i not in dims]
+    result_types = [mlir.tensor_type(out_shape, dtype_of(x)) for x in operands]
+    reduce_op = op("stablehlo.reduce", list(operands) + list(inits), result_types,
+                   {"dimensions": ir.DenseI64ArrayAttr.get(list(dims))}, regions=1)
+    element_dtypes = [dtype_of(x) for x in operands]
+    scalar_region(reduce_op, 0, 2 * len(operands), element_dtypes * 2, body)
+    return list(reduce_op.results)
+
+
+def binary(name):
+    """A region body applying the binary StableHLO op `name` to two scalars."""
+    return lambda a, b: [value(name, [a, b], a.type)]

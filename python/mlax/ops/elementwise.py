@@ -1,0 +1,252 @@
+"""Elementwise ops: unary math, binary arithmetic, comparisons, select, clamp, convert.
+
+Operands of a binary op have equal shapes and dtypes (broadcasting and
+promotion happen in mlax.numpy, as in jax.lax). Each family is a table, one
+row per op: its name, the StableHLO op it lowers to, the dtypes it accepts and
+the NumPy function tests compare it with.
+
+    %2 = "mlax.mul"(%0, %1) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+"""
+
+import math
+
+import numpy as np
+
+from mlax.core import dtypes
+from mlax.core.aval import ShapedArray
+from mlax.core.op import Op
+from mlax.ops import _hlo
+
+# Dtype classes: (predicate, description for error messages).
+FLOAT = (dtypes.is_float, "floating-point")
+INEXACT = (dtypes.is_inexact, "floating-point or complex")
+NUMERIC = (lambda d: d != dtypes.bool_, "numeric")
+INTEGRAL = (lambda d: d == dtypes.bool_ or dtypes.is_integer(d), "boolean or integer")
+INTEGER = (dtypes.is_integer, "integer")
+ANY = (lambda d: True, "any")
+
+
+def _check_dtype(name, accepts, *avals):
+    predicate, description = accepts
+    for aval in avals:
+        if not predicate(aval.dtype):
+            raise TypeError(f"mlax.{name} requires {description} arguments, got dtype {aval.dtype.name}")
+
+
+def _unary_rule(name, accepts, result_dtype=None):
+    def rule(x):
+        _check_dtype(name, accepts, x)
+        dtype = result_dtype(x.dtype) if result_dtype else x.dtype
+        return ShapedArray(x.shape, dtype, x.weak_type and dtype != dtypes.bool_)
+    return rule
+
+
+def check_same_shapes(name, *avals):
+    shapes = [a.shape for a in avals]
+    if any(s != shapes[0] for s in shapes):
+        raise TypeError(f"mlax.{name} requires arguments of equal shapes, got shapes "
+                        + " and ".join(map(str, shapes)))
+
+
+def check_same_dtypes(name, *avals):
+    kinds = [a.dtype for a in avals]
+    if any(k != kinds[0] for k in kinds):
+        raise TypeError(f"mlax.{name} requires arguments of equal dtypes, got "
+                        + " and ".join(k.name for k in kinds))
+
+
+def _binary_rule(name, accepts, result_dtype=None):
+    def rule(x, y):
+        check_same_shapes(name, x, y)
+        check_same_dtypes(name, x, y)
+        _check_dtype(name, accepts, x)
+        dtype = result_dtype if result_dtype is not None else x.dtype
+        return ShapedArray(x.shape, dtype, x.weak_type and y.weak_type and dtype != dtypes.bool_)
+    return rule
+
+
+def _lower_as(hlo_name):
+    def lower(ctx, *args):
+        return _hlo.value(hlo_name, args, ctx.out_types[0])
+    return lower
+
+
+def _lower_exp2(ctx, x):
+    ln2 = _hlo.full_like(x, math.log(2.0))
+    return _hlo.value("stablehlo.exponential", [_hlo.value("stablehlo.multiply", [x, ln2], x.type)], x.type)
+
+
+def _np_vectorized(fn):
+    vectorized = np.vectorize(fn, otypes=[np.float64])
+    return lambda x: vectorized(np.asarray(x, np.float64)).astype(np.asarray(x).dtype)
+
+
+def _np_erf_inv(x):
+    from scipy import special  # tests only: numpy has no erfinv
+
+    return special.erfinv(x)
+
+
+def _np_digamma(x):
+    from scipy import special
+
+    return special.digamma(x)
+
+
+# name: (StableHLO op, accepted dtypes, NumPy reference)
+UNARY = {
+    "neg": ("stablehlo.negate", NUMERIC, np.negative),
+    "sign": ("stablehlo.sign", NUMERIC, np.sign),
+    "floor": ("stablehlo.floor", FLOAT, np.floor),
+    "ceil": ("stablehlo.ceil", FLOAT, np.ceil),
+    "round": ("stablehlo.round_nearest_even", FLOAT, np.round),
+    "exp": ("stablehlo.exponential", INEXACT, np.exp),
+    "exp2": (_lower_exp2, INEXACT, np.exp2),
+    "log": ("stablehlo.log", INEXACT, np.log),
+    "log1p": ("stablehlo.log_plus_one", INEXACT, np.log1p),
+    "expm1": ("stablehlo.exponential_minus_one", INEXACT, np.expm1),
+    "sqrt": ("stablehlo.sqrt", INEXACT, np.sqrt),
+    "rsqrt": ("stablehlo.rsqrt", INEXACT, lambda x: 1 / np.sqrt(x)),
+    "cbrt": ("stablehlo.cbrt", FLOAT, np.cbrt),
+    "sin": ("stablehlo.sine", INEXACT, np.sin),
+    "cos": ("stablehlo.cosine", INEXACT, np.cos),
+    "tan": ("stablehlo.tan", INEXACT, np.tan),
+    "asin": ("chlo.asin", INEXACT, np.arcsin),
+    "acos": ("chlo.acos", INEXACT, np.arccos),
+    "atan": ("chlo.atan", INEXACT, np.arctan),
+    "sinh": ("chlo.sinh", INEXACT, np.sinh),
+    "cosh": ("chlo.cosh", INEXACT, np.cosh),
+    "tanh": ("stablehlo.tanh", INEXACT, np.tanh),
+    "asinh": ("chlo.asinh", INEXACT, np.arcsinh),
+    "acosh": ("chlo.acosh", INEXACT, np.arccosh),
+    "atanh": ("chlo.atanh", INEXACT, np.arctanh),
+    "logistic": ("stablehlo.logistic", INEXACT, lambda x: 1 / (1 + np.exp(-x))),
+    "erf": ("chlo.erf", FLOAT, _np_vectorized(math.erf)),
+    "erf_inv": ("chlo.erf_inv", FLOAT, _np_erf_inv),
+    "lgamma": ("chlo.lgamma", FLOAT, _np_vectorized(math.lgamma)),
+    "digamma": ("chlo.digamma", FLOAT, _np_digamma),
+    "not": ("stablehlo.not", INTEGRAL, lambda x: np.logical_not(x) if x.dtype == bool else np.invert(x)),
+}
+
+for _name, (_lowering, _accepts, _ref) in UNARY.items():
+    _op = Op(_name, ["x"], _unary_rule(_name, _accepts),
+             _lower_as(_lowering) if isinstance(_lowering, str) else _lowering,
+             doc=f"Elementwise {_name}.")
+    _op.traits.add("elementwise")
+    _op.numpy_ref = _ref
+
+# Ops whose result dtype differs from the operand's.
+abs_ = Op("abs", ["x"], _unary_rule("abs", NUMERIC, dtypes.real_dtype), _lower_as("stablehlo.abs"),
+          doc="Elementwise absolute value (the modulus for complex inputs).")
+abs_.traits.add("elementwise")
+abs_.numpy_ref = np.abs
+is_finite = Op("is_finite", ["x"], _unary_rule("is_finite", FLOAT, lambda d: dtypes.bool_),
+               _lower_as("stablehlo.is_finite"), doc="Elementwise test for finite values.")
+is_finite.traits.add("elementwise")
+is_finite.numpy_ref = np.isfinite
+
+
+def _np_rem(x, y):
+    return np.fmod(x, y)
+
+
+def _np_int_div(x, y):
+    if np.issubdtype(np.asarray(x).dtype, np.integer):
+        return (np.sign(x) * np.sign(y) * (np.abs(x) // np.abs(y))).astype(np.asarray(x).dtype)
+    return np.true_divide(x, y)
+
+
+# name: (StableHLO op, accepted dtypes, NumPy reference)
+BINARY = {
+    "add": ("stablehlo.add", ANY, np.add),
+    "sub": ("stablehlo.subtract", NUMERIC, np.subtract),
+    "mul": ("stablehlo.multiply", ANY, np.multiply),
+    "div": ("stablehlo.divide", NUMERIC, _np_int_div),
+    "rem": ("stablehlo.remainder", NUMERIC, _np_rem),
+    "pow": ("stablehlo.power", NUMERIC, np.power),
+    "max": ("stablehlo.maximum", ANY, np.maximum),
+    "min": ("stablehlo.minimum", ANY, np.minimum),
+    "atan2": ("stablehlo.atan2", FLOAT, np.arctan2),
+    "and": ("stablehlo.and", INTEGRAL, np.bitwise_and),
+    "or": ("stablehlo.or", INTEGRAL, np.bitwise_or),
+    "xor": ("stablehlo.xor", INTEGRAL, np.bitwise_xor),
+    "shift_left": ("stablehlo.shift_left", INTEGER, np.left_shift),
+    "shift_right_logical": ("stablehlo.shift_right_logical", INTEGER,
+                            lambda x, y: (x.view(f"u{x.dtype.itemsize}") >> y.astype(f"u{x.dtype.itemsize}")).view(x.dtype)),
+    "shift_right_arithmetic": ("stablehlo.shift_right_arithmetic", INTEGER, np.right_shift),
+}
+
+for _name, (_lowering, _accepts, _ref) in BINARY.items():
+    _op = Op(_name, ["lhs", "rhs"], _binary_rule(_name, _accepts), _lower_as(_lowering),
+             doc=f"Elementwise {_name} of two arrays of equal shape and dtype.")
+    _op.traits.add("elementwise")
+    _op.numpy_ref = _ref
+
+
+def _lower_compare(direction):
+    return lambda ctx, x, y: _hlo.compare(x, y, direction)
+
+
+# name: (StableHLO comparison direction, NumPy reference)
+COMPARISONS = {
+    "eq": ("EQ", np.equal), "ne": ("NE", np.not_equal),
+    "lt": ("LT", np.less), "le": ("LE", np.less_equal),
+    "gt": ("GT", np.greater), "ge": ("GE", np.greater_equal),
+}
+
+for _name, (_direction, _ref) in COMPARISONS.items():
+    _op = Op(_name, ["lhs", "rhs"], _binary_rule(_name, ANY, dtypes.bool_), _lower_compare(_direction),
+             doc=f"Elementwise comparison ({_direction}); the result is boolean.")
+    _op.traits.add("elementwise")
+    _op.numpy_ref = _ref
+
+
+def _select_rule(pred, on_true, on_false):
+    if pred.dtype != dtypes.bool_:
+        raise TypeError(f"mlax.select requires a boolean predicate, got dtype {pred.dtype.name}")
+    check_same_shapes("select", pred, on_true, on_false)
+    check_same_dtypes("select", on_true, on_false)
+    return on_true.update(weak_type=on_true.weak_type and on_false.weak_type)
+
+
+select = Op("select", ["pred", "on_true", "on_false"], _select_rule,
+            lambda ctx, p, t, f: _hlo.select(p, t, f),
+            doc="Elementwise choice: on_true where pred, else on_false.")
+select.traits.add("elementwise")
+select.numpy_ref = np.where
+
+
+def _clamp_rule(lo, x, hi):
+    check_same_shapes("clamp", lo, x, hi)
+    check_same_dtypes("clamp", lo, x, hi)
+    return x
+
+
+clamp = Op("clamp", ["min", "x", "max"], _clamp_rule,
+           lambda ctx, lo, x, hi: _hlo.value("stablehlo.clamp", [lo, x, hi], x.type),
+           doc="Elementwise min(max(x, min), max).")
+clamp.traits.add("elementwise")
+clamp.numpy_ref = lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi)
+
+
+def _convert_rule(x, new_dtype, weak_type=False):
+    return ShapedArray(x.shape, new_dtype, weak_type)
+
+
+def _lower_convert(ctx, x, new_dtype, weak_type=False):
+    out_type = ctx.out_types[0]
+    source = ctx.in_avals[0].dtype
+    if new_dtype == dtypes.bool_ and source != dtypes.bool_:
+        # Converting to bool means "is nonzero", not truncation of the low bit.
+        return _hlo.compare(x, _hlo.full_like(x, 0), "NE")
+    if dtypes.is_complex(source) and not dtypes.is_complex(new_dtype):
+        x = _hlo.value("stablehlo.real", [x], ctx.in_avals[0].update(dtype=dtypes.real_dtype(source)).mlir_type())
+    return _hlo.value("stablehlo.convert", [x], out_type)
+
+
+convert_element_type = Op(
+    "convert_element_type", ["x"], _convert_rule, _lower_convert,
+    attrs={"new_dtype": "dtype", "weak_type": "bool"},
+    doc="Elementwise conversion to new_dtype (float to int truncates toward zero).")
+convert_element_type.traits.add("elementwise")
+convert_element_type.numpy_ref = lambda x, new_dtype, weak_type=False: np.asarray(x).astype(new_dtype)

@@ -1,0 +1,263 @@
+"""Ops that create arrays or move their elements: constant, iota, broadcast,
+reshape, transpose, slicing, concatenation, padding, reversal.
+
+    %1 = "mlax.broadcast_in_dim"(%0) {shape = array<i64: 2, 3>,
+           broadcast_dimensions = array<i64: 1>} : (tensor<3xf32>) -> tensor<2x3xf32>
+"""
+
+import numpy as np
+
+from mlax.core import dtypes, mlir
+from mlax.core.aval import ShapedArray
+from mlax.core.op import Op
+from mlax.ops import _hlo
+
+
+def _shape_error(name, message):
+    return TypeError(f"mlax.{name}: {message}")
+
+
+# -- constant and iota ----------------------------------------------------------
+
+def _constant_rule(value):
+    return ShapedArray(value.shape, value.dtype)
+
+
+constant = Op("constant", [], _constant_rule,
+              lambda ctx, value: _hlo.value("stablehlo.constant", [], ctx.out_types[0],
+                                            value=mlir.dense_attr(value, value.dtype)),
+              attrs={"value": "dense"}, doc="An array literal held in the `value` attribute.")
+constant.numpy_ref = lambda value: value
+
+
+def _iota_rule(dtype, shape, dimension):
+    if not 0 <= dimension < len(shape):
+        raise _shape_error("iota", f"dimension {dimension} is out of range for shape {shape}")
+    return ShapedArray(shape, dtype)
+
+
+iota = Op("iota", [], _iota_rule,
+          lambda ctx, dtype, shape, dimension: _hlo.value("stablehlo.iota", [], ctx.out_types[0],
+                                                          iota_dimension=dimension),
+          attrs={"dtype": "dtype", "shape": "ints", "dimension": "int"},
+          doc="0, 1, 2, ... counting along `dimension` of an array of `shape`.")
+iota.numpy_ref = lambda dtype, shape, dimension: np.broadcast_to(
+    np.arange(shape[dimension], dtype=dtype).reshape([-1 if i == dimension else 1 for i in range(len(shape))]),
+    shape)
+
+
+# -- broadcast, reshape, transpose ------------------------------------------------
+
+def _broadcast_rule(x, shape, broadcast_dimensions):
+    dims = broadcast_dimensions
+    if len(dims) != x.ndim:
+        raise _shape_error("broadcast_in_dim", f"operand of shape {x.shape} needs {x.ndim} "
+                                               f"broadcast_dimensions, got {dims}")
+    if any(b <= a for a, b in zip(dims, dims[1:])) or any(not 0 <= d < len(shape) for d in dims):
+        raise _shape_error("broadcast_in_dim", f"broadcast_dimensions {dims} must be increasing "
+                                               f"and within the rank of {shape}")
+    for i, d in enumerate(dims):
+        if x.shape[i] not in (1, shape[d]):
+            raise _shape_error("broadcast_in_dim", f"cannot broadcast shape {x.shape} to shape {shape}")
+    return x.update(shape=shape)
+
+
+broadcast_in_dim = Op("broadcast_in_dim", ["x"], _broadcast_rule,
+                      lambda ctx, x, shape, broadcast_dimensions: _hlo.broadcast_in_dim(x, shape, broadcast_dimensions),
+                      attrs={"shape": "ints", "broadcast_dimensions": "ints"},
+                      doc="Broadcast x into `shape`, operand dimension i going to broadcast_dimensions[i].")
+
+
+def _np_broadcast_in_dim(x, shape, broadcast_dimensions):
+    expanded = np.reshape(x, [x.shape[broadcast_dimensions.index(i)] if i in broadcast_dimensions else 1
+                              for i in range(len(shape))])
+    return np.broadcast_to(expanded, shape)
+
+
+broadcast_in_dim.numpy_ref = _np_broadcast_in_dim
+
+
+def _reshape_rule(x, new_sizes):
+    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+        raise _shape_error("reshape", f"cannot reshape array of shape {x.shape} (size {x.size}) "
+                                      f"into shape {tuple(new_sizes)}")
+    return x.update(shape=new_sizes)
+
+
+reshape = Op("reshape", ["x"], _reshape_rule,
+             lambda ctx, x, new_sizes: _hlo.reshape(x, new_sizes),
+             attrs={"new_sizes": "ints"}, doc="The same elements in row-major order, with shape new_sizes.")
+reshape.numpy_ref = lambda x, new_sizes: np.reshape(x, new_sizes)
+
+
+def _transpose_rule(x, permutation):
+    if sorted(permutation) != list(range(x.ndim)):
+        raise _shape_error("transpose", f"permutation {permutation} is not a permutation of the "
+                                        f"axes of shape {x.shape}")
+    return x.update(shape=[x.shape[p] for p in permutation])
+
+
+transpose = Op("transpose", ["x"], _transpose_rule,
+               lambda ctx, x, permutation: _hlo.value("stablehlo.transpose", [x], ctx.out_types[0],
+                                                      permutation=permutation),
+               attrs={"permutation": "ints"}, doc="Permute the axes: result axis i is operand axis permutation[i].")
+transpose.numpy_ref = lambda x, permutation: np.transpose(x, permutation)
+
+
+def _rev_rule(x, dimensions):
+    if any(not 0 <= d < x.ndim for d in dimensions):
+        raise _shape_error("rev", f"dimensions {dimensions} out of range for shape {x.shape}")
+    return x
+
+
+rev = Op("rev", ["x"], _rev_rule,
+         lambda ctx, x, dimensions: _hlo.value("stablehlo.reverse", [x], x.type, dimensions=dimensions),
+         attrs={"dimensions": "ints"}, doc="Reverse the order of elements along `dimensions`.")
+rev.numpy_ref = lambda x, dimensions: np.flip(x, dimensions) if dimensions else x
+
+
+# -- slicing -----------------------------------------------------------------------
+
+def _slice_rule(x, start_indices, limit_indices, strides):
+    if not len(start_indices) == len(limit_indices) == len(strides) == x.ndim:
+        raise _shape_error("slice", f"start/limit/strides must each have {x.ndim} entries for shape {x.shape}")
+    shape = []
+    for size, start, limit, stride in zip(x.shape, start_indices, limit_indices, strides):
+        if not (0 <= start <= limit <= size) or stride < 1:
+            raise _shape_error("slice", f"slice [{start}:{limit}:{stride}] is out of bounds for a "
+                                        f"dimension of size {size} in shape {x.shape}")
+        shape.append(-(-(limit - start) // stride))
+    return x.update(shape=shape)
+
+
+slice_ = Op("slice", ["x"], _slice_rule,
+            lambda ctx, x, start_indices, limit_indices, strides: _hlo.value(
+                "stablehlo.slice", [x], ctx.out_types[0], start_indices=start_indices,
+                limit_indices=limit_indices, strides=strides),
+            attrs={"start_indices": "ints", "limit_indices": "ints", "strides": "ints"},
+            doc="The static strided slice x[start:limit:stride] along every axis.")
+slice_.numpy_ref = lambda x, start_indices, limit_indices, strides: x[
+    tuple(slice(a, b, c) for a, b, c in zip(start_indices, limit_indices, strides))]
+
+
+def _check_indices(name, x, indices):
+    if len(indices) != x.ndim:
+        raise _shape_error(name, f"needs {x.ndim} start indices for shape {x.shape}, got {len(indices)}")
+    for i in indices:
+        if i.shape != () or not dtypes.is_integer(i.dtype):
+            raise _shape_error(name, f"start indices must be integer scalars, got {i.str_short()}")
+
+
+def _dynamic_slice_rule(x, *start_indices, slice_sizes):
+    _check_indices("dynamic_slice", x, start_indices)
+    if len(slice_sizes) != x.ndim or any(not 0 <= s <= d for s, d in zip(slice_sizes, x.shape)):
+        raise _shape_error("dynamic_slice", f"slice_sizes {slice_sizes} do not fit shape {x.shape}")
+    return x.update(shape=slice_sizes)
+
+
+def _same_index_dtype(indices):
+    """StableHLO wants all start indices of one integer type."""
+    dtype = _hlo.dtype_of(indices[0]) if indices else dtypes.int32
+    return [_hlo.convert(i, dtype) for i in indices]
+
+
+dynamic_slice = Op("dynamic_slice", ["x", "*start_indices"], _dynamic_slice_rule,
+                   lambda ctx, x, *idx, slice_sizes: _hlo.value(
+                       "stablehlo.dynamic_slice", [x, *_same_index_dtype(idx)], ctx.out_types[0],
+                       slice_sizes=slice_sizes),
+                   attrs={"slice_sizes": "ints"},
+                   doc="A slice of static size at run-time start indices (clamped to stay in bounds).")
+
+
+def _np_dynamic_slice(x, *start_indices, slice_sizes):
+    starts = [int(np.clip(s, 0, d - n)) for s, d, n in zip(start_indices, x.shape, slice_sizes)]
+    return x[tuple(slice(s, s + n) for s, n in zip(starts, slice_sizes))]
+
+
+dynamic_slice.numpy_ref = _np_dynamic_slice
+
+
+def _dynamic_update_slice_rule(x, update, *start_indices):
+    _check_indices("dynamic_update_slice", x, start_indices)
+    if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape)):
+        raise _shape_error("dynamic_update_slice", f"update of shape {update.shape} does not fit "
+                                                   f"operand of shape {x.shape}")
+    if update.dtype != x.dtype:
+        raise _shape_error("dynamic_update_slice", f"update dtype {update.dtype.name} differs from "
+                                                   f"operand dtype {x.dtype.name}")
+    return x
+
+
+dynamic_update_slice = Op("dynamic_update_slice", ["x", "update", "*start_indices"], _dynamic_update_slice_rule,
+                          lambda ctx, x, u, *idx: _hlo.value(
+                              "stablehlo.dynamic_update_slice", [x, u, *_same_index_dtype(idx)], x.type),
+                          doc="x with `update` written at run-time start indices (clamped to stay in bounds).")
+
+
+def _np_dynamic_update_slice(x, update, *start_indices):
+    out = np.array(x, copy=True)
+    starts = [int(np.clip(s, 0, d - n)) for s, d, n in zip(start_indices, x.shape, update.shape)]
+    out[tuple(slice(s, s + n) for s, n in zip(starts, update.shape))] = update
+    return out
+
+
+dynamic_update_slice.numpy_ref = _np_dynamic_update_slice
+
+
+# -- concatenate and pad ---------------------------------------------------------
+
+def _concatenate_rule(*xs, dimension):
+    if not xs:
+        raise _shape_error("concatenate", "needs at least one operand")
+    first = xs[0]
+    if not 0 <= dimension < max(first.ndim, 1):
+        raise _shape_error("concatenate", f"dimension {dimension} out of range for shape {first.shape}")
+    for x in xs[1:]:
+        if x.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, first.shape)) if i != dimension):
+            raise _shape_error("concatenate", f"shapes {first.shape} and {x.shape} differ outside "
+                                              f"dimension {dimension}")
+        if x.dtype != first.dtype:
+            raise _shape_error("concatenate", f"dtypes {first.dtype.name} and {x.dtype.name} differ")
+    shape = list(first.shape)
+    shape[dimension] = sum(x.shape[dimension] for x in xs)
+    return ShapedArray(shape, first.dtype, all(x.weak_type for x in xs))
+
+
+concatenate = Op("concatenate", ["*xs"], _concatenate_rule,
+                 lambda ctx, *xs, dimension: _hlo.value("stablehlo.concatenate", xs, ctx.out_types[0],
+                                                        dimension=dimension),
+                 attrs={"dimension": "int"}, doc="Join arrays along `dimension`.")
+concatenate.numpy_ref = lambda *xs, dimension: np.concatenate(xs, axis=dimension)
+
+
+def _pad_rule(x, padding_value, low, high, interior):
+    if padding_value.shape != () or padding_value.dtype != x.dtype:
+        raise _shape_error("pad", f"padding value must be a scalar of dtype {x.dtype.name}, "
+                                  f"got {padding_value.str_short()}")
+    if not len(low) == len(high) == len(interior) == x.ndim or any(i < 0 for i in interior):
+        raise _shape_error("pad", f"low/high/interior must have {x.ndim} entries (interior >= 0)")
+    shape = [lo + hi + d + max(d - 1, 0) * it for d, lo, hi, it in zip(x.shape, low, high, interior)]
+    if any(s < 0 for s in shape):
+        raise _shape_error("pad", f"negative padding crops more than shape {x.shape} holds")
+    return x.update(shape=shape)
+
+
+pad = Op("pad", ["x", "padding_value"], _pad_rule,
+         lambda ctx, x, v, low, high, interior: _hlo.value(
+             "stablehlo.pad", [x, v], ctx.out_types[0], edge_padding_low=low, edge_padding_high=high,
+             interior_padding=interior),
+         attrs={"low": "ints", "high": "ints", "interior": "ints"},
+         doc="Pad with padding_value: `low`/`high` at the edges (negative crops), `interior` between elements.")
+
+
+def _np_pad(x, padding_value, low, high, interior):
+    shape = _pad_rule(ShapedArray(x.shape, x.dtype), ShapedArray((), x.dtype), low, high, interior).shape
+    out = np.full([d + max(d - 1, 0) * it for d, it in zip(x.shape, interior)], padding_value, x.dtype)
+    out[tuple(slice(None, None, it + 1) for it in interior)] = x
+    pads = [(max(lo, 0), max(hi, 0)) for lo, hi in zip(low, high)]
+    out = np.pad(out, pads, constant_values=padding_value)
+    crops = tuple(slice(max(-lo, 0), max(-lo, 0) + s) for lo, s in zip(low, shape))
+    return out[crops]
+
+
+pad.numpy_ref = _np_pad

@@ -1,0 +1,39 @@
+"""Helpers the passes share for walking and editing MLIR."""
+
+from iree.compiler import ir
+
+
+def operations(block):
+    """The ops of a block as ir.Operation (an OpView's `.name` may be its symbol)."""
+    return [op.operation for op in block.operations]
+
+
+def functions(module_op):
+    """The func.func operations of a module."""
+    return [op for op in operations(module_op.regions[0].blocks[0]) if op.name == "func.func"]
+
+
+def function_name(func_op):
+    return ir.StringAttr(func_op.attributes["sym_name"]).value
+
+
+def post_order(op):
+    """Every operation nested in `op`, inner ops before the ops holding them."""
+    result = []
+    for region in op.regions:
+        for block in region.blocks:
+            for inner in operations(block):
+                result.extend(post_order(inner))
+                result.append(inner)
+    return result
+
+
+def replace_op(op, new_values):
+    """Replace the results of `op` by `new_values` and erase it."""
+    for old, new in zip(op.results, new_values):
+        old.replace_all_uses_with(new)
+    op.erase()
+
+
+def has_uses(op):
+    return any(True for result in op.results for _ in result.uses)

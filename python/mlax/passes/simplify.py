@@ -1,0 +1,137 @@
+"""mlax-simplify: inline calls, merge duplicate ops, drop dead ones.
+
+MLIR's own inliner, CSE and DCE leave unregistered ops alone (they cannot know
+their effects); mlax ops are all pure, so this pass does the job for them.
+
+1. Inline: every func.call of a function defined in the module is replaced by
+   a copy of the callee's body; private functions left uncalled are erased.
+2. CSE: within each block, an op equal to an earlier one (same name, operands,
+   attributes, result types, no regions) is replaced by it.
+3. DCE: mlax ops whose results are unused are erased, last to first.
+"""
+
+from iree.compiler import ir
+
+from mlax.passes import _walk, register
+
+
+def _callee(call_op):
+    return ir.FlatSymbolRefAttr(call_op.attributes["callee"]).value
+
+
+def inline_calls(module_op):
+    bodies = {_walk.function_name(f): f for f in _walk.functions(module_op)}
+    changed = True
+    while changed:
+        changed = False
+        for func_op in _walk.functions(module_op):
+            for operation in _walk.post_order(func_op):
+                if operation.name == "func.call" and _callee(operation) in bodies:
+                    callee = bodies[_callee(operation)]
+                    if callee is func_op:
+                        raise ValueError(f"mlax-simplify: recursive call of @{_callee(operation)}")
+                    _inline(operation, callee)
+                    changed = True
+    _erase_unreferenced_private_functions(module_op)
+
+
+def _inline(call_op, callee):
+    block = callee.regions[0].blocks[0]
+    mapping = {arg: operand for arg, operand in zip(block.arguments, call_op.operands)}
+    results = None
+    with ir.InsertionPoint(call_op):
+        for operation in _walk.operations(block):
+            if operation.name == "func.return":
+                results = [mapping.get(v, v) for v in operation.operands]
+                break
+            clone = operation.clone()
+            for i, operand in enumerate(clone.operands):
+                if operand in mapping:
+                    clone.operands[i] = mapping[operand]
+            _remap_nested(clone, mapping)
+            for old, new in zip(operation.results, clone.results):
+                mapping[old] = new
+    _walk.replace_op(call_op, results)
+
+
+def _remap_nested(operation, mapping):
+    """Point uses of outer values inside the clone's regions at their copies."""
+    for inner in _walk.post_order(operation):
+        for i, operand in enumerate(inner.operands):
+            if operand in mapping:
+                inner.operands[i] = mapping[operand]
+
+
+def _referenced_symbols(module_op):
+    names = set()
+    for func_op in _walk.functions(module_op):
+        for operation in _walk.post_order(func_op):
+            for attr in operation.attributes.values():
+                if isinstance(attr, ir.FlatSymbolRefAttr):
+                    names.add(attr.value)
+    return names
+
+
+def _erase_unreferenced_private_functions(module_op):
+    while True:
+        used = _referenced_symbols(module_op)
+        dead = [f for f in _walk.functions(module_op)
+                if "sym_visibility" in f.attributes
+                and ir.StringAttr(f.attributes["sym_visibility"]).value == "private"
+                and _walk.function_name(f) not in used]
+        if not dead:
+            return
+        for f in dead:
+            f.erase()
+
+
+def _cse_key(operation):
+    return (operation.name, tuple(operation.operands),
+            tuple(sorted((name, str(attr)) for name, attr in operation.attributes.items())),
+            tuple(str(r.type) for r in operation.results))
+
+
+def eliminate_common_subexpressions(module_op):
+    for func_op in _walk.functions(module_op):
+        for region in func_op.regions:
+            for block in region.blocks:
+                _cse_block(block)
+
+
+def _cse_block(block):
+    seen = {}
+    for operation in _walk.operations(block):
+        for region in operation.regions:
+            for inner in region.blocks:
+                _cse_block(inner)
+        if not operation.name.startswith("mlax.") or len(operation.regions):
+            continue
+        key = _cse_key(operation)
+        if key in seen:
+            _walk.replace_op(operation, list(seen[key].results))
+        else:
+            seen[key] = operation
+
+
+def eliminate_dead_code(module_op):
+    for func_op in _walk.functions(module_op):
+        for region in func_op.regions:
+            for block in region.blocks:
+                _dce_block(block)
+
+
+def _dce_block(block):
+    for operation in reversed(_walk.operations(block)):
+        if operation.name.startswith("mlax.") and not _walk.has_uses(operation):
+            operation.erase()
+            continue
+        for region in operation.regions:
+            for inner in region.blocks:
+                _dce_block(inner)
+
+
+@register("mlax-simplify")
+def simplify(module_op):
+    inline_calls(module_op)
+    eliminate_common_subexpressions(module_op)
+    eliminate_dead_code(module_op)

@@ -1,0 +1,59 @@
+"""The backends mlax knows: each maps to an IREE compile target and a HAL driver.
+
+One row per backend. `jit_flags` tune for this machine (host CPU); export uses
+`export_flags`, which run on any machine of the backend's kind.
+"""
+
+import dataclasses
+import os
+
+from mlax import config, errors
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    name: str
+    driver: str                 # IREE HAL driver that runs its modules
+    target_flags: tuple         # iree-compile flags naming the target device
+    jit_flags: tuple = ()       # extra flags for modules compiled for this machine
+    export_flags: tuple = ()    # extra flags for portable modules
+
+    def flags(self, portable=False):
+        extra = self.export_flags if portable else self.jit_flags
+        return COMMON_FLAGS + self.target_flags + extra
+
+
+# f64 really is computed in f64 (IREE demotes it by default); mlax has already
+# canonicalized dtypes, so no f64 appears unless x64 is enabled.
+COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false",)
+
+_CUDA_TARGET = os.environ.get("MLAX_CUDA_TARGET", "sm_80")
+_ROCM_TARGET = os.environ.get("MLAX_ROCM_TARGET", "gfx942")
+_VULKAN_TARGET = os.environ.get("MLAX_VULKAN_TARGET", "ampere")
+
+BACKENDS = {
+    b.name: b for b in [
+        Backend("cpu", "local-task",
+                ("--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu"),
+                jit_flags=("--iree-llvmcpu-target-cpu=host",),
+                export_flags=("--iree-llvmcpu-target-cpu=generic",)),
+        Backend("cuda", "cuda", ("--iree-hal-target-device=cuda", f"--iree-cuda-target={_CUDA_TARGET}")),
+        Backend("vulkan", "vulkan", ("--iree-hal-target-device=vulkan",
+                                     f"--iree-vulkan-target={_VULKAN_TARGET}")),
+        Backend("rocm", "hip", ("--iree-hal-target-device=hip", f"--iree-rocm-target={_ROCM_TARGET}")),
+    ]
+}
+
+
+def get(name):
+    """The Backend called `name`; raises BackendError naming the known ones."""
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise errors.BackendError(f"unknown backend {name!r}; mlax knows {sorted(BACKENDS)}") from None
+
+
+def default_name():
+    """The backend in use: the config/MLAX_PLATFORM setting, else cpu."""
+    name = config.read("mlax_platform_name") or "cpu"
+    return name.split(",")[0].strip().lower()

@@ -1,0 +1,145 @@
+"""IREE compilation, in process, with a persistent on-disk cache.
+
+A lowered (StableHLO) module is handed to an IREE compiler session as MLIR
+bytecode; the resulting .vmfb is stored under MLAX_CACHE_DIR keyed by a hash
+of the module text, the flags and the versions, so a second process skips
+IREE entirely. A failed compilation raises CompilationError naming the stage
+and a file holding the IR it failed on.
+"""
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+
+from iree.compiler import version as iree_version
+from iree.compiler.api import Output, Session, Source
+
+from mlax import errors
+from mlax.runtime import backends
+
+_sessions = {}
+
+
+def cache_dir():
+    """Where compiled modules are kept: $MLAX_CACHE_DIR, else the user cache directory."""
+    explicit = os.environ.get("MLAX_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mlax")
+
+
+def _cache_enabled():
+    return os.environ.get("MLAX_CACHE_DIR", "x") != ""
+
+
+def _session(flags):
+    if flags not in _sessions:
+        session = Session()
+        session.set_flags(*flags)
+        _sessions[flags] = session
+    return _sessions[flags]
+
+
+def close_sessions():
+    for session in _sessions.values():
+        session.close()
+    _sessions.clear()
+
+
+def cache_key(text, flags):
+    from mlax import __version__
+
+    digest = hashlib.sha256()
+    for part in (__version__, str(iree_version.VERSION), "\0".join(flags), text):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _read_cache(key):
+    path = os.path.join(cache_dir(), key[:2], key + ".vmfb")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _write_cache(key, vmfb):
+    directory = os.path.join(cache_dir(), key[:2])
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(vmfb)
+        os.replace(tmp, os.path.join(directory, key + ".vmfb"))
+    except OSError:
+        pass  # a read-only or full cache directory only costs recompilation
+
+
+def save_failed_ir(stage, text):
+    """Write `text` to a file for a failure report; return its path."""
+    directory = os.path.join(tempfile.gettempdir(), "mlax-failures")
+    os.makedirs(directory, exist_ok=True)
+    name = f"{stage.replace(' ', '-')}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.mlir"
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Collect what native code writes to fd 2 (IREE's diagnostics) meanwhile."""
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        captured = []
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode(errors="replace"))
+
+
+def compile_module(module, backend_name, portable=False, text=None):
+    """The .vmfb bytes of a lowered module for `backend_name`."""
+    backend = backends.get(backend_name)
+    flags = backend.flags(portable)
+    text = str(module) if text is None else text
+    if '"mlax.' in text:
+        # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
+        raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
+                                      save_failed_ir("iree-input", text))
+    key = cache_key(text, flags)
+    if _cache_enabled():
+        cached = _read_cache(key)
+        if cached is not None:
+            return cached
+    buffer = io.BytesIO()
+    module.operation.write_bytecode(buffer)
+    session = _session(flags)
+    invocation = session.invocation()
+    try:
+        invocation.enable_console_diagnostics()
+        invocation.parse_source(Source.wrap_buffer(session, buffer.getvalue()))
+        with _captured_stderr() as diagnostics:
+            ok = invocation.execute()
+        if not ok:
+            stage = f"IREE compilation for backend '{backend_name}'"
+            path = save_failed_ir(stage, text)
+            raise errors.CompilationError(stage, diagnostics[0].strip() or "no diagnostics", path)
+        output = Output.open_membuffer()
+        invocation.output_vm_bytecode(output)
+        vmfb = bytes(output.map_memory())
+        output.close()
+    finally:
+        invocation.close()
+    if _cache_enabled():
+        _write_cache(key, vmfb)
+    return vmfb

@@ -1,0 +1,152 @@
+"""Devices, device buffers and loaded executables, over the IREE runtime.
+
+A `Device` is one IREE HAL device of a backend. On the CPU it also holds a
+local-sync device: small programs run inline on the calling thread there (a
+call costs a few µs), large ones on the local-task device's worker threads.
+Both use host memory, so buffers move freely between the two.
+"""
+
+import os
+
+import numpy as np
+
+import iree.runtime as rt
+
+from mlax import errors
+from mlax.core import dtypes
+from mlax.runtime import backends
+
+_ELEMENT_TYPES = {
+    dtypes.bool_: rt.HalElementType.BOOL_8,
+    dtypes.int8: rt.HalElementType.SINT_8, dtypes.int16: rt.HalElementType.SINT_16,
+    dtypes.int32: rt.HalElementType.SINT_32, dtypes.int64: rt.HalElementType.SINT_64,
+    dtypes.uint8: rt.HalElementType.UINT_8, dtypes.uint16: rt.HalElementType.UINT_16,
+    dtypes.uint32: rt.HalElementType.UINT_32, dtypes.uint64: rt.HalElementType.UINT_64,
+    dtypes.bfloat16: rt.HalElementType.BFLOAT_16, dtypes.float16: rt.HalElementType.FLOAT_16,
+    dtypes.float32: rt.HalElementType.FLOAT_32, dtypes.float64: rt.HalElementType.FLOAT_64,
+    dtypes.complex64: rt.HalElementType.COMPLEX_64, dtypes.complex128: rt.HalElementType.COMPLEX_128,
+}
+
+_instance = None
+_devices = {}  # backend name -> [Device]
+
+
+def vm_instance():
+    global _instance
+    if _instance is None:
+        _instance = rt.VmInstance()
+    return _instance
+
+
+class Device:
+    """One device of a backend, e.g. `CpuDevice(id=0)`."""
+
+    def __init__(self, backend, index, hal_device, inline_hal_device=None):
+        self.platform = backend.name
+        self.backend = backend
+        self.id = index
+        self.hal_device = hal_device
+        self.inline_hal_device = inline_hal_device
+        self._hal_modules = {}
+
+    @property
+    def device_kind(self):
+        return self.backend.driver
+
+    def hal_module(self, inline=False):
+        if inline not in self._hal_modules:
+            device = self.inline_hal_device if inline else self.hal_device
+            self._hal_modules[inline] = rt.create_hal_module(vm_instance(), device)
+        return self._hal_modules[inline]
+
+    def put(self, value):
+        """Copy the numpy array `value` into a new device buffer view."""
+        value = np.asarray(value, order="C")
+        raw = value.reshape(-1).view(np.uint8) if value.size else np.zeros(1, np.uint8)
+        buffer = self.hal_device.allocator.allocate_buffer_copy(
+            memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
+            device=self.hal_device, buffer=raw)
+        return rt.HalBufferView(buffer, list(value.shape), _ELEMENT_TYPES[value.dtype])
+
+    def fetch(self, buffer_view, shape, dtype):
+        """Copy a device buffer view into a new numpy array."""
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if nbytes == 0:
+            return np.zeros(shape, dtype)
+        buffer = buffer_view.get_buffer()
+        if buffer.memory_type() & int(rt.MemoryType.HOST_VISIBLE):
+            mapped = buffer_view.map()
+            raw = np.array(mapped.asarray((nbytes,), np.dtype(np.uint8)), copy=True)
+            del mapped
+        else:
+            raw = rt.DeviceArray(self.hal_device, buffer_view, override_dtype=np.uint8).to_host()
+            raw = np.array(raw, copy=True).reshape(-1)[:nbytes]
+        return raw.view(dtype).reshape(shape)
+
+    def __repr__(self):
+        return f"{self.platform.capitalize()}Device(id={self.id})"
+
+
+def num_cpu_devices():
+    try:
+        return max(1, int(os.environ.get("MLAX_NUM_CPU_DEVICES", "1")))
+    except ValueError:
+        raise errors.BackendError("MLAX_NUM_CPU_DEVICES must be a positive integer, got "
+                                  f"{os.environ['MLAX_NUM_CPU_DEVICES']!r}") from None
+
+
+def devices(backend_name=None):
+    """The devices of a backend (default: the configured one)."""
+    name = backend_name or backends.default_name()
+    backend = backends.get(name)
+    if name not in _devices:
+        try:
+            driver = rt.get_driver(backend.driver)
+        except Exception as error:  # the IREE runtime raises RuntimeError/ValueError variants
+            raise errors.BackendError(
+                f"backend {name!r} is not available here: the IREE HAL driver {backend.driver!r} "
+                f"could not be loaded ({error}); available drivers: {rt.HalDriver.query()}") from None
+        if name == "cpu":
+            inline = rt.get_driver("local-sync").create_default_device()
+            _devices[name] = [Device(backend, i, driver.create_default_device(), inline)
+                              for i in range(num_cpu_devices())]
+        else:
+            infos = driver.query_available_devices()
+            if not infos:
+                raise errors.BackendError(f"backend {name!r} has no devices on this machine")
+            _devices[name] = [Device(backend, i, driver.create_device(info)) for i, info in enumerate(infos)]
+    return _devices[name]
+
+
+def default_device():
+    return devices()[0]
+
+
+class Executable:
+    """A compiled module loaded on a device; `run` calls its @main."""
+
+    def __init__(self, vmfb, device, inline=False, entry="main"):
+        self.device = device
+        self.inline = inline and device.inline_hal_device is not None
+        self.vm_module = rt.VmModule.copy_buffer(vm_instance(), vmfb)
+        self.context = rt.VmContext(vm_instance(), [device.hal_module(self.inline), self.vm_module])
+        self.function = self.vm_module.lookup_function(entry)
+        if self.function is None:
+            raise errors.CompilationError("loading", f"the module has no function @{entry}")
+
+    def run(self, buffer_views, num_results):
+        """Call the function on device buffer views; return the result buffer views."""
+        args = rt.VmVariantList(len(buffer_views))
+        for view in buffer_views:
+            args.push_ref(view)
+        results = rt.VmVariantList(num_results)
+        self.context.invoke(self.function, args, results)
+        return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)]
+
+
+def release_all():
+    """Drop every runtime object, in dependency order (at interpreter exit)."""
+    global _instance
+    _devices.clear()
+    _instance = None

@@ -1,0 +1,72 @@
+"""Eager execution: an op applied outside any trace runs as a compiled kernel.
+
+A kernel is a one-op program compiled by the same pipeline as jit and cached
+per (op, attributes, operand types). Elementwise ops on equal-shaped operands
+get one kernel per dtype, over flattened operands of dynamic length
+(`tensor<?xf32>`), so new shapes cost no new compilation.
+"""
+
+import numpy as np
+
+import iree.runtime as rt
+
+from mlax.core import jit as jit_lib
+from mlax.core.array import Array, device_put
+from mlax.core.aval import ShapedArray
+from mlax.runtime import backends
+from mlax.tree_util import tree_structure
+
+_kernels = {}
+
+
+def _hashable(value):
+    if isinstance(value, np.ndarray):
+        return (value.dtype, value.shape, value.tobytes())
+    return value
+
+
+def _polymorphic(op, avals):
+    """Can this application use a kernel over flattened dynamic-length operands?"""
+    return ("elementwise" in op.traits and all(a.shape == avals[0].shape for a in avals)
+            and avals[0].size > 0)
+
+
+def _kernel(op, attrs, avals, device):
+    key = (op.name, tuple(sorted((k, _hashable(v)) for k, v in attrs.items())), tuple(avals), device.platform,
+           device.id)
+    kernel = _kernels.get(key)
+    if kernel is None:
+        def apply(*xs):
+            out = op(*xs, **attrs)
+            return list(out) if op.multiple_results else out
+        program = jit_lib.trace_program(apply, avals, tree_structure((tuple(avals), {})))
+        kernel = _kernels[key] = program.compile(device.platform, device).executable
+    return kernel
+
+
+def _reshaped(buffer_view, shape):
+    return rt.HalBufferView(buffer_view.get_buffer(), list(shape), buffer_view.element_type)
+
+
+def apply_eagerly(op, operands, attrs):
+    """Run `op` on concrete operands now; return its results as Arrays."""
+    if op.name == "constant":
+        return [device_put(attrs["value"])]
+    device = next((x.device for x in operands if isinstance(x, Array)), None)
+    if device is None:
+        from mlax.runtime.device import devices
+
+        device = devices(backends.default_name())[0]
+    arrays = [x if isinstance(x, Array) else device_put(x, device) for x in operands]
+    avals = [a.aval for a in arrays]
+    out_avals = op.abstract_eval(avals, attrs)
+    buffers = [a._buffer for a in arrays]
+    if _polymorphic(op, avals):
+        # One kernel per dtype: operands flattened to tensor<?xT>, results reshaped back.
+        kernel = _kernel(op, attrs, [ShapedArray((None,), a.dtype) for a in avals], device)
+        outs = kernel.run([_reshaped(b, (avals[0].size,)) for b in buffers], len(out_avals))
+        outs = [_reshaped(b, aval.shape) for b, aval in zip(outs, out_avals)]
+    else:
+        kernel = _kernel(op, attrs, [a.strip_weak_type() for a in avals], device)
+        outs = kernel.run(buffers, len(out_avals))
+    return [Array(b, aval, device) for b, aval in zip(outs, out_avals)]

@@ -1,0 +1,107 @@
+"""From a traced mlax module to a loaded executable: passes, IREE, runtime.
+
+    traced module --mlax-verify, transforms, mlax-simplify, mlax-lower--> StableHLO
+        --IREE (compiler.compile_module)--> .vmfb --Executable--> device
+
+`Program` is a traced function with its flat signature; `CompiledProgram`
+calls it on device arrays.
+"""
+
+import numpy as np
+
+from mlax import errors
+from mlax.core import mlir
+from mlax.core.array import Array, device_put
+from mlax.runtime import compiler, device as device_lib
+
+# Passes that take a traced module to StableHLO, in order.
+LOWERING_PASSES = ("mlax-verify", "mlax-simplify", "mlax-lower")
+
+# Programs whose ops produce fewer elements than this in total run inline on
+# the calling thread (IREE local-sync); larger ones use the worker threads.
+_INLINE_WORK_LIMIT = 1 << 16
+
+
+class Program:
+    """A traced function: its module and flat signature.
+
+    Arguments are the flattened explicit inputs followed by `consts`
+    (concrete arrays the function closed over)."""
+
+    def __init__(self, builder, trace, out_tree):
+        self.builder = builder
+        self.module = builder.module
+        self.name = trace.name
+        self.in_avals = trace.in_avals
+        self.consts = list(trace.captures)
+        self.out_avals = trace.out_avals
+        self.out_tree = out_tree
+        self._stage_texts = {"mlax": str(self.module)}
+
+    def as_text(self, stage="mlax"):
+        if stage not in self._stage_texts:
+            if stage == "stablehlo":
+                self.lower()
+            else:
+                raise ValueError(f"unknown stage {stage!r}; stages: 'mlax', 'stablehlo'")
+        return self._stage_texts[stage]
+
+    def work_estimate(self):
+        """Elements produced by all ops of the traced module (a cost proxy)."""
+        from mlax.passes import _walk
+
+        total = 0
+        for func_op in _walk.functions(self.module.operation):
+            for operation in _walk.post_order(func_op):
+                for result in operation.results:
+                    shape = mlir.shape_dtype(result.type)[0] if "tensor" in str(result.type) else ()
+                    total += int(np.prod([d or 1 for d in shape], dtype=np.int64))
+        return total
+
+    def lower(self):
+        """Run the mlax passes; afterwards the module is StableHLO and MLIR-verified."""
+        if "stablehlo" in self._stage_texts:
+            return self.module
+        from mlax import passes
+
+        self._work = self.work_estimate()
+        passes.run(self.module, LOWERING_PASSES)
+        with mlir.context():
+            if not self.module.operation.verify():
+                text = str(self.module)
+                raise errors.CompilationError("MLIR verification after mlax-lower", "the module is invalid",
+                                              compiler.save_failed_ir("mlax-lower", text))
+        self._stage_texts["stablehlo"] = str(self.module)
+        return self.module
+
+    def compile(self, backend_name, device=None):
+        self.lower()
+        vmfb = compiler.compile_module(self.module, backend_name, text=self._stage_texts["stablehlo"])
+        device = device or device_lib.devices(backend_name)[0]
+        executable = device_lib.Executable(vmfb, device, inline=self._work < _INLINE_WORK_LIMIT,
+                                           entry=self.name)
+        return CompiledProgram(executable, self)
+
+
+class CompiledProgram:
+    """A program loaded on a device; call it with its flat explicit arguments."""
+
+    def __init__(self, executable, program):
+        self.executable = executable
+        self.device = executable.device
+        self.in_avals = program.in_avals
+        self.out_avals = program.out_avals
+        self.out_tree = program.out_tree
+        self._const_buffers = [self._buffer(c, c.aval) for c in program.consts]
+
+    def _buffer(self, x, aval):
+        if isinstance(x, Array) and x._device is self.device:
+            return x._buffer
+        if isinstance(x, Array):
+            return device_put(x, self.device)._buffer
+        return self.device.put(np.asarray(x, dtype=aval.dtype))
+
+    def call_flat(self, leaves):
+        buffers = [self._buffer(x, a) for x, a in zip(leaves, self.in_avals)]
+        outs = self.executable.run(buffers + self._const_buffers, len(self.out_avals))
+        return [Array(b, a, self.device) for b, a in zip(outs, self.out_avals)]
