@@ -17,6 +17,10 @@ class TracerIntegerConversionError(TypeError, MlaxError):
     """A traced value was used as a Python integer (an index, a range bound)."""
 
 
+class NonConcreteBooleanIndexError(IndexError, MlaxError):
+    """A boolean mask index was traced: the result's shape would depend on its values."""
+
+
 class UnexpectedTracerError(MlaxError):
     """A traced value escaped the transformation that created it."""
 

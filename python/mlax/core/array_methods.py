@@ -36,7 +36,7 @@ _OPERATORS = {
 _UNARY = {"__neg__": "negative", "__pos__": "positive", "__abs__": "abs", "__invert__": "invert"}
 # Methods that forward to the mlax.numpy function of the same name.
 _METHODS = ("sum", "prod", "mean", "var", "std", "max", "min", "argmax", "argmin", "all", "any",
-            "cumsum", "cumprod", "reshape", "transpose", "squeeze", "swapaxes", "flatten", "ravel",
+            "cumsum", "cumprod", "squeeze", "swapaxes", "flatten", "ravel",
             "round", "clip", "conj", "conjugate", "dot", "repeat", "take", "trace", "nonzero",
             "argsort", "sort", "diagonal")
 
@@ -90,6 +90,14 @@ class ArrayMethods:
 
     def astype(self, dtype):
         return _mnp().astype(self, dtype)
+
+    def reshape(self, *shape, order="C"):
+        """x.reshape(2, 3) or x.reshape((2, 3))."""
+        return _mnp().reshape(self, shape[0] if len(shape) == 1 else shape, order)
+
+    def transpose(self, *axes):
+        """x.transpose(), x.transpose(1, 0) or x.transpose((1, 0))."""
+        return _mnp().transpose(self, (axes[0] if len(axes) == 1 else axes) if axes else None)
 
     def __getitem__(self, index):
         from mlax.numpy._indexing import getitem

@@ -37,8 +37,8 @@ class ShapedArray:
         return mlir.tensor_type(self.shape, self.dtype)
 
     def str_short(self):
-        return f"{dtypes.MLIR_NAMES[self.dtype].replace('complex<f32>', 'c64').replace('complex<f64>', 'c128')}" \
-               f"[{','.join(map(str, self.shape))}]"
+        """JAX's short spelling, e.g. f32[3,4] or bool[]."""
+        return f"{dtypes.short_name(self.dtype)}[{','.join('?' if d is None else str(d) for d in self.shape)}]"
 
     def _key(self):
         return (self.shape, self.dtype, self.weak_type)

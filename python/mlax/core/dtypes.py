@@ -30,6 +30,14 @@ MLIR_NAMES = {
 }
 FROM_MLIR_NAME = {name: dtype for dtype, name in MLIR_NAMES.items()}
 
+
+def short_name(dtype):
+    """f32, i32, u8, bf16, c64, bool: the names JAX prints in shapes."""
+    dtype = np.dtype(dtype)
+    if dtype == bool_:
+        return "bool"
+    return {"complex<f32>": "c64", "complex<f64>": "c128"}.get(MLIR_NAMES[dtype], MLIR_NAMES[dtype].replace("ui", "u"))
+
 _CANONICAL_X32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
 
 

@@ -17,7 +17,7 @@ ATTR_KINDS = {
     "str": "#builtin.string",        # Python str
     "ints": "#builtin.dense_array",  # tuple of ints, array<i64: ...>
     "dtype": "#builtin.type",        # numpy dtype, TypeAttr
-    "dense": "#builtin.dense_elements",  # numpy array, DenseElementsAttr
+    "dense": "#builtin.dense_typed_elements",  # numpy array, DenseElementsAttr
     "symbol": "#builtin.symbol_ref",     # a function symbol (@f)
 }
 
@@ -28,6 +28,7 @@ class Op:
     """One op of the mlax dialect.
 
     operands: operand names; a name starting with "*" is variadic (the rest).
+    results:  result names, likewise.
     attrs:    {name: kind} with kind a key of ATTR_KINDS.
     shape_rule(*avals, **attrs) -> ShapedArray, or a tuple for several results.
     multiple_results: the Python builder returns a list of results.
@@ -35,10 +36,11 @@ class Op:
     """
 
     def __init__(self, name, operands, shape_rule, lower, attrs=None, doc="", regions=0,
-                 multiple_results=False):
+                 multiple_results=False, results=("result",)):
         self.name = name
         self.mlir_name = "mlax." + name
         self.operands = tuple(operands)
+        self.results = tuple(results)
         self.attrs = dict(attrs or {})
         self.shape_rule = shape_rule
         self.lower = lower

@@ -18,7 +18,7 @@ def _export(fn):
 
 
 def _is_python_scalar(x):
-    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, ArrayMethods)
+    return isinstance(x, (builtins.bool, builtins.int, builtins.float, builtins.complex))
 
 
 def _like(args):
@@ -51,11 +51,11 @@ def _binary(name):
     return fn
 
 
-_UNARY_NAMES = ("neg", "sign", "floor", "ceil", "round", "exp", "exp2", "log", "log1p", "expm1", "sqrt", "rsqrt",
+_UNARY_NAMES = ("real", "imag", "neg", "sign", "floor", "ceil", "round", "exp", "exp2", "log", "log1p", "expm1", "sqrt", "rsqrt",
                 "cbrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
                 "atanh", "logistic", "erf", "erf_inv", "lgamma", "digamma", "not", "abs", "is_finite")
 _BINARY_NAMES = ("add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "and", "or", "xor",
-                 "shift_left", "shift_right_logical", "shift_right_arithmetic",
+                 "shift_left", "shift_right_logical", "shift_right_arithmetic", "complex",
                  "eq", "ne", "lt", "le", "gt", "ge")
 
 for _name in _UNARY_NAMES:
@@ -327,3 +327,31 @@ def square(x):
 @_export
 def reciprocal(x):
     return div(full(aval_of(x).shape, 1, aval_of(x).dtype), x)
+
+
+@_export
+def conj(x):
+    """Complex conjugate."""
+    return complex(real(x), neg(imag(x)))
+
+
+@_export
+def bitcast_convert_type(operand, new_dtype):
+    """The bits of each element reinterpreted as `new_dtype` (of the same width)."""
+    return OPS["bitcast_convert_type"](operand, new_dtype=dtypes.canonicalize(new_dtype))
+
+
+def _cumulative(kind):
+    op = OPS[f"cum{kind}"]
+
+    def fn(operand, axis=0, reverse=False):
+        axis = int(axis) % builtins.max(aval_of(operand).ndim, 1)
+        return op(operand, axis=axis, reverse=bool(reverse) or None)
+    fn.__name__ = f"cum{kind}"
+    fn.__doc__ = op.__doc__
+    return fn
+
+
+for _kind in ("sum", "prod", "max", "min"):
+    globals()[f"cum{_kind}"] = _cumulative(_kind)
+    __all__.append(f"cum{_kind}")

@@ -92,7 +92,7 @@ def select(pred, on_true, on_false):
     return value("stablehlo.select", [pred, on_true, on_false], on_true.type)
 
 
-def scalar_region(operation, index, num_args, dtype_list, build):
+def scalar_region(operation, index, dtype_list, build):
     """Fill region `index` of `operation` with one block of scalar-tensor
     arguments; `build(*args)` returns the values it yields."""
     types = [mlir.tensor_type((), d) for d in dtype_list]
@@ -113,7 +113,7 @@ def reduce(operands, inits, dims, body):
     reduce_op = op("stablehlo.reduce", list(operands) + list(inits), result_types,
                    {"dimensions": ir.DenseI64ArrayAttr.get(list(dims))}, regions=1)
     element_dtypes = [dtype_of(x) for x in operands]
-    scalar_region(reduce_op, 0, 2 * len(operands), element_dtypes * 2, body)
+    scalar_region(reduce_op, 0, element_dtypes * 2, body)
     return list(reduce_op.results)
 
 

@@ -250,3 +250,38 @@ convert_element_type = Op(
     doc="Elementwise conversion to new_dtype (float to int truncates toward zero).")
 convert_element_type.traits.add("elementwise")
 convert_element_type.numpy_ref = lambda x, new_dtype, weak_type=False: np.asarray(x).astype(new_dtype)
+
+
+def _bitcast_rule(x, new_dtype):
+    if np.dtype(new_dtype).itemsize != x.dtype.itemsize:
+        raise TypeError(f"mlax.bitcast_convert_type: {x.dtype.name} and {np.dtype(new_dtype).name} differ in width")
+    return ShapedArray(x.shape, new_dtype)
+
+
+bitcast_convert_type = Op(
+    "bitcast_convert_type", ["x"], _bitcast_rule,
+    lambda ctx, x, new_dtype: _hlo.value("stablehlo.bitcast_convert", [x], ctx.out_types[0]),
+    attrs={"new_dtype": "dtype"}, doc="Reinterpret the bits of each element as new_dtype (same width).")
+bitcast_convert_type.traits.add("elementwise")
+bitcast_convert_type.numpy_ref = lambda x, new_dtype: np.asarray(x).view(new_dtype)
+
+# Complex parts: name -> (StableHLO op, NumPy reference).
+for _name, (_lowering, _ref) in {"real": ("stablehlo.real", np.real), "imag": ("stablehlo.imag", np.imag)}.items():
+    _op = Op(_name, ["x"], _unary_rule(_name, (dtypes.is_complex, "complex"), dtypes.real_dtype),
+             _lower_as(_lowering), doc=f"The {_name} part of complex elements.")
+    _op.traits.add("elementwise")
+    _op.numpy_ref = _ref
+
+
+def _complex_rule(x, y):
+    check_same_shapes("complex", x, y)
+    check_same_dtypes("complex", x, y)
+    if x.dtype not in (dtypes.float32, dtypes.float64):
+        raise TypeError(f"mlax.complex requires float32 or float64 parts, got {x.dtype.name}")
+    return ShapedArray(x.shape, dtypes.complex64 if x.dtype == dtypes.float32 else dtypes.complex128)
+
+
+complex_ = Op("complex", ["real", "imag"], _complex_rule, _lower_as("stablehlo.complex"),
+              doc="Complex numbers from real and imaginary parts.")
+complex_.traits.add("elementwise")
+complex_.numpy_ref = lambda x, y: x + 1j * y

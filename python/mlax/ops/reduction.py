@@ -110,3 +110,56 @@ for _name, _direction, _ref in (("argmax", "GT", np.argmax), ("argmin", "LT", np
              attrs={"axis": "int", "index_dtype": "dtype"},
              doc=f"Index of the first {'largest' if _direction == 'GT' else 'smallest'} element along `axis`.")
     _op.numpy_ref = (lambda ref: lambda x, axis, index_dtype: ref(x, axis=axis).astype(index_dtype))(_ref)
+
+
+# -- cumulative reductions -----------------------------------------------------------
+
+def _cumulative_rule(name):
+    def rule(x, axis, reverse=False):
+        _check_axes(name, x, (axis,))
+        return x
+    return rule
+
+
+def _lower_cumulative(kind, hlo_name):
+    """Hillis-Steele scan: log2(n) rounds, each combining x with itself shifted by 2^k."""
+    def lower(ctx, x, axis, reverse=False):
+        aval = ctx.in_avals[0]
+        size = aval.shape[axis]
+        if reverse:
+            x = _hlo.value("stablehlo.reverse", [x], x.type, dimensions=(axis,))
+        identity = _hlo.constant(_identity(kind, aval.dtype), aval.dtype)
+        shift = 1
+        while shift < size:
+            limit = list(aval.shape)
+            limit[axis] = size - shift
+            head = _hlo.value("stablehlo.slice", [x], mlir.tensor_type(limit, aval.dtype),
+                              start_indices=(0,) * aval.ndim, limit_indices=tuple(limit),
+                              strides=(1,) * aval.ndim)
+            low = [0] * aval.ndim
+            low[axis] = shift
+            shifted = _hlo.value("stablehlo.pad", [head, identity], x.type, edge_padding_low=tuple(low),
+                                 edge_padding_high=(0,) * aval.ndim, interior_padding=(0,) * aval.ndim)
+            x = _hlo.value(hlo_name, [x, shifted], x.type)
+            shift *= 2
+        if reverse:
+            x = _hlo.value("stablehlo.reverse", [x], x.type, dimensions=(axis,))
+        return x
+    return lower
+
+
+def _np_cumulative(ufunc):
+    def ref(x, axis, reverse=False):
+        x = np.flip(x, axis) if reverse else x
+        out = ufunc.accumulate(x, axis=axis).astype(x.dtype)
+        return np.flip(out, axis) if reverse else out
+    return ref
+
+
+for _kind, (_combiner, _ufunc) in {"sum": ("stablehlo.add", np.add), "prod": ("stablehlo.multiply", np.multiply),
+                                   "max": ("stablehlo.maximum", np.maximum),
+                                   "min": ("stablehlo.minimum", np.minimum)}.items():
+    _op = Op(f"cum{_kind}", ["x"], _cumulative_rule(f"cum{_kind}"), _lower_cumulative(_kind, _combiner),
+             attrs={"axis": "int", "reverse": "bool"},
+             doc=f"Running {_kind} along `axis` (from the end when `reverse`).")
+    _op.numpy_ref = _np_cumulative(_ufunc)

@@ -68,6 +68,21 @@ class Device:
             device=self.hal_device, buffer=raw)
         return rt.HalBufferView(buffer, list(value.shape), _ELEMENT_TYPES[value.dtype])
 
+    def copy(self, buffer_view):
+        """A new buffer view holding the same data."""
+        buffer = buffer_view.get_buffer()
+        if buffer.memory_type() & int(rt.MemoryType.HOST_VISIBLE) and buffer.byte_length():
+            mapped = buffer_view.map()
+            data = mapped.asarray((buffer.byte_length(),), np.dtype(np.uint8))
+            fresh = self.hal_device.allocator.allocate_buffer_copy(
+                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
+                device=self.hal_device, buffer=data)
+            del data, mapped
+            return rt.HalBufferView(fresh, list(buffer_view.shape), buffer_view.element_type)
+        shape = list(buffer_view.shape)
+        dtype = {v: k for k, v in _ELEMENT_TYPES.items()}[rt.HalElementType(buffer_view.element_type)]
+        return self.put(self.fetch(buffer_view, shape, dtype))
+
     def fetch(self, buffer_view, shape, dtype):
         """Copy a device buffer view into a new numpy array."""
         dtype = np.dtype(dtype)

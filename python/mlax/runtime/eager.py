@@ -40,7 +40,7 @@ def _kernel(op, attrs, avals, device):
             out = op(*xs, **attrs)
             return list(out) if op.multiple_results else out
         program = jit_lib.trace_program(apply, avals, tree_structure((tuple(avals), {})))
-        kernel = _kernels[key] = program.compile(device.platform, device).executable
+        kernel = _kernels[key] = program.compile(device.platform, device)
     return kernel
 
 
@@ -64,9 +64,9 @@ def apply_eagerly(op, operands, attrs):
     if _polymorphic(op, avals):
         # One kernel per dtype: operands flattened to tensor<?xT>, results reshaped back.
         kernel = _kernel(op, attrs, [ShapedArray((None,), a.dtype) for a in avals], device)
-        outs = kernel.run([_reshaped(b, (avals[0].size,)) for b in buffers], len(out_avals))
+        outs = kernel.run_buffers([_reshaped(b, (avals[0].size,)) for b in buffers])
         outs = [_reshaped(b, aval.shape) for b, aval in zip(outs, out_avals)]
     else:
         kernel = _kernel(op, attrs, [a.strip_weak_type() for a in avals], device)
-        outs = kernel.run(buffers, len(out_avals))
+        outs = kernel.run_buffers(buffers)
     return [Array(b, aval, device) for b, aval in zip(outs, out_avals)]

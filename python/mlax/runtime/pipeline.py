@@ -12,7 +12,11 @@ import numpy as np
 from mlax import errors
 from mlax.core import mlir
 from mlax.core.array import Array, device_put
-from mlax.runtime import compiler, device as device_lib
+from mlax.runtime import aliasing, compiler, device as device_lib
+
+# Callables given the text of every traced module (the test suite verifies
+# each against the IRDL dialect definition).
+trace_observers = []
 
 # Passes that take a traced module to StableHLO, in order.
 LOWERING_PASSES = ("mlax-verify", "mlax-simplify", "mlax-lower")
@@ -37,6 +41,8 @@ class Program:
         self.out_avals = trace.out_avals
         self.out_tree = out_tree
         self._stage_texts = {"mlax": str(self.module)}
+        for observer in trace_observers:
+            observer(self._stage_texts["mlax"])
 
     def as_text(self, stage="mlax"):
         if stage not in self._stage_texts:
@@ -72,6 +78,7 @@ class Program:
                 raise errors.CompilationError("MLIR verification after mlax-lower", "the module is invalid",
                                               compiler.save_failed_ir("mlax-lower", text))
         self._stage_texts["stablehlo"] = str(self.module)
+        self.written_args = aliasing.written_arguments(self.module.operation, self.name)
         return self.module
 
     def compile(self, backend_name, device=None):
@@ -93,6 +100,8 @@ class CompiledProgram:
         self.out_avals = program.out_avals
         self.out_tree = program.out_tree
         self._const_buffers = [self._buffer(c, c.aval) for c in program.consts]
+        # Arguments IREE may overwrite get a private copy on each call.
+        self._copy_args = set(program.written_args)
 
     def _buffer(self, x, aval):
         if isinstance(x, Array) and x._device is self.device:
@@ -101,7 +110,13 @@ class CompiledProgram:
             return device_put(x, self.device)._buffer
         return self.device.put(np.asarray(x, dtype=aval.dtype))
 
+    def run_buffers(self, buffers):
+        """Call on device buffer views of the explicit arguments; return the result views."""
+        buffers = list(buffers) + self._const_buffers
+        for i in self._copy_args:
+            buffers[i] = self.device.copy(buffers[i])
+        return self.executable.run(buffers, len(self.out_avals))
+
     def call_flat(self, leaves):
-        buffers = [self._buffer(x, a) for x, a in zip(leaves, self.in_avals)]
-        outs = self.executable.run(buffers + self._const_buffers, len(self.out_avals))
+        outs = self.run_buffers([self._buffer(x, a) for x, a in zip(leaves, self.in_avals)])
         return [Array(b, a, self.device) for b, a in zip(outs, self.out_avals)]

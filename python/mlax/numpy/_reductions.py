@@ -1,0 +1,208 @@
+"""mlax.numpy reductions: sum, prod, mean, var, std, max, min, argmax, argmin,
+all, any, cumulative sums and products, with NumPy's axis/keepdims/where."""
+
+import builtins
+
+import numpy as np
+
+from mlax import lax
+from mlax.core import dtypes
+from mlax.numpy._core import asarray, astype, promote_args_inexact, where
+from mlax.numpy._shape import _axes, _axis, expand_dims, ravel, reshape
+
+
+def _sum_dtype(dtype):
+    """NumPy-style accumulation dtype: small ints and bools widen to the default int."""
+    if dtype == dtypes.bool_ or (dtypes.is_integer(dtype) and not dtypes.is_unsigned(dtype)):
+        return dtypes.result_type(dtype, dtypes.default_int())
+    if dtypes.is_unsigned(dtype):
+        return dtypes.result_type(dtype, dtypes.canonicalize(np.uint64))
+    return dtype
+
+
+def _keep(out, axes, ndim, keepdims):
+    if not keepdims:
+        return out
+    shape = list(out.shape)
+    for ax in sorted(axes):
+        shape.insert(ax, 1)
+    return lax.reshape(out, shape)
+
+
+def _reduction(name, kind, a, axis, dtype, keepdims, initial, where_, accumulate_dtype=None):
+    a = asarray(a)
+    axes = _axes(axis, a.ndim)
+    out_dtype = dtypes.canonicalize(dtype) if dtype is not None else (accumulate_dtype(a.dtype) if accumulate_dtype else a.dtype)
+    a = astype(a, out_dtype) if a.dtype != out_dtype else a
+    if where_ is not None:
+        identity = {"sum": 0, "prod": 1, "and": True, "or": False}.get(kind)
+        if identity is None:
+            if initial is None:
+                raise ValueError(f"reduction {name} with where= needs an initial value")
+            identity = initial
+        a = where(where_, a, lax.full((), identity, a.dtype))
+    if kind in ("max", "min") and initial is None and builtins.any(a.shape[ax] == 0 for ax in axes):
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    out = getattr(lax, f"reduce_{kind}")(a, axes)
+    if initial is not None:
+        combine = {"sum": lax.add, "prod": lax.mul, "max": lax.max, "min": lax.min}[kind]
+        out = combine(out, lax.full(out.shape, initial, out.dtype))
+    return _keep(out, axes, a.ndim, keepdims)
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    """Sum over `axis` (all axes when None)."""
+    return _reduction("sum", "sum", a, axis, dtype, keepdims, initial, where, _sum_dtype)
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    return _reduction("prod", "prod", a, axis, dtype, keepdims, initial, where, _sum_dtype)
+
+
+def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    return _reduction("max", "max", a, axis, None, keepdims, initial, where)
+
+
+def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    return _reduction("min", "min", a, axis, None, keepdims, initial, where)
+
+
+amax, amin = max, min
+
+
+def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
+    return _reduction("all", "and", astype(asarray(a), bool), axis, None, keepdims, None, where)
+
+
+def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
+    return _reduction("any", "or", astype(asarray(a), bool), axis, None, keepdims, None, where)
+
+
+def _count(a, axes, where_):
+    if where_ is None:
+        return int(np.prod([a.shape[ax] for ax in axes], dtype=np.int64))
+    return sum(astype(asarray(where_), bool) & np.ones(a.shape, bool), axis=axes, keepdims=True)
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    """Arithmetic mean over `axis`; integers average in floating point."""
+    a = asarray(a)
+    axes = _axes(axis, a.ndim)
+    if dtype is None:
+        dtype = a.dtype if dtypes.is_inexact(a.dtype) else dtypes.default_float()
+    total = sum(astype(a, dtype), axes, keepdims=True, where=where)
+    count = _count(a, axes, where)
+    out_value = total / (astype(count, dtype) if not isinstance(count, int) else count)
+    return out_value if keepdims else lax.squeeze(out_value, axes)
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
+    """Variance over `axis` with `ddof` delta degrees of freedom."""
+    if correction is not None:
+        ddof = correction
+    (a,) = promote_args_inexact("var", a)
+    if dtype is not None:
+        a = astype(a, dtype)
+    axes = _axes(axis, a.ndim)
+    centered = a - mean(a, axes, keepdims=True, where=where)
+    squared = lax.real(centered * lax.conj(centered)) if dtypes.is_complex(a.dtype) else centered * centered
+    count = _count(a, axes, where)
+    total = sum(squared, axes, keepdims=True, where=where)
+    out_value = total / (count - ddof)
+    return out_value if keepdims else lax.squeeze(out_value, axes)
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
+    return lax.sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
+
+
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    a = asarray(a)
+    if weights is None:
+        avg = mean(a, axis, keepdims=keepdims)
+        total_weight = lax.full(avg.shape, int(np.prod([a.shape[x] for x in _axes(axis, a.ndim)])), avg.dtype)
+    else:
+        weights = asarray(weights)
+        if weights.shape != a.shape:
+            if axis is None or weights.ndim != 1:
+                raise ValueError(f"average: weights of shape {weights.shape} do not match a of shape {a.shape}")
+            shape = [1] * a.ndim
+            shape[_axis(axis, a.ndim)] = weights.shape[0]
+            weights = reshape(weights, shape)
+        total_weight = sum(weights * np.ones(a.shape, dtypes.default_float()), axis, keepdims=keepdims)
+        avg = sum(a * weights, axis, keepdims=keepdims) / total_weight
+    return (avg, total_weight) if returned else avg
+
+
+def ptp(a, axis=None, keepdims=False):
+    return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
+
+
+def count_nonzero(a, axis=None, keepdims=False):
+    return sum(asarray(a) != 0, axis, dtype=dtypes.default_int(), keepdims=keepdims)
+
+
+def _arg(name, lax_fn, a, axis, keepdims):
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = _axis(axis, a.ndim)
+    if a.shape[axis] == 0:
+        raise ValueError(f"attempt to get {name} of an empty sequence")
+    out = lax_fn(a, axis, dtypes.default_int())
+    return expand_dims(out, axis) if keepdims else out
+
+
+def argmax(a, axis=None, out=None, keepdims=False):
+    """Index of the first maximum along `axis` (of the flattened array when None)."""
+    return _arg("argmax", lax.argmax, a, axis, keepdims)
+
+
+def argmin(a, axis=None, out=None, keepdims=False):
+    return _arg("argmin", lax.argmin, a, axis, keepdims)
+
+
+def _cumulative(name, lax_fn, accumulate_dtype):
+    def fn(a, axis=None, dtype=None, out=None):
+        a = asarray(a)
+        if axis is None:
+            a, axis = ravel(a), 0
+        target = dtypes.canonicalize(dtype) if dtype is not None else accumulate_dtype(a.dtype)
+        return lax_fn(astype(a, target), _axis(axis, a.ndim))
+    fn.__name__ = name
+    fn.__doc__ = f"Running {name[3:]} along `axis` (of the flattened array when None)."
+    return fn
+
+
+cumsum = _cumulative("cumsum", lax.cumsum, _sum_dtype)
+cumprod = _cumulative("cumprod", lax.cumprod, _sum_dtype)
+cumulative_sum = cumsum
+cumulative_prod = cumprod
+
+
+def _nan_reduction(name, reduce_fn, fill):
+    def fn(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        from mlax.numpy._core import isnan
+
+        a = asarray(a)
+        if dtypes.is_inexact(a.dtype):
+            a = where(isnan(a), lax.full((), fill, a.dtype), a)
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+        return reduce_fn(a, axis, keepdims=keepdims, **kwargs)
+    fn.__name__ = name
+    return fn
+
+
+nansum = _nan_reduction("nansum", sum, 0)
+nanprod = _nan_reduction("nanprod", prod, 1)
+nanmax = _nan_reduction("nanmax", max, -np.inf)
+nanmin = _nan_reduction("nanmin", min, np.inf)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    from mlax.numpy._core import isnan
+
+    a = asarray(a)
+    valid = ~isnan(a)
+    return nansum(a, axis, keepdims=keepdims) / sum(valid, axis, keepdims=keepdims)

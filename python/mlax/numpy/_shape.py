@@ -1,0 +1,435 @@
+"""mlax.numpy shape functions: reshape, transpose, stacking, splitting, tiling,
+flipping, rolling, padding, diagonals."""
+
+import builtins
+import operator
+
+import numpy as np
+
+from mlax import lax
+from mlax.core import dtypes
+from mlax.core.array import Array
+from mlax.core.trace import Tracer
+
+
+def _asarray(x):
+    from mlax.numpy._core import asarray
+
+    return asarray(x)
+
+
+def _axis(axis, ndim, name="axis"):
+    axis = operator.index(axis)
+    if not -ndim <= axis < builtins.max(ndim, 1):
+        raise ValueError(f"{name} {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % builtins.max(ndim, 1)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    normalized = tuple(_axis(a, ndim) for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"repeated axis in {axis}")
+    return normalized
+
+
+def reshape(a, shape=None, order="C", *, newshape=None):
+    """The elements of `a` in row-major order with a new shape (one entry may be -1)."""
+    a = _asarray(a)
+    shape = newshape if shape is None else shape
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    shape = tuple(operator.index(d) for d in shape)
+    if shape.count(-1) > 1:
+        raise ValueError("can only specify one unknown dimension (-1)")
+    if -1 in shape:
+        known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+        if known == 0 or a.size % known:
+            raise ValueError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
+        shape = tuple(a.size // known if d == -1 else d for d in shape)
+    if int(np.prod(shape, dtype=np.int64)) != a.size:
+        raise ValueError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
+    if order == "F":
+        return transpose(lax.reshape(transpose(a), shape[::-1]))
+    return lax.reshape(a, shape)
+
+
+def ravel(a, order="C"):
+    return reshape(a, (-1,), order)
+
+
+def flatten(a, order="C"):
+    return ravel(a, order)
+
+
+def transpose(a, axes=None):
+    """Permute the axes (reverse them when `axes` is None)."""
+    a = _asarray(a)
+    axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(_axis(x, a.ndim) for x in axes)
+    if sorted(axes) != list(range(a.ndim)):
+        raise ValueError(f"axes {axes} don't match an array of dimension {a.ndim}")
+    return lax.transpose(a, axes)
+
+
+def permute_dims(a, axes):
+    return transpose(a, axes)
+
+
+def matrix_transpose(x):
+    return swapaxes(x, -1, -2)
+
+
+def moveaxis(a, source, destination):
+    a = _asarray(a)
+    source = _axes(source, a.ndim)
+    destination = _axes(destination, a.ndim)
+    if len(source) != len(destination):
+        raise ValueError("moveaxis: source and destination must have the same number of elements")
+    order = [i for i in range(a.ndim) if i not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return lax.transpose(a, order)
+
+
+def swapaxes(a, axis1, axis2):
+    a = _asarray(a)
+    perm = list(range(a.ndim))
+    i, j = _axis(axis1, a.ndim), _axis(axis2, a.ndim)
+    perm[i], perm[j] = perm[j], perm[i]
+    return lax.transpose(a, perm)
+
+
+def rollaxis(a, axis, start=0):
+    a = _asarray(a)
+    axis = _axis(axis, a.ndim)
+    start = start % (a.ndim + 1) if start < 0 else start
+    if axis < start:
+        start -= 1
+    return moveaxis(a, axis, start)
+
+
+def expand_dims(a, axis):
+    a = _asarray(a)
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    out_ndim = a.ndim + len(axes)
+    axes = sorted(_axis(x, out_ndim) for x in axes)
+    return lax.expand_dims(a, axes)
+
+
+def squeeze(a, axis=None):
+    a = _asarray(a)
+    axes = tuple(i for i, d in enumerate(a.shape) if d == 1) if axis is None else _axes(axis, a.ndim)
+    for ax in axes:
+        if a.shape[ax] != 1:
+            raise ValueError(f"cannot select an axis to squeeze out which has size not equal to one "
+                             f"(axis {ax} of shape {a.shape})")
+    return lax.squeeze(a, axes)
+
+
+def atleast_1d(*arys):
+    out = [reshape(a, (1,)) if _asarray(a).ndim == 0 else _asarray(a) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*arys):
+    out = []
+    for a in arys:
+        a = _asarray(a)
+        out.append(reshape(a, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else a)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*arys):
+    out = []
+    for a in arys:
+        a = _asarray(a)
+        if a.ndim == 0:
+            a = reshape(a, (1, 1, 1))
+        elif a.ndim == 1:
+            a = reshape(a, (1, a.shape[0], 1))
+        elif a.ndim == 2:
+            a = reshape(a, a.shape + (1,))
+        out.append(a)
+    return out[0] if len(out) == 1 else out
+
+
+def concatenate(arrays, axis=0, dtype=None):
+    """Join arrays along an existing axis (axis=None flattens them first)."""
+    from mlax.numpy._core import promote_args
+
+    if not len(arrays):
+        raise ValueError("need at least one array to concatenate")
+    arrays = promote_args("concatenate", *arrays)
+    if axis is None:
+        arrays, axis = [ravel(a) for a in arrays], 0
+    if arrays[0].ndim == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    axis = _axis(axis, arrays[0].ndim)
+    for a in arrays[1:]:
+        if a.ndim != arrays[0].ndim:
+            raise ValueError(f"all the input arrays must have the same number of dimensions, got shapes "
+                             f"{arrays[0].shape} and {a.shape}")
+    out = lax.concatenate(arrays, axis)
+    return out if dtype is None else out.astype(dtype)
+
+
+def concat(arrays, /, *, axis=0):
+    return concatenate(arrays, axis)
+
+
+def stack(arrays, axis=0, dtype=None):
+    """Join arrays of one shape along a new axis."""
+    from mlax.numpy._core import promote_args
+
+    if not len(arrays):
+        raise ValueError("need at least one array to stack")
+    arrays = promote_args("stack", *arrays) if len(arrays) > 1 else [_asarray(arrays[0])]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"all input arrays must have the same shape, got {sorted(shapes)}")
+    axis = _axis(axis, arrays[0].ndim + 1)
+    out = concatenate([expand_dims(a, axis) for a in arrays], axis)
+    return out if dtype is None else out.astype(dtype)
+
+
+def vstack(tup, dtype=None):
+    return concatenate([atleast_2d(a) for a in tup], 0, dtype)
+
+
+row_stack = vstack
+
+
+def hstack(tup, dtype=None):
+    arrays = [atleast_1d(a) for a in tup]
+    return concatenate(arrays, 0 if arrays[0].ndim == 1 else 1, dtype)
+
+
+def dstack(tup, dtype=None):
+    return concatenate([atleast_3d(a) for a in tup], 2, dtype)
+
+
+def column_stack(tup):
+    arrays = [_asarray(a) for a in tup]
+    return concatenate([reshape(a, (-1, 1)) if a.ndim < 2 else a for a in arrays], 1)
+
+
+def _split_points(size, indices_or_sections, even):
+    if np.ndim(indices_or_sections) == 0:
+        sections = operator.index(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number of sections must be larger than 0")
+        if even and size % sections:
+            raise ValueError(f"array split does not result in an equal division: {size} into {sections}")
+        base, extra = divmod(size, sections)
+        sizes = [base + 1] * extra + [base] * (sections - extra)
+        return list(np.cumsum([0] + sizes))
+    points = [builtins.min(builtins.max(int(i) if i >= 0 else size + int(i), 0), size) for i in indices_or_sections]
+    return [0] + points + [size]
+
+
+def split(ary, indices_or_sections, axis=0):
+    """Split into equal sections, or at the given indices, along `axis`."""
+    return _split(ary, indices_or_sections, axis, even=True)
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    return _split(ary, indices_or_sections, axis, even=False)
+
+
+def _split(ary, indices_or_sections, axis, even):
+    ary = _asarray(ary)
+    axis = _axis(axis, ary.ndim)
+    points = _split_points(ary.shape[axis], indices_or_sections, even)
+    return [lax.slice_in_dim(ary, start, builtins.max(start, stop), axis=axis) for start, stop in zip(points, points[1:])]
+
+
+def hsplit(ary, indices_or_sections):
+    ary = _asarray(ary)
+    return split(ary, indices_or_sections, 1 if ary.ndim > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 2)
+
+
+def tile(A, reps):  # noqa: N803 - NumPy's name
+    """A repeated `reps` times along each axis."""
+    a = _asarray(A)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = builtins.max(len(reps), a.ndim)
+    reps = (1,) * (ndim - len(reps)) + reps
+    a = reshape(a, (1,) * (ndim - a.ndim) + a.shape)
+    # Broadcast to (r0, s0, r1, s1, ...) and merge each pair of axes.
+    expanded = [d for pair in zip(reps, a.shape) for d in pair]
+    out = lax.broadcast_in_dim(a, expanded, [2 * i + 1 for i in range(ndim)])
+    return lax.reshape(out, [r * s for r, s in zip(reps, a.shape)])
+
+
+def repeat(a, repeats, axis=None, total_repeat_length=None):
+    """Repeat each element `repeats` times (a static int or sequence) along `axis`."""
+    a = _asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = _axis(axis, a.ndim)
+    if isinstance(repeats, (Tracer,)):
+        raise repeats._concretization_error("the repeats of repeat")
+    repeats_np = np.asarray(repeats if not isinstance(repeats, Array) else repeats._value())
+    if repeats_np.ndim == 0:
+        count = int(repeats_np)
+        shape = list(a.shape)
+        expanded = lax.broadcast_in_dim(a, shape[:axis + 1] + [count] + shape[axis + 1:],
+                                        list(range(axis + 1)) + list(range(axis + 2, a.ndim + 1)))
+        shape[axis] *= count
+        return lax.reshape(expanded, shape)
+    index = np.repeat(np.arange(a.shape[axis]), repeats_np)
+    from mlax.numpy._indexing import take
+
+    return take(a, index.astype(np.int32), axis=axis)
+
+
+def flip(m, axis=None):
+    m = _asarray(m)
+    return lax.rev(m, _axes(axis, m.ndim))
+
+
+def fliplr(m):
+    return flip(m, 1)
+
+
+def flipud(m):
+    return flip(m, 0)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    m = _asarray(m)
+    k %= 4
+    ax0, ax1 = _axis(axes[0], m.ndim), _axis(axes[1], m.ndim)
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, ax0), ax1)
+    perm = list(range(m.ndim))
+    perm[ax0], perm[ax1] = perm[ax1], perm[ax0]
+    return transpose(flip(m, ax1), perm) if k == 1 else flip(transpose(m, perm), ax1)
+
+
+def roll(a, shift, axis=None):
+    """Shift elements along `axis`, wrapping around (static shifts)."""
+    a = _asarray(a)
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), a.shape)
+    shifts = (shift,) if np.ndim(shift) == 0 else tuple(shift)
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if len(shifts) == 1 and len(axes) > 1:
+        shifts = shifts * len(axes)
+    for s, ax in zip(shifts, axes):
+        if isinstance(s, Tracer):
+            raise s._concretization_error("the shift of roll")
+        ax = _axis(ax, a.ndim)
+        size = a.shape[ax]
+        if size == 0:
+            continue
+        s = int(s) % size
+        if s:
+            a = lax.concatenate([lax.slice_in_dim(a, size - s, size, axis=ax),
+                                 lax.slice_in_dim(a, 0, size - s, axis=ax)], ax)
+    return a
+
+
+def pad(array, pad_width, mode="constant", constant_values=0):
+    """Pad with a constant (mode "constant"), or by "edge", "reflect", "symmetric", "wrap"."""
+    a = _asarray(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.ndim, 2)).tolist()
+    if mode == "constant":
+        value = constant_values if np.ndim(constant_values) == 0 else np.asarray(constant_values).reshape(-1)[0]
+        return lax.pad(a, value, [(lo, hi, 0) for lo, hi in widths])
+    if mode not in ("edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"pad mode {mode!r}")
+    from mlax.numpy._indexing import take
+
+    for ax, (lo, hi) in enumerate(widths):
+        # numpy pads an index vector the same way; gather along the axis with it.
+        index = np.pad(np.arange(a.shape[ax]), (lo, hi), mode=mode)
+        a = take(a, index.astype(np.int32), axis=ax)
+    return a
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The diagonal at `offset` of the (axis1, axis2) planes, as the last axis."""
+    a = _asarray(a)
+    axis1, axis2 = _axis(axis1, a.ndim), _axis(axis2, a.ndim)
+    a = moveaxis(a, (axis1, axis2), (-2, -1))
+    n, m = a.shape[-2], a.shape[-1]
+    rows = np.arange(builtins.max(0, -offset), builtins.min(n, m - offset))
+    if rows.size == 0:
+        return lax.full(a.shape[:-2] + (0,), 0, a.dtype)
+    from mlax.numpy._indexing import getitem
+
+    return getitem(a, (Ellipsis, rows.astype(np.int32), (rows + offset).astype(np.int32)))
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    from mlax.numpy._reductions import sum as sum_
+
+    return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def diag(v, k=0):
+    """The k-th diagonal of a matrix, or a matrix with v on its k-th diagonal."""
+    v = _asarray(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError(f"diag input must be 1-d or 2-d, got shape {v.shape}")
+    from mlax.numpy._core import eye, where
+
+    n = v.shape[0] + builtins.abs(k)
+    # Row i of the result holds v[i] (k >= 0) or v[i + k] (k < 0) on its diagonal entry.
+    padded = lax.pad(v, 0, [(builtins.max(-k, 0), builtins.max(k, 0), 0)])
+    values = lax.broadcast_in_dim(padded, (n, n), (0,))
+    return where(eye(n, k=k, dtype=dtypes.bool_), values, lax.full((n, n), 0, v.dtype))
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    arrays = [ravel(x) for x in xi]
+    shape = [a.shape[0] for a in arrays]
+    if indexing == "xy" and len(arrays) > 1:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, a in enumerate(arrays):
+        axis = i
+        if indexing == "xy" and len(arrays) > 1 and i < 2:
+            axis = 1 - i
+        if sparse:
+            out.append(reshape(a, [shape[j] if j == axis else 1 for j in range(len(shape))]))
+        else:
+            out.append(lax.broadcast_in_dim(a, shape, (axis,)))
+    return out
+
+
+def nonzero(a, *, size=None, fill_value=None):
+    """Indices of nonzero elements; needs a concrete array (the count sets the shape)."""
+    if isinstance(a, Tracer):
+        raise a._concretization_error("nonzero (its output shape depends on the values)")
+    from mlax.numpy._core import asarray
+
+    values = np.asarray(a)
+    result = np.nonzero(values)
+    if size is not None:
+        fill = 0 if fill_value is None else fill_value
+        result = tuple(np.concatenate([r[:size], np.full(builtins.max(size - r.size, 0), fill, r.dtype)]) for r in result)
+    return tuple(asarray(r.astype(dtypes.default_int())) for r in result)
+
+
+def flatnonzero(a, *, size=None, fill_value=None):
+    return nonzero(ravel(a), size=size, fill_value=fill_value)[0]
+
+
+def argwhere(a, *, size=None, fill_value=None):
+    return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1) if _asarray(a).ndim else reshape(
+        _asarray(a), (0, 0))

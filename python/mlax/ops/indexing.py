@@ -1,0 +1,138 @@
+"""gather and scatter: reading and writing slices at run-time indices.
+
+Their attributes are StableHLO's dimension numbers, spelled out flat:
+
+    %2 = "mlax.gather"(%x, %idx) {offset_dims = array<i64: 1>, collapsed_slice_dims = array<i64: 0>,
+           start_index_map = array<i64: 0>, index_vector_dim = 1, slice_sizes = array<i64: 1, 3>}
+           : (tensor<4x3xf32>, tensor<2x1xi32>) -> tensor<2x3xf32>
+
+Start indices are clamped so that every slice lies inside the operand (as in
+StableHLO). scatter combines updates into the operand with `combiner`
+("set", "add", "mul", "min" or "max").
+"""
+
+import numpy as np
+
+from iree.compiler import ir
+
+from mlax.core import dtypes
+from mlax.core.aval import ShapedArray
+from mlax.core.op import Op
+from mlax.ops import _hlo
+
+_NO_DIMS = ()
+
+
+def _batch_shape(indices, index_vector_dim):
+    return [d for i, d in enumerate(indices.shape) if i != index_vector_dim]
+
+
+def _gather_rule(operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
+                 slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
+    if not dtypes.is_integer(indices.dtype):
+        raise TypeError(f"mlax.gather: indices must be integers, got {indices.dtype.name}")
+    if len(slice_sizes) != operand.ndim or any(not 0 <= s <= d for s, d in zip(slice_sizes, operand.shape)):
+        raise TypeError(f"mlax.gather: slice_sizes {slice_sizes} do not fit operand shape {operand.shape}")
+    index_vector_size = 1 if index_vector_dim == indices.ndim else indices.shape[index_vector_dim]
+    if index_vector_size != len(start_index_map):
+        raise TypeError(f"mlax.gather: index vectors have {index_vector_size} entries but start_index_map "
+                        f"is {start_index_map}")
+    offset_sizes = [s for i, s in enumerate(slice_sizes)
+                    if i not in collapsed_slice_dims and i not in operand_batching_dims]
+    batch_sizes = iter(_batch_shape(indices, index_vector_dim))
+    offsets = iter(offset_sizes)
+    rank = len(offset_sizes) + indices.ndim - (index_vector_dim < indices.ndim)
+    if len(offset_dims) != len(offset_sizes):
+        raise TypeError(f"mlax.gather: offset_dims {offset_dims} do not match the {len(offset_sizes)} "
+                        "uncollapsed slice dimensions")
+    shape = [next(offsets) if i in offset_dims else next(batch_sizes) for i in range(rank)]
+    return ShapedArray(shape, operand.dtype, operand.weak_type)
+
+
+def _dims_attr(kind, **fields):
+    body = ", ".join(f"{k} = [{', '.join(map(str, v))}]" if isinstance(v, tuple) else f"{k} = {v}"
+                     for k, v in fields.items() if not (isinstance(v, tuple) and not v))
+    return ir.Attribute.parse(f"#stablehlo.{kind}<{body}>")
+
+
+def _lower_gather(ctx, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
+                  slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
+    numbers = _dims_attr("gather", offset_dims=offset_dims, collapsed_slice_dims=collapsed_slice_dims,
+                         operand_batching_dims=operand_batching_dims,
+                         start_indices_batching_dims=start_indices_batching_dims,
+                         start_index_map=start_index_map, index_vector_dim=index_vector_dim)
+    return _hlo.value("stablehlo.gather", [operand, indices], ctx.out_types[0], dimension_numbers=numbers,
+                      slice_sizes=slice_sizes, indices_are_sorted=False)
+
+
+_GATHER_ATTRS = {"offset_dims": "ints", "collapsed_slice_dims": "ints", "start_index_map": "ints",
+                 "index_vector_dim": "int", "slice_sizes": "ints", "operand_batching_dims": "ints",
+                 "start_indices_batching_dims": "ints"}
+
+gather = Op("gather", ["operand", "indices"], _gather_rule, _lower_gather, attrs=_GATHER_ATTRS,
+            doc="Slices of `slice_sizes` read at the start indices held in `indices`.")
+
+
+def _scatter_rule(operand, indices, updates, update_window_dims, inserted_window_dims,
+                  scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
+                  scatter_indices_batching_dims=_NO_DIMS):
+    if not dtypes.is_integer(indices.dtype):
+        raise TypeError(f"mlax.scatter: indices must be integers, got {indices.dtype.name}")
+    if updates.dtype != operand.dtype:
+        raise TypeError(f"mlax.scatter: updates dtype {updates.dtype.name} differs from operand dtype "
+                        f"{operand.dtype.name}")
+    if combiner not in _COMBINERS:
+        raise TypeError(f"mlax.scatter: combiner must be one of {sorted(_COMBINERS)}, got {combiner!r}")
+    expected_rank = len(update_window_dims) + indices.ndim - (index_vector_dim < indices.ndim)
+    if updates.ndim != expected_rank:
+        raise TypeError(f"mlax.scatter: updates of shape {updates.shape} do not fit indices of shape "
+                        f"{indices.shape} with update_window_dims {update_window_dims}")
+    batch = _batch_shape(indices, index_vector_dim)
+    update_batch = [d for i, d in enumerate(updates.shape) if i not in update_window_dims]
+    if update_batch != batch:
+        raise TypeError(f"mlax.scatter: updates of shape {updates.shape} do not match the index batch "
+                        f"shape {tuple(batch)}")
+    return operand
+
+
+_COMBINERS = {"set": None, "add": "stablehlo.add", "mul": "stablehlo.multiply",
+              "min": "stablehlo.minimum", "max": "stablehlo.maximum"}
+
+
+def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_window_dims,
+                   scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
+                   scatter_indices_batching_dims=_NO_DIMS):
+    numbers = _dims_attr("scatter", update_window_dims=update_window_dims,
+                         inserted_window_dims=inserted_window_dims, input_batching_dims=input_batching_dims,
+                         scatter_indices_batching_dims=scatter_indices_batching_dims,
+                         scatter_dims_to_operand_dims=scatter_dims_to_operand_dims,
+                         index_vector_dim=index_vector_dim)
+    scatter = _hlo.op("stablehlo.scatter", [operand, indices, updates], [ctx.out_types[0]],
+                      {"scatter_dimension_numbers": numbers, "indices_are_sorted": False,
+                       "unique_indices": False}, regions=1)
+    combine = _COMBINERS[combiner]
+    body = (lambda old, new: [new]) if combine is None else _hlo.binary(combine)
+    _hlo.scalar_region(scatter, 0, [ctx.in_avals[0].dtype] * 2, body)
+    return scatter.result
+
+
+scatter = Op("scatter", ["operand", "indices", "updates"], _scatter_rule, _lower_scatter,
+             attrs={"update_window_dims": "ints", "inserted_window_dims": "ints",
+                    "scatter_dims_to_operand_dims": "ints", "index_vector_dim": "int", "combiner": "str",
+                    "input_batching_dims": "ints", "scatter_indices_batching_dims": "ints"},
+             doc="`operand` with `updates` combined in at the indices held in `indices`.")
+
+
+def _np_scatter_elementwise(operand, indices, updates, combiner):
+    """Reference for scatters of single elements (indices[..., k] indexes axis k)."""
+    out = np.array(operand, copy=True)
+    ufunc = {"set": None, "add": np.add, "mul": np.multiply, "min": np.minimum, "max": np.maximum}[combiner]
+    index = tuple(np.moveaxis(indices, -1, 0))
+    if ufunc is None:
+        out[index] = updates
+    else:
+        ufunc.at(out, index, updates)
+    return out
+
+
+scatter.numpy_ref = _np_scatter_elementwise
