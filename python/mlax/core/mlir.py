@@ -82,12 +82,16 @@ def dense_to_numpy(attr):
     return np.array(attr).astype(dtype).reshape(shape)
 
 
+class Symbol(str):
+    """The name of a function, held in an attribute as a symbol reference (@name)."""
+
+
 # --- op attributes ---------------------------------------------------------
 # Op attributes are plain Python values in the op table and MLIR attributes in
 # the IR. The encoding is fixed by the Python type, so decoding needs no schema:
 #   int -> i64 IntegerAttr, bool -> BoolAttr, float -> f64 FloatAttr,
 #   str -> StringAttr, tuple of ints -> array<i64: ...>, np.dtype -> TypeAttr,
-#   np.ndarray -> DenseElementsAttr, ir.Attribute -> itself.
+#   np.ndarray -> DenseElementsAttr, Symbol -> FlatSymbolRefAttr, ir.Attribute -> itself.
 
 def encode_attr(value):
     if isinstance(value, ir.Attribute):
@@ -98,6 +102,8 @@ def encode_attr(value):
         return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(value))
     if isinstance(value, float):
         return ir.FloatAttr.get(ir.F64Type.get(), value)
+    if isinstance(value, Symbol):
+        return ir.FlatSymbolRefAttr.get(value)
     if isinstance(value, str):
         return ir.StringAttr.get(value)
     if isinstance(value, np.dtype):
@@ -118,6 +124,8 @@ def decode_attr(attr):
         return attr.value
     if isinstance(attr, ir.FloatAttr):
         return attr.value
+    if isinstance(attr, ir.FlatSymbolRefAttr):
+        return Symbol(attr.value)
     if isinstance(attr, ir.StringAttr):
         return attr.value
     if isinstance(attr, ir.TypeAttr):

@@ -41,12 +41,17 @@ def current_trace():
 
 
 class ModuleBuilder:
-    """A module being traced, with unique function names."""
+    """A module being traced (new, or an existing module op a pass extends),
+    with unique function names."""
 
-    def __init__(self):
-        with mlir.context(), ir.Location.unknown():
-            self.module = ir.Module.create()
-        self._names = set()
+    def __init__(self, module_op=None):
+        if module_op is None:
+            with mlir.context(), ir.Location.unknown():
+                self.module = ir.Module.create()
+            module_op = self.module.operation
+        self.body = module_op.regions[0].blocks[0]
+        self._names = {ir.StringAttr(op.attributes["sym_name"]).value
+                       for op in self.body.operations if "sym_name" in op.operation.attributes}
 
     def unique_name(self, base):
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "f"
@@ -72,7 +77,7 @@ class Trace:
         self.out_avals = None
         with mlir.context(), ir.Location.unknown():
             fn_type = ir.FunctionType.get([a.mlir_type() for a in self.in_avals], [])
-            with ir.InsertionPoint(builder.module.body):
+            with ir.InsertionPoint(builder.body):
                 self.func = func_dialect.FuncOp(self.name, fn_type, visibility="private" if private else None)
             self.block = self.func.add_entry_block()
         self.args = [Tracer(self, v, a) for v, a in zip(self.block.arguments, self.in_avals)]
@@ -90,6 +95,9 @@ class Trace:
     def lift(self, x):
         """The ir.Value standing for `x` inside this function."""
         if isinstance(x, Tracer):
+            if x.is_linear:
+                raise TypeError(f"a tangent ({x.aval.str_short()}) was used where a primal value is needed: "
+                                "a differentiation rule applied a non-linear operation to it")
             if x._trace is self:
                 return x.value
             if x._trace.finished or not self._encloses(x._trace):
@@ -148,6 +156,13 @@ class Trace:
             )
         return [Tracer(self, r, a) for r, a in zip(operation.results, out_avals)]
 
+    def call(self, name, operands, out_avals):
+        """Append a func.call of the function `name` in this module; return its results."""
+        values = [self.lift(x) for x in operands]
+        with mlir.context(), ir.Location.unknown(), ir.InsertionPoint(self.block):
+            call = func_dialect.CallOp([a.mlir_type() for a in out_avals], ir.FlatSymbolRefAttr.get(name), values)
+        return [Tracer(self, r, a) for r, a in zip(call.results, out_avals)]
+
     def finish(self, outputs):
         """Return `outputs` from the function and fix its signature."""
         values = [self.lift(x) for x in outputs]
@@ -181,7 +196,11 @@ def _is_concrete_array(x):
 def bind(op, operands, attrs):
     """Apply `op`: record it in the active trace, or run it now when none is."""
     trace = current_trace()
-    if trace is None:
+    if any(getattr(x, "is_linear", False) for x in operands):
+        from mlax.core.linear import record
+
+        outs = record(op, operands, attrs)
+    elif trace is None:
         from mlax.runtime.eager import apply_eagerly
 
         outs = apply_eagerly(op, operands, attrs)
@@ -207,6 +226,8 @@ def user_frame():
 
 class Tracer(ArrayMethods):
     """A value inside a function being traced: it has a shape and dtype, no data."""
+
+    is_linear = False  # True for the symbolic tangents of reverse-mode autodiff
 
     def __init__(self, trace, value, aval):
         self._trace = trace

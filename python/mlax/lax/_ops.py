@@ -30,24 +30,22 @@ def _like(args):
     return [full(aval.shape, a, aval.dtype, weak_type=True) if _is_python_scalar(a) else a for a in args]
 
 
-def _unary(name):
-    op = OPS[name]
+# The builders look ops up when called: the op table's rules import this module.
 
+def _unary(name):
     def fn(x):
-        return op(x)
+        return OPS[name](x)
     fn.__name__ = {"not": "bitwise_not"}.get(name, name)
-    fn.__doc__ = op.__doc__
+    fn.__doc__ = f"Elementwise mlax.{name} (see the op table)."
     return fn
 
 
 def _binary(name):
-    op = OPS[name]
-
     def fn(x, y):
         x, y = _like((x, y))
-        return op(x, y)
+        return OPS[name](x, y)
     fn.__name__ = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(name, name)
-    fn.__doc__ = op.__doc__
+    fn.__doc__ = f"Elementwise mlax.{name} of operands of one shape and dtype."
     return fn
 
 
@@ -197,13 +195,11 @@ def rev(operand, dimensions):
 
 
 def _reducer(kind):
-    op = OPS[f"reduce_{kind}"]
-
     def fn(operand, axes):
         axes = tuple(sorted(int(a) for a in axes))
-        return op(operand, axes=axes) if axes else operand
+        return OPS[f"reduce_{kind}"](operand, axes=axes) if axes else operand
     fn.__name__ = f"reduce_{kind}"
-    fn.__doc__ = op.__doc__
+    fn.__doc__ = f"Reduce by {kind} over `axes`."
     return fn
 
 
@@ -342,13 +338,11 @@ def bitcast_convert_type(operand, new_dtype):
 
 
 def _cumulative(kind):
-    op = OPS[f"cum{kind}"]
-
     def fn(operand, axis=0, reverse=False):
         axis = int(axis) % builtins.max(aval_of(operand).ndim, 1)
-        return op(operand, axis=axis, reverse=bool(reverse) or None)
+        return OPS[f"cum{kind}"](operand, axis=axis, reverse=bool(reverse) or None)
     fn.__name__ = f"cum{kind}"
-    fn.__doc__ = op.__doc__
+    fn.__doc__ = f"Running {kind} along `axis` (from the end when `reverse`)."
     return fn
 
 

@@ -16,6 +16,8 @@ def op(name, operands, result_types, attrs=None, regions=0):
     """Create `name` (e.g. "stablehlo.add"); return the operation."""
     if isinstance(result_types, ir.Type):
         result_types = [result_types]
+    if name == "stablehlo.add" and operands and dtype_of(operands[0]) == dtypes.bool_:
+        name = "stablehlo.or"  # StableHLO defines add on booleans as OR; IREE 3.13 computes XOR
     return ir.Operation.create(
         name, results=list(result_types), operands=list(operands),
         attributes={k: (v if isinstance(v, ir.Attribute) else mlir.encode_attr(v)) for k, v in (attrs or {}).items()},

@@ -12,10 +12,12 @@ import math
 
 import numpy as np
 
+from mlax import lax
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
-from mlax.core.op import Op
+from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
+from mlax.ops._rules import defbilinear, defjvp, deflinear, defzero, instantiate, is_linear
 
 # Dtype classes: (predicate, description for error messages).
 FLOAT = (dtypes.is_float, "floating-point")
@@ -285,3 +287,155 @@ complex_ = Op("complex", ["real", "imag"], _complex_rule, _lower_as("stablehlo.c
               doc="Complex numbers from real and imaginary parts.")
 complex_.traits.add("elementwise")
 complex_.numpy_ref = lambda x, y: x + 1j * y
+
+
+def _np_polygamma(n, x):
+    from scipy import special
+
+    return special.polygamma(n.astype(np.int64), x).astype(x.dtype)
+
+
+polygamma = Op("polygamma", ["n", "x"], _binary_rule("polygamma", FLOAT),
+               lambda ctx, n, x: _hlo.value("chlo.polygamma", [n, x], x.type),
+               doc="The n-th derivative of digamma at x (n holds whole numbers, as floats).")
+polygamma.traits.add("elementwise")
+polygamma.numpy_ref = _np_polygamma
+
+
+# -- differentiation rules ---------------------------------------------------------------
+# d(op)/dx as a function of (x, ans): the JVP is t * derivative.
+_SQRT_PI = math.sqrt(math.pi)
+UNARY_DERIVATIVES = {
+    "exp": lambda x, ans: ans,
+    "exp2": lambda x, ans: lax.mul(ans, math.log(2.0)),
+    "log": lambda x, ans: lax.reciprocal(x),
+    "log1p": lambda x, ans: lax.reciprocal(lax.add(x, 1.0)),
+    "expm1": lambda x, ans: lax.add(ans, 1.0),
+    "sqrt": lambda x, ans: lax.div(lax.full(ans.shape, 0.5, ans.dtype), ans),
+    "rsqrt": lambda x, ans: lax.mul(lax.div(ans, x), -0.5),
+    "cbrt": lambda x, ans: lax.div(lax.full(ans.shape, 1 / 3, ans.dtype), lax.mul(ans, ans)),
+    "sin": lambda x, ans: lax.cos(x),
+    "cos": lambda x, ans: lax.neg(lax.sin(x)),
+    "tan": lambda x, ans: lax.add(lax.mul(ans, ans), 1.0),
+    "asin": lambda x, ans: lax.rsqrt(lax.sub(lax.full(x.shape, 1, x.dtype), lax.mul(x, x))),
+    "acos": lambda x, ans: lax.neg(lax.rsqrt(lax.sub(lax.full(x.shape, 1, x.dtype), lax.mul(x, x)))),
+    "atan": lambda x, ans: lax.reciprocal(lax.add(lax.mul(x, x), 1.0)),
+    "sinh": lambda x, ans: lax.cosh(x),
+    "cosh": lambda x, ans: lax.sinh(x),
+    "tanh": lambda x, ans: lax.sub(lax.full(ans.shape, 1, ans.dtype), lax.mul(ans, ans)),
+    "asinh": lambda x, ans: lax.rsqrt(lax.add(lax.mul(x, x), 1.0)),
+    "acosh": lambda x, ans: lax.rsqrt(lax.mul(lax.sub(x, 1.0), lax.add(x, 1.0))),
+    "atanh": lambda x, ans: lax.reciprocal(lax.sub(lax.full(x.shape, 1, x.dtype), lax.mul(x, x))),
+    "logistic": lambda x, ans: lax.mul(ans, lax.sub(lax.full(ans.shape, 1, ans.dtype), ans)),
+    "erf": lambda x, ans: lax.mul(lax.exp(lax.neg(lax.mul(x, x))), 2 / _SQRT_PI),
+    "erf_inv": lambda x, ans: lax.mul(lax.exp(lax.mul(ans, ans)), _SQRT_PI / 2),
+    "lgamma": lambda x, ans: lax.digamma(x),
+    "digamma": lambda x, ans: OPS["polygamma"](lax.full(x.shape, 1, x.dtype), x),
+    "abs": lambda x, ans: lax.sign(x),
+}
+
+for _name, _derivative in UNARY_DERIVATIVES.items():
+    defjvp(OPS[_name], (lambda d: lambda t, ans, x: lax.mul(t, d(x, ans)))(_derivative))
+
+for _name in ("sign", "floor", "ceil", "round", "not", "is_finite", "bitcast_convert_type",
+              "and", "or", "xor", "shift_left", "shift_right_logical", "shift_right_arithmetic",
+              *COMPARISONS):
+    defzero(OPS[_name])
+
+deflinear(OPS["neg"], lambda ct, x: [lax.neg(ct)])
+deflinear(OPS["add"], lambda ct, x, y: [ct, ct])
+deflinear(OPS["sub"], lambda ct, x, y: [ct, lax.neg(ct)])
+deflinear(OPS["real"], lambda ct, x: [lax.complex(ct, lax.full(ct.shape, 0, ct.dtype))])
+deflinear(OPS["imag"], lambda ct, x: [lax.complex(lax.full(ct.shape, 0, ct.dtype), lax.neg(ct))])
+deflinear(OPS["complex"], lambda ct, x, y: [lax.real(ct), lax.neg(lax.imag(ct))])
+deflinear(OPS["select"], lambda ct, pred, a, b: [
+    None,
+    lax.select(pred, ct, lax.full(ct.shape, 0, ct.dtype)) if is_linear(a) else None,
+    lax.select(pred, lax.full(ct.shape, 0, ct.dtype), ct) if is_linear(b) else None,
+], linear_operands=(1, 2))
+defbilinear(OPS["mul"], lambda ct, y, x_aval: lax.mul(ct, y), lambda ct, x, y_aval: lax.mul(x, ct))
+
+
+def _div_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    ans = lax.div(x, y)
+    parts = []
+    if tx is not None:
+        parts.append(lax.div(tx, y))
+    if ty is not None:
+        parts.append(lax.neg(lax.mul(ty, lax.div(ans, y))))
+    return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(*parts)]
+
+
+OPS["div"].jvp = _div_jvp
+OPS["div"].traits.add("linear")  # in the numerator, which is all the JVP above needs
+OPS["div"].transpose = lambda ct, x, y: [lax.div(ct, y), None]
+
+
+def _trunc(x):
+    return lax.select(lax.lt(x, lax.full(x.shape, 0, x.dtype)), lax.ceil(x), lax.floor(x))
+
+
+def _pow_dx(t, ans, x, y):
+    y_minus_one = lax.sub(y, lax.full(y.shape, 1, y.dtype))
+    derivative = lax.mul(y, lax.pow(x, y_minus_one))
+    is_zero_power = lax.eq(y, lax.full(y.shape, 0, y.dtype))
+    return lax.mul(t, lax.select(is_zero_power, lax.full(y.shape, 0, y.dtype), derivative))
+
+
+def _pow_dy(t, ans, x, y):
+    safe_log = lax.log(lax.select(lax.eq(x, lax.full(x.shape, 0, x.dtype)), lax.full(x.shape, 1, x.dtype), x))
+    return lax.mul(t, lax.mul(ans, safe_log))
+
+
+def _extremum_jvp(comparison):
+    """max/min: the tangent of the operand chosen; ties share it equally."""
+    def jvp(primals, tangents):
+        x, y = primals
+        ans = OPS["max" if comparison == "gt" else "min"](x, y)
+        one = lax.full(x.shape, 1, x.dtype)
+        tie = lax.mul(lax.convert_element_type(lax.eq(x, y), x.dtype), 0.5)
+        x_wins = lax.add(lax.convert_element_type(OPS[comparison](x, y), x.dtype), tie)
+        parts = [lax.mul(tangents[0], x_wins) if tangents[0] is not None else None,
+                 lax.mul(tangents[1], lax.sub(one, x_wins)) if tangents[1] is not None else None]
+        parts = [p for p in parts if p is not None]
+        return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(*parts)]
+    return jvp
+
+
+defjvp(OPS["rem"], lambda t, ans, x, y: t, lambda t, ans, x, y: lax.neg(lax.mul(t, _trunc(lax.div(x, y)))))
+defjvp(OPS["pow"], _pow_dx, _pow_dy)
+defjvp(OPS["atan2"],
+       lambda t, ans, x, y: lax.mul(t, lax.div(y, lax.add(lax.mul(x, x), lax.mul(y, y)))),
+       lambda t, ans, x, y: lax.mul(t, lax.neg(lax.div(x, lax.add(lax.mul(x, x), lax.mul(y, y))))))
+defjvp(OPS["polygamma"], None,
+       lambda t, ans, n, x: lax.mul(t, OPS["polygamma"](lax.add(n, 1.0), x)))
+OPS["max"].jvp = lambda primals, tangents: _extremum_jvp("gt")(primals, tangents)
+OPS["min"].jvp = lambda primals, tangents: _extremum_jvp("lt")(primals, tangents)
+
+
+def _clamp_jvp(primals, tangents):
+    lo, x, hi = primals
+    ans = OPS["clamp"](lo, x, hi)
+    masks = [lax.lt(x, lo), lax.bitwise_and(lax.ge(x, lo), lax.le(x, hi)), lax.gt(x, hi)]
+    parts = [lax.mul(t, lax.convert_element_type(m, x.dtype)) for t, m in zip(tangents, masks) if t is not None]
+    return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(parts[0], parts[1])
+                   if len(parts) == 2 else lax.add(lax.add(parts[0], parts[1]), parts[2])]
+
+
+OPS["clamp"].jvp = _clamp_jvp
+
+
+def _convert_jvp(primals, tangents, new_dtype, weak_type=None):
+    (x,), (t,) = primals, tangents
+    ans = OPS["convert_element_type"](x, new_dtype=new_dtype, weak_type=weak_type)
+    if t is None or not dtypes.is_inexact(new_dtype) or not dtypes.is_inexact(x.dtype):
+        return [ans], [None]
+    return [ans], [OPS["convert_element_type"](t, new_dtype=new_dtype, weak_type=weak_type)]
+
+
+OPS["convert_element_type"].jvp = _convert_jvp
+OPS["convert_element_type"].traits.add("linear")
+OPS["convert_element_type"].transpose = lambda ct, x, new_dtype, weak_type=None: [
+    lax.convert_element_type(ct, x.aval.dtype)]

@@ -15,10 +15,12 @@ import numpy as np
 
 from iree.compiler import ir
 
+from mlax import lax
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._rules import add_tangents, deflinear, instantiate, is_linear, zeros
 
 _NO_DIMS = ()
 
@@ -73,6 +75,29 @@ gather = Op("gather", ["operand", "indices"], _gather_rule, _lower_gather, attrs
             doc="Slices of `slice_sizes` read at the start indices held in `indices`.")
 
 
+def _np_gather(operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
+               slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
+    """Reference for gathers without batching dimensions: one clamped slice per index vector."""
+    if operand_batching_dims:
+        raise NotImplementedError("the NumPy reference of gather has no batching dimensions")
+    vectors = np.moveaxis(np.expand_dims(indices, -1) if index_vector_dim == indices.ndim else indices,
+                          index_vector_dim, -1)
+    kept = [size for d, size in enumerate(slice_sizes) if d not in collapsed_slice_dims]
+    slices = []
+    for vector in vectors.reshape(-1, vectors.shape[-1]):
+        start = [0] * operand.ndim
+        for k, d in enumerate(start_index_map):
+            start[d] = int(np.clip(vector[k], 0, operand.shape[d] - slice_sizes[d]))
+        window = operand[tuple(slice(s, s + n) for s, n in zip(start, slice_sizes))]
+        slices.append(window.reshape(kept))
+    out = np.reshape(slices, vectors.shape[:-1] + tuple(kept)).astype(operand.dtype)
+    batch_rank = vectors.ndim - 1
+    return np.moveaxis(out, range(batch_rank, out.ndim), offset_dims)
+
+
+gather.numpy_ref = _np_gather
+
+
 def _scatter_rule(operand, indices, updates, update_window_dims, inserted_window_dims,
                   scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
                   scatter_indices_batching_dims=_NO_DIMS):
@@ -123,8 +148,13 @@ scatter = Op("scatter", ["operand", "indices", "updates"], _scatter_rule, _lower
              doc="`operand` with `updates` combined in at the indices held in `indices`.")
 
 
-def _np_scatter_elementwise(operand, indices, updates, combiner):
+def _np_scatter_elementwise(operand, indices, updates, combiner, update_window_dims, inserted_window_dims,
+                            scatter_dims_to_operand_dims, index_vector_dim, **batching_dims):
     """Reference for scatters of single elements (indices[..., k] indexes axis k)."""
+    every_axis = tuple(range(operand.ndim))
+    if (update_window_dims or tuple(inserted_window_dims) != every_axis or any(batching_dims.values())
+            or tuple(scatter_dims_to_operand_dims) != every_axis or index_vector_dim != indices.ndim - 1):
+        raise NotImplementedError("the NumPy reference of scatter covers scatters of single elements only")
     out = np.array(operand, copy=True)
     ufunc = {"set": None, "add": np.add, "mul": np.multiply, "min": np.minimum, "max": np.maximum}[combiner]
     index = tuple(np.moveaxis(indices, -1, 0))
@@ -136,3 +166,80 @@ def _np_scatter_elementwise(operand, indices, updates, combiner):
 
 
 scatter.numpy_ref = _np_scatter_elementwise
+
+
+# -- differentiation rules ---------------------------------------------------------------
+
+def _gather_transpose(ct, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
+                      slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
+    """Scatter-add the cotangent of each gathered slice back where it was read."""
+    ct_operand = scatter(zeros(operand.aval), indices, ct, update_window_dims=offset_dims,
+                         inserted_window_dims=collapsed_slice_dims, scatter_dims_to_operand_dims=start_index_map,
+                         index_vector_dim=index_vector_dim, combiner="add",
+                         input_batching_dims=operand_batching_dims or None,
+                         scatter_indices_batching_dims=start_indices_batching_dims or None)
+    return [ct_operand, None]
+
+
+def _gather_updates(ct, indices, updates_shape, update_window_dims, inserted_window_dims,
+                    scatter_dims_to_operand_dims, index_vector_dim, input_batching_dims, scatter_indices_batching_dims):
+    """Read, for every update, the cotangent at the place it was written."""
+    window = iter(updates_shape[d] for d in update_window_dims)
+    slice_sizes = tuple(1 if d in inserted_window_dims or d in input_batching_dims else next(window)
+                        for d in range(len(ct.shape)))
+    return gather(ct, indices, offset_dims=update_window_dims, collapsed_slice_dims=inserted_window_dims,
+                  start_index_map=scatter_dims_to_operand_dims, index_vector_dim=index_vector_dim,
+                  slice_sizes=slice_sizes, operand_batching_dims=input_batching_dims or None,
+                  start_indices_batching_dims=scatter_indices_batching_dims or None)
+
+
+def _scatter_jvp(primals, tangents, combiner, **dims):
+    operand, indices, updates = primals
+    t_operand, _, t_updates = tangents
+    ans = scatter(operand, indices, updates, combiner=combiner, **dims)
+    if t_operand is None and t_updates is None:
+        return [ans], [None]
+    if combiner in ("set", "add"):
+        # Linear in operand and updates jointly.
+        return [ans], [scatter(instantiate(t_operand, operand), indices, instantiate(t_updates, updates),
+                               combiner=combiner, **dims)]
+    window_dims = {k: dims.get(k, _NO_DIMS) for k in ("update_window_dims", "inserted_window_dims",
+                                                        "scatter_dims_to_operand_dims", "index_vector_dim",
+                                                        "input_batching_dims", "scatter_indices_batching_dims")}
+    result_at_updates = _gather_updates(ans, indices, updates.shape, **window_dims)
+    if combiner == "mul":
+        # d(x * prod u) = t_x * prod u + out * sum(t_u / u), scattered.
+        parts = []
+        if t_operand is not None:
+            parts.append(scatter(t_operand, indices, updates, combiner="mul", **dims))
+        if t_updates is not None:
+            ratio = scatter(zeros(operand.aval), indices, lax.div(t_updates, updates), combiner="add", **dims)
+            parts.append(lax.mul(ans, ratio))
+        return [ans], [add_tangents(parts)]
+    # min/max: the tangent of whichever value won.
+    parts = []
+    if t_operand is not None:
+        parts.append(lax.mul(t_operand, lax.convert_element_type(lax.eq(operand, ans), operand.dtype)))
+    if t_updates is not None:
+        won = lax.convert_element_type(lax.eq(updates, result_at_updates), updates.dtype)
+        parts.append(scatter(zeros(operand.aval), indices, lax.mul(t_updates, won), combiner="add", **dims))
+    return [ans], [add_tangents(parts)]
+
+
+def _scatter_transpose(ct, operand, indices, updates, combiner, **dims):
+    if combiner not in ("set", "add"):
+        raise NotImplementedError(f"scatter with combiner {combiner!r} is not linear")
+    window_dims = {k: dims.get(k, _NO_DIMS) for k in ("update_window_dims", "inserted_window_dims",
+                                                        "scatter_dims_to_operand_dims", "index_vector_dim",
+                                                        "input_batching_dims", "scatter_indices_batching_dims")}
+    ct_operand = None
+    if is_linear(operand):
+        ct_operand = ct if combiner == "add" else scatter(ct, indices, zeros(updates.aval), combiner="set", **dims)
+    ct_updates = _gather_updates(ct, indices, updates.aval.shape, **window_dims) if is_linear(updates) else None
+    return [ct_operand, None, ct_updates]
+
+
+deflinear(gather, _gather_transpose, linear_operands=(0,))
+scatter.jvp = _scatter_jvp
+scatter.traits.add("linear")  # for combiners set and add, the ones the JVP above applies to tangents
+scatter.transpose = _scatter_transpose

@@ -10,9 +10,11 @@ import numpy as np
 
 from iree.compiler import ir
 
+from mlax import lax
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._rules import defbilinear
 from mlax.ops.elementwise import check_same_dtypes
 
 
@@ -64,3 +66,39 @@ dot_general = Op("dot_general", ["lhs", "rhs"], _dot_general_rule, _lower_dot_ge
                         "rhs_batch": "ints", "preferred_element_type": "dtype"},
                  doc="Contract lhs and rhs over the contracting axes, batched over the batch axes.")
 dot_general.numpy_ref = _np_dot_general
+
+
+# -- differentiation rules ---------------------------------------------------------------
+
+def _contract_back(ct, other, aval, own_contracting, other_contracting, own_batch, other_batch, own_first):
+    """Cotangent of one dot_general operand (described by `aval`), given the other.
+
+    ct's axes are batch + lhs free + rhs free. Contracting the other operand's
+    free axes of ct with that operand leaves: batch, our free axes, then the
+    other's contracting axes in increasing order; each of those pairs with one
+    of our contracting axes, so one transpose restores our layout."""
+    own_free = free_axes(aval.ndim, own_contracting, own_batch)
+    other_free = free_axes(other.ndim, other_contracting, other_batch)
+    nb = len(own_batch)
+    offset = nb + len(own_free) if own_first else nb
+    ct_other_free = tuple(range(offset, offset + len(other_free)))
+    ct = lax.convert_element_type(ct, other.dtype)
+    result = lax.dot_general(ct, other, ((ct_other_free, tuple(other_free)), (tuple(range(nb)), tuple(other_batch))))
+    position = {axis: i for i, axis in enumerate(own_batch)}
+    position.update({axis: nb + j for j, axis in enumerate(own_free)})
+    for m, other_axis in enumerate(sorted(other_contracting)):
+        position[own_contracting[other_contracting.index(other_axis)]] = nb + len(own_free) + m
+    return lax.convert_element_type(lax.transpose(result, [position[d] for d in range(aval.ndim)]), aval.dtype)
+
+
+def _transpose_lhs(ct, rhs, lhs_aval, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch,
+                   preferred_element_type=None):
+    return _contract_back(ct, rhs, lhs_aval, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch, True)
+
+
+def _transpose_rhs(ct, lhs, rhs_aval, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch,
+                   preferred_element_type=None):
+    return _contract_back(ct, lhs, rhs_aval, rhs_contracting, lhs_contracting, rhs_batch, lhs_batch, False)
+
+
+defbilinear(dot_general, _transpose_lhs, _transpose_rhs)

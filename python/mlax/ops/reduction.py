@@ -5,10 +5,12 @@
 
 import numpy as np
 
+from mlax import lax
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
-from mlax.core.op import Op
+from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
+from mlax.ops._rules import deflinear, defzero
 from mlax.ops.elementwise import ANY, INTEGRAL, _check_dtype
 
 
@@ -163,3 +165,84 @@ for _kind, (_combiner, _ufunc) in {"sum": ("stablehlo.add", np.add), "prod": ("s
              attrs={"axis": "int", "reverse": "bool"},
              doc=f"Running {_kind} along `axis` (from the end when `reverse`).")
     _op.numpy_ref = _np_cumulative(_ufunc)
+
+
+# -- differentiation rules ---------------------------------------------------------------
+
+def _kept_axes(ndim, axes):
+    return tuple(d for d in range(ndim) if d not in axes)
+
+
+def _reduce_extremum_jvp(kind):
+    """max/min: the tangent at the extreme element; ties share it equally."""
+    def jvp(primals, tangents, axes):
+        (x,), (t,) = primals, tangents
+        ans = OPS[f"reduce_{kind}"](x, axes=axes)
+        if t is None:
+            return [ans], [None]
+        at_extreme = lax.convert_element_type(
+            lax.eq(x, lax.broadcast_in_dim(ans, x.shape, _kept_axes(x.ndim, axes))), x.dtype)
+        share = lax.div(lax.reduce_sum(lax.mul(t, at_extreme), axes), lax.reduce_sum(at_extreme, axes))
+        return [ans], [share]
+    return jvp
+
+
+def _reduce_prod_jvp(primals, tangents, axes):
+    """Each element's tangent times the product of all the others (exact with zeros)."""
+    (x,), (t,) = primals, tangents
+    ans = OPS["reduce_prod"](x, axes=axes)
+    if t is None:
+        return [ans], [None]
+    kept = _kept_axes(x.ndim, axes)
+    kept_shape = tuple(x.shape[d] for d in kept)
+    count = int(np.prod([x.shape[d] for d in axes], dtype=np.int64))
+
+    def flat(v):
+        return lax.reshape(lax.transpose(v, kept + tuple(axes)), kept_shape + (count,))
+
+    xs, last = flat(x), len(kept_shape)
+    ones = lax.full(kept_shape + (1,), 1, x.dtype)
+    before = lax.concatenate([ones, lax.slice_in_dim(lax.cumprod(xs, last), 0, count - 1, axis=last)], last)
+    after = lax.concatenate([lax.slice_in_dim(lax.cumprod(xs, last, reverse=True), 1, count, axis=last), ones], last)
+    return [ans], [lax.reduce_sum(lax.mul(flat(t), lax.mul(before, after)), (last,))]
+
+
+def _cumprod_jvp(primals, tangents, axis, reverse=False):
+    (x,), (t,) = primals, tangents
+    ans = lax.cumprod(x, axis, reverse)
+    if t is None:
+        return [ans], [None]
+    return [ans], [lax.mul(ans, lax.cumsum(lax.div(t, x), axis, reverse))]
+
+
+def _cumulative_extremum_jvp(kind):
+    """cummax/cummin: each output takes the tangent of the element that set it."""
+    def jvp(primals, tangents, axis, reverse=False):
+        from mlax.numpy._indexing import take_along_axis
+
+        (x,), (t,) = primals, tangents
+        ans = OPS[f"cum{kind}"](x, axis=axis, reverse=reverse or None)
+        if t is None:
+            return [ans], [None]
+        positions = lax.broadcasted_iota(dtypes.int32, x.shape, axis)
+        if reverse:
+            positions = lax.sub(lax.full(x.shape, x.shape[axis] - 1, dtypes.int32), positions)
+        setter = lax.select(lax.eq(x, ans), positions, lax.full(x.shape, 0, dtypes.int32))
+        latest = lax.cummax(setter, axis, reverse)
+        if reverse:
+            latest = lax.sub(lax.full(x.shape, x.shape[axis] - 1, dtypes.int32), latest)
+        return [ans], [take_along_axis(t, latest, axis)]
+    return jvp
+
+
+deflinear(OPS["reduce_sum"], lambda ct, x, axes: [
+    lax.broadcast_in_dim(ct, x.aval.shape, _kept_axes(x.aval.ndim, axes))])
+OPS["reduce_max"].jvp = _reduce_extremum_jvp("max")
+OPS["reduce_min"].jvp = _reduce_extremum_jvp("min")
+OPS["reduce_prod"].jvp = _reduce_prod_jvp
+for _name in ("reduce_and", "reduce_or", "argmax", "argmin"):
+    defzero(OPS[_name])
+deflinear(OPS["cumsum"], lambda ct, x, axis, reverse=False: [lax.cumsum(ct, axis, not reverse)])
+OPS["cumprod"].jvp = _cumprod_jvp
+OPS["cummax"].jvp = _cumulative_extremum_jvp("max")
+OPS["cummin"].jvp = _cumulative_extremum_jvp("min")

@@ -7,10 +7,12 @@ reshape, transpose, slicing, concatenation, padding, reversal.
 
 import numpy as np
 
+from mlax import lax
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._rules import deflinear, defzero, is_linear, zeros
 
 
 def _shape_error(name, message):
@@ -261,3 +263,65 @@ def _np_pad(x, padding_value, low, high, interior):
 
 
 pad.numpy_ref = _np_pad
+
+
+# -- differentiation rules ---------------------------------------------------------------
+
+def _broadcast_transpose(ct, x, shape, broadcast_dimensions):
+    """Sum the cotangent over the axes the broadcast created or stretched."""
+    stretched = [broadcast_dimensions[i] for i, size in enumerate(x.aval.shape)
+                 if size == 1 and shape[broadcast_dimensions[i]] != 1]
+    created = [d for d in range(len(shape)) if d not in broadcast_dimensions]
+    return [lax.reshape(lax.reduce_sum(ct, tuple(sorted(created + stretched))), x.aval.shape)]
+
+
+def _slice_transpose(ct, x, start_indices, limit_indices, strides):
+    """Put the cotangent back where the slice took it from, zeros elsewhere."""
+    config = []
+    for size, start, stride, count in zip(x.aval.shape, start_indices, strides, ct.shape):
+        end = start + (count - 1) * stride + 1 if count else start
+        config.append((start, size - end, stride - 1 if count else 0))
+    return [lax.pad(ct, 0, config)]
+
+
+def _dynamic_slice_transpose(ct, x, *start_indices, slice_sizes):
+    return [lax.dynamic_update_slice(zeros(x.aval), ct, start_indices)] + [None] * len(start_indices)
+
+
+def _dynamic_update_slice_transpose(ct, x, update, *start_indices):
+    ct_x = lax.dynamic_update_slice(ct, zeros(update.aval), start_indices) if is_linear(x) else None
+    ct_update = lax.dynamic_slice(ct, start_indices, update.aval.shape) if is_linear(update) else None
+    return [ct_x, ct_update] + [None] * len(start_indices)
+
+
+def _concatenate_transpose(ct, *xs, dimension):
+    cts, offset = [], 0
+    for x in xs:
+        size = x.aval.shape[dimension]
+        cts.append(lax.slice_in_dim(ct, offset, offset + size, axis=dimension) if is_linear(x) else None)
+        offset += size
+    return cts
+
+
+def _pad_transpose(ct, x, padding_value, low, high, interior):
+    # Undo the edge padding (negative pads crop), then step over the interior padding.
+    unpadded = lax.pad(ct, 0, [(-lo, -hi, 0) for lo, hi in zip(low, high)])
+    ct_x = lax.slice(unpadded, [0] * len(low), unpadded.shape, [i + 1 for i in interior])
+    ct_value = None
+    if is_linear(padding_value):
+        everything = lax.reduce_sum(ct, tuple(range(len(low))))
+        ct_value = lax.sub(everything, lax.reduce_sum(ct_x, tuple(range(len(low)))))
+    return [ct_x if is_linear(x) else None, ct_value]
+
+
+defzero(constant)
+defzero(iota)
+deflinear(broadcast_in_dim, _broadcast_transpose)
+deflinear(reshape, lambda ct, x, new_sizes: [lax.reshape(ct, x.aval.shape)])
+deflinear(transpose, lambda ct, x, permutation: [lax.transpose(ct, tuple(np.argsort(permutation)))])
+deflinear(rev, lambda ct, x, dimensions: [lax.rev(ct, dimensions)])
+deflinear(slice_, _slice_transpose)
+deflinear(dynamic_slice, _dynamic_slice_transpose, linear_operands=(0,))
+deflinear(dynamic_update_slice, _dynamic_update_slice_transpose, linear_operands=(0, 1))
+deflinear(concatenate, _concatenate_transpose)
+deflinear(pad, _pad_transpose)

@@ -1,0 +1,96 @@
+"""Families of differentiation rules, so that most op entries need one line.
+
+A JVP rule takes (primals, tangents, **attrs), where a tangent may be None (a
+symbolic zero), and returns (primal outputs, output tangents). It emits
+ordinary mlax ops through mlax.lax, so derivatives of derivatives come free.
+A transpose rule takes (cotangent, *operands, **attrs), where the linear
+operands are LinearValues (`is_linear`), and returns one cotangent (or None)
+per operand.
+"""
+
+from mlax import lax
+from mlax.core.trace import aval_of
+
+
+def zeros(aval):
+    return lax.full(aval.shape, 0, aval.dtype)
+
+
+def instantiate(tangent, like):
+    """`tangent`, or zeros shaped like the primal `like` when it is a symbolic zero."""
+    return zeros(aval_of(like)) if tangent is None else tangent
+
+
+def add_tangents(values):
+    """Sum of the non-None values, or None when there are none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    total = values[0]
+    for v in values[1:]:
+        total = lax.add(total, v)
+    return total
+
+
+def is_linear(x):
+    return getattr(x, "is_linear", False)
+
+
+def defjvp(op, *partials):
+    """JVP from one rule per operand: partials[i](t_i, ans, *primals, **attrs) is
+    operand i's contribution to the output tangent (None: not differentiable)."""
+    def jvp(primals, tangents, **attrs):
+        ans = op(*primals, **attrs)
+        contributions = [rule(t, ans, *primals, **attrs)
+                         for rule, t in zip(partials, tangents) if rule is not None and t is not None]
+        return [ans], [add_tangents(contributions)]
+    op.jvp = jvp
+
+
+def defzero(op):
+    """The op is piecewise constant or integer-valued: its output tangent is zero."""
+    def jvp(primals, tangents, **attrs):
+        out = op(*primals, **attrs)
+        outs = list(out) if op.multiple_results else [out]
+        return outs, [None] * len(outs)
+    op.jvp = jvp
+
+
+def deflinear(op, transpose, linear_operands=None):
+    """The op is linear in the operands `linear_operands` (default: all of them)
+    jointly: its JVP applies it to their tangents, the other operands as they are."""
+    op.traits.add("linear")
+
+    def jvp(primals, tangents, **attrs):
+        ans = op(*primals, **attrs)
+        linear = range(len(primals)) if linear_operands is None else linear_operands
+        if all(tangents[i] is None for i in linear if i < len(tangents)):
+            return [ans], [None]
+        args = [instantiate(t, p) if i in linear else p for i, (p, t) in enumerate(zip(primals, tangents))]
+        return [ans], [op(*args, **attrs)]
+    op.jvp = jvp
+    op.transpose = transpose
+
+
+def defbilinear(op, transpose_lhs, transpose_rhs):
+    """The op is linear in each of its two operands separately (mul, dot_general).
+    transpose_lhs(ct, rhs, lhs_aval, **attrs) is the cotangent of the lhs, and
+    transpose_rhs(ct, lhs, rhs_aval, **attrs) that of the rhs."""
+    op.traits.add("linear")
+
+    def jvp(primals, tangents, **attrs):
+        x, y = primals
+        tx, ty = tangents
+        ans = op(x, y, **attrs)
+        parts = [op(tx, y, **attrs) if tx is not None else None, op(x, ty, **attrs) if ty is not None else None]
+        return [ans], [add_tangents(parts)]
+
+    def transpose(ct, x, y, **attrs):
+        if is_linear(x) and is_linear(y):
+            raise NotImplementedError(f"mlax.{op.name} of two tangents is not linear")
+        if is_linear(x):
+            return [transpose_lhs(ct, y, x.aval, **attrs), None]
+        return [None, transpose_rhs(ct, x, y.aval, **attrs)]
+
+    op.jvp = jvp
+    op.transpose = transpose

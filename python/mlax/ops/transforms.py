@@ -1,0 +1,72 @@
+"""Transformation ops, which name a function symbol, and the ops autodiff needs.
+
+    %r:2 = "mlax.vjp"(%x, %ct) {callee = @f, wrt = array<i64: 0>}
+             : (tensor<3xf32>, tensor<f32>) -> (tensor<f32>, tensor<3xf32>)
+
+- jvp:  operands are @callee's arguments, then tangents of the arguments in
+        `wrt`; results are @callee's results, then their tangents.
+- vjp:  operands are @callee's arguments, then one cotangent per result;
+        results are @callee's results, then the cotangents of the `wrt` arguments.
+- custom_jvp_call: calls @callee, differentiated with @jvp (arguments, then
+        tangents of all arguments -> results, then their tangents).
+- custom_vjp_call: calls @callee, differentiated in reverse with @fwd
+        (arguments -> results, then residuals) and @bwd (residuals, then
+        cotangents of the results -> cotangents of all arguments).
+- checkpoint: calls @callee; reverse mode recomputes it instead of saving residuals.
+mlax-autodiff expands them into ordinary mlax functions; their result types
+are fixed by the callee, so their shape rule only checks operand counts in the pass.
+"""
+
+from mlax.core.op import Op
+from mlax.ops import _hlo
+from mlax.ops._rules import defzero
+
+
+def _typed_by_callee(*avals, **attrs):
+    raise TypeError("the result types of a transformation op come from its callee function")
+
+
+def _unexpanded(ctx, *operands, **attrs):
+    raise ValueError(f"{ctx.op.name} must be expanded by mlax-autodiff before mlax-lower")
+
+
+_TRANSFORMS = {
+    "jvp": {"callee": "symbol", "wrt": "ints"},
+    "vjp": {"callee": "symbol", "wrt": "ints"},
+    "custom_jvp_call": {"callee": "symbol", "jvp": "symbol"},
+    "custom_vjp_call": {"callee": "symbol", "fwd": "symbol", "bwd": "symbol"},
+    "checkpoint": {"callee": "symbol"},
+}
+
+for _name, _attrs in _TRANSFORMS.items():
+    _op = Op(_name, ["*operands"], _typed_by_callee, _unexpanded, attrs=_attrs, results=("*results",),
+             multiple_results=True, doc=f"The {_name} transformation of the function @callee.")
+    _op.traits.add("transform")
+
+
+stop_gradient = Op("stop_gradient", ["x"], lambda x: x, lambda ctx, x: x,
+                   doc="x, as a constant for differentiation (its tangent is zero).")
+stop_gradient.numpy_ref = lambda x: x
+defzero(stop_gradient)
+
+
+def _barrier_rule(*xs):
+    return xs
+
+
+def _lower_barrier(ctx, *xs):
+    return list(_hlo.op("stablehlo.optimization_barrier", xs, [x.type for x in xs]).results)
+
+
+optimization_barrier = Op("optimization_barrier", ["*xs"], _barrier_rule, _lower_barrier, results=("*results",),
+                          multiple_results=True,
+                          doc="Its operands unchanged, but opaque to simplification: values computed from "
+                              "its results are never merged with values computed from its operands.")
+optimization_barrier.numpy_ref = lambda *xs: list(xs)
+
+
+def _barrier_jvp(primals, tangents):
+    return optimization_barrier(*primals), list(tangents)
+
+
+optimization_barrier.jvp = _barrier_jvp

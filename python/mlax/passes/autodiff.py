@@ -1,0 +1,271 @@
+"""mlax-autodiff: expand jvp and vjp ops into derivative functions.
+
+Forward and reverse mode share one set of per-op rules, the op table's JVP
+rules. The pass is an interpreter over the ops of the differentiated function
+that calls each op's JVP rule; the rules emit ordinary mlax ops into a new
+function, so higher derivatives come from running the pass again.
+
+1. Pick a jvp/vjp op whose callee (and everything it calls) holds no
+   unexpanded jvp/vjp op, so nested transformations expand innermost first.
+2. jvp: create @f_jvp(args, tangents); interpret @f with the tangents; return
+   the results and their tangents.
+3. vjp: create @f_vjp(args, cotangents); interpret @f with symbolic tangents
+   (LinearValues) for the wrt arguments, so the linear part of the JVP is
+   recorded on a tape while the primal part is emitted; then walk the tape
+   backwards, calling each linear op's transpose rule, and return the results
+   and the cotangents of the wrt arguments.
+4. Replace the op by a func.call of the new function; repeat until none is left.
+5. custom_jvp_call, custom_vjp_call and checkpoint ops met while interpreting
+   use their rule functions; those left over are plain calls of their callee.
+"""
+
+from iree.compiler import ir
+from iree.compiler.dialects import func as func_dialect
+
+from mlax.core import aval as aval_lib
+from mlax.core import dtypes, mlir, op as op_table
+from mlax.core.linear import Equation, LinearValue, Tape
+from mlax.core.trace import ModuleBuilder, Trace, current_trace
+from mlax.ops._rules import add_tangents, instantiate, is_linear
+from mlax.passes import _walk, register
+
+_DIFFERENTIATE = ("mlax.jvp", "mlax.vjp")
+_CALLS_OF_CALLEE = ("mlax.custom_jvp_call", "mlax.custom_vjp_call", "mlax.checkpoint")
+_SYMBOL_ATTRS = ("callee", "jvp", "fwd", "bwd")
+
+
+class _Module:
+    """Functions of the module by name, and a builder for new ones."""
+
+    def __init__(self, module_op):
+        self.module_op = module_op
+        self.builder = ModuleBuilder(module_op)
+
+    def function(self, name):
+        for f in _walk.functions(self.module_op):
+            if _walk.function_name(f) == name:
+                return f
+        raise ValueError(f"mlax-autodiff: no function @{name} in the module")
+
+    def referenced(self, func_op, seen=None):
+        """func_op and every function it references, transitively."""
+        seen = {} if seen is None else seen
+        name = _walk.function_name(func_op)
+        if name not in seen:
+            seen[name] = func_op
+            for operation in _walk.post_order(func_op):
+                for attr_name in (("callee",) if operation.name == "func.call" else _SYMBOL_ATTRS):
+                    if attr_name in operation.attributes:
+                        symbol = ir.FlatSymbolRefAttr(operation.attributes[attr_name]).value
+                        self.referenced(self.function(symbol), seen)
+        return seen.values()
+
+    def ready(self, operation):
+        """Whether `operation`'s callee reaches no unexpanded jvp/vjp op."""
+        callee = self.function(mlir.op_attrs(operation)["callee"])
+        return not any(inner.name in _DIFFERENTIATE
+                       for f in self.referenced(callee) for inner in _walk.post_order(f))
+
+
+def _arg_avals(func_op):
+    return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
+
+
+def _result_avals(func_op):
+    function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    return [aval_lib.from_type(t) for t in function_type.results]
+
+
+def _has_tangent(aval):
+    return dtypes.is_inexact(aval.dtype)
+
+
+class Interpreter:
+    """Runs a function's body on Tracers, applying JVP rules where tangents flow."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def run(self, func_op, args, tangents):
+        """(results, result tangents) of func_op on `args` with `tangents` (None: zero)."""
+        block = func_op.regions[0].blocks[0]
+        env = dict(zip(block.arguments, args))
+        tangent_env = {a: t for a, t in zip(block.arguments, tangents) if t is not None}
+        for operation in _walk.operations(block):
+            ins = [env[v] for v in operation.operands]
+            if operation.name == "func.return":
+                return ins, [tangent_env.get(v) for v in operation.operands]
+            tangents_in = [tangent_env.get(v) for v in operation.operands]
+            outs, tangents_out = self._apply(operation, ins, tangents_in)
+            for result, out, tangent in zip(operation.results, outs, tangents_out):
+                env[result] = out
+                if tangent is not None and _has_tangent(out.aval):
+                    tangent_env[result] = tangent
+        raise ValueError(f"mlax-autodiff: @{_walk.function_name(func_op)} has no return")
+
+    def _apply(self, operation, ins, tangents):
+        attrs = mlir.op_attrs(operation)
+        differentiating = any(t is not None for t in tangents)
+        if operation.name == "func.call" or (operation.name in _CALLS_OF_CALLEE and not differentiating):
+            return self.run(self.module.function(attrs["callee"]), ins, tangents)
+        if operation.name == "mlax.custom_jvp_call":
+            return self._custom_jvp(attrs, ins, tangents)
+        if operation.name == "mlax.custom_vjp_call":
+            return self._custom_vjp(attrs, ins, tangents)
+        if operation.name == "mlax.checkpoint":
+            return self._checkpoint(attrs, ins, tangents)
+        definition = op_table.lookup(operation.name)
+        if definition is None:
+            raise ValueError(f"mlax-autodiff: cannot differentiate through {operation.name}")
+        if not differentiating:
+            out = definition(*ins, **attrs)
+            outs = list(out) if definition.multiple_results else [out]
+            return outs, [None] * len(outs)
+        if definition.jvp is None:
+            raise NotImplementedError(f"differentiation rule for mlax.{definition.name} is not implemented")
+        return definition.jvp(ins, tangents, **attrs)
+
+    def _custom_jvp(self, attrs, ins, tangents):
+        rule = self.module.function(attrs["jvp"])
+        results = self.run(rule, ins + [instantiate(t, x) for t, x in zip(tangents, ins)], [None] * (2 * len(ins)))[0]
+        half = len(results) // 2
+        return results[:half], results[half:]
+
+    def _custom_vjp(self, attrs, ins, tangents):
+        if not any(is_linear(t) for t in tangents if t is not None):
+            raise TypeError("a custom_vjp function cannot be differentiated in forward mode (jvp); "
+                            "define it with custom_jvp for that")
+        forward = self.module.function(attrs["fwd"])
+        results = self.run(forward, ins, [None] * len(ins))[0]
+        outs_count = len(_result_avals(self.module.function(attrs["callee"])))
+        outs, residuals = results[:outs_count], results[outs_count:]
+        backward = _CustomBackward(self, self.module.function(attrs["bwd"]), residuals)
+        return outs, _record(backward, list(tangents), outs)
+
+    def _checkpoint(self, attrs, ins, tangents):
+        callee = self.module.function(attrs["callee"])
+        if not any(is_linear(t) for t in tangents if t is not None):
+            return self.run(callee, ins, tangents)  # forward mode: nothing is saved anyway
+        outs = self.run(callee, ins, [None] * len(ins))[0]
+        return outs, _record(_Recompute(self, callee, ins), list(tangents), outs)
+
+
+def _record(pseudo_op, tangents, outs):
+    """Put a multi-result linear step on the tape of `tangents`; return its output tangents."""
+    tape = next(t.tape for t in tangents if is_linear(t))
+    linear_outs = [LinearValue(o.aval.strip_weak_type(), tape) if _has_tangent(o.aval) else None for o in outs]
+    tape.equations.append(Equation(pseudo_op, tangents, {}, linear_outs))
+    return linear_outs
+
+
+class _CustomBackward:
+    """Transposes a custom_vjp call: its @bwd maps residuals and cotangents to cotangents."""
+
+    name = "custom_vjp_call"
+
+    def __init__(self, interpreter, bwd, residuals):
+        self.interpreter, self.bwd, self.residuals = interpreter, bwd, residuals
+
+    def transpose(self, cts, *tangents):
+        return self.interpreter.run(self.bwd, self.residuals + cts, [None] * (len(self.residuals) + len(cts)))[0]
+
+
+class _Recompute:
+    """Transposes a checkpointed call: recompute its forward pass, then transpose it."""
+
+    name = "checkpoint"
+
+    def __init__(self, interpreter, callee, ins):
+        self.interpreter, self.callee, self.ins = interpreter, callee, ins
+
+    def transpose(self, cts, *tangents):
+        # The barrier keeps simplification from merging the recomputation with the forward pass.
+        ins = op_table.OPS["optimization_barrier"](*self.ins)
+        tape = Tape(current_trace())
+        inner = [tape.new_input(t.aval) if is_linear(t) else None for t in tangents]
+        _, out_tangents = self.interpreter.run(self.callee, list(ins), inner)
+        return backward_pass(tape, out_tangents, cts, inner)
+
+
+def backward_pass(tape, out_tangents, cotangents, inputs):
+    """Transpose the tape: cotangents of `inputs` (LinearValues or None) given those of `out_tangents`."""
+    accumulated = {}
+
+    def accumulate(linear, ct):
+        if ct is not None and is_linear(linear):
+            key = id(linear)
+            accumulated[key] = ct if key not in accumulated else add_tangents([accumulated[key], ct])
+
+    for tangent, ct in zip(out_tangents, cotangents):
+        accumulate(tangent, ct)
+    for equation in reversed(tape.equations):
+        cts = [accumulated.pop(id(o), None) if o is not None else None for o in equation.outs]
+        if all(ct is None for ct in cts):
+            continue
+        if equation.op.transpose is None:
+            raise NotImplementedError(f"transpose rule for mlax.{equation.op.name} is not implemented")
+        if len(equation.outs) == 1:
+            cts_in = equation.op.transpose(cts[0], *equation.operands, **equation.attrs)
+        else:
+            cts = [instantiate(ct, o) if o is not None else None for ct, o in zip(cts, equation.outs)]
+            cts_in = equation.op.transpose(cts, *equation.operands)
+        for operand, ct in zip(equation.operands, cts_in):
+            accumulate(operand, ct)
+    return [accumulated.get(id(x)) if x is not None else None for x in inputs]
+
+
+def _expand(module, operation):
+    """Write the derivative function for one jvp/vjp op and call it instead."""
+    attrs = mlir.op_attrs(operation)
+    callee = module.function(attrs["callee"])
+    wrt = list(attrs["wrt"])
+    arg_avals, result_avals = _arg_avals(callee), _result_avals(callee)
+    reverse = operation.name == "mlax.vjp"
+    extra = result_avals if reverse else [arg_avals[i] for i in wrt]
+    if len(operation.operands) != len(arg_avals) + len(extra):
+        raise ValueError(f"mlax-autodiff: {operation.name} has {len(operation.operands)} operands; @{attrs['callee']} "
+                         f"needs {len(arg_avals) + len(extra)}")
+    name = f"{attrs['callee']}_{'vjp' if reverse else 'jvp'}"
+    interpreter = Interpreter(module)
+    trace = Trace(module.builder, name, arg_avals + extra)
+    with trace:
+        primals, extra_args = trace.args[:len(arg_avals)], trace.args[len(arg_avals):]
+        tangents = [None] * len(arg_avals)
+        if reverse:
+            tape = Tape(trace)
+            for i in wrt:
+                tangents[i] = tape.new_input(arg_avals[i])
+            outs, out_tangents = interpreter.run(callee, primals, tangents)
+            cts = backward_pass(tape, out_tangents, extra_args, [tangents[i] for i in wrt])
+            trace.finish(outs + [instantiate(ct, primals[i]) for ct, i in zip(cts, wrt)])
+        else:
+            for i, t in zip(wrt, extra_args):
+                tangents[i] = t
+            outs, out_tangents = interpreter.run(callee, primals, tangents)
+            trace.finish(outs + [instantiate(t, o) for t, o in zip(out_tangents, outs)])
+    _replace_by_call(operation, trace.name)
+
+
+def _replace_by_call(operation, name):
+    with operation.location, ir.InsertionPoint(operation):
+        call = func_dialect.CallOp([r.type for r in operation.results], ir.FlatSymbolRefAttr.get(name),
+                                   list(operation.operands))
+    _walk.replace_op(operation, list(call.results))
+
+
+@register("mlax-autodiff")
+def autodiff(module_op):
+    module = _Module(module_op)
+    while True:
+        pending = [op for f in _walk.functions(module_op) for op in _walk.post_order(f)
+                   if op.name in _DIFFERENTIATE]
+        if not pending:
+            break
+        ready = next((op for op in pending if module.ready(op)), None)
+        if ready is None:
+            raise ValueError("mlax-autodiff: the transformation ops refer to each other recursively")
+        _expand(module, ready)
+    for f in _walk.functions(module_op):
+        for operation in _walk.post_order(f):
+            if operation.name in _CALLS_OF_CALLEE:
+                _replace_by_call(operation, mlir.op_attrs(operation)["callee"])

@@ -1,0 +1,125 @@
+"""Automatic differentiation: grad, value_and_grad, jvp, vjp, linearize,
+jacfwd, jacrev, hessian.
+
+Tracing only records: the function is traced into a function of the module
+and a "mlax.jvp" or "mlax.vjp" op names it; the mlax-autodiff pass writes the
+derivative. Outside any trace each transformation runs as a compiled program.
+"""
+
+import functools
+
+import numpy as np
+
+from mlax.core import dtypes
+from mlax.core.trace import aval_of
+from mlax.transforms._staging import (call_function, emit_transform, is_differentiable, leaves_of,
+                                      memoized_transform, ones_like_aval, staged, trace_function,
+                                      zeros_like_aval)
+from mlax.tree_util import tree_flatten, tree_structure, tree_unflatten
+
+
+def _argnums_tuple(argnums):
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _wrt_leaves(args, argnums):
+    """Flat leaf indices of args[i] for i in argnums, and each argument's leaf range."""
+    ranges, start = [], 0
+    for a in args:
+        count = len(tree_flatten(a)[0])
+        ranges.append(range(start, start + count))
+        start += count
+    for i in argnums:
+        if not -len(args) <= i < len(args):
+            raise TypeError(f"argnums {argnums} refers to argument {i}, but the function was called with "
+                            f"{len(args)} positional arguments")
+    return [k for i in argnums for k in ranges[i % len(args)]], ranges
+
+
+def _check_differentiable_inputs(name, args, argnums):
+    for i in argnums:
+        for leaf in tree_flatten(args[i])[0]:
+            aval = aval_of(leaf)
+            if not is_differentiable(aval):
+                raise TypeError(f"{name} requires real- or complex-valued inputs (a floating-point dtype), but "
+                                f"argument {i} has dtype {aval.dtype.name} (shape {aval.shape}); integer and "
+                                "boolean inputs have no derivative")
+
+
+def _split_aux(name, has_aux):
+    def post(out):
+        if not has_aux:
+            return out, ()
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError(f"{name} with has_aux=True requires the function to return a pair "
+                            f"(output, auxiliary data), got {type(out).__name__}"
+                            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+        return tuple(out)
+    return post
+
+
+def _scalar_output(name):
+    def check(out):
+        from mlax.numpy import asarray
+
+        out = asarray(out)
+        if out.shape != ():
+            raise TypeError(f"{name} is only defined for functions with a scalar output, but the output has "
+                            f"shape {out.shape}; use jacrev/vjp for non-scalar outputs")
+        if not is_differentiable(out.aval):
+            raise TypeError(f"{name} requires a real- or complex-valued output, got dtype {out.dtype.name}")
+        return out
+    return check
+
+
+@memoized_transform
+def _value_and_grads(fun, argnums, has_aux):
+    """Staged: ((value, aux), gradients as a tuple, one per argnum)."""
+    @staged
+    def value_and_grads(*args, **kwargs):
+        _check_differentiable_inputs("grad", args, argnums)
+        wrt, ranges = _wrt_leaves(args, argnums)
+        split = _split_aux("grad", has_aux)
+
+        def post(out):
+            value, aux = split(out)
+            return _scalar_output("grad")(value), aux
+
+        sub, out_tree = trace_function(fun, args, kwargs, post=post)
+        leaves = leaves_of(args, kwargs)
+        out_avals = [a.strip_weak_type() for a in sub.out_avals]
+        cotangents = [ones_like_aval(out_avals[0])] + [zeros_like_aval(a) for a in out_avals[1:]]
+        results = emit_transform("vjp", sub, leaves + sub.captures + cotangents,
+                                 out_avals + [aval_of(leaves[k]) for k in wrt], wrt=tuple(wrt))
+        value_and_aux = out_tree.unflatten(results[:len(out_avals)])
+        grads_flat = iter(results[len(out_avals):])
+        grads = tuple(tree_unflatten(tree_structure(args[i]), [next(grads_flat) for _ in ranges[i % len(args)]])
+                      for i in argnums)
+        return value_and_aux, grads
+    return value_and_grads
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """A function returning (fun(*args), the gradient of fun with respect to args[argnums]).
+
+    With has_aux, fun returns (value, aux) and the result is ((value, aux), gradient).
+    A tuple `argnums` gives a tuple of gradients."""
+    staged_fun = _value_and_grads(fun, _argnums_tuple(argnums), has_aux)
+
+    @functools.wraps(fun)
+    def value_and_grad_f(*args, **kwargs):
+        (value, aux), grads = staged_fun(*args, **kwargs)
+        grads = grads[0] if isinstance(argnums, int) else grads
+        return ((value, aux), grads) if has_aux else (value, grads)
+    return value_and_grad_f
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """The gradient of a scalar-valued `fun` with respect to args[argnums]; nests to any order."""
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_f(*args, **kwargs):
+        out, grads = vg(*args, **kwargs)
+        return (grads, out[1]) if has_aux else grads
+    return grad_f
