@@ -110,6 +110,14 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @checkpoint {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    irdl.attributes {"callee" = %v2}
+  }
   irdl.operation @clamp {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -190,6 +198,25 @@ irdl.dialect @mlax {
     irdl.results(result: %v1)
     %v2 = irdl.base "#builtin.integer"
     irdl.attributes {"axis" = %v2}
+  }
+  irdl.operation @custom_jvp_call {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.symbol_ref"
+    irdl.attributes {"callee" = %v2, "jvp" = %v3}
+  }
+  irdl.operation @custom_vjp_call {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.symbol_ref"
+    %v4 = irdl.base "#builtin.symbol_ref"
+    irdl.attributes {"callee" = %v2, "fwd" = %v3, "bwd" = %v4}
   }
   irdl.operation @digamma {
     %v0 = irdl.base "!builtin.tensor"
@@ -323,6 +350,15 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @jvp {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"callee" = %v2, "wrt" = %v3}
+  }
   irdl.operation @le {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -401,6 +437,12 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @optimization_barrier {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(xs: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+  }
   irdl.operation @or {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -418,6 +460,13 @@ irdl.dialect @mlax {
     %v4 = irdl.base "#builtin.dense_array"
     %v5 = irdl.base "#builtin.dense_array"
     irdl.attributes {"low" = %v3, "high" = %v4, "interior" = %v5}
+  }
+  irdl.operation @polygamma {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(n: %v0, x: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
   }
   irdl.operation @pow {
     %v0 = irdl.base "!builtin.tensor"
@@ -592,6 +641,12 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @stop_gradient {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+  }
   irdl.operation @sub {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -618,6 +673,15 @@ irdl.dialect @mlax {
     irdl.results(result: %v1)
     %v2 = irdl.base "#builtin.dense_array"
     irdl.attributes {"permutation" = %v2}
+  }
+  irdl.operation @vjp {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"callee" = %v2, "wrt" = %v3}
   }
   irdl.operation @xor {
     %v0 = irdl.base "!builtin.tensor"

@@ -6,3 +6,4 @@ they meet.
 """
 
 from mlax.lax._ops import *  # noqa: F401,F403
+from mlax.transforms.custom import stop_gradient  # noqa: F401

@@ -125,9 +125,20 @@ class Interpreter:
             raise NotImplementedError(f"differentiation rule for mlax.{definition.name} is not implemented")
         return definition.jvp(ins, tangents, **attrs)
 
+    def _explicit_count(self, rule_name, ins, tangents, per_input):
+        """How many leading operands a custom rule covers; the rest are closed-over values."""
+        count = len(_arg_avals(self.module.function(rule_name))) // per_input
+        if any(t is not None for t in tangents[count:]):
+            raise TypeError("a function with a custom differentiation rule was differentiated with respect to a "
+                            "value it closes over; the rule only covers its explicit arguments, so pass that "
+                            "value as an argument")
+        return count
+
     def _custom_jvp(self, attrs, ins, tangents):
-        rule = self.module.function(attrs["jvp"])
-        results = self.run(rule, ins + [instantiate(t, x) for t, x in zip(tangents, ins)], [None] * (2 * len(ins)))[0]
+        count = self._explicit_count(attrs["jvp"], ins, tangents, per_input=2)
+        primals = ins[:count]
+        full_tangents = [instantiate(t, x) for t, x in zip(tangents[:count], primals)]
+        results = self.run(self.module.function(attrs["jvp"]), primals + full_tangents, [None] * (2 * count))[0]
         half = len(results) // 2
         return results[:half], results[half:]
 
@@ -135,12 +146,12 @@ class Interpreter:
         if not any(is_linear(t) for t in tangents if t is not None):
             raise TypeError("a custom_vjp function cannot be differentiated in forward mode (jvp); "
                             "define it with custom_jvp for that")
-        forward = self.module.function(attrs["fwd"])
-        results = self.run(forward, ins, [None] * len(ins))[0]
+        count = self._explicit_count(attrs["fwd"], ins, tangents, per_input=1)
+        results = self.run(self.module.function(attrs["fwd"]), ins[:count], [None] * count)[0]
         outs_count = len(_result_avals(self.module.function(attrs["callee"])))
         outs, residuals = results[:outs_count], results[outs_count:]
         backward = _CustomBackward(self, self.module.function(attrs["bwd"]), residuals)
-        return outs, _record(backward, list(tangents), outs)
+        return outs, _record(backward, list(tangents[:count]), outs)
 
     def _checkpoint(self, attrs, ins, tangents):
         callee = self.module.function(attrs["callee"])
@@ -204,9 +215,9 @@ def backward_pass(tape, out_tangents, cotangents, inputs):
             continue
         if equation.op.transpose is None:
             raise NotImplementedError(f"transpose rule for mlax.{equation.op.name} is not implemented")
-        if len(equation.outs) == 1:
+        if isinstance(equation.op, op_table.Op):
             cts_in = equation.op.transpose(cts[0], *equation.operands, **equation.attrs)
-        else:
+        else:  # a custom_vjp or checkpoint step: all its results' cotangents at once
             cts = [instantiate(ct, o) if o is not None else None for ct, o in zip(cts, equation.outs)]
             cts_in = equation.op.transpose(cts, *equation.operands)
         for operand, ct in zip(equation.operands, cts_in):

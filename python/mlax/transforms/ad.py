@@ -123,3 +123,106 @@ def grad(fun, argnums=0, has_aux=False):
         out, grads = vg(*args, **kwargs)
         return (grads, out[1]) if has_aux else grads
     return grad_f
+
+
+def _check_tangents(name, primals, tangents):
+    primal_leaves, primal_tree = tree_flatten(primals)
+    tangent_leaves, tangent_tree = tree_flatten(tangents)
+    if primal_tree != tangent_tree:
+        raise TypeError(f"{name}: primal and tangent arguments must have the same tree structure, got "
+                        f"{primal_tree} and {tangent_tree}")
+    for p, t in zip(primal_leaves, tangent_leaves):
+        p_aval, t_aval = aval_of(p), aval_of(t)
+        if p_aval.shape != t_aval.shape or (is_differentiable(p_aval) and p_aval.dtype != t_aval.dtype):
+            raise TypeError(f"{name}: primal and tangent arguments must have equal shapes and dtypes, got "
+                            f"primal {p_aval.str_short()} and tangent {t_aval.str_short()}")
+
+
+@memoized_transform
+def _jvp_staged(fun, has_aux):
+    @staged
+    def jvp_f(primals, tangents):
+        split = _split_aux("jvp", has_aux)
+        sub, out_tree = trace_function(fun, primals, post=split)
+        leaves = leaves_of(primals)
+        wrt = [k for k, x in enumerate(leaves) if is_differentiable(aval_of(x))]
+        tangent_leaves = tree_flatten(tuple(tangents))[0]
+        out_avals = [a.strip_weak_type() for a in sub.out_avals]
+        results = emit_transform("jvp", sub, leaves + sub.captures + [tangent_leaves[k] for k in wrt],
+                                 out_avals + out_avals, wrt=tuple(wrt))
+        primal_out, aux = out_tree.unflatten(results[:len(out_avals)])
+        tangent_out, _ = out_tree.unflatten(results[len(out_avals):])
+        return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
+    return jvp_f
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """(fun(*primals), the directional derivative of fun at primals along tangents)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists, got "
+                        f"{type(primals).__name__} and {type(tangents).__name__}")
+    _check_tangents("jvp", tuple(primals), tuple(tangents))
+    return _jvp_staged(fun, has_aux)(tuple(primals), tuple(tangents))
+
+
+@memoized_transform
+def _primal_staged(fun, has_aux):
+    @staged
+    def primal_f(primals):
+        sub, out_tree = trace_function(fun, primals, post=_split_aux("vjp", has_aux))
+        return out_tree.unflatten(call_function(sub, leaves_of(primals)))
+    return primal_f
+
+
+@memoized_transform
+def _pullback_staged(fun, has_aux):
+    @staged
+    def pullback_f(primals, cotangents):
+        sub, out_tree = trace_function(fun, primals, post=_split_aux("vjp", has_aux))
+        leaves = leaves_of(primals)
+        out_avals = [a.strip_weak_type() for a in sub.out_avals]
+        value_tree = tree_structure(out_tree.unflatten(out_avals)[0])
+        ct_leaves, ct_tree = tree_flatten(cotangents)
+        if ct_tree != value_tree:
+            raise TypeError(f"vjp: the cotangent must have the structure of the output {value_tree}, "
+                            f"got {ct_tree}")
+        from mlax.numpy import asarray
+
+        for ct, aval in zip(ct_leaves, out_avals):
+            ct_aval = aval_of(ct)
+            if ct_aval.shape != aval.shape:
+                raise ValueError(f"vjp: the cotangent has shape {ct_aval.shape}, the output has shape {aval.shape}")
+        ct_leaves = [asarray(ct, aval.dtype) for ct, aval in zip(ct_leaves, out_avals)]
+        aux_zeros = [zeros_like_aval(a) for a in out_avals[len(ct_leaves):]]
+        wrt = [k for k, x in enumerate(leaves) if is_differentiable(aval_of(x))]
+        results = emit_transform("vjp", sub, leaves + sub.captures + ct_leaves + aux_zeros,
+                                 out_avals + [aval_of(leaves[k]).strip_weak_type() for k in wrt], wrt=tuple(wrt))
+        grads = dict(zip(wrt, results[len(out_avals):]))
+        flat = [grads[k] if k in grads else zeros_like_aval(aval_of(x)) for k, x in enumerate(leaves)]
+        return tree_structure(primals).unflatten(flat)
+    return pullback_f
+
+
+def vjp(fun, *primals, has_aux=False):
+    """(fun(*primals), pullback[, aux]): pullback(cotangent) gives the cotangents of primals.
+
+    Under jit the forward computation is shared with the pullback's (the
+    pullback's recomputation is merged by simplification); outside a trace
+    the pullback recomputes the forward pass."""
+    out, aux = _primal_staged(fun, has_aux)(primals)
+    pullback_staged = _pullback_staged(fun, has_aux)
+
+    def pullback(cotangent):
+        return pullback_staged(primals, cotangent)
+    return (out, pullback, aux) if has_aux else (out, pullback)
+
+
+def linearize(fun, *primals):
+    """(fun(*primals), f_jvp) where f_jvp(*tangents) is the JVP at primals."""
+    out, _ = _primal_staged(fun, False)(primals)
+    jvp_staged = _jvp_staged(fun, False)
+
+    def f_jvp(*tangents):
+        _check_tangents("linearize", tuple(primals), tuple(tangents))
+        return jvp_staged(tuple(primals), tuple(tangents))[1]
+    return out, f_jvp

@@ -1,0 +1,1 @@
+"""The function transformations: autodiff (ad), custom rules (custom)."""
