@@ -683,6 +683,17 @@ irdl.dialect @mlax {
     %v3 = irdl.base "#builtin.dense_array"
     irdl.attributes {"callee" = %v2, "wrt" = %v3}
   }
+  irdl.operation @vmap {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.dense_array"
+    %v4 = irdl.base "#builtin.dense_array"
+    %v5 = irdl.base "#builtin.integer"
+    irdl.attributes {"callee" = %v2, "in_axes" = %v3, "out_axes" = %v4, "axis_size" = %v5}
+  }
   irdl.operation @xor {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"

@@ -17,6 +17,7 @@ from mlax import ops as _ops  # noqa: F401  (defines the op table)
 from mlax import lax, numpy  # noqa: F401,E402
 from mlax.transforms.ad import grad, jvp, linearize, value_and_grad, vjp  # noqa: F401,E402
 from mlax.transforms.custom import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401,E402
+from mlax.transforms.batching import vmap  # noqa: F401,E402
 
 
 def devices(backend=None):

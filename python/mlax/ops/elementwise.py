@@ -17,6 +17,7 @@ from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
+from mlax.ops._batching import defbatch_elementwise
 from mlax.ops._rules import defbilinear, defjvp, deflinear, defzero, instantiate, is_linear
 
 # Dtype classes: (predicate, description for error messages).
@@ -439,3 +440,9 @@ OPS["convert_element_type"].jvp = _convert_jvp
 OPS["convert_element_type"].traits.add("linear")
 OPS["convert_element_type"].transpose = lambda ct, x, new_dtype, weak_type=None: [
     lax.convert_element_type(ct, x.aval.dtype)]
+
+
+# -- batching rules -------------------------------------------------------------------
+for _op in list(OPS.values()):
+    if "elementwise" in _op.traits:
+        defbatch_elementwise(_op)

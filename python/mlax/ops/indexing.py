@@ -20,6 +20,7 @@ from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._batching import defbatch_front, shifted
 from mlax.ops._rules import add_tangents, deflinear, instantiate, is_linear, zeros
 
 _NO_DIMS = ()
@@ -243,3 +244,27 @@ deflinear(gather, _gather_transpose, linear_operands=(0,))
 scatter.jvp = _scatter_jvp
 scatter.traits.add("linear")  # for combiners set and add, the ones the JVP above applies to tangents
 scatter.transpose = _scatter_transpose
+
+
+# -- batching rules: the batch axis becomes a StableHLO batching dimension ----------------
+
+def _batched_gather_attrs(attrs, size):
+    return {**attrs, "offset_dims": shifted(attrs["offset_dims"]),
+            "collapsed_slice_dims": shifted(attrs["collapsed_slice_dims"]),
+            "start_index_map": shifted(attrs["start_index_map"]), "index_vector_dim": attrs["index_vector_dim"] + 1,
+            "slice_sizes": (1,) + tuple(attrs["slice_sizes"]),
+            "operand_batching_dims": (0,) + shifted(attrs.get("operand_batching_dims", _NO_DIMS)),
+            "start_indices_batching_dims": (0,) + shifted(attrs.get("start_indices_batching_dims", _NO_DIMS))}
+
+
+def _batched_scatter_attrs(attrs, size):
+    return {**attrs, "update_window_dims": shifted(attrs["update_window_dims"]),
+            "inserted_window_dims": shifted(attrs["inserted_window_dims"]),
+            "scatter_dims_to_operand_dims": shifted(attrs["scatter_dims_to_operand_dims"]),
+            "index_vector_dim": attrs["index_vector_dim"] + 1,
+            "input_batching_dims": (0,) + shifted(attrs.get("input_batching_dims", _NO_DIMS)),
+            "scatter_indices_batching_dims": (0,) + shifted(attrs.get("scatter_indices_batching_dims", _NO_DIMS))}
+
+
+defbatch_front(gather, _batched_gather_attrs)
+defbatch_front(scatter, _batched_scatter_attrs)

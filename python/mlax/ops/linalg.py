@@ -14,6 +14,7 @@ from mlax import lax
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._batching import move_axis, shifted
 from mlax.ops._rules import defbilinear
 from mlax.ops.elementwise import check_same_dtypes
 
@@ -102,3 +103,29 @@ def _transpose_rhs(ct, lhs, rhs_aval, lhs_contracting, rhs_contracting, lhs_batc
 
 
 defbilinear(dot_general, _transpose_lhs, _transpose_rhs)
+
+
+# -- batching rule --------------------------------------------------------------------
+
+def _batch_dot_general(args, dims, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch,
+                       preferred_element_type=None):
+    """Both batched: one more batch axis pair. One batched: its batch axis is a free axis."""
+    (lhs, rhs), (lhs_dim, rhs_dim) = args, dims
+    if lhs_dim is not None:
+        lhs = move_axis(lhs, lhs_dim, 0)
+        lhs_contracting, lhs_batch = shifted(lhs_contracting), shifted(lhs_batch)
+    if rhs_dim is not None:
+        rhs = move_axis(rhs, rhs_dim, 0)
+        rhs_contracting, rhs_batch = shifted(rhs_contracting), shifted(rhs_batch)
+    if lhs_dim is not None and rhs_dim is not None:
+        lhs_batch, rhs_batch, out_dim = (0,) + lhs_batch, (0,) + rhs_batch, 0
+    elif lhs_dim is not None:
+        out_dim = len(lhs_batch)
+    else:
+        out_dim = len(lhs_batch) + len(free_axes(lhs.ndim, lhs_contracting, lhs_batch))
+    out = dot_general(lhs, rhs, lhs_contracting=lhs_contracting, rhs_contracting=rhs_contracting,
+                      lhs_batch=lhs_batch, rhs_batch=rhs_batch, preferred_element_type=preferred_element_type)
+    return [out], [out_dim]
+
+
+dot_general.batch = _batch_dot_general

@@ -10,6 +10,7 @@ from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
+from mlax.ops._batching import defbatch_front, shifted
 from mlax.ops._rules import deflinear, defzero
 from mlax.ops.elementwise import ANY, INTEGRAL, _check_dtype
 
@@ -246,3 +247,11 @@ deflinear(OPS["cumsum"], lambda ct, x, axis, reverse=False: [lax.cumsum(ct, axis
 OPS["cumprod"].jvp = _cumprod_jvp
 OPS["cummax"].jvp = _cumulative_extremum_jvp("max")
 OPS["cummin"].jvp = _cumulative_extremum_jvp("min")
+
+
+# -- batching rules -------------------------------------------------------------------
+for _name, _op in OPS.items():
+    if _name.startswith("reduce_"):
+        defbatch_front(_op, lambda attrs, size: {**attrs, "axes": shifted(attrs["axes"])})
+    elif _name in ("argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin"):
+        defbatch_front(_op, lambda attrs, size: {**attrs, "axis": attrs["axis"] + 1})

@@ -12,6 +12,7 @@ from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._batching import batch_size, defbatch_front, shifted, to_front
 from mlax.ops._rules import deflinear, defzero, is_linear, zeros
 
 
@@ -325,3 +326,88 @@ deflinear(dynamic_slice, _dynamic_slice_transpose, linear_operands=(0,))
 deflinear(dynamic_update_slice, _dynamic_update_slice_transpose, linear_operands=(0, 1))
 deflinear(concatenate, _concatenate_transpose)
 deflinear(pad, _pad_transpose)
+
+
+# -- batching rules -------------------------------------------------------------------
+
+def _with(**updates):
+    """An attribute adjustment for defbatch_front: each update maps (value, batch size) -> new value."""
+    def adjust(attrs, size):
+        for name, update in updates.items():
+            attrs[name] = update(attrs[name], size)
+        return attrs
+    return adjust
+
+
+def _batch_pad(args, dims, low, high, interior):
+    x, value = args
+    size = batch_size(args, dims)
+    config = [(0, 0, 0)] + list(zip(low, high, interior))
+    x = to_front(x, dims[0], size)
+    if dims[1] is None:
+        return [lax.pad(x, value, config)], [0]
+    # A batched padding value: pad with zeros, then fill the padding per example.
+    value = to_front(value, dims[1], size)
+    padded = lax.pad(x, 0, config)
+    inside = lax.pad(lax.full(x.shape, True, dtypes.bool_), False, config)
+    fill = lax.broadcast_in_dim(value, padded.shape, (0,))
+    return [lax.select(inside, padded, fill)], [0]
+
+
+def _gather_slices(x, starts, sizes, size):
+    """dynamic_slice with per-example start indices, as one batched gather."""
+    from mlax.ops.indexing import gather
+
+    indices = lax.concatenate([lax.reshape(to_front(i, d, size), (size, 1)) for i, d in starts], 1)
+    n = len(starts)
+    return gather(x, lax.convert_element_type(indices, dtypes.int32), offset_dims=tuple(range(1, n + 1)),
+                  collapsed_slice_dims=(), start_index_map=tuple(range(1, n + 1)), index_vector_dim=1,
+                  slice_sizes=(1,) + tuple(sizes), operand_batching_dims=(0,), start_indices_batching_dims=(0,))
+
+
+def _clamp_start(index, largest):
+    """dynamic_slice clamps start indices into bounds; a gather needs the same clamp spelled out."""
+    return lax.clamp(lax.full(index.shape, 0, index.dtype), index, lax.full(index.shape, largest, index.dtype))
+
+
+def _batch_dynamic_slice(args, dims, slice_sizes):
+    size = batch_size(args, dims)
+    x = to_front(args[0], dims[0], size)
+    indices, index_dims = args[1:], dims[1:]
+    if all(d is None for d in index_dims):
+        zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
+        return [lax.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
+    starts = [_clamp_start(i, limit - s) for i, limit, s in zip(indices, x.shape[1:], slice_sizes)]
+    return [_gather_slices(x, list(zip(starts, index_dims)), slice_sizes, size)], [0]
+
+
+def _batch_dynamic_update_slice(args, dims):
+    from mlax.ops.indexing import scatter
+
+    size = batch_size(args, dims)
+    x, update = to_front(args[0], dims[0], size), to_front(args[1], dims[1], size)
+    indices, index_dims = args[2:], dims[2:]
+    if all(d is None for d in index_dims):
+        zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
+        return [lax.dynamic_update_slice(x, update, [zero, *indices])], [0]
+    starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
+    stacked = lax.concatenate([lax.reshape(to_front(i, d, size), (size, 1)) for i, d in zip(starts, index_dims)], 1)
+    n = len(indices)
+    out = scatter(x, lax.convert_element_type(stacked, dtypes.int32), update,
+                  update_window_dims=tuple(range(1, n + 1)), inserted_window_dims=(),
+                  scatter_dims_to_operand_dims=tuple(range(1, n + 1)), index_vector_dim=1, combiner="set",
+                  input_batching_dims=(0,), scatter_indices_batching_dims=(0,))
+    return [out], [0]
+
+
+defbatch_front(broadcast_in_dim, _with(shape=lambda s, b: (b,) + tuple(s),
+                                       broadcast_dimensions=lambda d, b: (0,) + shifted(d)))
+defbatch_front(reshape, _with(new_sizes=lambda s, b: (b,) + tuple(s)))
+defbatch_front(transpose, _with(permutation=lambda p, b: (0,) + shifted(p)))
+defbatch_front(rev, _with(dimensions=lambda d, b: shifted(d)))
+defbatch_front(slice_, _with(start_indices=lambda s, b: (0,) + tuple(s), limit_indices=lambda s, b: (b,) + tuple(s),
+                             strides=lambda s, b: (1,) + tuple(s)))
+defbatch_front(concatenate, _with(dimension=lambda d, b: d + 1))
+pad.batch = _batch_pad
+dynamic_slice.batch = _batch_dynamic_slice
+dynamic_update_slice.batch = _batch_dynamic_update_slice

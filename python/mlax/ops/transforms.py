@@ -13,12 +13,15 @@
         (arguments -> results, then residuals) and @bwd (residuals, then
         cotangents of the results -> cotangents of all arguments).
 - checkpoint: calls @callee; reverse mode recomputes it instead of saving residuals.
-mlax-autodiff expands them into ordinary mlax functions; their result types
+- vmap: @callee mapped over axis `in_axes[i]` of operand i (-1: not mapped),
+        its results mapped along `out_axes`, `axis_size` examples.
+mlax-autodiff and mlax-vmap expand them into ordinary mlax functions; their result types
 are fixed by the callee, so their shape rule only checks operand counts in the pass.
 """
 
 from mlax.core.op import Op
 from mlax.ops import _hlo
+from mlax.ops._batching import defbatch_elementwise
 from mlax.ops._rules import defzero
 
 
@@ -36,6 +39,7 @@ _TRANSFORMS = {
     "custom_jvp_call": {"callee": "symbol", "jvp": "symbol"},
     "custom_vjp_call": {"callee": "symbol", "fwd": "symbol", "bwd": "symbol"},
     "checkpoint": {"callee": "symbol"},
+    "vmap": {"callee": "symbol", "in_axes": "ints", "out_axes": "ints", "axis_size": "int"},
 }
 
 for _name, _attrs in _TRANSFORMS.items():
@@ -70,3 +74,5 @@ def _barrier_jvp(primals, tangents):
 
 
 optimization_barrier.jvp = _barrier_jvp
+optimization_barrier.batch = lambda args, dims: (optimization_barrier(*args), list(dims))
+defbatch_elementwise(stop_gradient)

@@ -19,61 +19,14 @@ function, so higher derivatives come from running the pass again.
    use their rule functions; those left over are plain calls of their callee.
 """
 
-from iree.compiler import ir
-from iree.compiler.dialects import func as func_dialect
-
-from mlax.core import aval as aval_lib
 from mlax.core import dtypes, mlir, op as op_table
 from mlax.core.linear import Equation, LinearValue, Tape
-from mlax.core.trace import ModuleBuilder, Trace, current_trace
+from mlax.core.trace import Trace, current_trace
 from mlax.ops._rules import add_tangents, instantiate, is_linear
 from mlax.passes import _walk, register
+from mlax.passes._transforms import CALLS_OF_CALLEE, EXPANDERS, arg_avals, expand, replace_by_call, result_avals
 
 _DIFFERENTIATE = ("mlax.jvp", "mlax.vjp")
-_CALLS_OF_CALLEE = ("mlax.custom_jvp_call", "mlax.custom_vjp_call", "mlax.checkpoint")
-_SYMBOL_ATTRS = ("callee", "jvp", "fwd", "bwd")
-
-
-class _Module:
-    """Functions of the module by name, and a builder for new ones."""
-
-    def __init__(self, module_op):
-        self.module_op = module_op
-        self.builder = ModuleBuilder(module_op)
-
-    def function(self, name):
-        for f in _walk.functions(self.module_op):
-            if _walk.function_name(f) == name:
-                return f
-        raise ValueError(f"mlax-autodiff: no function @{name} in the module")
-
-    def referenced(self, func_op, seen=None):
-        """func_op and every function it references, transitively."""
-        seen = {} if seen is None else seen
-        name = _walk.function_name(func_op)
-        if name not in seen:
-            seen[name] = func_op
-            for operation in _walk.post_order(func_op):
-                for attr_name in (("callee",) if operation.name == "func.call" else _SYMBOL_ATTRS):
-                    if attr_name in operation.attributes:
-                        symbol = ir.FlatSymbolRefAttr(operation.attributes[attr_name]).value
-                        self.referenced(self.function(symbol), seen)
-        return seen.values()
-
-    def ready(self, operation):
-        """Whether `operation`'s callee reaches no unexpanded jvp/vjp op."""
-        callee = self.function(mlir.op_attrs(operation)["callee"])
-        return not any(inner.name in _DIFFERENTIATE
-                       for f in self.referenced(callee) for inner in _walk.post_order(f))
-
-
-def _arg_avals(func_op):
-    return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
-
-
-def _result_avals(func_op):
-    function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
-    return [aval_lib.from_type(t) for t in function_type.results]
 
 
 def _has_tangent(aval):
@@ -106,7 +59,7 @@ class Interpreter:
     def _apply(self, operation, ins, tangents):
         attrs = mlir.op_attrs(operation)
         differentiating = any(t is not None for t in tangents)
-        if operation.name == "func.call" or (operation.name in _CALLS_OF_CALLEE and not differentiating):
+        if operation.name == "func.call" or (operation.name in CALLS_OF_CALLEE and not differentiating):
             return self.run(self.module.function(attrs["callee"]), ins, tangents)
         if operation.name == "mlax.custom_jvp_call":
             return self._custom_jvp(attrs, ins, tangents)
@@ -127,7 +80,7 @@ class Interpreter:
 
     def _explicit_count(self, rule_name, ins, tangents, per_input):
         """How many leading operands a custom rule covers; the rest are closed-over values."""
-        count = len(_arg_avals(self.module.function(rule_name))) // per_input
+        count = len(arg_avals(self.module.function(rule_name))) // per_input
         if any(t is not None for t in tangents[count:]):
             raise TypeError("a function with a custom differentiation rule was differentiated with respect to a "
                             "value it closes over; the rule only covers its explicit arguments, so pass that "
@@ -148,7 +101,7 @@ class Interpreter:
                             "define it with custom_jvp for that")
         count = self._explicit_count(attrs["fwd"], ins, tangents, per_input=1)
         results = self.run(self.module.function(attrs["fwd"]), ins[:count], [None] * count)[0]
-        outs_count = len(_result_avals(self.module.function(attrs["callee"])))
+        outs_count = len(result_avals(self.module.function(attrs["callee"])))
         outs, residuals = results[:outs_count], results[outs_count:]
         backward = _CustomBackward(self, self.module.function(attrs["bwd"]), residuals)
         return outs, _record(backward, list(tangents[:count]), outs)
@@ -230,22 +183,22 @@ def _expand(module, operation):
     attrs = mlir.op_attrs(operation)
     callee = module.function(attrs["callee"])
     wrt = list(attrs["wrt"])
-    arg_avals, result_avals = _arg_avals(callee), _result_avals(callee)
+    in_avals, out_avals = arg_avals(callee), result_avals(callee)
     reverse = operation.name == "mlax.vjp"
-    extra = result_avals if reverse else [arg_avals[i] for i in wrt]
-    if len(operation.operands) != len(arg_avals) + len(extra):
+    extra = out_avals if reverse else [in_avals[i] for i in wrt]
+    if len(operation.operands) != len(in_avals) + len(extra):
         raise ValueError(f"mlax-autodiff: {operation.name} has {len(operation.operands)} operands; @{attrs['callee']} "
-                         f"needs {len(arg_avals) + len(extra)}")
+                         f"needs {len(in_avals) + len(extra)}")
     name = f"{attrs['callee']}_{'vjp' if reverse else 'jvp'}"
     interpreter = Interpreter(module)
-    trace = Trace(module.builder, name, arg_avals + extra)
+    trace = Trace(module.builder, name, in_avals + extra)
     with trace:
-        primals, extra_args = trace.args[:len(arg_avals)], trace.args[len(arg_avals):]
-        tangents = [None] * len(arg_avals)
+        primals, extra_args = trace.args[:len(in_avals)], trace.args[len(in_avals):]
+        tangents = [None] * len(in_avals)
         if reverse:
             tape = Tape(trace)
             for i in wrt:
-                tangents[i] = tape.new_input(arg_avals[i])
+                tangents[i] = tape.new_input(in_avals[i])
             outs, out_tangents = interpreter.run(callee, primals, tangents)
             cts = backward_pass(tape, out_tangents, extra_args, [tangents[i] for i in wrt])
             trace.finish(outs + [instantiate(ct, primals[i]) for ct, i in zip(cts, wrt)])
@@ -254,29 +207,13 @@ def _expand(module, operation):
                 tangents[i] = t
             outs, out_tangents = interpreter.run(callee, primals, tangents)
             trace.finish(outs + [instantiate(t, o) for t, o in zip(out_tangents, outs)])
-    _replace_by_call(operation, trace.name)
+    replace_by_call(operation, trace.name)
 
 
-def _replace_by_call(operation, name):
-    with operation.location, ir.InsertionPoint(operation):
-        call = func_dialect.CallOp([r.type for r in operation.results], ir.FlatSymbolRefAttr.get(name),
-                                   list(operation.operands))
-    _walk.replace_op(operation, list(call.results))
+for _kind in _DIFFERENTIATE:
+    EXPANDERS[_kind] = _expand
 
 
 @register("mlax-autodiff")
 def autodiff(module_op):
-    module = _Module(module_op)
-    while True:
-        pending = [op for f in _walk.functions(module_op) for op in _walk.post_order(f)
-                   if op.name in _DIFFERENTIATE]
-        if not pending:
-            break
-        ready = next((op for op in pending if module.ready(op)), None)
-        if ready is None:
-            raise ValueError("mlax-autodiff: the transformation ops refer to each other recursively")
-        _expand(module, ready)
-    for f in _walk.functions(module_op):
-        for operation in _walk.post_order(f):
-            if operation.name in _CALLS_OF_CALLEE:
-                _replace_by_call(operation, mlir.op_attrs(operation)["callee"])
+    expand(module_op, set(_DIFFERENTIATE))

@@ -19,7 +19,7 @@ from mlax.runtime import aliasing, compiler, device as device_lib
 trace_observers = []
 
 # Passes that take a traced module to StableHLO, in order.
-LOWERING_PASSES = ("mlax-verify", "mlax-autodiff", "mlax-simplify", "mlax-lower")
+LOWERING_PASSES = ("mlax-verify", "mlax-expand-transforms", "mlax-simplify", "mlax-lower")
 
 # Programs whose ops produce fewer elements than this in total run inline on
 # the calling thread (IREE local-sync); larger ones use the worker threads.

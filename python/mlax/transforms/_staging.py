@@ -15,15 +15,16 @@ from mlax.core.trace import Trace, aval_of, current_trace
 from mlax.tree_util import tree_flatten
 
 
-def trace_function(fun, args, kwargs=None, name=None, post=None):
+def trace_function(fun, args, kwargs=None, name=None, post=None, avals=None):
     """Trace fun(*args, **kwargs) into a new private function of the current module.
 
     Returns (trace, out_tree). The function takes the flat leaves of (args,
-    kwargs), then the values it closed over (`trace.captures`); it returns the
-    flat leaves of post(output) (post may check or restructure the output)."""
+    kwargs) (typed as `avals` when given), then the values it closed over
+    (`trace.captures`); it returns the flat leaves of post(output) (post may
+    check or restructure the output)."""
     parent = current_trace()
     leaves, in_tree = tree_flatten((tuple(args), dict(kwargs or {})))
-    avals = [aval_of(x) for x in leaves]
+    avals = [aval_of(x) for x in leaves] if avals is None else avals
     sub = Trace(parent.builder, name or getattr(fun, "__name__", "fn"), avals, parent=parent)
     with sub:
         inner_args, inner_kwargs = in_tree.unflatten(sub.args)

@@ -1,0 +1,96 @@
+"""The driver the transformation passes share: find transformation ops ready
+to expand (innermost first) and hand each to its expander."""
+
+from iree.compiler import ir
+from iree.compiler.dialects import func as func_dialect
+
+from mlax.core import aval as aval_lib
+from mlax.core import mlir
+from mlax.core.trace import ModuleBuilder
+from mlax.passes import _walk
+
+# Ops that transform the function they name, by op name; each pass adds its expander.
+EXPANDERS = {}
+# Ops that only call their callee unless a transformation gives them meaning.
+CALLS_OF_CALLEE = ("mlax.custom_jvp_call", "mlax.custom_vjp_call", "mlax.checkpoint")
+_SYMBOL_ATTRS = ("callee", "jvp", "fwd", "bwd")
+
+
+class Module:
+    """Functions of the module by name, and a builder for new ones."""
+
+    def __init__(self, module_op):
+        self.module_op = module_op
+        self.builder = ModuleBuilder(module_op)
+
+    def function(self, name):
+        for f in _walk.functions(self.module_op):
+            if _walk.function_name(f) == name:
+                return f
+        raise ValueError(f"mlax-autodiff: no function @{name} in the module")
+
+    def referenced(self, func_op, seen=None):
+        """func_op and every function it references, transitively."""
+        seen = {} if seen is None else seen
+        name = _walk.function_name(func_op)
+        if name not in seen:
+            seen[name] = func_op
+            for operation in _walk.post_order(func_op):
+                for attr_name in (("callee",) if operation.name == "func.call" else _SYMBOL_ATTRS):
+                    if attr_name in operation.attributes:
+                        symbol = ir.FlatSymbolRefAttr(operation.attributes[attr_name]).value
+                        self.referenced(self.function(symbol), seen)
+        return seen.values()
+
+    def ready(self, operation):
+        """Whether `operation`'s callee reaches no unexpanded transformation op."""
+        callee = self.function(mlir.op_attrs(operation)["callee"])
+        return not any(inner.name in EXPANDERS
+                       for f in self.referenced(callee) for inner in _walk.post_order(f))
+
+
+def _arg_avals(func_op):
+    return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
+
+
+def _result_avals(func_op):
+    function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    return [aval_lib.from_type(t) for t in function_type.results]
+
+
+def arg_avals(func_op):
+    return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
+
+
+def result_avals(func_op):
+    function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    return [aval_lib.from_type(t) for t in function_type.results]
+
+
+def replace_by_call(operation, name):
+    """Replace `operation` by a func.call of @name with the same operands and results."""
+    with operation.location, ir.InsertionPoint(operation):
+        call = func_dialect.CallOp([r.type for r in operation.results], ir.FlatSymbolRefAttr.get(name),
+                                   list(operation.operands))
+    _walk.replace_op(operation, list(call.results))
+
+
+def expand(module_op, kinds):
+    """Expand the transformation ops named in `kinds`, innermost first, until none is left.
+
+    Once no transformation op is left at all, custom-rule and checkpoint ops
+    (which only mean something under a transformation) become plain calls."""
+    module = Module(module_op)
+    while True:
+        pending = [op for f in _walk.functions(module_op) for op in _walk.post_order(f) if op.name in kinds]
+        ready = next((op for op in pending if module.ready(op)), None)
+        if ready is None:
+            if pending and set(kinds) >= set(EXPANDERS):
+                raise ValueError("transformation ops refer to each other recursively")
+            break
+        EXPANDERS[ready.name](module, ready)
+    if not any(op.name in EXPANDERS for f in _walk.functions(module_op) for op in _walk.post_order(f)):
+        for f in _walk.functions(module_op):
+            for operation in _walk.post_order(f):
+                if operation.name in CALLS_OF_CALLEE:
+                    replace_by_call(operation, mlir.op_attrs(operation)["callee"])

@@ -1,0 +1,14 @@
+"""mlax-expand-transforms: expand every transformation op (jvp, vjp, vmap), innermost first.
+
+This is mlax-autodiff and mlax-vmap run together to a fixed point, so that
+grad(vmap(f)) and vmap(grad(f)) both resolve: each step expands an op whose
+callee holds no unexpanded transformation op, whatever its kind.
+"""
+
+from mlax.passes import autodiff, register, vmap  # noqa: F401  (their expanders register themselves)
+from mlax.passes._transforms import EXPANDERS, expand
+
+
+@register("mlax-expand-transforms")
+def expand_transforms(module_op):
+    expand(module_op, set(EXPANDERS))
