@@ -55,7 +55,8 @@ class Jitted:
     """The callable `mlax.jit(f)` returns."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
-        functools.update_wrapper(self, fun)
+        # updated=(): copying fun's __dict__ would clobber our fields when fun is itself jitted.
+        functools.update_wrapper(self, fun, updated=())
         self.fun = fun
         self._static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums or ())
         self._static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames or ())

@@ -51,7 +51,7 @@ def call_function(sub, operands):
 
 def staged(fn):
     """fn, run inline inside a trace and as its own compiled program outside one."""
-    return functools.wraps(fn)(Jitted(fn))
+    return Jitted(fn)
 
 
 def memoized_transform(build):

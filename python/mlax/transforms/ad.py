@@ -226,3 +226,100 @@ def linearize(fun, *primals):
         _check_tangents("linearize", tuple(primals), tuple(tangents))
         return jvp_staged(tuple(primals), tuple(tangents))[1]
     return out, f_jvp
+
+
+
+def _restrict(fun, args, nums):
+    """fun as a function of args[nums] only, and those arguments."""
+    def restricted(*diff_args):
+        full = list(args)
+        for i, a in zip(nums, diff_args):
+            full[i] = a
+        return fun(*full)
+    return restricted, tuple(args[i] for i in nums)
+
+
+def _basis(leaves):
+    """The standard basis over all entries of `leaves`: per leaf, shape (total,) + leaf shape."""
+    from mlax import numpy as mnp
+
+    sizes = [aval_of(x).size for x in leaves]
+    eye = mnp.eye(sum(sizes), dtype=dtypes.result_type(*[aval_of(x).dtype for x in leaves]))
+    blocks, start = [], 0
+    for x, size in zip(leaves, sizes):
+        aval = aval_of(x)
+        blocks.append(mnp.reshape(eye[:, start:start + size], (eye.shape[0],) + aval.shape).astype(aval.dtype))
+        start += size
+    return blocks
+
+
+def _segments(avals):
+    bounds, start = [], 0
+    for aval in avals:
+        bounds.append((start, start + aval.size))
+        start += aval.size
+    return bounds
+
+
+def _pick(argnums, per_arg):
+    return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
+
+
+def jacfwd(fun, argnums=0, has_aux=False):
+    """The Jacobian of fun with respect to args[argnums] by forward mode: one JVP
+    vmapped over the standard basis of the inputs. Shapes: output shape + input shape."""
+    from mlax import numpy as mnp
+    from mlax.transforms.batching import vmap
+
+    nums = _argnums_tuple(argnums)
+
+    def jacobian(*args):
+        _check_differentiable_inputs("jacfwd", args, nums)
+        restricted, diff_args = _restrict(fun, args, nums)
+        in_leaves, in_tree = tree_flatten(diff_args)
+        tangent_basis = in_tree.unflatten(_basis(in_leaves))
+        pushforward = lambda tangents: jvp(restricted, diff_args, tangents, has_aux=has_aux)  # noqa: E731
+        results = vmap(pushforward, out_axes=(None, 0, None) if has_aux else (None, 0))(tangent_basis)
+        out_leaves, out_tree = tree_flatten(results[0])
+        columns = tree_flatten(results[1])[0]
+        in_avals = [aval_of(x) for x in in_leaves]
+        blocks = []
+        for column, out in zip(columns, out_leaves):
+            per_input = [mnp.reshape(mnp.moveaxis(column[start:stop], 0, -1), out.shape + in_aval.shape)
+                         for (start, stop), in_aval in zip(_segments(in_avals), in_avals)]
+            blocks.append(_pick(argnums, in_tree.unflatten(per_input)))
+        jac = out_tree.unflatten(blocks)
+        return (jac, results[2]) if has_aux else jac
+    return staged(jacobian)
+
+
+def jacrev(fun, argnums=0, has_aux=False):
+    """The Jacobian of fun with respect to args[argnums] by reverse mode: one
+    pullback vmapped over the standard basis of the outputs."""
+    from mlax import numpy as mnp
+    from mlax.transforms.batching import vmap
+
+    nums = _argnums_tuple(argnums)
+
+    def jacobian(*args):
+        _check_differentiable_inputs("jacrev", args, nums)
+        restricted, diff_args = _restrict(fun, args, nums)
+        result = vjp(restricted, *diff_args, has_aux=has_aux)
+        out, pullback = result[0], result[1]
+        out_leaves, out_tree = tree_flatten(out)
+        rows = vmap(pullback)(out_tree.unflatten(_basis(out_leaves)))
+        in_leaves_rows, in_tree = tree_flatten(tuple(rows))
+        in_avals = [aval_of(x).update(shape=aval_of(x).shape[1:]) for x in in_leaves_rows]
+        blocks = []
+        for (start, stop), out_leaf in zip(_segments([aval_of(o) for o in out_leaves]), out_leaves):
+            per_input = [mnp.reshape(row[start:stop], aval_of(out_leaf).shape + in_aval.shape)
+                         for row, in_aval in zip(in_leaves_rows, in_avals)]
+            blocks.append(_pick(argnums, in_tree.unflatten(per_input)))
+        jac = out_tree.unflatten(blocks)
+        return (jac, result[2]) if has_aux else jac
+    return staged(jacobian)
+
+
+def hessian(fun, argnums=0, has_aux=False):
+    """The Hessian of a scalar fun: jacfwd of jacrev."""
+    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
