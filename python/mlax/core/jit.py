@@ -62,6 +62,8 @@ class Jitted:
         self._static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames or ())
         self._backend = backend
         self._cache = {}
+        self._fast = {}  # (argument avals, config) -> caller, for calls with Array arguments only
+        self._fast_path_allowed = not self._static_argnums and not self._static_argnames
         try:
             self._params = list(inspect.signature(fun).parameters)
         except (TypeError, ValueError):
@@ -112,7 +114,19 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if current_trace() is not None:
             return self.fun(*args, **kwargs)
+        if not kwargs and self._fast_path_allowed:
+            # The hot path: only Array arguments, so their avals alone pick the program.
+            try:
+                key = (tuple([a.aval for a in args]), config._values["mlax_enable_x64"],
+                       config._values["mlax_platform_name"])
+            except AttributeError:
+                key = None
+            fast = self._fast.get(key)
+            if fast is not None:
+                return fast(args)
         compiled, leaves = self._compiled(args, kwargs)
+        if not kwargs and self._fast_path_allowed and all(type(a) is Array for a in args):
+            self._fast[key] = compiled.fast_caller()
         return compiled.out_tree.unflatten(compiled.call_flat(leaves))
 
     def lower(self, *args, **kwargs):
@@ -123,6 +137,7 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
+        self._fast.clear()
 
 
 class Lowered:

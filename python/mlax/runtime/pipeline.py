@@ -102,6 +102,7 @@ class CompiledProgram:
         self._const_buffers = [self._buffer(c, c.aval) for c in program.consts]
         # Arguments IREE may overwrite get a private copy on each call.
         self._copy_args = set(program.written_args)
+        self._num_results = len(self.out_avals)
 
     def _buffer(self, x, aval):
         if isinstance(x, Array) and x._device is self.device:
@@ -112,10 +113,26 @@ class CompiledProgram:
 
     def run_buffers(self, buffers):
         """Call on device buffer views of the explicit arguments; return the result views."""
-        buffers = list(buffers) + self._const_buffers
+        if self._const_buffers:
+            buffers = list(buffers) + self._const_buffers
         for i in self._copy_args:
             buffers[i] = self.device.copy(buffers[i])
-        return self.executable.run(buffers, len(self.out_avals))
+        return self.executable.run(buffers, self._num_results)
+
+    def fast_caller(self):
+        """A caller taking a tuple of Arrays already on this device (falls back to call_flat)."""
+        out_avals, device, run, unflatten = self.out_avals, self.device, self.run_buffers, self.out_tree.unflatten
+        single = self.out_tree.num_leaves == 1 and self.out_tree.node_type is None
+
+        def call(args):
+            for a in args:
+                if a._device is not device:
+                    return unflatten(self.call_flat(args))
+            outs = run([a._buffer for a in args])
+            if single:
+                return Array(outs[0], out_avals[0], device)
+            return unflatten([Array(b, a, device) for b, a in zip(outs, out_avals)])
+        return call
 
     def call_flat(self, leaves):
         outs = self.run_buffers([self._buffer(x, a) for x, a in zip(leaves, self.in_avals)])
