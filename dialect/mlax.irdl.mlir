@@ -135,11 +135,12 @@ irdl.dialect @mlax {
   }
   irdl.operation @concatenate {
     %v0 = irdl.base "!builtin.tensor"
-    irdl.operands(xs: variadic %v0)
     %v1 = irdl.base "!builtin.tensor"
-    irdl.results(result: %v1)
-    %v2 = irdl.base "#builtin.integer"
-    irdl.attributes {"dimension" = %v2}
+    irdl.operands(lhs: %v0, rhs: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
+    %v3 = irdl.base "#builtin.integer"
+    irdl.attributes {"dimension" = %v3}
   }
   irdl.operation @constant {
     %v0 = irdl.base "!builtin.tensor"
@@ -439,9 +440,9 @@ irdl.dialect @mlax {
   }
   irdl.operation @optimization_barrier {
     %v0 = irdl.base "!builtin.tensor"
-    irdl.operands(xs: variadic %v0)
+    irdl.operands(x: %v0)
     %v1 = irdl.base "!builtin.tensor"
-    irdl.results(results: variadic %v1)
+    irdl.results(result: %v1)
   }
   irdl.operation @or {
     %v0 = irdl.base "!builtin.tensor"

@@ -285,10 +285,13 @@ def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
 
 @_export
 def concatenate(operands, dimension):
+    """Join arrays along `dimension` (as a balanced tree of binary joins)."""
     operands = list(operands)
     if len(operands) == 1:
         return operands[0]
-    return OPS["concatenate"](*operands, dimension=int(dimension))
+    middle = len(operands) // 2
+    return OPS["concatenate"](concatenate(operands[:middle], dimension), concatenate(operands[middle:], dimension),
+                              dimension=int(dimension))
 
 
 @_export

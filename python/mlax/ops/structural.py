@@ -226,10 +226,12 @@ def _concatenate_rule(*xs, dimension):
     return ShapedArray(shape, first.dtype, all(x.weak_type for x in xs))
 
 
-concatenate = Op("concatenate", ["*xs"], _concatenate_rule,
+# Binary, so that MLIR's IRDL can verify it (an IRDL variadic operand list must be of one type);
+# lax.concatenate builds n-ary joins as a balanced tree, which StableHLO flattens again.
+concatenate = Op("concatenate", ["lhs", "rhs"], _concatenate_rule,
                  lambda ctx, *xs, dimension: _hlo.value("stablehlo.concatenate", xs, ctx.out_types[0],
                                                         dimension=dimension),
-                 attrs={"dimension": "int"}, doc="Join arrays along `dimension`.")
+                 attrs={"dimension": "int"}, doc="Join two arrays along `dimension`.")
 concatenate.numpy_ref = lambda *xs, dimension: np.concatenate(xs, axis=dimension)
 
 

@@ -54,25 +54,11 @@ stop_gradient.numpy_ref = lambda x: x
 defzero(stop_gradient)
 
 
-def _barrier_rule(*xs):
-    return xs
-
-
-def _lower_barrier(ctx, *xs):
-    return list(_hlo.op("stablehlo.optimization_barrier", xs, [x.type for x in xs]).results)
-
-
-optimization_barrier = Op("optimization_barrier", ["*xs"], _barrier_rule, _lower_barrier, results=("*results",),
-                          multiple_results=True,
-                          doc="Its operands unchanged, but opaque to simplification: values computed from "
-                              "its results are never merged with values computed from its operands.")
-optimization_barrier.numpy_ref = lambda *xs: list(xs)
-
-
-def _barrier_jvp(primals, tangents):
-    return optimization_barrier(*primals), list(tangents)
-
-
-optimization_barrier.jvp = _barrier_jvp
-optimization_barrier.batch = lambda args, dims: (optimization_barrier(*args), list(dims))
+optimization_barrier = Op("optimization_barrier", ["x"], lambda x: x,
+                          lambda ctx, x: _hlo.op("stablehlo.optimization_barrier", [x], [x.type]).result,
+                          doc="x unchanged, but opaque to simplification: values computed from its result "
+                              "are never merged with values computed from x.")
+optimization_barrier.numpy_ref = lambda x: x
+optimization_barrier.jvp = lambda primals, tangents: ([optimization_barrier(*primals)], list(tangents))
+defbatch_elementwise(optimization_barrier)
 defbatch_elementwise(stop_gradient)

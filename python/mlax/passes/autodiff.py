@@ -144,7 +144,7 @@ class _Recompute:
 
     def transpose(self, cts, *tangents):
         # The barrier keeps simplification from merging the recomputation with the forward pass.
-        ins = op_table.OPS["optimization_barrier"](*self.ins)
+        ins = [op_table.OPS["optimization_barrier"](x) for x in self.ins]
         tape = Tape(current_trace())
         inner = [tape.new_input(t.aval) if is_linear(t) else None for t in tangents]
         _, out_tangents = self.interpreter.run(self.callee, list(ins), inner)
