@@ -181,8 +181,7 @@ EXPLICIT = {
     ],
     "bitcast_convert_type": [Case("bitcast_convert_type", [_operand(SHAPE)], {"new_dtype": I32})],
     "stop_gradient": [Case("stop_gradient", [_operand(SHAPE)])],
-    # Variadic operands of one type: the IRDL definition demands it for now (see test_irdl.py).
-    "optimization_barrier": [Case("optimization_barrier", [_operand((2, 3)), _operand((2, 3))])],
+    "optimization_barrier": [Case("optimization_barrier", [_operand(SHAPE)])],
     "constant": [Case("constant", [], {"value": np.arange(6, dtype=F32).reshape(2, 3)})],
     "iota": [Case("iota", [], {"dtype": I32, "shape": (2, 3, 4), "dimension": 1})],
     "broadcast_in_dim": [Case("broadcast_in_dim", [_operand((1, 3))],
@@ -196,8 +195,7 @@ EXPLICIT = {
     "dynamic_slice": [Case("dynamic_slice", [_operand((5, 6)), _index(1), _index(4)], {"slice_sizes": (2, 3)})],
     "dynamic_update_slice": [Case("dynamic_update_slice",
                                   [_operand((5, 6)), _operand((2, 3)), _index(4), _index(-1)])],
-    # Variadic operands of one type, as for optimization_barrier.
-    "concatenate": [Case("concatenate", [_operand((2, 3)), _operand((2, 3)), _operand((2, 3))], {"dimension": 1})],
+    "concatenate": [Case("concatenate", [_operand((2, 3)), _operand((2, 1))], {"dimension": 1})],
     "pad": [Case("pad", [_operand((2, 3)), _operand((), F32, fixed(7.0))],
                  {"low": (1, -1), "high": (0, 2), "interior": (1, 0)})],
     "dot_general": [Case("dot_general", [_operand((2, 3, 4)), _operand((2, 4, 5))],
@@ -252,17 +250,8 @@ def test_every_op_has_inputs_and_a_reference():
 def test_eager_op_matches_numpy_ref(case):
     op = OPS[case.op]
     args = case.sample()
-    got = op(*[mlax.device_put(a) for a in args], **case.attrs)
-    expected = op.numpy_ref(*args, **case.attrs)
-    if not op.multiple_results:
-        got, expected = [got], [expected]
-    assert len(got) == len(expected)
-    for got_one, expected_one in zip(got, expected):
-        assert_matches(np.asarray(got_one), np.asarray(expected_one))
-
-
-def assert_matches(got, expected):
-    """Equal dtypes and shapes, and values equal up to float32 rounding."""
+    got = np.asarray(op(*[mlax.device_put(a) for a in args], **case.attrs))
+    expected = np.asarray(op.numpy_ref(*args, **case.attrs))
     assert (got.dtype, got.shape) == (expected.dtype, expected.shape)
     if np.issubdtype(got.dtype, np.inexact):
         np.testing.assert_allclose(got, expected, rtol=2e-6, atol=1e-6, equal_nan=True)
