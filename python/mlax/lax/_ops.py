@@ -256,7 +256,10 @@ def slice_in_dim(operand, start_index, limit_index, stride=1, axis=0):
 
 
 def _index_scalars(indices):
-    return [convert_element_type(i, dtypes.int32) if _is_python_scalar(i) else i for i in indices]
+    """Start indices as scalars of one integer dtype (int32 unless an index needs more)."""
+    indices = [convert_element_type(i, dtypes.int32) if _is_python_scalar(i) else i for i in indices]
+    dtype = dtypes.result_type(dtypes.int32, *[aval_of(i).dtype for i in indices])
+    return [convert_element_type(i, dtype) for i in indices]
 
 
 @_export

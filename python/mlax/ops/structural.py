@@ -149,6 +149,9 @@ def _check_indices(name, x, indices):
     for i in indices:
         if i.shape != () or not dtypes.is_integer(i.dtype):
             raise _shape_error(name, f"start indices must be integer scalars, got {i.str_short()}")
+    if len({i.dtype for i in indices}) > 1:
+        raise _shape_error(name, "start indices must all have one integer dtype, got "
+                                 + ", ".join(i.str_short() for i in indices))
 
 
 def _dynamic_slice_rule(x, *start_indices, slice_sizes):
@@ -158,15 +161,9 @@ def _dynamic_slice_rule(x, *start_indices, slice_sizes):
     return x.update(shape=slice_sizes)
 
 
-def _same_index_dtype(indices):
-    """StableHLO wants all start indices of one integer type."""
-    dtype = _hlo.dtype_of(indices[0]) if indices else dtypes.int32
-    return [_hlo.convert(i, dtype) for i in indices]
-
-
 dynamic_slice = Op("dynamic_slice", ["x", "*start_indices"], _dynamic_slice_rule,
                    lambda ctx, x, *idx, slice_sizes: _hlo.value(
-                       "stablehlo.dynamic_slice", [x, *_same_index_dtype(idx)], ctx.out_types[0],
+                       "stablehlo.dynamic_slice", [x, *idx], ctx.out_types[0],
                        slice_sizes=slice_sizes),
                    attrs={"slice_sizes": "ints"},
                    doc="A slice of static size at run-time start indices (clamped to stay in bounds).")
@@ -193,7 +190,7 @@ def _dynamic_update_slice_rule(x, update, *start_indices):
 
 dynamic_update_slice = Op("dynamic_update_slice", ["x", "update", "*start_indices"], _dynamic_update_slice_rule,
                           lambda ctx, x, u, *idx: _hlo.value(
-                              "stablehlo.dynamic_update_slice", [x, u, *_same_index_dtype(idx)], x.type),
+                              "stablehlo.dynamic_update_slice", [x, u, *idx], x.type),
                           doc="x with `update` written at run-time start indices (clamped to stay in bounds).")
 
 

@@ -19,19 +19,43 @@ def _callee(call_op):
     return ir.FlatSymbolRefAttr(call_op.attributes["callee"]).value
 
 
+def _has_body(func_op):
+    return len(func_op.regions[0].blocks) > 0
+
+
+def _calls(func_op, bodies):
+    """The func.call ops in func_op whose callee has a body here."""
+    return [op for op in _walk.post_order(func_op) if op.name == "func.call" and _callee(op) in bodies]
+
+
+def _check_no_recursion(bodies):
+    """Raise on a call cycle (f calls f, or f calls g calls f): inlining would never end."""
+    state = {}  # name -> "visiting" | "done"
+
+    def visit(name):
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ValueError(f"mlax-simplify: recursive call of @{name}")
+        state[name] = "visiting"
+        for call in _calls(bodies[name], bodies):
+            visit(_callee(call))
+        state[name] = "done"
+
+    for name in bodies:
+        visit(name)
+
+
 def inline_calls(module_op):
-    bodies = {_walk.function_name(f): f for f in _walk.functions(module_op)}
+    bodies = {_walk.function_name(f): f for f in _walk.functions(module_op) if _has_body(f)}
+    _check_no_recursion(bodies)
     changed = True
     while changed:
         changed = False
         for func_op in _walk.functions(module_op):
-            for operation in _walk.post_order(func_op):
-                if operation.name == "func.call" and _callee(operation) in bodies:
-                    callee = bodies[_callee(operation)]
-                    if callee is func_op:
-                        raise ValueError(f"mlax-simplify: recursive call of @{_callee(operation)}")
-                    _inline(operation, callee)
-                    changed = True
+            for call in _calls(func_op, bodies):
+                _inline(call, bodies[_callee(call)])
+                changed = True
     _erase_unreferenced_private_functions(module_op)
 
 

@@ -84,7 +84,8 @@ def save_failed_ir(stage, text):
     """Write `text` to a file for a failure report; return its path."""
     directory = os.path.join(tempfile.gettempdir(), "mlax-failures")
     os.makedirs(directory, exist_ok=True)
-    name = f"{stage.replace(' ', '-')}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.mlir"
+    slug = "".join(c if c.isalnum() else "-" for c in stage).strip("-")
+    name = f"{slug}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.mlir"
     path = os.path.join(directory, name)
     with open(path, "w") as f:
         f.write(text)
