@@ -26,3 +26,24 @@ def op_names(text):
     with mlir.context(), ir.Location.unknown():
         ir.Module.parse(text).operation.walk(record)
     return names
+
+
+def run_lowered(text, *args):
+    """Compile a lowered (StableHLO) module text with IREE and run its @main on numpy arrays."""
+    import numpy as np
+
+    from mlax.runtime import compiler
+    from mlax.runtime.device import Executable, devices
+
+    with mlir.context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+    device = devices("cpu")[0]
+    executable = Executable(compiler.compile_module(module, "cpu"), device)
+    num_results = text.split("func.func @main")[1].split("{")[0].count("tensor<") - len(args)
+    outs = executable.run([device.put(np.asarray(a)) for a in args], num_results)
+    with mlir.context():
+        result_types = ir.FunctionType(ir.TypeAttr(next(
+            op for op in module.body.operations if op.operation.name == "func.func"
+            and ir.StringAttr(op.operation.attributes["sym_name"]).value == "main"
+        ).operation.attributes["function_type"]).value).results
+    return [device.fetch(b, *mlir.shape_dtype(t)) for b, t in zip(outs, result_types)]
