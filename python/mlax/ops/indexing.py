@@ -16,7 +16,7 @@ import numpy as np
 from iree.compiler import ir
 
 from mlax import lax
-from mlax.core import dtypes
+from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
@@ -58,8 +58,21 @@ def _dims_attr(kind, **fields):
     return ir.Attribute.parse(f"#stablehlo.{kind}<{body}>")
 
 
+def _per_component(indices, index_vector_dim, values):
+    """A tensor shaped like `indices` holding values[k] in component k of every index vector."""
+    shape, dtype = _hlo.shape_of(indices), _hlo.dtype_of(indices)
+    if index_vector_dim == len(shape):
+        return _hlo.constant(values[0], dtype, shape)
+    return _hlo.broadcast_in_dim(_hlo.constant(np.asarray(values), dtype, (len(values),)), shape,
+                                 (index_vector_dim,))
+
+
 def _lower_gather(ctx, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
                   slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
+    # StableHLO clamps start indices so each slice lies inside the operand; IREE does not, so clamp here.
+    shape = ctx.in_avals[0].shape
+    upper = _per_component(indices, index_vector_dim, [shape[d] - slice_sizes[d] for d in start_index_map])
+    indices = _hlo.value("stablehlo.clamp", [_hlo.full_like(indices, 0), indices, upper], indices.type)
     numbers = _dims_attr("gather", offset_dims=offset_dims, collapsed_slice_dims=collapsed_slice_dims,
                          operand_batching_dims=operand_batching_dims,
                          start_indices_batching_dims=start_indices_batching_dims,
@@ -125,21 +138,52 @@ _COMBINERS = {"set": None, "add": "stablehlo.add", "mul": "stablehlo.multiply",
               "min": "stablehlo.minimum", "max": "stablehlo.maximum"}
 
 
+def _window_sizes(operand_shape, updates_shape, update_window_dims, inserted_window_dims, input_batching_dims):
+    """The size of the updated window along each operand dimension."""
+    window = iter(updates_shape[d] for d in update_window_dims)
+    return [1 if d in inserted_window_dims or d in input_batching_dims else next(window)
+            for d in range(len(operand_shape))]
+
+
 def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_window_dims,
                    scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
                    scatter_indices_batching_dims=_NO_DIMS):
+    # StableHLO skips updates whose window would leave the operand; IREE would write out of bounds.
+    # So: pad the operand past its end along the scattered dimensions, send such updates into the
+    # padding, and slice it off afterwards.
+    shape, dtype = ctx.in_avals[0].shape, ctx.in_avals[0].dtype
+    windows = _window_sizes(shape, ctx.in_avals[2].shape, update_window_dims, inserted_window_dims,
+                            input_batching_dims)
+    dims = scatter_dims_to_operand_dims
+    upper = _per_component(indices, index_vector_dim, [shape[d] - windows[d] for d in dims])
+    in_bounds = _hlo.value("stablehlo.and", [_hlo.compare(indices, _hlo.full_like(indices, 0), "GE"),
+                                             _hlo.compare(indices, upper, "LE")],
+                           mlir.tensor_type(_hlo.shape_of(indices), dtypes.bool_))
+    if index_vector_dim < len(_hlo.shape_of(indices)):
+        every = _hlo.reduce([in_bounds], [_hlo.constant(True, dtypes.bool_)], (index_vector_dim,),
+                            _hlo.binary("stablehlo.and"))[0]
+        batch_dims = [d for d in range(len(_hlo.shape_of(indices))) if d != index_vector_dim]
+        in_bounds = _hlo.broadcast_in_dim(every, _hlo.shape_of(indices), batch_dims)
+    trash = _per_component(indices, index_vector_dim, [shape[d] for d in dims])
+    indices = _hlo.select(in_bounds, indices, trash)
+    padding = [windows[d] if d in dims else 0 for d in range(len(shape))]
+    padded_shape = [size + extra for size, extra in zip(shape, padding)]
+    padded = _hlo.value("stablehlo.pad", [operand, _hlo.constant(0, dtype)], mlir.tensor_type(padded_shape, dtype),
+                        edge_padding_low=(0,) * len(shape), edge_padding_high=tuple(padding),
+                        interior_padding=(0,) * len(shape))
     numbers = _dims_attr("scatter", update_window_dims=update_window_dims,
                          inserted_window_dims=inserted_window_dims, input_batching_dims=input_batching_dims,
                          scatter_indices_batching_dims=scatter_indices_batching_dims,
                          scatter_dims_to_operand_dims=scatter_dims_to_operand_dims,
                          index_vector_dim=index_vector_dim)
-    scatter = _hlo.op("stablehlo.scatter", [operand, indices, updates], [ctx.out_types[0]],
+    scatter = _hlo.op("stablehlo.scatter", [padded, indices, updates], [padded.type],
                       {"scatter_dimension_numbers": numbers, "indices_are_sorted": False,
                        "unique_indices": False}, regions=1)
     combine = _COMBINERS[combiner]
     body = (lambda old, new: [new]) if combine is None else _hlo.binary(combine)
-    _hlo.scalar_region(scatter, 0, [ctx.in_avals[0].dtype] * 2, body)
-    return scatter.result
+    _hlo.scalar_region(scatter, 0, [dtype] * 2, body)
+    return _hlo.value("stablehlo.slice", [scatter.result], ctx.out_types[0], start_indices=(0,) * len(shape),
+                      limit_indices=tuple(shape), strides=(1,) * len(shape))
 
 
 scatter = Op("scatter", ["operand", "indices", "updates"], _scatter_rule, _lower_scatter,
