@@ -19,6 +19,15 @@ from mlax.transforms.ad import grad, hessian, jacfwd, jacrev, jvp, linearize, va
 from mlax.transforms.custom import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401,E402
 from mlax.transforms.batching import vmap  # noqa: F401,E402
 
+# Load the passes and the runtime now, so that a program's first call pays
+# only for tracing, passes and compiling (or a disk-cache read).
+from mlax import passes as _passes  # noqa: E402
+from mlax.runtime import eager as _eager, pipeline as _pipeline  # noqa: E402,F401
+from mlax.core import mlir as _mlir  # noqa: E402
+
+_passes.available()
+_mlir.context()
+
 
 def devices(backend=None):
     """The devices of `backend` (default: the configured backend, cpu unless set)."""

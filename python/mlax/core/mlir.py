@@ -5,11 +5,19 @@ a traced module is handed to IREE without printing and re-parsing it. The
 context allows unregistered dialects: mlax ops are generic operations.
 """
 
+import sys
+import types
+
 import numpy as np
 
 from iree.compiler import ir
 
 from mlax.core import dtypes
+
+# The MLIR bindings look for a Python module for each dialect whose ops they
+# wrap (iree.compiler.dialects.<name>) and retry the import every time it is
+# missing; an empty module for mlax saves a failed import per op visited.
+sys.modules.setdefault("iree.compiler.dialects.mlax", types.ModuleType("iree.compiler.dialects.mlax"))
 
 _session = None
 
@@ -51,19 +59,29 @@ def tensor_type(shape, dtype):
 
 def shape_dtype(tensor_type):
     """(shape, dtype) of an MLIR ranked tensor type."""
-    ranked = ir.RankedTensorType(tensor_type)
-    shape = tuple(None if ranked.is_dynamic_dim(i) else d for i, d in enumerate(ranked.shape))
-    return shape, dtypes.FROM_MLIR_NAME[str(ranked.element_type)]
+    cached = _shape_dtype_cache.get(tensor_type)
+    if cached is None:
+        ranked = ir.RankedTensorType(tensor_type)
+        shape = tuple(None if ranked.is_dynamic_dim(i) else d for i, d in enumerate(ranked.shape))
+        cached = _shape_dtype_cache[tensor_type] = (shape, dtypes.FROM_MLIR_NAME[str(ranked.element_type)])
+    return cached
 
 
 def dense_attr(value, dtype):
-    """A DenseElementsAttr holding the numpy array `value` as `dtype`."""
-    value = np.asarray(value, dtype=dtype, order="C")
+    """A DenseElementsAttr holding the numpy array `value` as `dtype` (a splat
+    when all elements are equal, e.g. for np.broadcast_to of a scalar)."""
+    value = np.asarray(value)
+    dtype = np.dtype(dtype)
     ttype = tensor_type(value.shape, dtype)
-    if value.dtype == dtypes.bool_:
-        return ir.DenseElementsAttr.get(value, type=ttype)
     if value.size == 0:
         return ir.Attribute.parse(f"dense<> : {ttype}")
+    if value.ndim and not any(value.strides):
+        value = value.reshape(-1)[:1]  # a broadcast scalar: no need to look at every element
+    value = np.asarray(value, dtype=dtype, order="C")
+    if dtype == dtypes.bool_:
+        if value.size == 1:
+            return ir.DenseElementsAttr.get_splat(ttype, ir.BoolAttr.get(bool(value.reshape(-1)[0])))
+        return ir.DenseElementsAttr.get(value, type=ttype)
     element_bytes = value.reshape(-1).view(np.uint8).reshape(value.size, -1)
     if (element_bytes == element_bytes[0]).all():
         value = value.reshape(-1)[:1]  # one element: MLIR reads it as a splat
@@ -72,14 +90,20 @@ def dense_attr(value, dtype):
 
 
 def dense_to_numpy(attr):
-    """The numpy array held by a DenseElementsAttr."""
+    """The numpy array held by a DenseElementsAttr (a broadcast view for splats)."""
     shape, dtype = shape_dtype(attr.type)
+    if attr.is_splat and dtype != dtypes.bfloat16 and not dtypes.is_complex(dtype):
+        scalar = attr.get_splat_value()
+        return np.broadcast_to(np.asarray(scalar.value, dtype=dtype), shape)
     if dtype == dtypes.bfloat16:
         # The bindings can't view bf16 data: read the same literals as f32.
         attr = ir.Attribute.parse(str(attr).replace("xbf16>", "xf32>").replace("<bf16>", "<f32>"))
     if dtypes.is_complex(dtype):
         raise NotImplementedError("reading complex constants back from MLIR text")
     return np.array(attr).astype(dtype).reshape(shape)
+
+
+_shape_dtype_cache = {}
 
 
 class Symbol(str):

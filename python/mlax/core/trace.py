@@ -50,6 +50,7 @@ class ModuleBuilder:
                 self.module = ir.Module.create()
             module_op = self.module.operation
         self.body = module_op.regions[0].blocks[0]
+        self.work = 0  # elements produced by the ops traced into it: a cost estimate
         self._names = {ir.StringAttr(op.attributes["sym_name"]).value
                        for op in self.body.operations if "sym_name" in op.operation.attributes}
 
@@ -154,6 +155,7 @@ class Trace:
                 attributes=op.encode_attrs(attrs),
                 regions=op.regions,
             )
+        self.builder.work += sum(a.size for a in out_avals if None not in a.shape)
         return [Tracer(self, r, a) for r, a in zip(operation.results, out_avals)]
 
     def call(self, name, operands, out_avals):

@@ -103,8 +103,8 @@ def full(shape, fill_value, dtype=None, weak_type=False):
     if isinstance(fill_value, ArrayMethods):
         value = convert_element_type(fill_value, dtype, weak_type)
         return broadcast_in_dim(value, shape, tuple(range(len(shape) - value.ndim, len(shape))))
-    scalar = _constant(np.asarray(fill_value).astype(dtype), weak_type)
-    return broadcast_in_dim(scalar, shape, ()) if shape else scalar
+    # One splat constant, not a scalar and a broadcast: fewer ops to trace, pass and compile.
+    return _constant(np.broadcast_to(np.asarray(fill_value).astype(dtype), shape), weak_type)
 
 
 def _constant(value, weak_type=False):

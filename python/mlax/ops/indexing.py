@@ -218,6 +218,15 @@ scatter.numpy_ref = _np_scatter_elementwise
 def _gather_transpose(ct, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
                       slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
     """Scatter-add the cotangent of each gathered slice back where it was read."""
+    # gather clamps start indices so that slices fit, where scatter would drop them: clamp first.
+    shape, dtype = indices.aval.shape, indices.aval.dtype
+    limits = [operand.aval.shape[d] - slice_sizes[d] for d in start_index_map]
+    if index_vector_dim == len(shape):  # implicit index vectors of one index
+        limit = lax.full(shape, limits[0], dtype)
+    else:
+        one = tuple(1 if i == index_vector_dim else n for i, n in enumerate(shape))
+        limit = lax.concatenate([lax.full(one, n, dtype) for n in limits], index_vector_dim)
+    indices = lax.clamp(lax.full(shape, 0, dtype), indices, limit)
     ct_operand = scatter(zeros(operand.aval), indices, ct, update_window_dims=offset_dims,
                          inserted_window_dims=collapsed_slice_dims, scatter_dims_to_operand_dims=start_index_map,
                          index_vector_dim=index_vector_dim, combiner="add",

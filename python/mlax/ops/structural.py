@@ -28,7 +28,7 @@ def _constant_rule(value):
 
 constant = Op("constant", [], _constant_rule,
               lambda ctx, value: _hlo.value("stablehlo.constant", [], ctx.out_types[0],
-                                            value=mlir.dense_attr(value, value.dtype)),
+                                            value=ctx.op.attributes["value"]),
               attrs={"value": "dense"}, doc="An array literal held in the `value` attribute.")
 constant.numpy_ref = lambda value: value
 
@@ -389,13 +389,17 @@ def _batch_dynamic_update_slice(args, dims):
     if all(d is None for d in index_dims):
         zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
         return [lax.dynamic_update_slice(x, update, [zero, *indices])], [0]
+    # Per-example start indices: scatter each element of the update to its own index
+    # (example, start + offset); IREE compiles no scatter whose windows span indexed axes.
     starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
-    stacked = lax.concatenate([lax.reshape(to_front(i, d, size), (size, 1)) for i, d in zip(starts, index_dims)], 1)
-    n = len(indices)
-    out = scatter(x, lax.convert_element_type(stacked, dtypes.int32), update,
-                  update_window_dims=tuple(range(1, n + 1)), inserted_window_dims=(),
-                  scatter_dims_to_operand_dims=tuple(range(1, n + 1)), index_vector_dim=1, combiner="set",
-                  input_batching_dims=(0,), scatter_indices_batching_dims=(0,))
+    shape, count = update.shape, int(np.prod(update.shape, dtype=np.int64))
+    coordinates = [lax.broadcasted_iota(dtypes.int32, shape, 0)] + [
+        lax.add(lax.broadcast_in_dim(lax.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
+                lax.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
+    flat = lax.concatenate([lax.reshape(c, (count, 1)) for c in coordinates], 1)
+    axes = tuple(range(len(shape)))
+    out = scatter(x, flat, lax.reshape(update, (count,)), update_window_dims=(), inserted_window_dims=axes,
+                  scatter_dims_to_operand_dims=axes, index_vector_dim=1, combiner="set")
     return [out], [0]
 
 

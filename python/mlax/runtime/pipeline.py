@@ -18,11 +18,13 @@ from mlax.runtime import aliasing, compiler, device as device_lib
 # each against the IRDL dialect definition).
 trace_observers = []
 
-# Passes that take a traced module to StableHLO, in order.
-LOWERING_PASSES = ("mlax-verify", "mlax-expand-transforms", "mlax-simplify", "mlax-lower")
+# Passes that take a traced module to StableHLO, in order. (mlax-verify is not
+# among them: tracing applies every op's shape rule as it builds the op; the
+# pass is for IR from elsewhere, as `mlax opt` gets it.)
+LOWERING_PASSES = ("mlax-expand-transforms", "mlax-simplify", "mlax-lower")
 
-# Programs whose ops produce fewer elements than this in total run inline on
-# the calling thread (IREE local-sync); larger ones use the worker threads.
+# Programs whose traced ops produce fewer elements than this in total run
+# inline on the calling thread (IREE local-sync); larger ones use the worker threads.
 _INLINE_WORK_LIMIT = 1 << 16
 
 
@@ -52,25 +54,12 @@ class Program:
                 raise ValueError(f"unknown stage {stage!r}; stages: 'mlax', 'stablehlo'")
         return self._stage_texts[stage]
 
-    def work_estimate(self):
-        """Elements produced by all ops of the traced module (a cost proxy)."""
-        from mlax.passes import _walk
-
-        total = 0
-        for func_op in _walk.functions(self.module.operation):
-            for operation in _walk.post_order(func_op):
-                for result in operation.results:
-                    shape = mlir.shape_dtype(result.type)[0] if "tensor" in str(result.type) else ()
-                    total += int(np.prod([d or 1 for d in shape], dtype=np.int64))
-        return total
-
     def lower(self):
         """Run the mlax passes; afterwards the module is StableHLO and MLIR-verified."""
         if "stablehlo" in self._stage_texts:
             return self.module
         from mlax import passes
 
-        self._work = self.work_estimate()
         passes.run(self.module, LOWERING_PASSES)
         with mlir.context():
             if not self.module.operation.verify():
@@ -85,7 +74,7 @@ class Program:
         self.lower()
         vmfb = compiler.compile_module(self.module, backend_name, text=self._stage_texts["stablehlo"])
         device = device or device_lib.devices(backend_name)[0]
-        executable = device_lib.Executable(vmfb, device, inline=self._work < _INLINE_WORK_LIMIT,
+        executable = device_lib.Executable(vmfb, device, inline=self.builder.work < _INLINE_WORK_LIMIT,
                                            entry=self.name)
         return CompiledProgram(executable, self)
 
