@@ -1,0 +1,234 @@
+"""Valid inputs for every op of the op table, generated from the table itself.
+
+Inputs come from families that read the op's entry (elementwise ops are tried
+in every dtype their shape rule accepts; reductions get `axes`; ...) plus a
+table for what a family cannot know: the domain of a math function, the
+attributes of a structural op. Shared by the op-table tests (eager
+application against numpy_ref) and the rule tests (derivatives, batching).
+"""
+
+import dataclasses
+import zlib
+
+import numpy as np
+
+from mlax.core.aval import ShapedArray
+from mlax.core.op import OPS
+
+F32, I32, BOOL, C64 = (np.dtype(d) for d in ("float32", "int32", "bool", "complex64"))
+
+# Elementwise ops and reductions are tested in each of these that they accept;
+# complex64 only where they accept none of them.
+PROBE_DTYPES = (F32, I32, BOOL)
+
+# One shape per family: eager elementwise kernels are shape-polymorphic, so
+# this costs one compilation per op and dtype.
+SHAPE = (4, 8)
+
+
+# -- samplers: sample(rng, shape, dtype) -> numpy array -------------------------------
+
+def uniform(low, high):
+    """Floats in [low, high), the integers in that range, or random booleans."""
+    def sample(rng, shape, dtype):
+        if dtype == BOOL:
+            return rng.random(shape) < 0.5
+        if np.issubdtype(dtype, np.integer):
+            return rng.integers(int(np.ceil(low)), int(np.ceil(high)), shape).astype(dtype)
+        if np.issubdtype(dtype, np.complexfloating):
+            return (rng.uniform(low, high, shape) + 1j * rng.uniform(low, high, shape)).astype(dtype)
+        return rng.uniform(low, high, shape).astype(dtype)
+    return sample
+
+
+def away_from_zero(low, high):
+    """Magnitudes in [low, high) with random signs (divisors)."""
+    magnitude = uniform(low, high)
+    return lambda rng, shape, dtype: (magnitude(rng, shape, dtype) * rng.choice([-1, 1], shape)).astype(dtype)
+
+
+def default_values(rng, shape, dtype):
+    """Uniform in [-3, 3), every other element rounded to an integer so that
+    zeros and equal elements (ties for comparisons, max, argmax) are common."""
+    x = uniform(-3, 3)(rng, shape, dtype)
+    x.flat[::2] = np.round(x.flat[::2])
+    return x
+
+
+def with_nonfinite(rng, shape, dtype):
+    """Default values with nan, inf and -inf among them."""
+    x = default_values(rng, shape, dtype)
+    x.flat[[1, 5, 9]] = [np.nan, np.inf, -np.inf]
+    return x
+
+
+def whole_numbers(low, high):
+    """Integers in [low, high) in any dtype (polygamma's order n)."""
+    return lambda rng, shape, dtype: rng.integers(low, high, shape).astype(dtype)
+
+
+def fixed(value):
+    """Always `value` (run-time start indices, padding values)."""
+    return lambda rng, shape, dtype: np.asarray(value, dtype)
+
+
+POSITIVE = uniform(0.1, 3)
+OPEN_UNIT = uniform(-0.95, 0.95)
+
+# Elementwise ops defined on part of the line: one sampler per operand.
+DOMAINS = {
+    "log": (POSITIVE,), "sqrt": (POSITIVE,), "rsqrt": (POSITIVE,),
+    "lgamma": (POSITIVE,), "digamma": (POSITIVE,),
+    "log1p": (uniform(-0.9, 3),),
+    "asin": (OPEN_UNIT,), "acos": (OPEN_UNIT,), "atanh": (OPEN_UNIT,), "erf_inv": (OPEN_UNIT,),
+    "acosh": (uniform(1.1, 4),),
+    "tan": (uniform(-1.4, 1.4),),
+    "is_finite": (with_nonfinite,),
+    "div": (default_values, away_from_zero(1, 3)),
+    "rem": (default_values, away_from_zero(1, 3)),
+    "pow": (POSITIVE, uniform(0, 3)),
+    "polygamma": (whole_numbers(0, 3), POSITIVE),
+    "shift_left": (default_values, uniform(0, 8)),
+    "shift_right_logical": (default_values, uniform(0, 8)),
+    "shift_right_arithmetic": (default_values, uniform(0, 8)),
+}
+
+
+# -- cases ----------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Case:
+    """One application of an op: operand specs (shape, dtype, sampler) and attributes."""
+
+    op: str
+    operands: list
+    attrs: dict = dataclasses.field(default_factory=dict)
+    tag: str = ""
+
+    def __str__(self):
+        dtypes = ",".join(np.dtype(d).name for _, d, _ in self.operands)
+        return f"{self.op}({dtypes}){'-' + self.tag if self.tag else ''}"
+
+    def avals(self):
+        return [ShapedArray(shape, dtype) for shape, dtype, _ in self.operands]
+
+    def sample(self):
+        rng = np.random.default_rng(zlib.crc32(str(self).encode()))
+        return [sampler(rng, shape, np.dtype(dtype)) for shape, dtype, sampler in self.operands]
+
+
+def accepts(op, avals, attrs):
+    """Does the op's shape rule accept these operands?"""
+    try:
+        op.abstract_eval(avals, attrs)
+    except TypeError:
+        return False
+    return True
+
+
+def probed(op, make_case):
+    """`make_case(dtype)` for each probe dtype the op accepts (else complex64)."""
+    cases = [make_case(d) for d in PROBE_DTYPES]
+    cases = [c for c in cases if accepts(op, c.avals(), c.attrs)]
+    return cases or [make_case(C64)]
+
+
+def elementwise_cases(op):
+    def make_case(dtype):
+        samplers = DOMAINS.get(op.name, (default_values,) * len(op.operands))
+        return Case(op.name, [(SHAPE, dtype, s) for s in samplers])
+    return probed(op, make_case)
+
+
+def reduction_cases(op):
+    cases = probed(op, lambda dtype: Case(op.name, [((3, 4), dtype, default_values)], {"axes": (1,)}))
+    first = cases[0]
+    return cases + [Case(op.name, first.operands, {"axes": (0, 1)}, tag="all-axes")]
+
+
+def cumulative_cases(op):
+    return [Case(op.name, [((3, 5), F32, default_values)], {"axis": 1, "reverse": False}),
+            Case(op.name, [((5, 3), I32, default_values)], {"axis": 0, "reverse": True}, tag="reverse")]
+
+
+def index_reduction_cases(op):
+    # Ties must resolve to the first index; nan counts as the extreme value, as in NumPy.
+    return [Case(op.name, [((4, 6), F32, default_values)], {"axis": 1, "index_dtype": I32}, tag="ties"),
+            Case(op.name, [((4, 6), F32, with_nonfinite)], {"axis": 0, "index_dtype": I32}, tag="nonfinite")]
+
+
+def _operand(shape, dtype=F32, sampler=default_values):
+    return (shape, dtype, sampler)
+
+
+def _index(value):
+    return _operand((), I32, fixed(value))
+
+
+# Ops whose operands or attributes no family derives.
+EXPLICIT = {
+    "select": [Case("select", [_operand(SHAPE, BOOL), _operand(SHAPE), _operand(SHAPE)])],
+    "convert_element_type": [
+        Case("convert_element_type", [_operand(SHAPE)], {"new_dtype": I32}),
+        Case("convert_element_type", [_operand(SHAPE, I32)], {"new_dtype": F32}),
+        Case("convert_element_type", [_operand(SHAPE)], {"new_dtype": BOOL}, tag="to-bool"),
+    ],
+    "bitcast_convert_type": [Case("bitcast_convert_type", [_operand(SHAPE)], {"new_dtype": I32})],
+    "stop_gradient": [Case("stop_gradient", [_operand(SHAPE)])],
+    "optimization_barrier": [Case("optimization_barrier", [_operand(SHAPE)])],
+    "constant": [Case("constant", [], {"value": np.arange(6, dtype=F32).reshape(2, 3)})],
+    "iota": [Case("iota", [], {"dtype": I32, "shape": (2, 3, 4), "dimension": 1})],
+    "broadcast_in_dim": [Case("broadcast_in_dim", [_operand((1, 3))],
+                              {"shape": (2, 4, 3), "broadcast_dimensions": (0, 2)})],
+    "reshape": [Case("reshape", [_operand((2, 6))], {"new_sizes": (3, 1, 4)})],
+    "transpose": [Case("transpose", [_operand((2, 3, 4))], {"permutation": (2, 0, 1)})],
+    "rev": [Case("rev", [_operand((3, 4))], {"dimensions": (1,)})],
+    "slice": [Case("slice", [_operand((5, 7))],
+                   {"start_indices": (1, 0), "limit_indices": (5, 7), "strides": (2, 3)})],
+    # A start index of 4 for a slice of 3 in 6 is clamped to 3.
+    "dynamic_slice": [Case("dynamic_slice", [_operand((5, 6)), _index(1), _index(4)], {"slice_sizes": (2, 3)})],
+    "dynamic_update_slice": [Case("dynamic_update_slice",
+                                  [_operand((5, 6)), _operand((2, 3)), _index(4), _index(-1)])],
+    "concatenate": [Case("concatenate", [_operand((2, 3)), _operand((2, 1))], {"dimension": 1})],
+    "pad": [Case("pad", [_operand((2, 3)), _operand((), F32, fixed(7.0))],
+                 {"low": (1, -1), "high": (0, 2), "interior": (1, 0)})],
+    "dot_general": [Case("dot_general", [_operand((2, 3, 4)), _operand((2, 4, 5))],
+                         {"lhs_contracting": (2,), "rhs_contracting": (1,), "lhs_batch": (0,), "rhs_batch": (0,)})],
+    # Element gathers and scatters: each row of indices names one element of the operand.
+    "gather": [Case("gather", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4))],
+                    {"offset_dims": (), "collapsed_slice_dims": (0, 1), "start_index_map": (0, 1),
+                     "index_vector_dim": 1, "slice_sizes": (1, 1)}),
+               # Out-of-bounds indices are clamped into bounds.
+               Case("gather", [_operand((4, 5)), _operand((6, 2), I32, uniform(-2, 7))],
+                    {"offset_dims": (), "collapsed_slice_dims": (0, 1), "start_index_map": (0, 1),
+                     "index_vector_dim": 1, "slice_sizes": (1, 1)}, tag="clamped"),
+               # 1x3 windows; the start column 3 is clamped to 2 so that the window fits.
+               Case("gather", [_operand((4, 5)), _operand((2, 2), I32, fixed([[1, 3], [3, 0]]))],
+                    {"offset_dims": (1,), "collapsed_slice_dims": (0,), "start_index_map": (0, 1),
+                     "index_vector_dim": 1, "slice_sizes": (1, 3)}, tag="rows")],
+    "scatter": [Case("scatter", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4)), _operand((6,))],
+                     {"update_window_dims": (), "inserted_window_dims": (0, 1),
+                      "scatter_dims_to_operand_dims": (0, 1), "index_vector_dim": 1, "combiner": "add"})],
+}
+
+# Families, tried in order: (does the op belong, its cases).
+FAMILIES = [
+    (lambda op: "elementwise" in op.traits, elementwise_cases),
+    (lambda op: "reduction" in op.traits, reduction_cases),
+    (lambda op: set(op.attrs) == {"axis", "reverse"}, cumulative_cases),
+    (lambda op: set(op.attrs) == {"axis", "index_dtype"}, index_reduction_cases),
+]
+
+
+def cases_for(op):
+    if op.name in EXPLICIT:
+        return EXPLICIT[op.name]
+    for belongs, cases in FAMILIES:
+        if belongs(op):
+            return cases(op)
+    return []
+
+
+# Transformation ops (grad, jvp, vmap, ...) name a function: their passes give them meaning.
+TESTED_OPS = {name: op for name, op in sorted(OPS.items()) if "transform" not in op.traits}
+CASES = [case for op in TESTED_OPS.values() for case in cases_for(op)]
