@@ -74,22 +74,29 @@ dot_general.numpy_ref = _np_dot_general
 def _contract_back(ct, other, aval, own_contracting, other_contracting, own_batch, other_batch, own_first):
     """Cotangent of one dot_general operand (described by `aval`), given the other.
 
-    ct's axes are batch + lhs free + rhs free. Contracting the other operand's
-    free axes of ct with that operand leaves: batch, our free axes, then the
-    other's contracting axes in increasing order; each of those pairs with one
-    of our contracting axes, so one transpose restores our layout."""
+    ct's axes are batch + lhs free + rhs free. Contracting ct's axes that are
+    the other operand's free axes with that operand leaves the batch axes, our
+    free axes, and the other's contracting axes (in increasing order), each of
+    which pairs with one of our contracting axes. Putting ct first or the other
+    operand first orders those groups differently; we take the order that needs
+    no transpose when there is one."""
     own_free = free_axes(aval.ndim, own_contracting, own_batch)
     other_free = free_axes(other.ndim, other_contracting, other_batch)
     nb = len(own_batch)
     offset = nb + len(own_free) if own_first else nb
     ct_other_free = tuple(range(offset, offset + len(other_free)))
+    paired = [own_contracting[other_contracting.index(a)] for a in sorted(other_contracting)]
+    ct_first = list(own_batch) + list(own_free) + paired      # own axis at each result position
+    other_first = list(own_batch) + paired + list(own_free)
     ct = lax.convert_element_type(ct, other.dtype)
-    result = lax.dot_general(ct, other, ((ct_other_free, tuple(other_free)), (tuple(range(nb)), tuple(other_batch))))
-    position = {axis: i for i, axis in enumerate(own_batch)}
-    position.update({axis: nb + j for j, axis in enumerate(own_free)})
-    for m, other_axis in enumerate(sorted(other_contracting)):
-        position[own_contracting[other_contracting.index(other_axis)]] = nb + len(own_free) + m
-    return lax.convert_element_type(lax.transpose(result, [position[d] for d in range(aval.ndim)]), aval.dtype)
+    batch = (tuple(range(nb)), tuple(other_batch))
+    if other_first == sorted(other_first) and ct_first != sorted(ct_first):
+        result = lax.dot_general(other, ct, ((tuple(other_free), ct_other_free), (batch[1], batch[0])))
+        layout = other_first
+    else:
+        result = lax.dot_general(ct, other, ((ct_other_free, tuple(other_free)), batch))
+        layout = ct_first
+    return lax.convert_element_type(lax.transpose(result, [layout.index(d) for d in range(aval.ndim)]), aval.dtype)
 
 
 def _transpose_lhs(ct, rhs, lhs_aval, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch,
