@@ -419,7 +419,9 @@ OPS["min"].jvp = lambda primals, tangents: _extremum_jvp("lt")(primals, tangents
 def _clamp_jvp(primals, tangents):
     lo, x, hi = primals
     ans = OPS["clamp"](lo, x, hi)
-    masks = [lax.lt(x, lo), lax.bitwise_and(lax.ge(x, lo), lax.le(x, hi)), lax.gt(x, hi)]
+    # The result is min(max(x, lo), hi): hi wins whenever it is below lo too.
+    masks = [lax.bitwise_and(lax.lt(x, lo), lax.le(lo, hi)), lax.bitwise_and(lax.ge(x, lo), lax.le(x, hi)),
+             lax.gt(lax.max(x, lo), hi)]
     parts = [lax.mul(t, lax.convert_element_type(m, x.dtype)) for t, m in zip(tangents, masks) if t is not None]
     return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(parts[0], parts[1])
                    if len(parts) == 2 else lax.add(lax.add(parts[0], parts[1]), parts[2])]
