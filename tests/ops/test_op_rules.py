@@ -32,23 +32,24 @@ from _cases import CASES, F32, I32, accepts, away_from_zero, default_values
 
 def spread(low, high, phase):
     """Values on a grid of step 0.1 in [low, high), offset by `phase` and jittered by
-    under 0.01, so that values with different phases never tie and (with phases
-    0.03 and 0.07) none is within 0.02 of a multiple of 0.1: not at a kink of abs,
-    sign, floor, round, max, ... Distinct within an array when the grid is big enough."""
+    under 0.004. With the PHASES below, values of different operands never come
+    within 0.02 of each other and none comes within 0.016 of a multiple of 0.1: no
+    ties (max, min, clamp), no kinks (abs, sign, floor, round, rem ...). Distinct
+    within an array when the grid is big enough (reductions: no ties either)."""
     def sample(rng, shape, dtype):
         grid = low + phase + 0.1 * np.arange(int(round((high - low) / 0.1)))
         size = int(np.prod(shape, dtype=np.int64))
-        values = rng.choice(grid, size, replace=size > len(grid)) + rng.uniform(-0.01, 0.01, size)
+        values = rng.choice(grid, size, replace=size > len(grid)) + rng.uniform(-0.004, 0.004, size)
         return values.reshape(shape).astype(dtype)
     return sample
 
 
-PHASES = (0.03, 0.07)
+PHASES = (0.02, 0.05, 0.08)  # one per operand
 
 # Float operands for derivative tests where spread(-3, 3) does not fit: one sampler per operand.
 DIFFERENTIABLE_DOMAINS = {
-    # lo < hi, and x on both sides of each: every operand's tangent is used somewhere.
-    "clamp": (spread(-2, -0.5, 0.03), spread(-3, 3, 0.07), spread(0.5, 2, 0.03)),
+    # lo < x < hi, x < lo, x > hi and lo > hi (then the result is hi) all occur.
+    "clamp": (spread(-2, 2, PHASES[0]), spread(-3, 3, PHASES[1]), spread(-2, 2, PHASES[2])),
     # cbrt's derivatives blow up at 0 faster than finite differences can follow.
     "cbrt": (away_from_zero(0.3, 3),),
 }
@@ -87,7 +88,7 @@ def _differentiable(case):
         if domain:
             sampler = domain[i]
         elif sampler is default_values and _inexact(dtype):
-            sampler = spread(-3, 3, PHASES[i % 2])
+            sampler = spread(-3, 3, PHASES[i % len(PHASES)])
         operands.append((shape, dtype, sampler))
     return dataclasses.replace(case, operands=operands)
 
