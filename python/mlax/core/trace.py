@@ -136,10 +136,21 @@ class Trace:
         return self._captured[key]
 
     def emit_constant(self, value, aval):
+        """A constant op holding the numpy array `value` (complex ones are built
+        from their real and imaginary parts: MLIR's Python bindings cannot read
+        complex dense attributes back)."""
+        return self.constant(value, aval).value
+
+    def constant(self, value, aval):
         from mlax.core.op import OPS
 
+        if dtypes.is_complex(aval.dtype):
+            part = aval.update(dtype=dtypes.real_dtype(aval.dtype))
+            real, imag = self.constant(np.real(value), part), self.constant(np.imag(value), part)
+            [out] = self.emit(OPS["complex"], [real, imag], {}, [aval])
+            return out
         [out] = self.emit(OPS["constant"], [], {"value": value}, [aval])
-        return out.value
+        return out
 
     # -- ops ----------------------------------------------------------------
     def emit(self, op, operands, attrs, out_avals=None):

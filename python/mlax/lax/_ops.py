@@ -119,8 +119,7 @@ def _constant(value, weak_type=False):
 
         array = device_put(value)
         return Array(array._buffer, aval, array.device)
-    [out] = trace.emit(OPS["constant"], [], {"value": value}, [aval])
-    return out
+    return trace.constant(value, aval)
 
 
 @_export

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from mlax import lax
-from mlax.core import dtypes
+from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
@@ -149,6 +149,23 @@ is_finite.traits.add("elementwise")
 is_finite.numpy_ref = np.isfinite
 
 
+def _lower_atan2(ctx, y, x):
+    """atan2 with IEEE results at the origin, where IREE gives NaN: ±0 or ±π by the operands' signs."""
+    result = _hlo.value("stablehlo.atan2", [y, x], y.type)
+    zero = _hlo.full_like(y, 0)
+    at_origin = _hlo.value("stablehlo.and", [_hlo.compare(y, zero, "EQ"), _hlo.compare(x, zero, "EQ")],
+                           _hlo.compare(y, zero, "EQ").type)
+    bits = {2: dtypes.int16, 4: dtypes.int32, 8: dtypes.int64}[ctx.in_avals[0].dtype.itemsize]
+
+    def sign_bit_set(v):
+        as_int = _hlo.value("stablehlo.bitcast_convert", [v], mlir.tensor_type(_hlo.shape_of(v), bits))
+        return _hlo.compare(as_int, _hlo.full_like(as_int, 0), "LT")
+
+    magnitude = _hlo.select(sign_bit_set(x), _hlo.full_like(y, math.pi), zero)
+    signed = _hlo.select(sign_bit_set(y), _hlo.value("stablehlo.negate", [magnitude], y.type), magnitude)
+    return _hlo.select(at_origin, signed, result)
+
+
 def _np_rem(x, y):
     return np.fmod(x, y)
 
@@ -169,7 +186,7 @@ BINARY = {
     "pow": ("stablehlo.power", NUMERIC, np.power),
     "max": ("stablehlo.maximum", ANY, np.maximum),
     "min": ("stablehlo.minimum", ANY, np.minimum),
-    "atan2": ("stablehlo.atan2", FLOAT, np.arctan2),
+    "atan2": (_lower_atan2, FLOAT, np.arctan2),
     "and": ("stablehlo.and", INTEGRAL, np.bitwise_and),
     "or": ("stablehlo.or", INTEGRAL, np.bitwise_or),
     "xor": ("stablehlo.xor", INTEGRAL, np.bitwise_xor),
@@ -180,7 +197,8 @@ BINARY = {
 }
 
 for _name, (_lowering, _accepts, _ref) in BINARY.items():
-    _op = Op(_name, ["lhs", "rhs"], _binary_rule(_name, _accepts), _lower_as(_lowering),
+    _op = Op(_name, ["lhs", "rhs"], _binary_rule(_name, _accepts),
+             _lower_as(_lowering) if isinstance(_lowering, str) else _lowering,
              doc=f"Elementwise {_name} of two arrays of equal shape and dtype.")
     _op.traits.add("elementwise")
     _op.numpy_ref = _ref
