@@ -353,15 +353,29 @@ def _batch_pad(args, dims, low, high, interior):
     return [lax.select(inside, padded, fill)], [0]
 
 
-def _gather_slices(x, starts, sizes, size):
-    """dynamic_slice with per-example start indices, as one batched gather."""
+def _element_coordinates(starts, index_dims, shape, size):
+    """For a window of `shape` = (batch, sizes...) at per-example start indices: the
+    (example, start + offset...) coordinates of every element, one row each.
+
+    Batched dynamic slices and updates become element gathers and scatters: IREE
+    compiles no scatter whose windows span indexed axes (the gather's transpose)."""
+    count = int(np.prod(shape, dtype=np.int64))
+    coordinates = [lax.broadcasted_iota(dtypes.int32, shape, 0)] + [
+        lax.add(lax.broadcast_in_dim(lax.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
+                lax.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
+    return lax.concatenate([lax.reshape(c, (count, 1)) for c in coordinates], 1), count
+
+
+def _gather_slices(x, starts, index_dims, sizes, size):
+    """dynamic_slice with per-example start indices, as one element gather."""
     from mlax.ops.indexing import gather
 
-    indices = lax.concatenate([lax.reshape(to_front(i, d, size), (size, 1)) for i, d in starts], 1)
-    n = len(starts)
-    return gather(x, lax.convert_element_type(indices, dtypes.int32), offset_dims=tuple(range(1, n + 1)),
-                  collapsed_slice_dims=(), start_index_map=tuple(range(1, n + 1)), index_vector_dim=1,
-                  slice_sizes=(1,) + tuple(sizes), operand_batching_dims=(0,), start_indices_batching_dims=(0,))
+    shape = (size,) + tuple(sizes)
+    flat, _ = _element_coordinates(starts, index_dims, shape, size)
+    axes = tuple(range(len(shape)))
+    out = gather(x, flat, offset_dims=(), collapsed_slice_dims=axes, start_index_map=axes, index_vector_dim=1,
+                 slice_sizes=(1,) * len(shape))
+    return lax.reshape(out, shape)
 
 
 def _clamp_start(index, largest):
@@ -377,7 +391,7 @@ def _batch_dynamic_slice(args, dims, slice_sizes):
         zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
         return [lax.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
     starts = [_clamp_start(i, limit - s) for i, limit, s in zip(indices, x.shape[1:], slice_sizes)]
-    return [_gather_slices(x, list(zip(starts, index_dims)), slice_sizes, size)], [0]
+    return [_gather_slices(x, starts, index_dims, slice_sizes, size)], [0]
 
 
 def _batch_dynamic_update_slice(args, dims):
@@ -389,15 +403,9 @@ def _batch_dynamic_update_slice(args, dims):
     if all(d is None for d in index_dims):
         zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
         return [lax.dynamic_update_slice(x, update, [zero, *indices])], [0]
-    # Per-example start indices: scatter each element of the update to its own index
-    # (example, start + offset); IREE compiles no scatter whose windows span indexed axes.
     starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
-    shape, count = update.shape, int(np.prod(update.shape, dtype=np.int64))
-    coordinates = [lax.broadcasted_iota(dtypes.int32, shape, 0)] + [
-        lax.add(lax.broadcast_in_dim(lax.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
-                lax.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
-    flat = lax.concatenate([lax.reshape(c, (count, 1)) for c in coordinates], 1)
-    axes = tuple(range(len(shape)))
+    flat, count = _element_coordinates(starts, index_dims, update.shape, size)
+    axes = tuple(range(update.ndim))
     out = scatter(x, flat, lax.reshape(update, (count,)), update_window_dims=(), inserted_window_dims=axes,
                   scatter_dims_to_operand_dims=axes, index_vector_dim=1, combiner="set")
     return [out], [0]
