@@ -147,19 +147,23 @@ def empty(shape, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    """An array of `shape` filled with `fill_value`."""
+    """An array of `shape` filled with `fill_value` (weakly typed for a Python scalar without dtype)."""
     shape = _shape_arg(shape)
     dtype = _dtype_arg(dtype)
-    if isinstance(fill_value, ArrayMethods):
+    if isinstance(fill_value, ArrayMethods) or np.ndim(fill_value):
         return broadcast_to(asarray(fill_value, dtype), shape)
-    if dtype is None:
-        dtype = aval_of(fill_value).dtype if isinstance(fill_value, (bool, int, float, complex)) \
-            else dtypes.canonicalize(np.asarray(fill_value).dtype)
-    if current_trace() is None and not isinstance(fill_value, ArrayMethods):
-        return device_put(np.full(shape, fill_value, dtype))
-    if np.ndim(fill_value):
-        return broadcast_to(asarray(fill_value, dtype), shape)
-    return lax.full(shape, fill_value, dtype)
+    if dtype is not None:
+        return _filled(shape, fill_value, dtype, weak=False)
+    if isinstance(fill_value, (bool, int, float, complex)):
+        return _filled(shape, fill_value, aval_of(fill_value).dtype, weak=True)
+    return _filled(shape, fill_value, dtypes.canonicalize(np.asarray(fill_value).dtype), weak=False)
+
+
+def _filled(shape, fill_value, dtype, weak):
+    if current_trace() is not None:
+        return lax.full(shape, fill_value, dtype, weak_type=weak)
+    out = device_put(np.full(shape, fill_value, dtype))
+    return lax.convert_element_type(out, dtype, weak_type=True) if weak else out
 
 
 def zeros_like(a, dtype=None, shape=None):
@@ -175,8 +179,12 @@ def empty_like(a, dtype=None, shape=None):
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
+    """An array shaped like `a` (or `shape`) filled with `fill_value`, of a's dtype and weak type unless `dtype`."""
     aval = aval_of(a)
-    return full(aval.shape if shape is None else shape, fill_value, _dtype_arg(dtype) or aval.dtype)
+    shape = aval.shape if shape is None else _shape_arg(shape)
+    if dtype is not None or isinstance(fill_value, ArrayMethods) or np.ndim(fill_value):
+        return full(shape, fill_value, _dtype_arg(dtype) or aval.dtype)
+    return _filled(shape, fill_value, aval.dtype, aval.weak_type)
 
 
 def arange(start, stop=None, step=None, dtype=None):
@@ -197,6 +205,10 @@ def arange(start, stop=None, step=None, dtype=None):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced samples from start to stop."""
     dtype = _dtype_arg(dtype) or dtypes.default_float()
+    if current_trace() is None:  # eager: NumPy computes the samples, nothing to compile
+        samples, step = np.linspace(np.asarray(start), np.asarray(stop), num, endpoint, retstep=True, axis=axis)
+        out = device_put(samples.astype(dtype))
+        return (out, device_put(np.asarray(step, dtypes.default_float()))) if retstep else out
     start, stop = asarray(start, dtype=dtypes.default_float()), asarray(stop, dtype=dtypes.default_float())
     divisor = (num - 1) if endpoint else num
     steps = lax.iota(dtypes.default_float(), num)
@@ -218,6 +230,8 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
     """Ones on the k-th diagonal of an N x M matrix."""
     M = N if M is None else M
     dtype = _dtype_arg(dtype) or dtypes.default_float()
+    if current_trace() is None:
+        return device_put(np.eye(N, M, k, dtype))
     rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
     cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
     return astype(lax.eq(lax.add(rows, k), cols), dtype)
@@ -228,10 +242,14 @@ def identity(n, dtype=None):
 
 
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803
+    """Ones at and below the k-th diagonal of an N x M matrix."""
     M = N if M is None else M
+    dtype = _dtype_arg(dtype) or dtypes.default_float()
+    if current_trace() is None:
+        return device_put(np.tri(N, M, k, dtype))
     rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
     cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
-    return astype(lax.ge(lax.add(rows, k), cols), _dtype_arg(dtype) or dtypes.default_float())
+    return astype(lax.ge(lax.add(rows, k), cols), dtype)
 
 
 def tril(m, k=0):
@@ -278,8 +296,7 @@ def broadcast_arrays(*args):
 
 def promote_args(name, *args):
     """The args converted to their common dtype and broadcast to one shape."""
-    dtype, weak = dtypes.promote_types(*[_typed(a) for a in args])
-    converted = [_convert(a, dtype, weak) for a in args]
+    converted = promote_dtypes(*args)
     shapes = [c.shape for c in converted]
     if any(s != shapes[0] for s in shapes):
         try:
@@ -291,6 +308,17 @@ def promote_args(name, *args):
     return converted
 
 
+def promote_dtypes(*args):
+    """The args converted to their common dtype (shapes untouched)."""
+    dtype, weak = dtypes.promote_types(*[_typed(a) for a in args])
+    return [_convert(a, dtype, weak) for a in args]
+
+
+def _full_like(x, value):
+    """A constant of x's shape, dtype and weak type."""
+    return lax.full(x.shape, value, x.dtype, weak_type=x.weak_type)
+
+
 def _convert(x, dtype, weak):
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, ArrayMethods):
         return lax.full((), x, dtype, weak_type=weak)
@@ -300,12 +328,19 @@ def _convert(x, dtype, weak):
     return lax.convert_element_type(x, dtype, weak_type=weak)
 
 
+def inexact_dtype(dtype):
+    """The float type an integer or bool dtype computes in: float32 up to 32 bits (even with x64,
+    as in JAX), else the default float."""
+    if dtypes.is_inexact(dtype):
+        return np.dtype(dtype)
+    return dtypes.default_float() if np.dtype(dtype).itemsize > 4 else dtypes.float32
+
+
 def promote_args_inexact(name, *args):
-    """Like promote_args, then integers and bools become the default float."""
+    """Like promote_args, then integers and bools become floats (see inexact_dtype)."""
     args = promote_args(name, *args)
-    if not dtypes.is_inexact(args[0].dtype):
-        args = [lax.convert_element_type(a, dtypes.default_float(), weak_type=a.weak_type) for a in args]
-    return args
+    dtype = inexact_dtype(args[0].dtype)
+    return [lax.convert_element_type(a, dtype, weak_type=a.weak_type) for a in args]
 
 
 # -- elementwise functions ---------------------------------------------------------
@@ -330,8 +365,7 @@ def _binary_ufunc(name, lax_fn, inexact=False):
 
 # numpy name: (lax function, promote integers to float?)
 _UNARY_UFUNCS = {
-    "negative": (lax.neg, False), "sign": (lax.sign, False),
-    "floor": (lax.floor, True), "ceil": (lax.ceil, True), "rint": (lax.round, True),
+    "negative": (lax.neg, False), "rint": (lax.round, True),
     "exp": (lax.exp, True), "exp2": (lax.exp2, True), "expm1": (lax.expm1, True),
     "log": (lax.log, True), "log1p": (lax.log1p, True), "sqrt": (lax.sqrt, True), "cbrt": (lax.cbrt, True),
     "sin": (lax.sin, True), "cos": (lax.cos, True), "tan": (lax.tan, True),
@@ -344,13 +378,42 @@ _BINARY_UFUNCS = {
     "maximum": (lax.max, False), "minimum": (lax.min, False), "arctan2": (lax.atan2, True),
     "equal": (lax.eq, False), "not_equal": (lax.ne, False), "less": (lax.lt, False),
     "less_equal": (lax.le, False), "greater": (lax.gt, False), "greater_equal": (lax.ge, False),
-    "left_shift": (lax.shift_left, False), "right_shift": (lax.shift_right_arithmetic, False),
+    "left_shift": (lax.shift_left, False),
 }
 
 for _name, (_fn, _inexact) in _UNARY_UFUNCS.items():
     globals()[_name] = _unary_ufunc(_name, _fn, _inexact)
 for _name, (_fn, _inexact) in _BINARY_UFUNCS.items():
     globals()[_name] = _binary_ufunc(_name, _fn, _inexact)
+
+
+def _rounding(name, lax_fn):
+    def fn(x, /):
+        (x,) = promote_args(name, x)
+        return lax_fn(x) if dtypes.is_inexact(x.dtype) else x
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}, as numpy.{name} (integers and bools are returned unchanged)."
+    return fn
+
+
+floor = _rounding("floor", lax.floor)
+ceil = _rounding("ceil", lax.ceil)
+trunc = fix = _rounding("trunc", lambda x: where(lax.lt(x, _full_like(x, 0)), lax.ceil(x), lax.floor(x)))
+
+
+def sign(x, /):
+    """-1, 0 or 1 by the sign of each element (NaN for NaN)."""
+    (x,) = promote_args("sign", x)
+    if dtypes.is_unsigned(x.dtype):  # stablehlo.sign has no unsigned form
+        return lax.convert_element_type(lax.ne(x, _full_like(x, 0)), x.dtype, x.weak_type)
+    return lax.sign(x)
+
+
+def right_shift(x1, x2, /):
+    """x1 >> x2: arithmetic for signed integers, logical for unsigned ones."""
+    x1, x2 = promote_args("right_shift", x1, x2)
+    shift = lax.shift_right_logical if dtypes.is_unsigned(x1.dtype) else lax.shift_right_arithmetic
+    return shift(x1, x2)
 
 
 def positive(x, /):
@@ -373,24 +436,30 @@ def fabs(x, /):
     return lax.abs(x)
 
 
+def _numeric(x):
+    """x, with bools turned into the default integer."""
+    x = asarray(x)
+    return lax.convert_element_type(x, dtypes.default_int(), x.weak_type) if x.dtype == dtypes.bool_ else x
+
+
 def square(x, /):
-    (x,) = promote_args("square", x)
+    x = _numeric(x)
     return lax.mul(x, x)
 
 
 def reciprocal(x, /):
     (x,) = promote_args_inexact("reciprocal", x)
-    return lax.div(lax.full(x.shape, 1, x.dtype), x)
+    return lax.div(_full_like(x, 1), x)
 
 
 def log2(x, /):
     (x,) = promote_args_inexact("log2", x)
-    return lax.div(lax.log(x), lax.full(x.shape, np.log(2), x.dtype))
+    return lax.div(lax.log(x), _full_like(x, np.log(2)))
 
 
 def log10(x, /):
     (x,) = promote_args_inexact("log10", x)
-    return lax.div(lax.log(x), lax.full(x.shape, np.log(10), x.dtype))
+    return lax.div(lax.log(x), _full_like(x, np.log(10)))
 
 
 def round(a, decimals=0):  # noqa: A001
@@ -400,19 +469,11 @@ def round(a, decimals=0):  # noqa: A001
         return a
     if decimals == 0:
         return lax.round(a)
-    factor = lax.full(a.shape, 10.0 ** decimals, a.dtype)
+    factor = _full_like(a, 10.0 ** decimals)
     return lax.div(lax.round(lax.mul(a, factor)), factor)
 
 
 around = round
-
-
-def trunc(x, /):
-    (x,) = promote_args_inexact("trunc", x)
-    return where(lax.lt(x, lax.full(x.shape, 0, x.dtype)), lax.ceil(x), lax.floor(x))
-
-
-fix = trunc
 
 
 def true_divide(x1, x2, /):
@@ -430,11 +491,11 @@ def floor_divide(x1, x2, /):
         return lax.div(x1, x2)
     if dtypes.is_integer(x1.dtype):
         quotient = lax.div(x1, x2)
-        zero = lax.full(x1.shape, 0, x1.dtype)
+        zero = _full_like(x1, 0)
         signs_differ = lax.ne(lax.lt(x1, zero), lax.lt(x2, zero))
         inexact_division = lax.ne(lax.rem(x1, x2), zero)
         adjust = lax.bitwise_and(signs_differ, inexact_division)
-        return select(adjust, lax.sub(quotient, lax.full(x1.shape, 1, x1.dtype)), quotient)
+        return select(adjust, lax.sub(quotient, _full_like(x1, 1)), quotient)
     return lax.floor(lax.div(x1, x2))
 
 
@@ -444,7 +505,7 @@ def remainder(x1, x2, /):
     rem = lax.rem(x1, x2)
     if dtypes.is_unsigned(x1.dtype) or x1.dtype == dtypes.bool_:
         return rem
-    zero = lax.full(x1.shape, 0, x1.dtype)
+    zero = _full_like(x1, 0)
     fix_sign = lax.bitwise_and(lax.ne(rem, zero), lax.ne(lax.lt(rem, zero), lax.lt(x2, zero)))
     return select(fix_sign, lax.add(rem, x2), rem)
 
@@ -464,7 +525,7 @@ def divmod(x1, x2, /):  # noqa: A001
 def power(x1, x2, /):
     """x1 ** x2; a static integer exponent becomes repeated multiplication."""
     if isinstance(x2, int) and not isinstance(x2, bool) and not isinstance(x1, (int, float)):
-        x1 = asarray(x1)
+        x1 = _numeric(x1)
         if 0 <= x2 <= 16 or (dtypes.is_inexact(x1.dtype) and -16 <= x2 < 0):
             return lax.integer_pow(x1, x2)
     x1, x2 = promote_args("power", x1, x2)
@@ -487,23 +548,23 @@ def logaddexp(x1, x2, /):
     biggest = lax.max(x1, x2)
     diff = lax.neg(lax.abs(lax.sub(x1, x2)))
     out = lax.add(biggest, lax.log1p(lax.exp(diff)))
-    return where(lax.eq(x1, x2), lax.add(x1, lax.full(x1.shape, np.log(2), x1.dtype)), out)
+    return where(lax.eq(x1, x2), lax.add(x1, _full_like(x1, np.log(2))), out)
 
 
 def logaddexp2(x1, x2, /):
     x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
-    ln2 = lax.full(x1.shape, np.log(2), x1.dtype)
+    ln2 = _full_like(x1, np.log(2))
     return lax.div(logaddexp(lax.mul(x1, ln2), lax.mul(x2, ln2)), ln2)
 
 
 def deg2rad(x, /):
     (x,) = promote_args_inexact("deg2rad", x)
-    return lax.mul(x, lax.full(x.shape, np.pi / 180, x.dtype))
+    return lax.mul(x, _full_like(x, np.pi / 180))
 
 
 def rad2deg(x, /):
     (x,) = promote_args_inexact("rad2deg", x)
-    return lax.mul(x, lax.full(x.shape, 180 / np.pi, x.dtype))
+    return lax.mul(x, _full_like(x, 180 / np.pi))
 
 
 radians, degrees = deg2rad, rad2deg
@@ -511,10 +572,10 @@ radians, degrees = deg2rad, rad2deg
 
 def sinc(x, /):
     (x,) = promote_args_inexact("sinc", x)
-    pix = lax.mul(x, lax.full(x.shape, np.pi, x.dtype))
-    is_zero = lax.eq(x, lax.full(x.shape, 0, x.dtype))
-    safe = select(is_zero, lax.full(x.shape, 1, x.dtype), pix)
-    return select(is_zero, lax.full(x.shape, 1, x.dtype), lax.div(lax.sin(safe), safe))
+    pix = lax.mul(x, _full_like(x, np.pi))
+    is_zero = lax.eq(x, _full_like(x, 0))
+    safe = select(is_zero, _full_like(x, 1), pix)
+    return select(is_zero, _full_like(x, 1), lax.div(lax.sin(safe), safe))
 
 
 def copysign(x1, x2, /):
@@ -528,13 +589,14 @@ def signbit(x, /):
     if dtypes.is_float(x.dtype):
         bits = {2: dtypes.int16, 4: dtypes.int32, 8: dtypes.int64}[x.dtype.itemsize]
         return lax.lt(lax.bitcast_convert_type(x, bits), lax.full(x.shape, 0, bits))
-    return lax.lt(x, lax.full(x.shape, 0, x.dtype))
+    return lax.lt(x, _full_like(x, 0))
 
 
 def heaviside(x1, x2, /):
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
-    zero = lax.full(x1.shape, 0, x1.dtype)
-    return where(lax.lt(x1, zero), zero, where(lax.gt(x1, zero), lax.full(x1.shape, 1, x1.dtype), x2))
+    zero = _full_like(x1, 0)
+    step = where(lax.lt(x1, zero), zero, where(lax.gt(x1, zero), _full_like(x1, 1), x2))
+    return where(lax.ne(x1, x1), x1, step)
 
 
 def isfinite(x, /):
@@ -555,17 +617,17 @@ def isinf(x, /):
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
         return full(x.shape, False, dtypes.bool_)
-    return lax.eq(lax.abs(x), lax.full(x.shape, np.inf, x.dtype))
+    return lax.eq(lax.abs(x), _full_like(x, np.inf))
 
 
 def isposinf(x, /):
     x = asarray(x)
-    return lax.eq(x, lax.full(x.shape, np.inf, x.dtype)) if dtypes.is_inexact(x.dtype) else full(x.shape, False, bool)
+    return lax.eq(x, _full_like(x, np.inf)) if dtypes.is_inexact(x.dtype) else full(x.shape, False, bool)
 
 
 def isneginf(x, /):
     x = asarray(x)
-    return lax.eq(x, lax.full(x.shape, -np.inf, x.dtype)) if dtypes.is_inexact(x.dtype) else full(x.shape, False, bool)
+    return lax.eq(x, _full_like(x, -np.inf)) if dtypes.is_inexact(x.dtype) else full(x.shape, False, bool)
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
@@ -713,8 +775,8 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = promote_args_inexact("isclose", a, b)
-    close = lax.le(lax.abs(lax.sub(a, b)), lax.add(lax.full(a.shape, atol, a.dtype),
-                                                    lax.mul(lax.full(a.shape, rtol, a.dtype), lax.abs(b))))
+    close = lax.le(lax.abs(lax.sub(a, b)), lax.add(_full_like(a, atol),
+                                                    lax.mul(_full_like(a, rtol), lax.abs(b))))
     close = logical_or(close, lax.eq(a, b))
     if equal_nan:
         close = logical_or(close, logical_and(isnan(a), isnan(b)))

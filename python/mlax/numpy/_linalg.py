@@ -2,9 +2,11 @@
 
 import string
 
+import numpy as np
+
 from mlax import lax
 from mlax.core import dtypes
-from mlax.numpy._core import broadcast_shapes, broadcast_to, promote_args
+from mlax.numpy._core import broadcast_to, promote_dtypes
 from mlax.numpy._shape import _axis, diagonal, ravel, reshape, transpose
 
 
@@ -41,7 +43,10 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     squeeze_a = a.ndim == 1
     if squeeze_a:
         a = reshape(a, (1, a.shape[0]))
-    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    try:
+        batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast") from None
     a = broadcast_to(a, batch + a.shape[-2:])
     b = broadcast_to(b, batch + b.shape[-2:])
     nb = len(batch)
@@ -121,6 +126,13 @@ def _parse_einsum(subscripts, operands):
         if len(spec) != op.ndim:
             raise ValueError(f"einsum: subscripts {spec!r} do not match an operand of shape {op.shape}")
         expanded.append(spec)
+    sizes = {}
+    for spec, op in zip(expanded, operands):
+        for c, d in zip(spec, op.shape):
+            size, shape = sizes.setdefault(c, (d, op.shape))
+            if size != d:
+                raise ValueError(f"einsum: index {c!r} has size {size} in an operand of shape {shape} "
+                                 f"but {d} in an operand of shape {op.shape}")
     if output is None:
         counts = {}
         for spec in expanded:
@@ -154,7 +166,7 @@ def _sum_letters(x, spec, keep):
 
 def einsum(subscripts, *operands, optimize=None, precision=None, preferred_element_type=None):
     """Einstein summation over `operands`, as numpy.einsum (pairwise contractions, left to right)."""
-    operands = promote_args("einsum", *operands)
+    operands = promote_dtypes(*operands)
     specs, output = _parse_einsum(subscripts, operands)
     terms = []
     for x, spec in zip(operands, specs):
@@ -171,10 +183,6 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
         shared = [c for c in spec if c in other_spec]
         batch = [c for c in shared if c in later]
         contract = [c for c in shared if c not in later]
-        for c in shared:
-            if result.shape[spec.index(c)] != other.shape[other_spec.index(c)]:
-                raise ValueError(f"einsum: size of index {c!r} differs between operands: "
-                                 f"{result.shape[spec.index(c)]} vs {other.shape[other_spec.index(c)]}")
         result = lax.dot_general(
             result, other,
             ((tuple(spec.index(c) for c in contract), tuple(other_spec.index(c) for c in contract)),

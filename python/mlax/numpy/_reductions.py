@@ -7,7 +7,7 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.numpy._core import asarray, astype, promote_args_inexact, where
+from mlax.numpy._core import asarray, astype, inexact_dtype, promote_args_inexact, where
 from mlax.numpy._shape import _axes, _axis, expand_dims, ravel, reshape
 
 
@@ -89,7 +89,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     a = asarray(a)
     axes = _axes(axis, a.ndim)
     if dtype is None:
-        dtype = a.dtype if dtypes.is_inexact(a.dtype) else dtypes.default_float()
+        dtype = inexact_dtype(a.dtype)
     total = sum(astype(a, dtype), axes, keepdims=True, where=where)
     count = _count(a, axes, where)
     out_value = total / (astype(count, dtype) if not isinstance(count, int) else count)
@@ -145,7 +145,8 @@ def count_nonzero(a, axis=None, keepdims=False):
 def _arg(name, lax_fn, a, axis, keepdims):
     a = asarray(a)
     if axis is None:
-        a, axis = ravel(a), 0
+        out = _arg(name, lax_fn, ravel(a), 0, keepdims=False)
+        return lax.reshape(out, (1,) * a.ndim) if keepdims else out
     axis = _axis(axis, a.ndim)
     if a.shape[axis] == 0:
         raise ValueError(f"attempt to get {name} of an empty sequence")
@@ -174,8 +175,13 @@ def _cumulative(name, lax_fn, accumulate_dtype):
     return fn
 
 
-cumsum = _cumulative("cumsum", lax.cumsum, _sum_dtype)
-cumprod = _cumulative("cumprod", lax.cumprod, _sum_dtype)
+def _cumulative_dtype(dtype):
+    """Running sums and products keep the dtype, as in JAX (NumPy widens small integers); bools count as ints."""
+    return dtypes.default_int() if dtype == dtypes.bool_ else dtype
+
+
+cumsum = _cumulative("cumsum", lax.cumsum, _cumulative_dtype)
+cumprod = _cumulative("cumprod", lax.cumprod, _cumulative_dtype)
 cumulative_sum = cumsum
 cumulative_prod = cumprod
 

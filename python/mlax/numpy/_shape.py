@@ -156,20 +156,20 @@ def atleast_3d(*arys):
 
 def concatenate(arrays, axis=0, dtype=None):
     """Join arrays along an existing axis (axis=None flattens them first)."""
-    from mlax.numpy._core import promote_args
+    from mlax.numpy._core import promote_dtypes
 
     if not len(arrays):
         raise ValueError("need at least one array to concatenate")
-    arrays = promote_args("concatenate", *arrays)
+    arrays = promote_dtypes(*arrays)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
     if arrays[0].ndim == 0:
         raise ValueError("zero-dimensional arrays cannot be concatenated")
     axis = _axis(axis, arrays[0].ndim)
+    first = arrays[0].shape
     for a in arrays[1:]:
-        if a.ndim != arrays[0].ndim:
-            raise ValueError(f"all the input arrays must have the same number of dimensions, got shapes "
-                             f"{arrays[0].shape} and {a.shape}")
+        if a.ndim != len(first) or any(d != e for i, (d, e) in enumerate(zip(first, a.shape)) if i != axis):
+            raise ValueError(f"concatenate: shapes {first} and {a.shape} differ off the concatenation axis {axis}")
     out = lax.concatenate(arrays, axis)
     return out if dtype is None else out.astype(dtype)
 
@@ -180,14 +180,14 @@ def concat(arrays, /, *, axis=0):
 
 def stack(arrays, axis=0, dtype=None):
     """Join arrays of one shape along a new axis."""
-    from mlax.numpy._core import promote_args
+    from mlax.numpy._core import promote_dtypes
 
     if not len(arrays):
         raise ValueError("need at least one array to stack")
-    arrays = promote_args("stack", *arrays) if len(arrays) > 1 else [_asarray(arrays[0])]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1:
-        raise ValueError(f"all input arrays must have the same shape, got {sorted(shapes)}")
+    arrays = promote_dtypes(*arrays)
+    for a in arrays[1:]:
+        if a.shape != arrays[0].shape:
+            raise ValueError(f"stack: all input arrays must have the same shape, got {arrays[0].shape} and {a.shape}")
     axis = _axis(axis, arrays[0].ndim + 1)
     out = concatenate([expand_dims(a, axis) for a in arrays], axis)
     return out if dtype is None else out.astype(dtype)
@@ -346,8 +346,17 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     a = _asarray(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.ndim, 2)).tolist()
     if mode == "constant":
-        value = constant_values if np.ndim(constant_values) == 0 else np.asarray(constant_values).reshape(-1)[0]
-        return lax.pad(a, value, [(lo, hi, 0) for lo, hi in widths])
+        from mlax.numpy._core import ndim
+
+        if ndim(constant_values) == 0:
+            return lax.pad(a, constant_values, [(lo, hi, 0) for lo, hi in widths])
+        # One (before, after) value pair per axis, applied axis by axis as NumPy does.
+        values = np.broadcast_to(np.asarray(constant_values), (a.ndim, 2))
+        for ax, ((lo, hi), (before, after)) in enumerate(zip(widths, values)):
+            no_pad = [(0, 0, 0)] * a.ndim
+            a = lax.pad(a, before, no_pad[:ax] + [(lo, 0, 0)] + no_pad[ax + 1:])
+            a = lax.pad(a, after, no_pad[:ax] + [(0, hi, 0)] + no_pad[ax + 1:])
+        return a
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
         raise NotImplementedError(f"pad mode {mode!r}")
     from mlax.numpy._indexing import take

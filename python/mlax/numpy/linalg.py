@@ -17,9 +17,8 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
     (x,) = promote_args_inexact("norm", asarray(x))
     if axis is None:
         if ord is None:
-            x, axes = ravel(x), (0,)
-            out = lax.sqrt(sum_(_abs_squared(x), axes))
-            return lax.reshape(out, (1,) * len(x.shape)) if keepdims else out
+            out = lax.sqrt(sum_(_abs_squared(ravel(x)), 0))
+            return lax.reshape(out, (1,) * x.ndim) if keepdims else out
         axes = tuple(range(x.ndim))
     else:
         axes = _axes(axis, x.ndim)
