@@ -30,53 +30,59 @@ def _is_int_scalar(entry):
     return isinstance(entry, (int, np.integer)) and not isinstance(entry, (bool, np.bool_))
 
 
+def _is_mask(entry):
+    return isinstance(entry, (ArrayMethods, np.ndarray)) and np.dtype(entry.dtype) == dtypes.bool_
+
+
+def _checked_entry(entry):
+    """One entry of a user's index, validated; sequences become arrays, static integers Python ints."""
+    if isinstance(entry, (list, tuple)):
+        entry = np.asarray(entry)
+    if isinstance(entry, (bool, np.bool_)) or (_is_mask(entry) and entry.ndim == 0):
+        raise IndexError("boolean scalar indices are not supported by mlax")
+    if _is_mask(entry) and isinstance(entry, Tracer):
+        raise errors.NonConcreteBooleanIndexError(
+            f"boolean mask index of shape {entry.shape} inside a transformation: the result's shape "
+            "would depend on the mask's values; use mlax.numpy.where instead")
+    if isinstance(entry, (ArrayMethods, np.ndarray)) and not _is_mask(entry):
+        if not dtypes.is_integer(entry.dtype):
+            raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {entry.dtype.name}")
+        if isinstance(entry, np.ndarray) and entry.ndim == 0:
+            return int(entry)
+    elif not (entry is None or entry is Ellipsis or isinstance(entry, slice) or _is_int_scalar(entry)
+              or _is_mask(entry)):
+        raise IndexError(f"invalid index {entry!r} of type {type(entry).__name__}: only integers, slices, "
+                         "None, Ellipsis and integer or boolean arrays are valid indices")
+    return entry
+
+
 def _expand(x, index):
-    """Index entries, one per axis of the returned (reshaped) x: slice, int, or integer array."""
-    if not isinstance(index, tuple):
-        index = (index,)
-    entries = []
-    for entry in index:
-        if isinstance(entry, (list, tuple)):
-            entry = np.asarray(entry)
-        if isinstance(entry, (bool, np.bool_)):
-            raise IndexError("boolean scalar indices are not supported by mlax")
-        if isinstance(entry, (ArrayMethods, np.ndarray)) and np.dtype(entry.dtype) == dtypes.bool_:
-            if isinstance(entry, Tracer):
-                raise errors.NonConcreteBooleanIndexError(
-                    f"boolean mask index of shape {entry.shape} inside a transformation: the result's shape "
-                    "would depend on the mask's values; use mlax.numpy.where instead")
-            entries.extend(np.nonzero(np.asarray(entry)))
-            continue
-        if isinstance(entry, ArrayMethods) and not dtypes.is_integer(entry.dtype):
-            raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {entry.dtype.name}")
-        if isinstance(entry, np.ndarray) and entry.dtype.kind not in "iu":
-            raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {entry.dtype.name}")
-        if not (entry is None or entry is Ellipsis or isinstance(entry, slice) or _is_int_scalar(entry)
-                or isinstance(entry, (ArrayMethods, np.ndarray))):
-            raise IndexError(f"invalid index {entry!r} of type {type(entry).__name__}: only integers, slices, "
-                             "None, Ellipsis and integer or boolean arrays are valid indices")
-        entries.append(entry)
-    consumed = sum(1 for e in entries if e is not None and e is not Ellipsis)
-    if sum(1 for e in entries if e is Ellipsis) > 1:
+    """x with a size-1 axis for each None, and one index entry per axis: slice, int, or integer array."""
+    entries = [_checked_entry(e) for e in (index if isinstance(index, tuple) else (index,))]
+    if sum(e is Ellipsis for e in entries) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(e.ndim if _is_mask(e) else 1 for e in entries if e is not None and e is not Ellipsis)
     if consumed > x.ndim:
         raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, but {consumed} were indexed")
-    ellipsis_at = next((i for i, e in enumerate(entries) if e is Ellipsis), None)
-    if ellipsis_at is not None:
-        entries[ellipsis_at:ellipsis_at + 1] = [slice(None)] * (x.ndim - consumed)
-    entries += [slice(None)] * (x.ndim - consumed)
-    # None adds a size-1 axis; indexing it with a full slice is the same thing.
-    if any(e is None for e in entries):
-        shape, axis = [], 0
-        for e in entries:
-            if e is None:
-                shape.append(1)
-            else:
-                shape.append(x.shape[axis])
-                axis += 1
-        x = lax.reshape(x, shape)
-        entries = [slice(None) if e is None else e for e in entries]
-    return x, entries
+    # The ellipsis, or the end of the index, stands for full slices of the axes not indexed.
+    at = next((i for i, e in enumerate(entries) if e is Ellipsis), len(entries))
+    entries[at:at + 1] = [slice(None)] * (x.ndim - consumed)
+    shape, expanded, axis = [], [], 0
+    for entry in entries:
+        if entry is None:
+            # None adds a size-1 axis; indexing it with a full slice is the same thing.
+            shape.append(1), expanded.append(slice(None))
+        elif _is_mask(entry):
+            covered = x.shape[axis:axis + entry.ndim]
+            if tuple(entry.shape) != covered:
+                raise IndexError(f"boolean index of shape {entry.shape} does not match the indexed axes "
+                                 f"{covered} of an array of shape {x.shape}")
+            shape.extend(covered), expanded.extend(np.nonzero(np.asarray(entry)))
+            axis += entry.ndim
+        else:
+            shape.append(x.shape[axis]), expanded.append(entry)
+            axis += 1
+    return lax.reshape(x, shape), expanded
 
 
 def _static_slices(x, entries):
@@ -86,12 +92,14 @@ def _static_slices(x, entries):
         if isinstance(entry, slice):
             start, stop, step = entry.indices(size)
             count = len(range(start, stop, step))
-            if step > 0:
-                starts.append(start), limits.append(start + max(count - 1, 0) * step + (count > 0)), strides.append(step)
-            else:
-                last = start + (count - 1) * step if count else 0
-                starts.append(last), limits.append(start + 1 if count else 0), strides.append(-step)
+            if step < 0:
+                # Reverse the axis, then slice forward: IREE's CPU backend cannot compile a
+                # strided slice followed by a reverse.
                 flips.append(axis)
+                start, step = size - 1 - start, -step
+            if count == 0:
+                start = 0
+            starts.append(start), limits.append(start + (count - 1) * step + 1 if count else 0), strides.append(step)
             remaining.append(slice(None))
         elif _is_int_scalar(entry):
             index = operator.index(entry)
@@ -103,13 +111,20 @@ def _static_slices(x, entries):
         else:
             starts.append(0), limits.append(size), strides.append(1)
             remaining.append(entry)
-    x = lax.slice(x, starts, limits, strides)
     if flips:
         x = lax.rev(x, flips)
-    return x, remaining
+    return lax.slice(x, starts, limits, strides), remaining
 
 
 def _normalized_index_array(entry, size):
+    """entry as an integer array with negative indices wrapped (gather clamps the rest into bounds).
+
+    A NumPy entry is normalized on the host, so that static indices compile nothing, and clamped
+    too, so that NumPy can index with it.
+    """
+    if isinstance(entry, np.ndarray):
+        entry = entry.astype(np.int64)
+        return np.clip(np.where(entry < 0, entry + size, entry), 0, max(size - 1, 0)).astype(np.int32)
     index = _asarray(entry)
     if index.dtype != dtypes.int32 and not (dtypes.is_integer(index.dtype) and index.dtype.itemsize > 4):
         index = lax.convert_element_type(index, dtypes.int32)
@@ -141,15 +156,19 @@ def getitem(x, index):
     advanced = [i for i, e in enumerate(entries) if not isinstance(e, slice)]
     x, _ = _static_slices(x, [e if isinstance(e, slice) else slice(None) for e in entries])
     rest = [i for i in range(x.ndim) if i not in advanced]
-    indices = broadcast_arrays(*[_normalized_index_array(entries[i], x.shape[i]) for i in advanced])
-    common = dtypes.result_type(*[i.dtype for i in indices])
-    indices = [lax.convert_element_type(i, common) for i in indices]
-    batch_shape = indices[0].shape
+    indices = [_normalized_index_array(entries[i], x.shape[i]) for i in advanced]
+    if all(isinstance(i, np.ndarray) for i in indices):
+        index_vectors = np.stack(np.broadcast_arrays(*indices), axis=-1)
+    else:
+        indices = broadcast_arrays(*indices)
+        common = dtypes.result_type(*[i.dtype for i in indices])
+        index_vectors = stack([lax.convert_element_type(i, common) for i in indices], axis=-1)
+    batch_shape = index_vectors.shape[:-1]
     if any(x.shape[i] == 0 for i in advanced) and int(np.prod(batch_shape)):
         raise IndexError(f"index is out of bounds for an axis of size 0 in shape {x.shape}")
     operand = lax.transpose(x, advanced + rest)
     out = OPS["gather"](
-        operand, stack(indices, axis=-1),
+        operand, _asarray(index_vectors),
         offset_dims=tuple(range(len(batch_shape), len(batch_shape) + len(rest))),
         collapsed_slice_dims=tuple(range(len(advanced))), start_index_map=tuple(range(len(advanced))),
         index_vector_dim=len(batch_shape),
@@ -186,34 +205,88 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
         raise ValueError(f"take_along_axis: indices of shape {indices.shape} must have as many dimensions as "
                          f"arr of shape {arr.shape}")
     grid = []
-    for i in range(arr.ndim):
+    for i, (size, count) in enumerate(zip(arr.shape, indices.shape)):
         if i == axis:
             grid.append(indices)
-        else:
-            size = arr.shape[i] if indices.shape[i] == 1 else indices.shape[i]
-            grid.append(lax.broadcasted_iota(dtypes.int32, [size if j == i else 1 for j in range(arr.ndim)], i))
+            continue
+        if count not in (1, size) and size != 1:
+            raise ValueError(f"take_along_axis: indices of shape {indices.shape} do not broadcast against arr of "
+                             f"shape {arr.shape} on axis {i}")
+        grid.append(np.arange(size, dtype=np.int32).reshape([size if j == i else 1 for j in range(arr.ndim)]))
     return getitem(arr, tuple(grid))
 
 
 def _scatter(x, index, values, combiner):
-    from mlax.numpy._core import asarray, broadcast_to
-    from mlax.numpy._shape import stack
+    """x with `values` combined into the elements x[index] selects.
+
+    Updates through out-of-bounds array indices are dropped, as in JAX: their
+    coordinates (clamped by indexing) are moved out of bounds, where scatter skips them.
+    """
+    import mlax.numpy as mnp
 
     x = _asarray(x)
-    coordinates = [getitem(lax.broadcasted_iota(dtypes.int32, x.shape, d), index) for d in range(x.ndim)]
+    expanded, entries = _expand(x, index)
+    coordinates = [_indexed_iota(expanded.shape, d, entries) for d in range(expanded.ndim)]
     selected = coordinates[0].shape if coordinates else ()
     if int(np.prod(selected, dtype=np.int64)) == 0:
         return x
-    updates = asarray(values)
+    updates = mnp.asarray(values)
     if dtypes.is_complex(updates.dtype) and not dtypes.is_complex(x.dtype):
         raise TypeError(f"cannot write complex values into an array of dtype {x.dtype.name}")
-    updates = broadcast_to(lax.convert_element_type(updates, x.dtype, x.weak_type), selected)
-    if x.ndim == 0:
+    try:
+        updates = mnp.broadcast_to(lax.convert_element_type(updates, x.dtype, x.weak_type), selected)
+    except ValueError:
+        raise ValueError(f"values of shape {updates.shape} do not broadcast to the shape {selected} "
+                         f"that the index selects from an array of shape {x.shape}") from None
+    if expanded.ndim == 0:
         return {"set": lambda: updates, "add": lambda: lax.add(x, updates), "mul": lambda: lax.mul(x, updates),
                 "min": lambda: lax.min(x, updates), "max": lambda: lax.max(x, updates)}[combiner]()
-    return OPS["scatter"](
-        x, stack(coordinates, axis=-1), updates, update_window_dims=(), inserted_window_dims=tuple(range(x.ndim)),
-        scatter_dims_to_operand_dims=tuple(range(x.ndim)), index_vector_dim=len(selected), combiner=combiner)
+    xp = np if _is_static(entries) else mnp
+    dropped = _out_of_bounds(expanded.shape, entries)
+    if dropped is not None:
+        coordinates[0] = xp.where(dropped, expanded.shape[0], coordinates[0])
+    out = OPS["scatter"](
+        expanded, _asarray(xp.stack(coordinates, axis=-1)), updates, update_window_dims=(),
+        inserted_window_dims=tuple(range(expanded.ndim)), scatter_dims_to_operand_dims=tuple(range(expanded.ndim)),
+        index_vector_dim=len(selected), combiner=combiner)
+    return lax.reshape(out, x.shape)
+
+
+def _is_static(entries):
+    return not any(isinstance(e, ArrayMethods) for e in entries)
+
+
+def _indexed_iota(shape, axis, entries):
+    """The coordinate along `axis` of each element that indexing an array of `shape` with `entries` selects.
+
+    A static index (ints, slices, NumPy arrays) is resolved by NumPy on the host: nothing to compile.
+    """
+    if _is_static(entries):
+        iota = np.broadcast_to(np.indices(shape, np.int32, sparse=True)[axis], shape)
+        return iota[tuple(_normalized_index_array(e, n) if isinstance(e, np.ndarray) else e
+                          for e, n in zip(entries, shape))]
+    return getitem(lax.broadcasted_iota(dtypes.int32, shape, axis), tuple(entries))
+
+
+def _out_of_bounds(shape, entries):
+    """Where indexing with `entries` goes through an out-of-bounds array index (None where no index can).
+
+    Each array entry that may be out of bounds is replaced by its 0/1 out-of-bounds flag, and
+    the same index applied to an iota over a size-2 axis carries the flags to the selected shape.
+    """
+    flags = None
+    for axis, entry in enumerate(entries):
+        if not isinstance(entry, (ArrayMethods, np.ndarray)):
+            continue
+        size = shape[axis]
+        if not isinstance(entry, Tracer) and np.all((np.asarray(entry) >= -size) & (np.asarray(entry) < size)):
+            continue
+        index = entry.astype(np.int32)
+        flag_entries = list(entries)
+        flag_entries[axis] = ((index < -size) | (index >= size)).astype(np.int32)
+        hit = _indexed_iota(shape[:axis] + (2,) + shape[axis + 1:], axis, flag_entries) != 0
+        flags = hit if flags is None else flags | hit
+    return flags
 
 
 class _IndexUpdateRef:
