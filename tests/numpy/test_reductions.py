@@ -1,0 +1,134 @@
+"""Reductions in mlax.numpy against NumPy: axis/keepdims, accumulation dtypes,
+argmax/argmin with NaN and ties, cumulative sums and products."""
+
+import numpy as np
+import pytest
+
+import mlax
+import mlax.numpy as mnp
+from numpy_checks import assert_matches
+
+X = (np.arange(24, dtype=np.float32).reshape(2, 3, 4) - 7.5) / 4
+REDUCTIONS = ["sum", "prod", "mean", "var", "std", "max", "min", "all", "any"]
+AXES = [None, 0, -1, (0, 2)]
+
+
+def test_reductions_over_axes_with_keepdims_eager():
+    for name in REDUCTIONS:
+        for axis in (None, 1):
+            for keepdims in (False, True):
+                assert_matches(getattr(mnp, name)(X, axis=axis, keepdims=keepdims),
+                               getattr(np, name)(X, axis=axis, keepdims=keepdims))
+
+
+def test_reductions_over_axes_with_keepdims_under_jit():
+    def reduce_all(x):
+        return {(name, axis, keepdims): getattr(mnp, name)(x, axis=axis, keepdims=keepdims)
+                for name in REDUCTIONS for axis in AXES for keepdims in (False, True)}
+
+    for (name, axis, keepdims), actual in mlax.jit(reduce_all)(X).items():
+        assert_matches(actual, getattr(np, name)(X, axis=axis, keepdims=keepdims))
+
+
+def test_methods_forward_to_the_reductions():
+    x = mnp.asarray(X)
+    assert_matches(x.sum(0), X.sum(0))
+    assert_matches(x.mean(axis=(1, 2), keepdims=True), X.mean(axis=(1, 2), keepdims=True))
+    assert_matches(x.max(-1), X.max(-1))
+    assert_matches(x.argmin(), X.argmin(), dtype=np.int32)
+    assert_matches(x.std(), X.std())
+
+
+def test_accumulation_dtypes_follow_jax():
+    ints = np.array([[3, -1, 2], [0, 5, -4]], np.int32)
+    # Integers and bools sum in the default integer (int32 without x64; NumPy uses int64).
+    for dtype in (np.int8, np.int16, np.int32, np.bool_):
+        assert_matches(mnp.sum(ints.astype(dtype), axis=0), ints.astype(dtype).sum(0), dtype=np.int32)
+        assert_matches(mnp.prod(ints.astype(dtype)), ints.astype(dtype).prod(), dtype=np.int32)
+    assert_matches(mnp.sum(np.abs(ints).astype(np.uint8)), np.abs(ints).sum(), dtype=np.uint32)
+    assert_matches(mnp.sum(X.astype(np.float16), 1), X.astype(np.float16).sum(1))
+    assert_matches(mnp.mean(ints, 0), ints.mean(0), dtype=np.float32)
+    assert_matches(mnp.var(ints), ints.var(), dtype=np.float32)
+    assert_matches(mnp.mean(X.astype(mnp.bfloat16.dtype), 1), X.mean(1), dtype=mnp.bfloat16.dtype)
+    assert_matches(mnp.sum(ints, dtype=mnp.float32), ints.sum(), dtype=np.float32)
+    assert_matches(mnp.max(ints.astype(np.int8), 1), ints.astype(np.int8).max(1))
+
+
+def test_var_and_std_with_ddof():
+    assert_matches(mnp.var(X, 1, ddof=1), np.var(X, 1, ddof=1))
+    assert_matches(mnp.std(X, ddof=1), np.std(X, ddof=1))
+    assert_matches(mnp.var(X, (0, 2), keepdims=True, ddof=2), np.var(X, (0, 2), keepdims=True, ddof=2))
+
+
+def test_initial_and_where():
+    selected = X > -1.5  # at least one element in every row
+    assert_matches(mnp.sum(X, initial=5.0), np.sum(X, initial=5.0))
+    assert_matches(mnp.max(X, axis=0, initial=1.0), np.max(X, axis=0, initial=1.0))
+    assert_matches(mnp.sum(X, axis=1, where=selected), np.sum(X, axis=1, where=selected))
+    assert_matches(mnp.prod(X, axis=2, where=selected), np.prod(X, axis=2, where=selected))
+    assert_matches(mnp.min(X, axis=1, where=selected, initial=9.0), np.min(X, axis=1, where=selected, initial=9.0))
+    assert_matches(mnp.mean(X, axis=2, where=selected), np.mean(X, axis=2, where=selected))
+
+
+def test_nan_propagates_through_reductions():
+    x = X.copy()
+    x[0, 1, 2] = np.nan
+    for name in ("sum", "max", "min", "mean"):
+        assert_matches(getattr(mnp, name)(x, axis=2), getattr(np, name)(x, axis=2))
+
+
+def test_argmax_argmin_take_the_first_nan_and_the_first_tie():
+    with_nan = X.copy()
+    with_nan[0, 1, 2] = with_nan[0, 1, 3] = np.nan
+    ties = np.round(X / 2)
+    for name in ("argmax", "argmin"):
+        for x in (with_nan, ties):
+            for axis in (None, 0, 1, -1):
+                assert_matches(getattr(mnp, name)(x, axis=axis), getattr(np, name)(x, axis=axis), dtype=np.int32)
+            assert_matches(getattr(mnp, name)(x, axis=None, keepdims=True),
+                           getattr(np, name)(x, axis=None, keepdims=True), dtype=np.int32)
+            assert_matches(getattr(mnp, name)(x, axis=1, keepdims=True),
+                           getattr(np, name)(x, axis=1, keepdims=True), dtype=np.int32)
+    ints = np.array([[3, 7, 7, -2], [-2, 1, 3, -2]], np.int32)
+    assert_matches(mnp.argmax(ints, 1), np.argmax(ints, 1), dtype=np.int32)
+    assert_matches(mnp.argmin(ints, 1), np.argmin(ints, 1), dtype=np.int32)
+
+
+def test_arg_reductions_under_jit():
+    x = X.copy()
+    x[1, 2, 0] = np.nan
+
+    def args(x):
+        return [mnp.argmax(x), mnp.argmin(x, 1), mnp.argmax(x, -1, keepdims=True), mnp.argmin(x[0] * 0.0, 0)]
+
+    expected = [np.argmax(x), np.argmin(x, 1), np.argmax(x, -1, keepdims=True), np.argmin(x[0] * 0.0, 0)]
+    for actual, want in zip(mlax.jit(args)(x), expected, strict=True):
+        assert_matches(actual, want, dtype=np.int32)
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+def test_cumulative(name):
+    ints = np.array([[3, 1, -3], [0, 2, -2]], np.int32)
+    flags = ints > 0
+    for axis in (None, 0, -1):
+        assert_matches(getattr(mnp, name)(X, axis=axis), getattr(np, name)(X, axis=axis))
+        assert_matches(getattr(mnp, name)(ints, axis=axis), getattr(np, name)(ints, axis=axis), dtype=np.int32)
+        # Bools count in the default integer.
+        assert_matches(getattr(mnp, name)(flags, axis=axis), getattr(np, name)(flags, axis=axis), dtype=np.int32)
+    # Unlike NumPy, JAX keeps narrow integer types.
+    assert_matches(getattr(mnp, name)(ints.astype(np.int8), 1), getattr(np, name)(ints, 1), dtype=np.int8)
+    assert_matches(getattr(mnp, name)(ints, 0, dtype=mnp.float32), getattr(np, name)(ints, 0), dtype=np.float32)
+    traced = mlax.jit(lambda x, i: (getattr(mnp, name)(x, 1), getattr(mnp, name)(i)))(X, ints)
+    assert_matches(traced[0], getattr(np, name)(X, 1))
+    assert_matches(traced[1], getattr(np, name)(ints), dtype=np.int32)
+
+
+def test_reduction_errors():
+    with pytest.raises(ValueError, match="zero-size array"):
+        mnp.max(np.zeros((0, 3), np.float32), axis=0)
+    with pytest.raises(ValueError, match="empty sequence"):
+        mnp.argmin(np.zeros((2, 0), np.float32), axis=1)
+    with pytest.raises(ValueError, match="axis 3 is out of bounds"):
+        mnp.sum(X, axis=3)
+    with pytest.raises(ValueError, match="repeated axis"):
+        mnp.sum(X, axis=(1, -2))
