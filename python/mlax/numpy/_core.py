@@ -404,8 +404,6 @@ trunc = fix = _rounding("trunc", lambda x: where(lax.lt(x, _full_like(x, 0)), la
 def sign(x, /):
     """-1, 0 or 1 by the sign of each element (NaN for NaN)."""
     (x,) = promote_args("sign", x)
-    if dtypes.is_unsigned(x.dtype):  # stablehlo.sign has no unsigned form
-        return lax.convert_element_type(lax.ne(x, _full_like(x, 0)), x.dtype, x.weak_type)
     return lax.sign(x)
 
 

@@ -79,6 +79,57 @@ def _lower_exp2(ctx, x):
     return _hlo.value("stablehlo.exponential", [_hlo.value("stablehlo.multiply", [x, ln2], x.type)], x.type)
 
 
+def _lower_cbrt(ctx, x):
+    """Cube root. IREE gives NaN for ±inf and cannot compile float64 cbrt, so
+    float64 takes |x|^(1/3) with the sign, refined by one Newton step."""
+    if ctx.in_avals[0].dtype != dtypes.float64:
+        root = _hlo.value("stablehlo.cbrt", [x], x.type)
+        return _hlo.select(_hlo.value("stablehlo.is_finite", [x], _hlo.compare(x, x, "EQ").type), root, x)
+    magnitude = _hlo.value("stablehlo.abs", [x], x.type)
+    guess = _hlo.value("stablehlo.power", [magnitude, _hlo.full_like(x, 1 / 3)], x.type)
+    square = _hlo.value("stablehlo.multiply", [guess, guess], x.type)
+    correction = _hlo.value("stablehlo.divide", [
+        _hlo.value("stablehlo.subtract", [_hlo.value("stablehlo.multiply", [square, guess], x.type), magnitude],
+                   x.type),
+        _hlo.value("stablehlo.multiply", [square, _hlo.full_like(x, 3.0)], x.type)], x.type)
+    refined = _hlo.value("stablehlo.subtract", [guess, correction], x.type)
+    # Newton's step is undefined at 0 and infinity, where the guess is already exact.
+    exact = _hlo.value("stablehlo.or", [_hlo.compare(magnitude, _hlo.full_like(x, 0), "EQ"),
+                                        _hlo.compare(magnitude, _hlo.full_like(x, math.inf), "EQ")],
+                       _hlo.compare(x, x, "EQ").type)
+    root = _hlo.select(exact, guess, refined)
+    negative = _hlo.compare(x, _hlo.full_like(x, 0), "LT")
+    return _hlo.select(negative, _hlo.value("stablehlo.negate", [root], x.type), root)
+
+
+def _lower_sign(ctx, x):
+    """sign; StableHLO's sign rejects unsigned integers, whose sign is x != 0."""
+    dtype = ctx.in_avals[0].dtype
+    if dtypes.is_unsigned(dtype):  # clamp to [0, 1], with scalar bounds (any shape, even dynamic)
+        return _hlo.value("stablehlo.clamp", [_hlo.constant(0, dtype), x, _hlo.constant(1, dtype)], x.type)
+    return _hlo.value("stablehlo.sign", [x], x.type)
+
+
+def _lower_pow(ctx, x, y):
+    """x ** y. IREE gives NaN for a negative base, even with an integral exponent,
+    and for a -inf base: take |x| ** y there, negated for odd integral exponents."""
+    if not dtypes.is_float(ctx.in_avals[0].dtype):
+        return _hlo.value("stablehlo.power", [x, y], x.type)
+    magnitude = _hlo.value("stablehlo.power", [_hlo.value("stablehlo.abs", [x], x.type), y], x.type)
+    bool_type = _hlo.compare(x, x, "EQ").type
+    integral = _hlo.compare(_hlo.value("stablehlo.floor", [y], y.type), y, "EQ")
+    odd = _hlo.compare(_hlo.value("stablehlo.remainder", [y, _hlo.full_like(y, 2.0)], y.type),
+                       _hlo.full_like(y, 0), "NE")
+    negative_base = _hlo.compare(x, _hlo.full_like(x, 0), "LT")
+    signed = _hlo.select(_hlo.value("stablehlo.and", [integral, odd], bool_type),
+                         _hlo.value("stablehlo.negate", [magnitude], x.type), magnitude)
+    power = _hlo.value("stablehlo.power", [x, y], x.type)
+    minus_infinity = _hlo.compare(x, _hlo.full_like(x, -math.inf), "EQ")
+    use_signed = _hlo.value("stablehlo.and", [
+        negative_base, _hlo.value("stablehlo.or", [integral, minus_infinity], bool_type)], bool_type)
+    return _hlo.select(use_signed, signed, power)
+
+
 def _np_vectorized(fn):
     vectorized = np.vectorize(fn, otypes=[np.float64])
     return lambda x: vectorized(np.asarray(x, np.float64)).astype(np.asarray(x).dtype)
@@ -99,7 +150,7 @@ def _np_digamma(x):
 # name: (StableHLO op, accepted dtypes, NumPy reference)
 UNARY = {
     "neg": ("stablehlo.negate", NUMERIC, np.negative),
-    "sign": ("stablehlo.sign", NUMERIC, np.sign),
+    "sign": (_lower_sign, NUMERIC, np.sign),
     "floor": ("stablehlo.floor", FLOAT, np.floor),
     "ceil": ("stablehlo.ceil", FLOAT, np.ceil),
     "round": ("stablehlo.round_nearest_even", FLOAT, np.round),
@@ -110,7 +161,7 @@ UNARY = {
     "expm1": ("stablehlo.exponential_minus_one", INEXACT, np.expm1),
     "sqrt": ("stablehlo.sqrt", INEXACT, np.sqrt),
     "rsqrt": ("stablehlo.rsqrt", INEXACT, lambda x: 1 / np.sqrt(x)),
-    "cbrt": ("stablehlo.cbrt", FLOAT, np.cbrt),
+    "cbrt": (_lower_cbrt, FLOAT, np.cbrt),
     "sin": ("stablehlo.sine", INEXACT, np.sin),
     "cos": ("stablehlo.cosine", INEXACT, np.cos),
     "tan": ("stablehlo.tan", INEXACT, np.tan),
@@ -183,7 +234,7 @@ BINARY = {
     "mul": ("stablehlo.multiply", ANY, np.multiply),
     "div": ("stablehlo.divide", NUMERIC, _np_int_div),
     "rem": ("stablehlo.remainder", NUMERIC, _np_rem),
-    "pow": ("stablehlo.power", NUMERIC, np.power),
+    "pow": (_lower_pow, NUMERIC, np.power),
     "max": ("stablehlo.maximum", ANY, np.maximum),
     "min": ("stablehlo.minimum", ANY, np.minimum),
     "atan2": (_lower_atan2, FLOAT, np.arctan2),

@@ -17,10 +17,11 @@ class Backend:
     target_flags: tuple         # iree-compile flags naming the target device
     jit_flags: tuple = ()       # extra flags for modules compiled for this machine
     export_flags: tuple = ()    # extra flags for portable modules
+    float64_flags: tuple = ()   # extra flags for modules computing in float64
 
-    def flags(self, portable=False):
+    def flags(self, portable=False, float64=False):
         extra = self.export_flags if portable else self.jit_flags
-        return COMMON_FLAGS + self.target_flags + extra
+        return COMMON_FLAGS + self.target_flags + extra + (self.float64_flags if float64 else ())
 
 
 # f64 really is computed in f64 (IREE demotes it by default); mlax has already
@@ -36,7 +37,10 @@ BACKENDS = {
         Backend("cpu", "local-task",
                 ("--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu"),
                 jit_flags=("--iree-llvmcpu-target-cpu=host",),
-                export_flags=("--iree-llvmcpu-target-cpu=generic",)),
+                export_flags=("--iree-llvmcpu-target-cpu=generic",),
+                # float64 sin, tanh, ... are libm calls, which IREE's embedded ELF
+                # linker cannot resolve: link those modules as system libraries.
+                float64_flags=("--iree-llvmcpu-link-embedded=false",)),
         Backend("cuda", "cuda", ("--iree-hal-target-device=cuda", f"--iree-cuda-target={_CUDA_TARGET}")),
         Backend("vulkan", "vulkan", ("--iree-hal-target-device=vulkan",
                                      f"--iree-vulkan-target={_VULKAN_TARGET}")),

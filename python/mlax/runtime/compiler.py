@@ -111,8 +111,8 @@ def _captured_stderr():
 def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
-    flags = backend.flags(portable)
     text = str(module) if text is None else text
+    flags = backend.flags(portable, float64="f64" in text)
     if '"mlax.' in text:
         # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
         raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
