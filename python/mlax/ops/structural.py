@@ -7,6 +7,8 @@ reshape, transpose, slicing, concatenation, padding, reversal.
 
 import numpy as np
 
+from iree.compiler import ir
+
 from mlax import lax
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
@@ -113,8 +115,16 @@ def _rev_rule(x, dimensions):
     return x
 
 
-rev = Op("rev", ["x"], _rev_rule,
-         lambda ctx, x, dimensions: _hlo.value("stablehlo.reverse", [x], x.type, dimensions=dimensions),
+def _lower_rev(ctx, x, dimensions):
+    producer = x.owner
+    if getattr(producer, "name", None) == "stablehlo.slice" and any(
+            s != 1 for s in ir.DenseI64ArrayAttr(producer.attributes["strides"])):
+        # IREE 3.13's CPU codegen fails on a reverse fused with a strided slice; keep them apart.
+        x = _hlo.value("stablehlo.optimization_barrier", [x], x.type)
+    return _hlo.value("stablehlo.reverse", [x], x.type, dimensions=dimensions)
+
+
+rev = Op("rev", ["x"], _rev_rule, _lower_rev,
          attrs={"dimensions": "ints"}, doc="Reverse the order of elements along `dimensions`.")
 rev.numpy_ref = lambda x, dimensions: np.flip(x, dimensions) if dimensions else x
 
