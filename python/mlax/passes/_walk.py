@@ -13,6 +13,11 @@ def functions(module_op):
     return [op for op in operations(module_op.regions[0].blocks[0]) if op.name == "func.func"]
 
 
+def function_blocks(module_op):
+    """The top-level blocks of every function of a module."""
+    return [block for f in functions(module_op) for region in f.regions for block in region.blocks]
+
+
 def function_name(func_op):
     return ir.StringAttr(func_op.attributes["sym_name"]).value
 

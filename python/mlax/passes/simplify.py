@@ -116,10 +116,8 @@ def _cse_key(operation):
 
 
 def eliminate_common_subexpressions(module_op):
-    for func_op in _walk.functions(module_op):
-        for region in func_op.regions:
-            for block in region.blocks:
-                _cse_block(block)
+    for block in _walk.function_blocks(module_op):
+        _cse_block(block)
 
 
 def _cse_block(block):
@@ -138,10 +136,8 @@ def _cse_block(block):
 
 
 def eliminate_dead_code(module_op):
-    for func_op in _walk.functions(module_op):
-        for region in func_op.regions:
-            for block in region.blocks:
-                _dce_block(block)
+    for block in _walk.function_blocks(module_op):
+        _dce_block(block)
 
 
 def _dce_block(block):
