@@ -18,7 +18,7 @@ def spirals(rng, points_per_class=200, classes=3):
     xs, ys = [], []
     for c in range(classes):
         radius = np.linspace(0.05, 1.0, points_per_class)
-        angle = np.linspace(c * 4, (c + 1) * 4, points_per_class) + rng.normal(scale=0.2, size=points_per_class)
+        angle = np.linspace(c * 4, (c + 1) * 4, points_per_class) * 1.25 + rng.normal(scale=0.2, size=points_per_class)
         xs.append(np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1))
         ys.append(np.full(points_per_class, c))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int32)
@@ -58,7 +58,8 @@ def main():
     params = init_params(rng, [2, 64, 64, 3])
     start = time.perf_counter()
     params, loss = train_step(params, x, labels, 0.5)
-    print(f"first step (trace + autodiff pass + IREE compile): {time.perf_counter() - start:.2f} s")
+    print(f"first step (trace + autodiff pass + IREE compile): {time.perf_counter() - start:.2f} s, "
+          f"loss {float(loss):.4f}")
     start = time.perf_counter()
     for step in range(1, 1501):
         params, loss = train_step(params, x, labels, 0.5)
