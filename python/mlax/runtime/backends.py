@@ -1,7 +1,8 @@
 """The backends mlax knows: each maps to an IREE compile target and a HAL driver.
 
 One row per backend. `jit_flags` tune for this machine (host CPU); export uses
-`export_flags`, which run on any machine of the backend's kind.
+`export_flags`, which run on any machine of the backend's kind; `feature_flags`
+add flags for modules with a feature (see compiler.module_features).
 """
 
 import dataclasses
@@ -17,11 +18,13 @@ class Backend:
     target_flags: tuple         # iree-compile flags naming the target device
     jit_flags: tuple = ()       # extra flags for modules compiled for this machine
     export_flags: tuple = ()    # extra flags for portable modules
-    float64_flags: tuple = ()   # extra flags for modules computing in float64
+    feature_flags: dict = dataclasses.field(default_factory=dict)  # feature -> extra flags
 
-    def flags(self, portable=False, float64=False):
+    def flags(self, portable=False, features=()):
         extra = self.export_flags if portable else self.jit_flags
-        return COMMON_FLAGS + self.target_flags + extra + (self.float64_flags if float64 else ())
+        for feature in sorted(features):
+            extra += self.feature_flags.get(feature, ())
+        return COMMON_FLAGS + self.target_flags + extra
 
 
 # f64 really is computed in f64 (IREE demotes it by default); mlax has already
@@ -38,13 +41,17 @@ BACKENDS = {
     b.name: b for b in [
         Backend("cpu", "local-task",
                 ("--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu"),
-                # Data tiling from dispatch creation: matmuls in packed layouts,
-                # ~1.3x faster here (135 -> 177 GFLOP/s at 1024^2) for ~0.3 s more compile time.
-                jit_flags=("--iree-llvmcpu-target-cpu=host", "--iree-dispatch-creation-data-tiling=true"),
+                jit_flags=("--iree-llvmcpu-target-cpu=host",),
                 export_flags=("--iree-llvmcpu-target-cpu=generic",),
-                # float64 sin, tanh, ... are libm calls, which IREE's embedded ELF
-                # linker cannot resolve: link those modules as system libraries.
-                float64_flags=("--iree-llvmcpu-link-embedded=false",)),
+                feature_flags={
+                    # float64 sin, tanh, ... are libm calls, which IREE's embedded ELF
+                    # linker cannot resolve: link those modules as system libraries.
+                    "float64": ("--iree-llvmcpu-link-embedded=false",),
+                    # Data tiling from dispatch creation packs matmul operands: 1024^2
+                    # matmuls run 1.4x faster here (135 -> 189 GFLOP/s), but a program
+                    # takes ~1 s longer to compile, so only programs with big matmuls get it.
+                    "large_matmul": ("--iree-dispatch-creation-data-tiling=true",),
+                }),
         Backend("cuda", "cuda", ("--iree-hal-target-device=cuda", f"--iree-cuda-target={_CUDA_TARGET}")),
         Backend("vulkan", "vulkan", ("--iree-hal-target-device=vulkan",
                                      f"--iree-vulkan-target={_VULKAN_TARGET}")),

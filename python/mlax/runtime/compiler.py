@@ -11,7 +11,10 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import tempfile
+
+import numpy as np
 
 from iree.compiler import version as iree_version
 from iree.compiler.api import Output, Session, Source
@@ -108,11 +111,30 @@ def _captured_stderr():
             captured.append(sink.read().decode(errors="replace"))
 
 
+# A dot_general with an operand or result of this many elements is "large".
+LARGE_MATMUL_ELEMENTS = 1 << 16
+_TENSOR_SHAPE = re.compile(r"tensor<((?:\d+x)+)[a-z]")
+
+
+def module_features(text):
+    """Features of a lowered module that backends may compile with extra flags."""
+    features = set()
+    if "f64" in text:
+        features.add("float64")
+    for line in text.splitlines():
+        if "stablehlo.dot_general" in line:
+            sizes = [int(np.prod([int(d) for d in dims.rstrip("x").split("x")]))
+                     for dims in _TENSOR_SHAPE.findall(line)]
+            if sizes and max(sizes) >= LARGE_MATMUL_ELEMENTS:
+                features.add("large_matmul")
+    return features
+
+
 def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
     text = str(module) if text is None else text
-    flags = backend.flags(portable, float64="f64" in text)
+    flags = backend.flags(portable, module_features(text))
     if '"mlax.' in text:
         # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
         raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",

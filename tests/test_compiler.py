@@ -1,0 +1,22 @@
+"""Compiler flags chosen per module: features of the lowered program pick extra IREE flags."""
+
+from mlax.runtime import backends, compiler
+
+MATMUL = ("%0 = stablehlo.dot_general %a, %b, contracting_dims = [1] x [0] : "
+          "(tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32>")
+
+
+def test_module_features():
+    assert compiler.module_features(MATMUL.format(m=4, k=8, n=4)) == set()
+    assert compiler.module_features(MATMUL.format(m=512, k=512, n=8)) == {"large_matmul"}
+    assert compiler.module_features("%0 = stablehlo.sine %a : tensor<3xf64>") == {"float64"}
+
+
+def test_cpu_flags_per_feature():
+    cpu = backends.get("cpu")
+    plain = cpu.flags()
+    assert "--iree-llvmcpu-target-cpu=host" in plain and "--iree-input-demote-f64-to-f32=false" in plain
+    assert "--iree-dispatch-creation-data-tiling=true" in cpu.flags(features={"large_matmul"})
+    assert "--iree-llvmcpu-link-embedded=false" in cpu.flags(features={"float64"})
+    assert "--iree-llvmcpu-target-cpu=generic" in cpu.flags(portable=True)
+    assert backends.get("cuda").flags(features={"large_matmul"}) == backends.get("cuda").flags()
