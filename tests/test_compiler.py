@@ -8,7 +8,11 @@ MATMUL = ("%0 = stablehlo.dot_general %a, %b, contracting_dims = [1] x [0] : "
 
 def test_module_features():
     assert compiler.module_features(MATMUL.format(m=4, k=8, n=4)) == set()
-    assert compiler.module_features(MATMUL.format(m=512, k=512, n=8)) == {"large_matmul"}
+    assert compiler.module_features(MATMUL.format(m=2048, k=512, n=512)) == set()
+    assert compiler.module_features(MATMUL.format(m=8, k=1024, n=8)) == {"large_matmul"}
+    batched = ("%0 = stablehlo.dot_general %a, %b, batching_dims = [0] x [0], contracting_dims = [2] x [1] : "
+               "(tensor<4x8x2048xf32>, tensor<4x2048x8xf32>) -> tensor<4x8x8xf32>")
+    assert compiler.module_features(batched) == {"large_matmul"}
     assert compiler.module_features("%0 = stablehlo.sine %a : tensor<3xf64>") == {"float64"}
 
 

@@ -47,9 +47,9 @@ BACKENDS = {
                     # float64 sin, tanh, ... are libm calls, which IREE's embedded ELF
                     # linker cannot resolve: link those modules as system libraries.
                     "float64": ("--iree-llvmcpu-link-embedded=false",),
-                    # Data tiling from dispatch creation packs matmul operands: 1024^2
-                    # matmuls run 1.4x faster here (135 -> 189 GFLOP/s), but a program
-                    # takes ~1 s longer to compile, so only programs with big matmuls get it.
+                    # Data tiling from dispatch creation packs matmul operands: long
+                    # contractions run faster (1024^3: 147 -> 184 GFLOP/s here), but a
+                    # program takes ~1 s longer to compile, so only those get it.
                     "large_matmul": ("--iree-dispatch-creation-data-tiling=true",),
                 }),
         Backend("cuda", "cuda", ("--iree-hal-target-device=cuda", f"--iree-cuda-target={_CUDA_TARGET}")),
