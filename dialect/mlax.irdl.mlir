@@ -636,6 +636,24 @@ irdl.dialect @mlax {
     %v4 = irdl.base "#builtin.dense_array"
     irdl.attributes {"start_indices" = %v2, "limit_indices" = %v3, "strides" = %v4}
   }
+  irdl.operation @sort {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.integer"
+    irdl.attributes {"dimension" = %v2}
+  }
+  irdl.operation @sort_key_val {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(keys: %v0, values: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    %v3 = irdl.base "!builtin.tensor"
+    irdl.results(sorted_keys: %v2, sorted_values: %v3)
+    %v4 = irdl.base "#builtin.integer"
+    irdl.attributes {"dimension" = %v4}
+  }
   irdl.operation @sqrt {
     %v0 = irdl.base "!builtin.tensor"
     irdl.operands(x: %v0)

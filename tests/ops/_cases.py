@@ -206,6 +206,12 @@ EXPLICIT = {
                Case("gather", [_operand((4, 5)), _operand((2, 2), I32, fixed([[1, 3], [3, 0]]))],
                     {"offset_dims": (1,), "collapsed_slice_dims": (0,), "start_index_map": (0, 1),
                      "index_vector_dim": 1, "slice_sizes": (1, 3)}, tag="rows")],
+    # Ties and NaNs (with_nonfinite) test the order: stable, NaNs last, first when descending.
+    "sort": [Case("sort", [_operand((3, 6), F32, with_nonfinite)], {"dimension": 1}),
+             Case("sort", [_operand((5, 3), I32)], {"dimension": 0, "descending": True}, tag="descending")],
+    "sort_key_val": [Case("sort_key_val", [_operand((4, 6)), _operand((4, 6), I32)], {"dimension": 1}),
+                     Case("sort_key_val", [_operand((4, 6), F32, with_nonfinite), _operand((4, 6))],
+                          {"dimension": 0, "descending": True}, tag="descending")],
     "scatter": [Case("scatter", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4)), _operand((6,))],
                      {"update_window_dims": (), "inserted_window_dims": (0, 1),
                       "scatter_dims_to_operand_dims": (0, 1), "index_vector_dim": 1, "combiner": "add"})],

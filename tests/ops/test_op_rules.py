@@ -52,6 +52,9 @@ DIFFERENTIABLE_DOMAINS = {
     "clamp": (spread(-2, 2, PHASES[0]), spread(-3, 3, PHASES[1]), spread(-2, 2, PHASES[2])),
     # cbrt's derivatives blow up at 0 faster than finite differences can follow.
     "cbrt": (away_from_zero(0.3, 3),),
+    # Sorting is differentiable where no two keys tie (the order cases use ties and NaNs).
+    "sort": (spread(-3, 3, PHASES[0]),),
+    "sort_key_val": (spread(-3, 3, PHASES[0]), spread(-3, 3, PHASES[1])),
 }
 
 # Float operands an op is not differentiable in: they get no tangent.
@@ -155,8 +158,19 @@ def _as_function(case, args, on_host=False):
         full = list(args)
         for i, x in zip(wrt, diff_args):
             full[i] = x
-        return apply(*full, **case.attrs)
+        out = apply(*full, **case.attrs)
+        return _combined(out) if op.multiple_results else out
     return f, [args[i] for i in wrt]
+
+
+def _combined(results):
+    """One array standing for several results of one shape: sum_k (k + 1) * result_k over the
+    float results, so that every result's derivative shows (with its own weight)."""
+    floats = [r for r in results if _inexact(r.dtype)]
+    total = floats[0]
+    for k, r in enumerate(floats[1:], start=2):
+        total = total + k * r
+    return total
 
 
 def _vectors(case, diff_args):
@@ -294,9 +308,10 @@ def test_vmap_matches_stacked_examples(case):
             continue
         batched[name] = [np.moveaxis(np.stack([e[i] for e in examples]), 0, axis) if axis is not None
                          else examples[0][i] for i, axis in enumerate(in_axes)]
-        expected[name] = np.stack([op.numpy_ref(*[e[i] if axis is not None else examples[0][i]
-                                                  for i, axis in enumerate(in_axes)], **case.attrs)
-                                   for e in examples])
+        references = [op.numpy_ref(*[e[i] if axis is not None else examples[0][i]
+                                     for i, axis in enumerate(in_axes)], **case.attrs) for e in examples]
+        expected[name] = ([np.stack([r[k] for r in references]) for k in range(len(references[0]))]
+                          if op.multiple_results else np.stack(references))
 
     @mlax.jit
     def program(batched):
@@ -304,13 +319,16 @@ def test_vmap_matches_stacked_examples(case):
 
     results = program(batched)
     for name in variants:
-        got, want = np.asarray(results[name]), np.asarray(expected[name])
-        message = f"vmap with in_axes={variants[name]} ({name})"
-        assert (got.dtype, got.shape) == (want.dtype, want.shape), message
-        if np.issubdtype(got.dtype, np.inexact):
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, equal_nan=True, err_msg=message)
-        else:
-            np.testing.assert_array_equal(got, want, err_msg=message)
+        pairs = (zip(results[name], expected[name]) if op.multiple_results
+                 else [(results[name], expected[name])])
+        for got, want in pairs:
+            got, want = np.asarray(got), np.asarray(want)
+            message = f"vmap with in_axes={variants[name]} ({name})"
+            assert (got.dtype, got.shape) == (want.dtype, want.shape), message
+            if np.issubdtype(got.dtype, np.inexact):
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, equal_nan=True, err_msg=message)
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=message)
 
 
 # -- the checker itself ----------------------------------------------------------------------

@@ -354,3 +354,32 @@ def _cumulative(kind):
 for _kind in ("sum", "prod", "max", "min"):
     globals()[f"cum{_kind}"] = _cumulative(_kind)
     __all__.append(f"cum{_kind}")
+
+
+@_export
+def sort(operand, dimension=-1, is_stable=True, num_keys=1):
+    """operand sorted along `dimension` (NaNs last); a tuple (keys, values) sorts values by keys."""
+    if isinstance(operand, (tuple, list)):
+        keys, values = operand
+        dimension = int(dimension) % aval_of(keys).ndim
+        return tuple(OPS["sort_key_val"](keys, values, dimension=dimension))
+    dimension = int(dimension) % aval_of(operand).ndim
+    return OPS["sort"](operand, dimension=dimension)
+
+
+@_export
+def sort_key_val(keys, values, dimension=-1, is_stable=True):
+    dimension = int(dimension) % aval_of(keys).ndim
+    return tuple(OPS["sort_key_val"](keys, values, dimension=dimension))
+
+
+@_export
+def top_k(operand, k):
+    """The k largest entries along the last axis, and their indices (first occurrence first on ties)."""
+    ndim = aval_of(operand).ndim
+    indices = broadcasted_iota(dtypes.int32, aval_of(operand).shape, ndim - 1)
+    values, order = OPS["sort_key_val"](operand, indices, dimension=ndim - 1, descending=True)
+    size = aval_of(operand).shape[-1]
+    if not 0 <= k <= size:
+        raise ValueError(f"top_k: k={k} must be between 0 and the last axis size {size}")
+    return slice_in_dim(values, 0, k, axis=ndim - 1), slice_in_dim(order, 0, k, axis=ndim - 1)

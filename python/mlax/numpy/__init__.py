@@ -11,4 +11,5 @@ from mlax.numpy._linalg import dot, einsum, inner, kron, matmul, outer, tensordo
 from mlax.numpy._reductions import *  # noqa: F401,F403
 from mlax.numpy._reductions import all, any, max, min, sum  # noqa: F401,A004
 from mlax.numpy._shape import *  # noqa: F401,F403
+from mlax.numpy._sorting import argsort, median, percentile, quantile, sort  # noqa: F401
 from mlax.numpy import linalg  # noqa: F401,E402

@@ -1,0 +1,75 @@
+"""mlax.numpy sorting: sort, argsort, and the order statistics built on them
+(median, quantile, percentile)."""
+
+import numpy as np
+
+from mlax import lax
+from mlax.core import dtypes
+from mlax.core.op import OPS
+from mlax.numpy._core import asarray, astype, promote_args_inexact
+from mlax.numpy._shape import _axis, ravel
+
+
+def _prepared(a, axis):
+    a = asarray(a)
+    if axis is None:
+        return ravel(a), 0
+    if a.ndim == 0:
+        raise ValueError("cannot sort a 0-d array along an axis")
+    return a, _axis(axis, a.ndim)
+
+
+def sort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
+    """a sorted along `axis` (flattened when None): stable, NaNs last (first when descending)."""
+    a, axis = _prepared(a, axis)
+    return OPS["sort"](a, dimension=axis, descending=bool(descending) or None)
+
+
+def argsort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
+    """The indices that sort a along `axis` (equal elements keep their order)."""
+    a, axis = _prepared(a, axis)
+    positions = lax.broadcasted_iota(dtypes.int32, a.shape, axis)
+    order_ = OPS["sort_key_val"](a, positions, dimension=axis, descending=bool(descending) or None)[1]
+    return astype(order_, dtypes.default_int())
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """The q-th quantiles (q in [0, 1]) along `axis`, interpolating linearly, as numpy.quantile."""
+    if method != "linear":
+        raise NotImplementedError(f"quantile method {method!r}; mlax has 'linear'")
+    (a,) = promote_args_inexact("quantile", a)
+    q_array = np.asarray(q, dtype=np.float64)
+    if np.any((q_array < 0) | (q_array > 1)):
+        raise ValueError(f"quantiles must be in the range [0, 1], got {q}")
+    reduce_all = axis is None
+    original_ndim = a.ndim
+    a, axis = _prepared(a, axis)
+    ordered = OPS["sort"](a, dimension=axis)
+    size = a.shape[axis]
+    position = q_array * (size - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, size - 1)
+    weight = (position - low).astype(a.dtype)
+    pieces = []
+    for lo, hi, w in zip(low.reshape(-1), high.reshape(-1), weight.reshape(-1)):
+        lower = lax.slice_in_dim(ordered, int(lo), int(lo) + 1, axis=axis)
+        upper = lax.slice_in_dim(ordered, int(hi), int(hi) + 1, axis=axis)
+        pieces.append(lower + (upper - lower) * w)
+    result = lax.concatenate(pieces, axis) if len(pieces) > 1 else pieces[0]
+    # The quantile axis goes first (as NumPy does for array q); the reduced axis goes away.
+    result = lax.transpose(result, (axis,) + tuple(i for i in range(result.ndim) if i != axis))
+    result = lax.reshape(result, q_array.shape + tuple(d for i, d in enumerate(a.shape) if i != axis))
+    if keepdims:
+        kept = [1] * original_ndim if reduce_all else [1 if i == axis else d for i, d in enumerate(a.shape)]
+        result = lax.reshape(result, q_array.shape + tuple(kept))
+    return result
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """The q-th percentiles (q in [0, 100]) along `axis`."""
+    return quantile(a, np.asarray(q, dtype=np.float64) / 100, axis, out, overwrite_input, method, keepdims)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """The median along `axis` (of all elements when None)."""
+    return quantile(a, 0.5, axis, keepdims=keepdims)

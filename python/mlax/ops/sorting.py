@@ -1,0 +1,138 @@
+"""Sorting along one dimension: sort, and sort_key_val (values reordered by keys).
+
+    %s = "mlax.sort"(%x) {dimension = 0 : i64, descending = false} : (tensor<5xf32>) -> tensor<5xf32>
+
+The order is NumPy's: stable, NaNs last (first when descending). The two
+results of sort_key_val are separate IRDL values, so keys and values may
+have different dtypes (argsort sorts an iota by the keys).
+"""
+
+import numpy as np
+
+from iree.compiler import ir
+
+from mlax import lax
+from mlax.core import dtypes, mlir
+from mlax.core.op import Op
+from mlax.ops import _hlo
+from mlax.ops._batching import defbatch_front
+
+
+def _check_dimension(name, x, dimension):
+    if not 0 <= dimension < x.ndim:
+        raise TypeError(f"mlax.{name}: dimension {dimension} is out of range for shape {x.shape}")
+
+
+def _sort_rule(x, dimension, descending=False):
+    _check_dimension("sort", x, dimension)
+    return x
+
+
+def _sort_key_val_rule(keys, values, dimension, descending=False):
+    _check_dimension("sort_key_val", keys, dimension)
+    if keys.shape != values.shape:
+        raise TypeError(f"mlax.sort_key_val: keys of shape {keys.shape} and values of shape {values.shape} differ")
+    return keys, values
+
+
+def _comes_first(dtype, descending):
+    """The comparator over (key a, key b, position a, position b): a comes first if it
+    orders before b, NaNs last (first when descending), equal keys by position."""
+    def compare(a, b, position_a, position_b):
+        bool_type = _hlo.compare(a, b, "EQ").type
+        before = _hlo.compare(a, b, "GT" if descending else "LT")
+        tie = _hlo.compare(a, b, "EQ")
+        if dtypes.is_inexact(dtype):
+            a_nan, b_nan = _hlo.compare(a, a, "NE"), _hlo.compare(b, b, "NE")
+            first_nan, second_nan = (a_nan, b_nan) if descending else (b_nan, a_nan)
+            # Ascending, a number precedes a NaN; descending, a NaN precedes a number.
+            nan_order = _hlo.value("stablehlo.and", [first_nan, _hlo.value("stablehlo.not", [second_nan], bool_type)],
+                                   bool_type)
+            before = _hlo.value("stablehlo.or", [before, nan_order], bool_type)
+            tie = _hlo.value("stablehlo.or", [tie, _hlo.value("stablehlo.and", [a_nan, b_nan], bool_type)], bool_type)
+        earlier = _hlo.value("stablehlo.and", [tie, _hlo.compare(position_a, position_b, "LT")], bool_type)
+        return [_hlo.value("stablehlo.or", [before, earlier], bool_type)]
+    return compare
+
+
+def _lower_sort(ctx, *operands, dimension, descending=False):
+    # IREE's sort is not stable, so the keys are sorted together with their positions,
+    # which break ties; other operands are then gathered by the sorted positions (IREE
+    # also miscompiles sorts of several iota-like operands, as argsort's values are).
+    keys = operands[0]
+    shape = ctx.in_avals[0].shape
+    positions = _hlo.value("stablehlo.iota", [], mlir.tensor_type(shape, dtypes.int32), iota_dimension=dimension)
+    sort = _hlo.op("stablehlo.sort", [keys, positions], [keys.type, positions.type],
+                   {"dimension": dimension, "is_stable": True}, regions=1)
+    key_dtype = ctx.in_avals[0].dtype
+    _hlo.scalar_region(sort, 0, [key_dtype, key_dtype, dtypes.int32, dtypes.int32],
+                       _comes_first(key_dtype, descending))
+    sorted_keys, order = sort.results
+    others = [d for d in range(len(shape)) if d != dimension]
+    numbers = ir.Attribute.parse(
+        "#stablehlo.gather<collapsed_slice_dims = [%d], operand_batching_dims = [%s], "
+        "start_indices_batching_dims = [%s], start_index_map = [%d], index_vector_dim = %d>"
+        % (dimension, ", ".join(map(str, others)), ", ".join(map(str, others)), dimension, len(shape)))
+    gathered = [_hlo.value("stablehlo.gather", [value, order], value.type, dimension_numbers=numbers,
+                           slice_sizes=(1,) * len(shape), indices_are_sorted=False) for value in operands[1:]]
+    return [sorted_keys] + gathered
+
+
+def _np_order(keys, dimension, descending):
+    """The stable sorting permutation along `dimension`, NaNs last (first when descending)."""
+    moved = np.moveaxis(np.asarray(keys), dimension, -1)
+    rows = moved.reshape(-1, moved.shape[-1]) if moved.size else moved.reshape(0, moved.shape[-1])
+
+    def order(row):
+        nan = np.isnan(row) if np.issubdtype(row.dtype, np.inexact) else np.zeros(row.shape, bool)
+        if descending:
+            return sorted(range(len(row)), key=lambda i: (not nan[i], 0.0 if nan[i] else -float(row[i])))
+        return sorted(range(len(row)), key=lambda i: (bool(nan[i]), 0.0 if nan[i] else float(row[i])))
+
+    result = np.array([order(r) for r in rows], dtype=np.int64).reshape(moved.shape)
+    return np.moveaxis(result, -1, dimension)
+
+
+sort = Op("sort", ["x"], _sort_rule, lambda ctx, x, dimension, descending=False: _lower_sort(
+    ctx, x, dimension=dimension, descending=descending)[0],
+    attrs={"dimension": "int", "descending": "bool"}, doc="x sorted along `dimension` (stable, NaNs last).")
+sort.numpy_ref = lambda x, dimension, descending=False: np.take_along_axis(
+    x, _np_order(x, dimension, descending), dimension)
+
+sort_key_val = Op("sort_key_val", ["keys", "values"], _sort_key_val_rule, _lower_sort,
+                  attrs={"dimension": "int", "descending": "bool"}, results=("sorted_keys", "sorted_values"),
+                  multiple_results=True, doc="keys sorted along `dimension`, and values in the same order.")
+sort_key_val.numpy_ref = lambda keys, values, dimension, descending=False: [
+    np.take_along_axis(a, _np_order(keys, dimension, descending), dimension) for a in (keys, values)]
+
+
+# -- differentiation: sorting permutes, so tangents follow the same permutation ---------
+
+def _permutation(keys, dimension, descending):
+    iota = lax.broadcasted_iota(dtypes.int32, keys.shape, dimension)
+    return sort_key_val(keys, iota, dimension=dimension, descending=descending or None)[1]
+
+
+def _permute(tangent, order, dimension):
+    from mlax.numpy._indexing import take_along_axis
+
+    return None if tangent is None else take_along_axis(tangent, order, dimension)
+
+
+def _sort_jvp(primals, tangents, dimension, descending=False):
+    (x,), (t,) = primals, tangents
+    order = _permutation(x, dimension, descending)
+    return [sort(x, dimension=dimension, descending=descending or None)], [_permute(t, order, dimension)]
+
+
+def _sort_key_val_jvp(primals, tangents, dimension, descending=False):
+    keys, values = primals
+    order = _permutation(keys, dimension, descending)
+    outs = sort_key_val(keys, values, dimension=dimension, descending=descending or None)
+    return outs, [_permute(t, order, dimension) for t in tangents]
+
+
+sort.jvp = _sort_jvp
+sort_key_val.jvp = _sort_key_val_jvp
+for _op in (sort, sort_key_val):
+    defbatch_front(_op, lambda attrs, size: {**attrs, "dimension": attrs["dimension"] + 1})

@@ -1,0 +1,74 @@
+"""Sorting: mnp.sort/argsort/median/quantile/percentile and lax.sort/top_k, against NumPy,
+eagerly and under jit, with ties and NaNs; gradients flow through the sort order."""
+
+import numpy as np
+import pytest
+
+import mlax
+import mlax.numpy as mnp
+from mlax import lax
+
+RNG = np.random.default_rng(7)
+X = RNG.standard_normal((4, 7)).astype(np.float32)
+TIES = np.array([3.0, np.nan, 1.0, 2.0, 1.0, -np.inf, np.nan, 2.0], np.float32)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_sort_and_argsort_match_numpy(axis):
+    for run in (lambda f: f, mlax.jit):
+        np.testing.assert_array_equal(run(lambda a: mnp.sort(a, axis=axis))(X), np.sort(X, axis=axis))
+        got = run(lambda a: mnp.argsort(a, axis=axis))(X)
+        np.testing.assert_array_equal(got, np.argsort(X, axis=axis, kind="stable"))
+        assert np.asarray(got).dtype == np.int32
+
+
+def test_sort_is_stable_with_nans_last():
+    np.testing.assert_array_equal(mnp.sort(TIES), np.sort(TIES))
+    np.testing.assert_array_equal(mnp.argsort(TIES), np.argsort(TIES, kind="stable"))
+    ints = np.array([2, 1, 2, 1, 0, 2], np.int32)
+    np.testing.assert_array_equal(mnp.argsort(ints), np.argsort(ints, kind="stable"))
+
+
+def test_descending_keeps_equal_elements_in_order():
+    np.testing.assert_array_equal(mnp.sort(TIES, descending=True), [np.nan, np.nan, 3, 2, 2, 1, 1, -np.inf])
+    np.testing.assert_array_equal(mnp.argsort(TIES, descending=True), [1, 6, 0, 3, 7, 2, 4, 5])
+
+
+def test_lax_sort_key_val_and_top_k():
+    keys = np.array([[3.0, 1.0, 2.0, 1.0]], np.float32)
+    sorted_keys, values = lax.sort((keys, np.array([[10, 11, 12, 13]], np.int32)))
+    np.testing.assert_array_equal(sorted_keys, [[1, 1, 2, 3]])
+    np.testing.assert_array_equal(values, [[11, 13, 12, 10]])
+    top, where = lax.top_k(np.array([1.0, 5.0, 3.0, 5.0, 2.0], np.float32), 3)
+    np.testing.assert_array_equal(top, [5, 5, 3])
+    np.testing.assert_array_equal(where, [1, 3, 2])
+    with pytest.raises(ValueError, match="k=9"):
+        lax.top_k(np.ones(4, np.float32), 9)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), (None, True)])
+def test_order_statistics_match_numpy(axis, keepdims):
+    np.testing.assert_allclose(mnp.median(X, axis=axis, keepdims=keepdims),
+                               np.median(X, axis=axis, keepdims=keepdims), rtol=1e-6)
+    np.testing.assert_allclose(mnp.quantile(X, [0.1, 0.5, 0.95], axis=axis, keepdims=keepdims),
+                               np.quantile(X, [0.1, 0.5, 0.95], axis=axis, keepdims=keepdims), rtol=1e-5)
+    np.testing.assert_allclose(mnp.percentile(X, 30, axis=axis, keepdims=keepdims),
+                               np.percentile(X, 30, axis=axis, keepdims=keepdims), rtol=1e-5)
+    with pytest.raises(ValueError, match="range"):
+        mnp.quantile(X, 1.5)
+
+
+def test_gradient_of_sorted_values_follows_the_permutation():
+    x = np.array([3.0, 0.0, 1.0, 2.0, 5.0, 4.0], np.float32)
+    weights = np.arange(6, dtype=np.float32)
+    grad = mlax.grad(lambda a: mnp.sum(mnp.sort(a) * weights))(x)
+    expected = np.zeros(6, np.float32)
+    expected[np.argsort(x)] = weights
+    np.testing.assert_array_equal(grad, expected)
+    # The median's gradient picks the middle element(s).
+    np.testing.assert_allclose(mlax.grad(mnp.median)(x), [0.5, 0, 0, 0.5, 0, 0])
+
+
+def test_vmap_of_sort():
+    np.testing.assert_array_equal(mlax.vmap(mnp.sort)(X), np.sort(X, axis=1))
+    np.testing.assert_array_equal(mlax.vmap(mnp.argsort, in_axes=1)(X), np.argsort(X.T, axis=1, kind="stable"))
