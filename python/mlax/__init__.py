@@ -14,7 +14,7 @@ from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
 from mlax.core.jit import jit, make_mlir  # noqa: F401
 from mlax.runtime.device import Device  # noqa: F401
 from mlax import ops as _ops  # noqa: F401  (defines the op table)
-from mlax import lax, nn, numpy  # noqa: F401,E402
+from mlax import lax, nn, numpy, random  # noqa: F401,E402
 from mlax.transforms.ad import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401,E402
 from mlax.transforms.custom import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401,E402
 from mlax.transforms.batching import vmap  # noqa: F401,E402

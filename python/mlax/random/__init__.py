@@ -1,0 +1,295 @@
+"""mlax.random: a counter-based PRNG with explicit keys, as jax.random.
+
+A key is a uint32 array of shape (2,) (`key(seed)`, `PRNGKey(seed)`). Random
+bits come from the Threefry-2x32 block cipher applied to a counter per output
+element, so the same key gives the same numbers eagerly, under jit and under
+vmap; `split` and `fold_in` derive new keys the same way. The bit streams
+follow JAX's default Threefry scheme, so a seed draws the same bits as in JAX.
+"""
+
+import math
+import operator
+
+import numpy as np
+
+import mlax.numpy as mnp
+from mlax import config, lax
+from mlax.core import dtypes
+from mlax.core.array_methods import ArrayMethods
+from mlax.core.trace import aval_of
+
+_UINT32 = np.dtype(np.uint32)
+
+# Threefry-2x32 rotation constants, for the even and odd groups of four rounds.
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_PARITY = 0x1BD11BDA
+
+
+def _u32(value, shape=()):
+    return lax.full(shape, value, _UINT32)
+
+
+def _rotate_left(x, distance):
+    shape = aval_of(x).shape
+    return lax.bitwise_or(lax.shift_left(x, _u32(distance, shape)),
+                          lax.shift_right_logical(x, _u32(32 - distance, shape)))
+
+
+def _key_words(key, shape):
+    """The key's two uint32 words, broadcast to `shape`."""
+    _check_key(key)
+    words = [lax.reshape(lax.slice(key, (i,), (i + 1,)), ()) for i in (0, 1)]
+    return [lax.broadcast_in_dim(w, shape, ()) for w in words]
+
+
+def _check_key(key):
+    aval = aval_of(key)
+    if aval.shape != (2,) or aval.dtype != _UINT32:
+        raise TypeError(f"expected a PRNG key (uint32[2], from mlax.random.key(seed)), got {aval.str_short()}")
+
+
+def threefry_2x32(key, counts_hi, counts_lo):
+    """Threefry-2x32 (20 rounds) of the counter pairs (counts_hi, counts_lo) under `key`."""
+    shape = aval_of(counts_hi).shape
+    k0, k1 = _key_words(key, shape)
+    schedule = [k0, k1, lax.bitwise_xor(lax.bitwise_xor(k0, k1), _u32(_PARITY, shape))]
+    x0, x1 = lax.add(counts_hi, schedule[0]), lax.add(counts_lo, schedule[1])
+    for group in range(5):
+        for rotation in _ROTATIONS[group % 2]:
+            x0 = lax.add(x0, x1)
+            x1 = lax.bitwise_xor(_rotate_left(x1, rotation), x0)
+        x0 = lax.add(x0, schedule[(group + 1) % 3])
+        x1 = lax.add(lax.add(x1, schedule[(group + 2) % 3]), _u32(group + 1, shape))
+    return x0, x1
+
+
+def _counters(shape):
+    """The row-major index of every element of `shape`, as (high, low) uint32 words."""
+    size = math.prod(shape)
+    if size >= 2 ** 32:
+        raise NotImplementedError(f"random arrays of 2**32 elements or more (shape {shape})")
+    low = lax.reshape(lax.iota(_UINT32, size), shape)
+    return _u32(0, shape), low
+
+
+def key(seed):
+    """A PRNG key from an integer seed: its high and low 32-bit words (as JAX, the high
+    word is 0 unless the seed is a 64-bit integer, which needs x64)."""
+    if isinstance(seed, ArrayMethods):
+        if seed.shape != () or not dtypes.is_integer(seed.dtype):
+            raise TypeError(f"PRNG key seed must be an integer scalar, got {seed.aval.str_short()}")
+        low = lax.convert_element_type(seed, _UINT32)
+        high = _u32(0)
+        if seed.dtype.itemsize == 8:
+            high = lax.convert_element_type(lax.shift_right_logical(seed, lax.full((), 32, seed.dtype)), _UINT32)
+        return lax.concatenate([lax.reshape(high, (1,)), lax.reshape(low, (1,))], 0)
+    seed = operator.index(seed)
+    if config.x64_enabled():
+        words = [(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF]
+    else:
+        if not -2 ** 31 <= seed < 2 ** 32:
+            raise OverflowError(f"seed {seed} does not fit 32 bits; enable x64 for 64-bit seeds")
+        words = [0, seed & 0xFFFFFFFF]
+    return mnp.asarray(np.array(words, dtype=np.uint32))
+
+
+PRNGKey = key
+
+
+def key_data(keys):
+    return keys
+
+
+def wrap_key_data(data):
+    return mnp.asarray(data, dtype=_UINT32)
+
+
+def split(key, num=2):
+    """`num` new keys from `key`, as an array of shape (num, 2)."""
+    shape = (num,) if isinstance(num, int) else tuple(num)
+    high, low = _counters(shape)
+    first, second = threefry_2x32(key, high, low)
+    return lax.concatenate([lax.expand_dims(first, (len(shape),)), lax.expand_dims(second, (len(shape),))],
+                           len(shape))
+
+
+def fold_in(key, data):
+    """A new key from `key` and the integer `data`."""
+    data = lax.convert_element_type(mnp.asarray(data), _UINT32)
+    if aval_of(data).shape != ():
+        raise TypeError(f"fold_in data must be a scalar, got shape {aval_of(data).shape}")
+    first, second = threefry_2x32(key, lax.reshape(_u32(0), (1,)), lax.reshape(data, (1,)))
+    return lax.concatenate([first, second], 0)
+
+
+def bits(key, shape=(), dtype=np.uint32):
+    """Uniformly random unsigned integers of `shape`."""
+    shape = _shape(shape)
+    dtype = np.dtype(dtype)
+    first, second = threefry_2x32(key, *_counters(shape))
+    raw = lax.bitwise_xor(first, second)
+    if dtype == _UINT32:
+        return raw
+    if dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        raise TypeError(f"bits supports uint8, uint16 and uint32, got {dtype.name}")
+    return lax.convert_element_type(raw, dtype)
+
+
+def _shape(shape):
+    return (operator.index(shape),) if np.ndim(shape) == 0 else tuple(operator.index(d) for d in shape)
+
+
+def _float_dtype(dtype):
+    dtype = dtypes.canonicalize(dtype or dtypes.default_float())
+    if not dtypes.is_float(dtype):
+        raise TypeError(f"expected a floating-point dtype, got {np.dtype(dtype).name}")
+    return dtype
+
+
+def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
+    """Floats uniform in [minval, maxval), of `shape`."""
+    shape, dtype = _shape(shape), _float_dtype(dtype)
+    info = dtypes.finfo(dtype)
+    width = dtype.itemsize * 8
+    mantissa = info.nmant
+    raw = bits(key, shape)
+    if width < 32:
+        raw = lax.shift_right_logical(raw, _u32(32 - width, shape))
+    unsigned = np.dtype(f"uint{width}")
+    raw = lax.convert_element_type(raw, unsigned) if width < 32 else raw
+    # Keep the top `mantissa` bits, with the exponent of 1.0: a float in [1, 2).
+    one_bits = np.array(1.0, dtype).view(unsigned).item()
+    shifted = lax.shift_right_logical(raw, lax.full(shape, width - mantissa, unsigned))
+    floats = lax.bitcast_convert_type(lax.bitwise_or(shifted, lax.full(shape, one_bits, unsigned)), dtype)
+    floats = lax.sub(floats, lax.full(shape, 1.0, dtype))
+    minval = mnp.broadcast_to(mnp.asarray(minval, dtype), shape)
+    maxval = mnp.broadcast_to(mnp.asarray(maxval, dtype), shape)
+    return lax.max(minval, lax.add(lax.mul(floats, lax.sub(maxval, minval)), minval))
+
+
+def normal(key, shape=(), dtype=None):
+    """Standard normal floats of `shape`."""
+    shape, dtype = _shape(shape), _float_dtype(dtype)
+    lowest = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
+    u = uniform(key, shape, dtype, lowest, 1.0)
+    return lax.mul(lax.full(shape, np.sqrt(2), dtype), lax.erf_inv(u))
+
+
+def truncated_normal(key, lower, upper, shape=None, dtype=None):
+    """Standard normal floats conditioned on lower < x < upper."""
+    dtype = _float_dtype(dtype)
+    if shape is None:
+        shape = np.broadcast_shapes(np.shape(lower), np.shape(upper))
+    shape = _shape(shape)
+    sqrt2 = np.sqrt(2)
+    lower = mnp.broadcast_to(mnp.asarray(lower, dtype), shape)
+    upper = mnp.broadcast_to(mnp.asarray(upper, dtype), shape)
+    a, b = lax.erf(lower / sqrt2), lax.erf(upper / sqrt2)
+    u = uniform(key, shape, dtype, a, b)
+    out = lax.mul(lax.full(shape, sqrt2, dtype), lax.erf_inv(u))
+    tiny = dtypes.finfo(dtype).eps
+    return mnp.clip(out, lower + mnp.abs(lower) * tiny, upper - mnp.abs(upper) * tiny)
+
+
+def bernoulli(key, p=0.5, shape=None):
+    """Booleans that are True with probability p."""
+    p = mnp.asarray(p)
+    shape = _shape(np.shape(p) if shape is None else shape)
+    if not dtypes.is_float(p.dtype):
+        p = p.astype(dtypes.default_float())
+    return uniform(key, shape, p.dtype) < p
+
+
+def _wide_bits(key, shape, width):
+    """Random unsigned integers of `width` bits (32 or 64)."""
+    if width == 32:
+        return bits(key, shape)
+    high_key, low_key = split(key)
+    wide = np.dtype(np.uint64)
+    high = lax.convert_element_type(bits(high_key, shape), wide)
+    low = lax.convert_element_type(bits(low_key, shape), wide)
+    return lax.bitwise_or(lax.shift_left(high, lax.full(shape, 32, wide)), low)
+
+
+def randint(key, shape, minval, maxval, dtype=None):
+    """Integers uniform in [minval, maxval), of `shape`."""
+    shape = _shape(shape)
+    dtype = dtypes.canonicalize(dtype or dtypes.default_int())
+    if not dtypes.is_integer(dtype):
+        raise TypeError(f"randint requires an integer dtype, got {np.dtype(dtype).name}")
+    info = dtypes.iinfo(dtype)
+    minval = mnp.broadcast_to(mnp.clip(mnp.asarray(minval), info.min, info.max).astype(dtype), shape)
+    maxval = mnp.broadcast_to(mnp.clip(mnp.asarray(maxval), info.min, info.max).astype(dtype), shape)
+    width = 64 if dtype.itemsize == 8 else 32
+    unsigned = np.dtype(f"uint{width}")
+    high_key, low_key = split(key)
+    higher, lower = _wide_bits(high_key, shape, width), _wide_bits(low_key, shape, width)
+    # The span as an unsigned number; 1 for an empty range, so that minval comes out.
+    span = lax.convert_element_type(lax.sub(maxval, minval), unsigned)
+    span = lax.select(lax.le(maxval, minval), lax.full(shape, 1, unsigned), span)
+    # (higher * 2^width + lower) mod span, so that all residues are (nearly) equally likely.
+    multiplier = lax.rem(lax.full(shape, 2 ** (width // 2), unsigned), span)
+    multiplier = lax.rem(lax.mul(multiplier, multiplier), span)
+    offset = lax.add(lax.mul(lax.rem(higher, span), multiplier), lax.rem(lower, span))
+    return lax.add(minval, lax.convert_element_type(lax.rem(offset, span), dtype))
+
+
+def gumbel(key, shape=(), dtype=None):
+    """Standard Gumbel floats of `shape`."""
+    shape, dtype = _shape(shape), _float_dtype(dtype)
+    tiny = dtypes.finfo(dtype).tiny
+    return -mnp.log(-mnp.log(uniform(key, shape, dtype, tiny, 1.0)))
+
+
+def categorical(key, logits, axis=-1, shape=None):
+    """Indices drawn with probabilities softmax(logits) along `axis`."""
+    logits = mnp.asarray(logits)
+    axis = axis % logits.ndim
+    batch_shape = logits.shape[:axis] + logits.shape[axis + 1:]
+    shape = batch_shape if shape is None else _shape(shape)
+    noise_shape = shape + (logits.shape[axis],)
+    moved = mnp.moveaxis(logits, axis, -1)
+    noise = gumbel(key, noise_shape, moved.dtype)
+    return mnp.argmax(noise + moved, axis=-1)
+
+
+def permutation(key, x, axis=0, independent=False):
+    """A random permutation of range(x) (for an int x) or of x's entries along `axis`."""
+    if isinstance(x, int) or (np.ndim(x) == 0 and not isinstance(x, ArrayMethods)):
+        values = lax.iota(dtypes.default_int(), operator.index(x))
+        axis = 0
+    else:
+        values = mnp.asarray(x)
+        axis = axis % values.ndim
+    size = values.shape[axis]
+    rounds = max(1, math.ceil(3 * math.log(max(size, 2)) / math.log(2 ** 32 - 1)))
+    order = lax.iota(np.int32, size)
+    for _ in range(rounds):
+        key, subkey = split(key)
+        sort_keys = bits(subkey, (size,))
+        order = lax.sort_key_val(sort_keys, order, 0)[1]
+    return mnp.take(values, order, axis=axis)
+
+
+def choice(key, a, shape=(), replace=True, p=None, axis=0):
+    """Random entries of a (or of range(a) for an int a), with or without replacement."""
+    shape = _shape(shape)
+    population = operator.index(a) if isinstance(a, int) else mnp.asarray(a).shape[axis]
+    count = math.prod(shape)
+    if not replace and count > population:
+        raise ValueError(f"cannot take {count} samples without replacement from {population} entries")
+    if p is None:
+        if replace:
+            picks = randint(key, shape, 0, population)
+        else:
+            picks = lax.reshape(lax.slice(permutation(key, population), (0,), (count,)), shape)
+    else:
+        log_p = mnp.log(mnp.asarray(p))
+        if replace:
+            picks = categorical(key, log_p, shape=shape)
+        else:
+            noisy = log_p + gumbel(key, (population,), log_p.dtype)
+            picks = lax.reshape(lax.top_k(noisy, count)[1], shape)
+    if isinstance(a, int):
+        return picks
+    return mnp.take(mnp.asarray(a), picks, axis=axis)
