@@ -70,8 +70,10 @@ class Jitted:
             self._params = []
 
     def _split(self, args, kwargs):
-        """(static key, dynamic args pytree, rebuild) for one call."""
-        static_nums = _normalize_argnums(self._static_argnums, len(args))
+        """(static positional args, static keyword args, dynamic (args, kwargs)) for one call.
+        A static argument may be named by position or by name, and passed either way."""
+        by_name = {i for i, name in enumerate(self._params[:len(args)]) if name in self._static_argnames}
+        static_nums = tuple(sorted(set(_normalize_argnums(self._static_argnums, len(args))) | by_name))
         names = set(self._static_argnames) | {self._params[i] for i in static_nums if i < len(self._params)}
         static_args = tuple((i, args[i]) for i in static_nums if i < len(args))
         static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in names))
