@@ -142,6 +142,15 @@ irdl.dialect @mlax {
     %v3 = irdl.base "#builtin.integer"
     irdl.attributes {"dimension" = %v3}
   }
+  irdl.operation @cond {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(index: %v0, operands: variadic %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v2)
+    %v3 = irdl.base "#builtin.array"
+    irdl.attributes {"branches" = %v3}
+  }
   irdl.operation @constant {
     %v0 = irdl.base "!builtin.tensor"
     irdl.results(result: %v0)
@@ -565,6 +574,18 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @scan {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.integer"
+    %v4 = irdl.base "#builtin.integer"
+    %v5 = irdl.base "#builtin.integer"
+    %v6 = irdl.base "#builtin.integer"
+    irdl.attributes {"body" = %v2, "length" = %v3, "reverse" = %v4, "num_carry" = %v5, "num_xs" = %v6}
+  }
   irdl.operation @scatter {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -712,6 +733,17 @@ irdl.dialect @mlax {
     %v4 = irdl.base "#builtin.dense_array"
     %v5 = irdl.base "#builtin.integer"
     irdl.attributes {"callee" = %v2, "in_axes" = %v3, "out_axes" = %v4, "axis_size" = %v5}
+  }
+  irdl.operation @while {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.symbol_ref"
+    %v4 = irdl.base "#builtin.integer"
+    %v5 = irdl.base "#builtin.integer"
+    irdl.attributes {"cond" = %v2, "body" = %v3, "num_carry" = %v4, "num_cond_consts" = %v5}
   }
   irdl.operation @xor {
     %v0 = irdl.base "!builtin.tensor"

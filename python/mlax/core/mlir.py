@@ -115,7 +115,8 @@ class Symbol(str):
 # the IR. The encoding is fixed by the Python type, so decoding needs no schema:
 #   int -> i64 IntegerAttr, bool -> BoolAttr, float -> f64 FloatAttr,
 #   str -> StringAttr, tuple of ints -> array<i64: ...>, np.dtype -> TypeAttr,
-#   np.ndarray -> DenseElementsAttr, Symbol -> FlatSymbolRefAttr, ir.Attribute -> itself.
+#   np.ndarray -> DenseElementsAttr, Symbol -> FlatSymbolRefAttr,
+#   tuple of Symbols -> ArrayAttr of them, ir.Attribute -> itself.
 
 def encode_attr(value):
     if isinstance(value, ir.Attribute):
@@ -134,6 +135,8 @@ def encode_attr(value):
         return ir.TypeAttr.get(element_type(value))
     if isinstance(value, np.ndarray):
         return dense_attr(value, value.dtype)
+    if isinstance(value, tuple) and value and all(isinstance(v, Symbol) for v in value):
+        return ir.ArrayAttr.get([ir.FlatSymbolRefAttr.get(v) for v in value])
     if isinstance(value, tuple):
         return ir.DenseI64ArrayAttr.get([int(v) for v in value])
     raise TypeError(f"cannot encode attribute value {value!r}")
@@ -150,6 +153,8 @@ def decode_attr(attr):
         return attr.value
     if isinstance(attr, ir.FlatSymbolRefAttr):
         return Symbol(attr.value)
+    if isinstance(attr, ir.ArrayAttr):
+        return tuple(Symbol(ir.FlatSymbolRefAttr(a).value) for a in attr)
     if isinstance(attr, ir.StringAttr):
         return attr.value
     if isinstance(attr, ir.TypeAttr):

@@ -19,6 +19,7 @@ ATTR_KINDS = {
     "dtype": "#builtin.type",        # numpy dtype, TypeAttr
     "dense": "#builtin.dense_typed_elements",  # numpy array, DenseElementsAttr
     "symbol": "#builtin.symbol_ref",     # a function symbol (@f)
+    "symbols": "#builtin.array",         # a tuple of function symbols ([@f, @g])
 }
 
 OPS = {}

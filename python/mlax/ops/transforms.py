@@ -45,7 +45,7 @@ _TRANSFORMS = {
 for _name, _attrs in _TRANSFORMS.items():
     _op = Op(_name, ["*operands"], _typed_by_callee, _unexpanded, attrs=_attrs, results=("*results",),
              multiple_results=True, doc=f"The {_name} transformation of the function @callee.")
-    _op.traits.add("transform")
+    _op.traits.update({"transform", "typed_by_callee"})
 
 
 stop_gradient = Op("stop_gradient", ["x"], lambda x: x, lambda ctx, x: x,

@@ -13,7 +13,6 @@ from mlax.passes import _walk
 EXPANDERS = {}
 # Ops that only call their callee unless a transformation gives them meaning.
 CALLS_OF_CALLEE = ("mlax.custom_jvp_call", "mlax.custom_vjp_call", "mlax.checkpoint")
-_SYMBOL_ATTRS = ("callee", "jvp", "fwd", "bwd")
 
 
 class Module:
@@ -27,7 +26,7 @@ class Module:
         for f in _walk.functions(self.module_op):
             if _walk.function_name(f) == name:
                 return f
-        raise ValueError(f"mlax-autodiff: no function @{name} in the module")
+        raise ValueError(f"no function @{name} in the module")
 
     def referenced(self, func_op, seen=None):
         """func_op and every function it references, transitively."""
@@ -36,10 +35,8 @@ class Module:
         if name not in seen:
             seen[name] = func_op
             for operation in _walk.post_order(func_op):
-                for attr_name in (("callee",) if operation.name == "func.call" else _SYMBOL_ATTRS):
-                    if attr_name in operation.attributes:
-                        symbol = ir.FlatSymbolRefAttr(operation.attributes[attr_name]).value
-                        self.referenced(self.function(symbol), seen)
+                for symbol in _walk.referenced_symbols(operation):
+                    self.referenced(self.function(symbol), seen)
         return seen.values()
 
     def ready(self, operation):
@@ -49,15 +46,6 @@ class Module:
                        for f in self.referenced(callee) for inner in _walk.post_order(f))
 
 
-def _arg_avals(func_op):
-    return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
-
-
-def _result_avals(func_op):
-    function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
-    return [aval_lib.from_type(t) for t in function_type.results]
-
-
 def arg_avals(func_op):
     return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
 
@@ -65,6 +53,17 @@ def arg_avals(func_op):
 def result_avals(func_op):
     function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
     return [aval_lib.from_type(t) for t in function_type.results]
+
+
+def reemit(operation, definition, ins, attrs):
+    """Apply the op of `operation` to `ins` in the function being built; return its results."""
+    from mlax.core.trace import current_trace
+
+    if "typed_by_callee" in definition.traits:
+        out_avals = [aval_lib.from_type(r.type) for r in operation.results]
+        return current_trace().emit(definition, ins, attrs, out_avals)
+    out = definition(*ins, **attrs)
+    return list(out) if definition.multiple_results else [out]
 
 
 def replace_by_call(operation, name):
@@ -94,3 +93,44 @@ def expand(module_op, kinds):
             for operation in _walk.post_order(f):
                 if operation.name in CALLS_OF_CALLEE:
                     replace_by_call(operation, mlir.op_attrs(operation)["callee"])
+
+
+class RuleContext:
+    """What the rules of ops that name functions (control flow) need from the pass
+    running them: the functions' signatures, and new functions derived from them."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def signature(self, name):
+        """(argument avals, result avals) of the function @name."""
+        function = self.module.function(name)
+        return arg_avals(function), result_avals(function)
+
+    def trace(self, fn, in_avals, name):
+        """Trace fn(*args) -> list of results into a new private function; return its Symbol."""
+        from mlax.core.mlir import Symbol
+        from mlax.core.trace import Trace
+
+        trace = Trace(self.module.builder, name, in_avals)
+        with trace:
+            trace.finish(list(fn(*trace.args)))
+        return Symbol(trace.name)
+
+    def call(self, name, args):
+        """Call @name from the function being built; return its results."""
+        from mlax.core.trace import current_trace
+
+        return current_trace().call(name, args, self.signature(name)[1])
+
+    def batch(self, name, dims, size):
+        """(Symbol of @name batched along `dims`, its results' batch axes, None where unbatched)."""
+        from mlax.passes.vmap import batched_function
+
+        return batched_function(self.module, self.module.function(name), dims, size, front=False)
+
+    def batched(self, name, dims, size):
+        """Symbol of @name batched along `dims`, all results batched along their first axis."""
+        from mlax.passes.vmap import batched_function
+
+        return batched_function(self.module, self.module.function(name), dims, size)[0]

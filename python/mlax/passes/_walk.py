@@ -40,5 +40,16 @@ def replace_op(op, new_values):
     op.erase()
 
 
+def referenced_symbols(operation):
+    """Names of the functions an operation refers to (symbol attributes, or arrays of them)."""
+    names = []
+    for attr in operation.attributes.values():
+        if isinstance(attr, ir.FlatSymbolRefAttr):
+            names.append(attr.value)
+        elif isinstance(attr, ir.ArrayAttr):
+            names.extend(a.value for a in attr if isinstance(a, ir.FlatSymbolRefAttr))
+    return names
+
+
 def has_uses(op):
     return any(True for result in op.results for _ in result.uses)

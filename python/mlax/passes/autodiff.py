@@ -24,7 +24,7 @@ from mlax.core.linear import Equation, LinearValue, Tape
 from mlax.core.trace import Trace, current_trace
 from mlax.ops._rules import add_tangents, instantiate, is_linear
 from mlax.passes import _walk, register
-from mlax.passes._transforms import CALLS_OF_CALLEE, EXPANDERS, arg_avals, expand, replace_by_call, result_avals
+from mlax.passes._transforms import CALLS_OF_CALLEE, EXPANDERS, arg_avals, expand, reemit, replace_by_call, result_avals
 
 _DIFFERENTIATE = ("mlax.jvp", "mlax.vjp")
 
@@ -71,8 +71,7 @@ class Interpreter:
         if definition is None:
             raise ValueError(f"mlax-autodiff: cannot differentiate through {operation.name}")
         if not differentiating:
-            out = definition(*ins, **attrs)
-            outs = list(out) if definition.multiple_results else [out]
+            outs = reemit(operation, definition, ins, attrs)
             return outs, [None] * len(outs)
         if definition.jvp is None:
             raise NotImplementedError(f"differentiation rule for mlax.{definition.name} is not implemented")

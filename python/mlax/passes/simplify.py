@@ -90,9 +90,7 @@ def _referenced_symbols(module_op):
     names = set()
     for func_op in _walk.functions(module_op):
         for operation in _walk.post_order(func_op):
-            for attr in operation.attributes.values():
-                if isinstance(attr, ir.FlatSymbolRefAttr):
-                    names.add(attr.value)
+            names.update(_walk.referenced_symbols(operation))
     return names
 
 

@@ -18,8 +18,8 @@ def verify_op(operation):
         if operation.name.startswith("mlax."):
             raise ValueError(f"mlax-verify: unknown op {operation.name}: {operation}")
         return
-    if "transform" in definition.traits:
-        return  # typed by its callee; mlax-autodiff checks it against the callee
+    if "typed_by_callee" in definition.traits:
+        return  # its result types are those of the functions it names
     try:
         in_avals = [aval_lib.from_type(v.type) for v in operation.operands]
         attrs = mlir.op_attrs(operation)

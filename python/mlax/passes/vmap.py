@@ -24,7 +24,8 @@ from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace, current_trace
 from mlax.ops._batching import move_axis, to_front
 from mlax.passes import _walk, register
-from mlax.passes._transforms import CALLS_OF_CALLEE, EXPANDERS, arg_avals, expand, replace_by_call, result_avals
+from mlax.passes._transforms import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
+                                     replace_by_call, result_avals)
 
 
 def _batched_aval(aval, dim, size):
@@ -65,16 +66,14 @@ class BatchInterpreter:
         if definition is None:
             raise ValueError(f"mlax-vmap: cannot batch {operation.name}")
         if all(d is None for d in dims):
-            if "transform" in definition.traits:
-                out_avals = [ShapedArray(*mlir.shape_dtype(r.type)) for r in operation.results]
-                return current_trace().emit(definition, ins, attrs, out_avals), [None] * len(out_avals)
-            out = definition(*ins, **attrs)
-            outs = list(out) if definition.multiple_results else [out]
+            outs = reemit(operation, definition, ins, attrs)
             return outs, [None] * len(outs)
         if operation.name in CALLS_OF_CALLEE:
             return self._batch_call_op(definition, attrs, ins, dims)
         if definition.batch is None:
             raise NotImplementedError(f"batching rule for mlax.{definition.name} is not implemented")
+        if "control_flow" in definition.traits:
+            return definition.batch(ins, dims, ctx=RuleContext(self.module), **attrs)
         return definition.batch(ins, dims, **attrs)
 
     def _batch_call_op(self, definition, attrs, ins, dims):
@@ -85,21 +84,24 @@ class BatchInterpreter:
             function = self.module.function(value)
             count = len(arg_avals(function))
             # Rule functions take tangents/cotangents after the arguments: all batched first.
-            new_attrs[name] = Symbol(batched_function(self.module, function, [0] * count, self.size))
+            new_attrs[name] = batched_function(self.module, function, [0] * count, self.size)[0]
         callee = self.module.function(attrs["callee"])
         out_avals = [_batched_aval(a, 0, self.size) for a in result_avals(callee)]
         outs = current_trace().emit(definition, front, new_attrs, out_avals)
         return outs, [0] * len(outs)
 
 
-def batched_function(module, func_op, dims, size):
-    """Write a version of func_op batched along `dims` whose results are all batched first."""
+def batched_function(module, func_op, dims, size, front=True):
+    """Write a version of func_op batched along `dims`; return (its Symbol, its results'
+    batch axes). With `front`, every result is batched along its first axis."""
     avals = [_batched_aval(a, d, size) for a, d in zip(arg_avals(func_op), dims)]
     trace = Trace(module.builder, f"{_walk.function_name(func_op)}_batched", avals)
     with trace:
         outs, out_dims = BatchInterpreter(module, size).run(func_op, trace.args, list(dims))
-        trace.finish([to_front(o, d, size) for o, d in zip(outs, out_dims)])
-    return trace.name
+        if front:
+            outs, out_dims = [to_front(o, d, size) for o, d in zip(outs, out_dims)], [0] * len(outs)
+        trace.finish(outs)
+    return Symbol(trace.name), out_dims
 
 
 def _expand(module, operation):

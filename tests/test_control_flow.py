@@ -1,0 +1,90 @@
+"""lax.cond/switch/while_loop/fori_loop/scan/map: results against Python loops, eagerly
+and under jit, vmapped with batched and unbatched predicates, and their errors."""
+
+import numpy as np
+import pytest
+
+import mlax
+import mlax.numpy as mnp
+from mlax import lax
+
+XS = np.arange(12, dtype=np.float32).reshape(4, 3) / 4
+
+
+def test_cond_and_switch_pick_a_branch():
+    for run in (lambda f: f, mlax.jit):
+        f = run(lambda p, x: lax.cond(p, lambda a: a * 2, lambda a: a - 1, x))
+        np.testing.assert_allclose(f(True, XS[0]), XS[0] * 2)
+        np.testing.assert_allclose(f(False, XS[0]), XS[0] - 1)
+        g = run(lambda i, x: lax.switch(i, [lambda a: a, lambda a: a * 10, lambda a: -a], x))
+        for index, expected in [(-3, XS[1]), (1, XS[1] * 10), (2, -XS[1]), (7, -XS[1])]:
+            np.testing.assert_allclose(g(index, XS[1]), expected)
+
+
+def test_cond_with_pytrees_and_closures():
+    scale = mnp.asarray(3.0)
+
+    def f(p, tree):
+        return lax.cond(p, lambda t: {"a": t["a"] * scale, "b": t["b"]},
+                        lambda t: {"a": t["a"], "b": t["b"] + scale}, tree)
+    out = mlax.jit(f)(False, {"a": XS[0], "b": XS[1]})
+    np.testing.assert_allclose(out["b"], XS[1] + 3)
+    np.testing.assert_allclose(out["a"], XS[0])
+
+
+def test_while_loop_and_fori_loop():
+    def collatz_steps(n):
+        def body(c):
+            n, steps = c
+            return lax.cond(n % 2 == 0, lambda m: m // 2, lambda m: 3 * m + 1, n), steps + 1
+        return lax.while_loop(lambda c: c[0] != 1, body, (n, 0))[1]
+
+    assert int(mlax.jit(collatz_steps)(27)) == 111
+    assert float(lax.fori_loop(0, 5, lambda i, v: v + i * i, 0.0)) == 30.0
+    traced_bounds = mlax.jit(lambda lo, hi: lax.fori_loop(lo, hi, lambda i, v: v * 2.0 + i, 1.0))
+    value = 1.0
+    for i in range(2, 6):
+        value = value * 2 + i
+    assert float(traced_bounds(2, 6)) == value
+    bounded = lax.while_loop(lambda v: v < 100.0, lambda v: v * 3.0, 1.0, max_steps=10)
+    assert float(bounded) == 243.0
+
+
+def test_scan_and_map():
+    def cumulative(carry, x):
+        carry = carry + x
+        return carry, carry * 2
+
+    for reverse in (False, True):
+        final, ys = lax.scan(cumulative, np.zeros(3, np.float32), XS, reverse=reverse)
+        order = XS[::-1] if reverse else XS
+        expected = np.cumsum(order, axis=0)
+        np.testing.assert_allclose(final, expected[-1], rtol=1e-6)
+        np.testing.assert_allclose(ys, (expected * 2)[::-1] if reverse else expected * 2, rtol=1e-6)
+    np.testing.assert_allclose(lax.map(lambda row: mnp.sum(row ** 2), XS), np.sum(XS ** 2, axis=1), rtol=1e-6)
+    _, counted = lax.scan(lambda c, _: (c + 1, c), 0, None, length=4)
+    np.testing.assert_array_equal(counted, [0, 1, 2, 3])
+
+
+def test_vmap_of_control_flow():
+    rows = mnp.asarray(XS)
+    np.testing.assert_allclose(mlax.vmap(lambda x: lax.cond(x[0] > 1, lambda a: a * 2, lambda a: a - 1, x))(rows),
+                               np.where(XS[:, :1] > 1, XS * 2, XS - 1))
+    doubled = mlax.vmap(lambda n: lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 2.0),
+                                                 (0, 1.0))[1])(mnp.asarray([1, 3, 5]))
+    np.testing.assert_allclose(doubled, [2.0, 8.0, 32.0])
+    sums = mlax.vmap(lambda x: lax.scan(lambda c, v: (c + v, c), 0.0, x)[0], in_axes=1)(rows)
+    np.testing.assert_allclose(sums, XS.sum(axis=0), rtol=1e-6)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(TypeError, match=r"false_fun has types \(f32\[2\]\), true_fun \(f32\[3\]\)"):
+        lax.cond(True, lambda x: x, lambda x: x[:2], XS[0])
+    with pytest.raises(TypeError, match=r"branch 0 has types \(f32\[3\]\), branch 1 \(i32\[3\]\)"):
+        lax.switch(0, [lambda x: x, lambda x: x.astype(mnp.int32)], XS[0])
+    with pytest.raises(TypeError, match="boolean scalar"):
+        lax.while_loop(lambda v: v, lambda v: v, 1.0)
+    with pytest.raises(TypeError, match=r"body_fun.*f32\[\].*f32\[2\]"):
+        lax.while_loop(lambda v: v < 3.0, lambda v: mnp.ones(2), 1.0)
+    with pytest.raises(ValueError, match="number of steps"):
+        lax.scan(lambda c, x: (c, x), 0.0, (np.ones(3), np.ones(4)))
