@@ -88,3 +88,58 @@ def test_errors_name_the_problem():
         lax.while_loop(lambda v: v < 3.0, lambda v: mnp.ones(2), 1.0)
     with pytest.raises(ValueError, match="number of steps"):
         lax.scan(lambda c, x: (c, x), 0.0, (np.ones(3), np.ones(4)))
+
+
+def test_vmap_keeps_unbatched_results_unbatched():
+    rows = mnp.asarray(XS)
+    # The counter never meets the mapped axis, so out_axes=None is allowed for it.
+    count, total = mlax.vmap(lambda x: lax.fori_loop(0, 3, lambda i, c: (c[0] + 1, c[1] + x), (0, mnp.zeros(3))),
+                             out_axes=(None, 0))(rows)
+    assert int(count) == 3
+    np.testing.assert_allclose(total, XS * 3, rtol=1e-6)
+    steps, ys = mlax.vmap(lambda x: lax.scan(lambda c, v: (c + 1, (c, v * 2)), 0, x), in_axes=1,
+                          out_axes=(None, (None, 1)))(rows)
+    np.testing.assert_array_equal(steps, 4)
+    np.testing.assert_array_equal(ys[0], np.arange(4))
+    np.testing.assert_allclose(ys[1], XS * 2)
+    picked = mlax.vmap(lambda x: lax.cond(True, lambda a: (a * 2, 1.0), lambda a: (a, 2.0), x),
+                       out_axes=(0, None))(rows)
+    np.testing.assert_allclose(picked[0], XS * 2)
+    assert float(picked[1]) == 1.0
+
+
+def _central_difference(f, x, direction, eps=1e-3):
+    x64, d64 = np.asarray(x, np.float64), np.asarray(direction, np.float64)
+    return (np.asarray(f(x64 + eps * d64), np.float64) - np.asarray(f(x64 - eps * d64), np.float64)) / (2 * eps)
+
+
+FORWARD_CASES = {
+    "cond": lambda x: lax.cond(x[0] > 0, lambda a: mnp.sin(a) * a[1], lambda a: a ** 2, x),
+    "switch-on-data": lambda x: lax.switch((x[1] > 0).astype(mnp.int32), [mnp.cos, lambda a: a * mnp.exp(a)], x),
+    "while": lambda x: lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, mnp.sin(c[1]) * x), (0, x))[1],
+    "fori-traced-bounds": lambda x: lax.fori_loop(0, mnp.asarray(3), lambda i, v: v * x + i, x),
+    "scan": lambda x: lax.scan(lambda c, v: (c * v + mnp.sum(x), mnp.tanh(c * v)), 1.0, x),
+    "scan-reverse": lambda x: lax.scan(lambda c, v: (mnp.sin(c + v), c * v), x[0], x, reverse=True),
+    "nested": lambda x: lax.fori_loop(0, 2, lambda i, v: lax.cond(i == 0, lambda a: a * x, mnp.sin, v), x),
+}
+
+
+@pytest.mark.parametrize("name", FORWARD_CASES)
+def test_forward_mode_through_control_flow(name):
+    f = FORWARD_CASES[name]
+    x = np.array([0.7, 1.3, -0.4], np.float32)
+    direction = np.array([0.3, -1.0, 0.5], np.float32)
+    primal, tangent = mlax.jvp(f, (x,), (direction,))
+    np.testing.assert_allclose(
+        np.concatenate([np.ravel(t) for t in mlax.tree_util.tree_leaves(primal)]),
+        np.concatenate([np.ravel(t) for t in mlax.tree_util.tree_leaves(f(x))]), rtol=1e-6)
+    flat = lambda x: np.concatenate([np.ravel(t) for t in mlax.tree_util.tree_leaves(mlax.jit(f)(x))])
+    expected = _central_difference(flat, x, direction)
+    actual = np.concatenate([np.ravel(t) for t in mlax.tree_util.tree_leaves(tangent)])
+    np.testing.assert_allclose(actual, expected, rtol=2e-3, atol=2e-3)
+
+
+def test_jacfwd_of_fori_loop():
+    x = mnp.asarray([0.5, 1.0, 2.0])
+    jacobian = mlax.jacfwd(lambda x: lax.fori_loop(0, 3, lambda i, v: v * x, x))(x)
+    np.testing.assert_allclose(jacobian, np.diag(4 * np.asarray(x) ** 3), rtol=1e-6)

@@ -121,23 +121,39 @@ for _op in (cond, while_, scan):
     _op.traits.update({"typed_by_callee", "control_flow"})
 
 
-def _batched_avals(avals, size, axis=0):
-    return [ShapedArray(a.shape[:axis] + (size,) + a.shape[axis:], a.dtype) for a in avals]
-
-
 # -- batching rules ----------------------------------------------------------------------
+# A result stays unbatched when nothing batched reaches it, so that vmap(..., out_axes=None)
+# and jacfwd's primal outputs work through control flow. For loops that takes a fixed
+# point: a carry is batched if it enters batched or if a step batches it.
+
+def _carries_batched(ctx, body, carry_dims, other_dims, size):
+    """(Which carries a loop over @body must batch, the batch axes of @body's other results)."""
+    batched = [d is not None for d in carry_dims]
+    while True:
+        _, out_dims = ctx.batch(body, [0 if b else None for b in batched] + list(other_dims), size)
+        grown = [b or d is not None for b, d in zip(batched, out_dims)]
+        if grown == batched:
+            return batched, out_dims[len(batched):]
+        batched = grown
+
+
+def _fronted(values, dims, flags, size):
+    return [to_front(x, d, size) if flag else x for x, d, flag in zip(values, dims, flags)]
+
 
 def _batch_cond(args, dims, ctx, branches):
     size = batch_size(args, dims)
     index, operands, operand_dims = args[0], list(args[1:]), list(dims[1:])
-    batched = [ctx.batched(name, operand_dims, size) for name in branches]
-    out_avals = _batched_avals(ctx.signature(branches[0])[1], size)
     if dims[0] is None:
-        outs = current_trace().emit(cond, [index] + operands, {"branches": tuple(batched)}, out_avals)
-        return outs, [0] * len(outs)
+        probes = [ctx.batch(name, operand_dims, size)[1] for name in branches]
+        flags = [any(p[i] is not None for p in probes) for i in range(len(probes[0]))]
+        batched = tuple(ctx.batched(name, operand_dims, size, flags) for name in branches)
+        outs = current_trace().emit(cond, [index] + operands, {"branches": batched},
+                                    ctx.signature(batched[0])[1])
+        return outs, [0 if flag else None for flag in flags]
     # Each example picks its own branch: run them all, then select per example.
     index = to_front(index, dims[0], size)
-    results = [ctx.call(name, operands) for name in batched]
+    results = [ctx.call(ctx.batched(name, operand_dims, size), operands) for name in branches]
     outs = results[-1]
     for i in range(len(branches) - 2, -1, -1):
         chosen = lax.eq(index, lax.full((size,), i, index.dtype))
@@ -148,19 +164,18 @@ def _batch_cond(args, dims, ctx, branches):
 
 def _batch_while(args, dims, ctx, cond, body, num_carry, num_cond_consts):
     size = batch_size(args, dims)
-    # The carry is batched in front (a body may batch any part of it); constants stay as they are.
-    carry = [to_front(x, d, size) for x, d in zip(args[:num_carry], dims[:num_carry])]
     consts, const_dims = list(args[num_carry:]), list(dims[num_carry:])
     cond_consts, cond_dims = consts[:num_cond_consts], const_dims[:num_cond_consts]
     body_consts, body_dims = consts[num_cond_consts:], const_dims[num_cond_consts:]
-    batched_cond, (pred_dim,) = ctx.batch(cond, [0] * num_carry + cond_dims, size)
-    batched_body = ctx.batched(body, [0] * num_carry + body_dims, size)
-    carry_avals = [x.aval.strip_weak_type() for x in carry]
-    cond_avals = [x.aval.strip_weak_type() for x in cond_consts]
-    body_avals = [x.aval.strip_weak_type() for x in body_consts]
+    flags, _ = _carries_batched(ctx, body, dims[:num_carry], body_dims, size)
+    carry_dims = [0 if flag else None for flag in flags]
+    pred_dim = ctx.batch(cond, carry_dims + cond_dims, size)[1][0]
     if pred_dim is not None:
-        # Some examples may stop before others: loop while any goes on, and only update those.
-        per_example_cond, per_example_body = batched_cond, batched_body
+        # Some examples may stop before others: everything is batched; loop while any goes
+        # on, and only update those.
+        carry_dims = [0] * num_carry
+        per_example_cond = ctx.batched(cond, carry_dims + cond_dims, size)
+        per_example_body = ctx.batched(body, carry_dims + body_dims, size)
 
         def any_goes_on(*values):
             return [lax.reduce_or(ctx.call(per_example_cond, list(values))[0], (0,))]
@@ -171,32 +186,143 @@ def _batch_while(args, dims, ctx, cond, body, num_carry, num_cond_consts):
             stepped = ctx.call(per_example_body, state + rest[num_cond_consts:])
             return [lax.select(lax.broadcast_in_dim(going, s.shape, (0,)), new, s) for new, s in zip(stepped, state)]
 
-        batched_cond = ctx.trace(any_goes_on, carry_avals + cond_avals, f"{cond}_any")
-        batched_body = ctx.trace(step_going_on, carry_avals + cond_avals + body_avals, f"{body}_masked")
+        carry = [to_front(x, d, size) for x, d in zip(args[:num_carry], dims[:num_carry])]
+        in_avals = [x.aval.strip_weak_type() for x in carry + cond_consts + body_consts]
+        batched_cond = ctx.trace(any_goes_on, in_avals[:num_carry + num_cond_consts], f"{cond}_any")
+        batched_body = ctx.trace(step_going_on, in_avals, f"{body}_masked")
         body_consts = cond_consts + body_consts
+    else:
+        carry = _fronted(args[:num_carry], dims[:num_carry], flags, size)
+        batched_cond = ctx.batched(cond, carry_dims + cond_dims, size, False)
+        batched_body = ctx.batched(body, carry_dims + body_dims, size, flags)
     outs = current_trace().emit(while_, carry + cond_consts + body_consts,
                                 {"cond": batched_cond, "body": batched_body, "num_carry": num_carry,
-                                 "num_cond_consts": num_cond_consts}, carry_avals)
-    return outs, [0] * num_carry
+                                 "num_cond_consts": num_cond_consts}, ctx.signature(batched_body)[1])
+    return outs, carry_dims
 
 
 def _batch_scan(args, dims, ctx, body, length, num_carry, num_xs, reverse=False):
     size = batch_size(args, dims)
-    carry = [to_front(x, d, size) for x, d in zip(args[:num_carry], dims[:num_carry])]
-    # xs keep axis 0 for the scan: their batch axis goes to 1, so each slice is batched first.
-    xs = [move_axis(to_front(x, d, size), 0, 1) for x, d in
-          zip(args[num_carry:num_carry + num_xs], dims[num_carry:num_carry + num_xs])]
+    xs, xs_dims = args[num_carry:num_carry + num_xs], dims[num_carry:num_carry + num_xs]
     consts, const_dims = list(args[num_carry + num_xs:]), list(dims[num_carry + num_xs:])
-    batched_body = ctx.batched(body, [0] * (num_carry + num_xs) + const_dims, size)
-    body_outs = ctx.signature(body)[1]
-    out_avals = (_batched_avals(body_outs[:num_carry], size)
-                 + [ShapedArray((length, size) + a.shape, a.dtype) for a in body_outs[num_carry:]])
+    # Batched xs keep axis 0 for the scan: their batch axis goes to 1, so each slice is batched first.
+    xs = [x if d is None else move_axis(to_front(x, d, size), 0, 1) for x, d in zip(xs, xs_dims)]
+    slice_dims = [None if d is None else 0 for d in xs_dims]
+    flags, ys_dims = _carries_batched(ctx, body, dims[:num_carry], slice_dims + const_dims, size)
+    ys_flags = [d is not None for d in ys_dims]
+    batched_body = ctx.batched(body, [0 if f else None for f in flags] + slice_dims + const_dims, size,
+                               flags + ys_flags)
+    body_outs = ctx.signature(batched_body)[1]
+    out_avals = body_outs[:num_carry] + [ShapedArray((length,) + a.shape, a.dtype) for a in body_outs[num_carry:]]
+    carry = _fronted(args[:num_carry], dims[:num_carry], flags, size)
     outs = current_trace().emit(scan, carry + xs + consts,
                                 {"body": batched_body, "length": length, "reverse": reverse,
                                  "num_carry": num_carry, "num_xs": num_xs}, out_avals)
-    return outs, [0] * num_carry + [1] * (len(outs) - num_carry)
+    return outs, [0 if f else None for f in flags] + [1 if f else None for f in ys_flags]
 
 
 cond.batch = _batch_cond
 while_.batch = _batch_while
 scan.batch = _batch_scan
+
+
+# -- forward-mode differentiation ---------------------------------------------------------
+# Tangents travel through the loop or branch as extra operands and results of the same
+# op, over JVP versions of its functions (ctx.jvp: (args, tangents of `wrt`) -> (results,
+# their tangents)). Every float carry gets a tangent: a step may give it one.
+
+def _has_tangent(value):
+    return dtypes.is_inexact(value.aval.dtype)
+
+
+def _zeros_for(values, tangents):
+    from mlax.ops._rules import instantiate
+
+    return [instantiate(t, x) for t, x in zip(tangents, values)]
+
+
+def _cond_jvp(primals, tangents, ctx, branches):
+    index, operands, operand_tangents = primals[0], list(primals[1:]), list(tangents[1:])
+    wrt = [i for i, t in enumerate(operand_tangents) if t is not None]
+    jvp_branches = tuple(ctx.jvp(name, wrt) for name in branches)
+    out_avals = ctx.signature(branches[0])[1]
+    outs = current_trace().emit(cond, [index] + operands + [operand_tangents[i] for i in wrt],
+                                {"branches": jvp_branches}, out_avals + out_avals)
+    return outs[:len(out_avals)], outs[len(out_avals):]
+
+
+def _while_jvp(primals, tangents, ctx, cond, body, num_carry, num_cond_consts):
+    carry, consts = list(primals[:num_carry]), list(primals[num_carry:])
+    body_consts, body_const_tangents = consts[num_cond_consts:], list(tangents[num_carry + num_cond_consts:])
+    carry_tangents = _zeros_for(carry, tangents[:num_carry])
+    const_wrt = [i for i, t in enumerate(body_const_tangents) if t is not None]
+    body_jvp = ctx.jvp(body, list(range(num_carry)) + [num_carry + i for i in const_wrt])
+    carry_avals = [x.aval.strip_weak_type() for x in carry]
+    cond_avals = [x.aval.strip_weak_type() for x in consts[:num_cond_consts]]
+    body_avals = [x.aval.strip_weak_type() for x in body_consts]
+    tangent_const_avals = [body_avals[i] for i in const_wrt]
+
+    def cond_on_primals(*values):
+        return ctx.call(cond, list(values[:num_carry]) + list(values[2 * num_carry:]))
+
+    def step(*values):
+        state, state_tangents = list(values[:num_carry]), list(values[num_carry:2 * num_carry])
+        rest = list(values[2 * num_carry:])
+        out = ctx.call(body_jvp, state + rest[:len(body_avals)] + state_tangents + rest[len(body_avals):])
+        return out
+
+    new_cond = ctx.trace(cond_on_primals, carry_avals * 2 + cond_avals, f"{cond}_with_tangents")
+    new_body = ctx.trace(step, carry_avals * 2 + body_avals + tangent_const_avals, f"{body}_jvp_step")
+    outs = current_trace().emit(
+        while_, carry + carry_tangents + consts[:num_cond_consts] + body_consts
+        + [body_const_tangents[i] for i in const_wrt],
+        {"cond": new_cond, "body": new_body, "num_carry": 2 * num_carry, "num_cond_consts": num_cond_consts},
+        carry_avals * 2)
+    return outs[:num_carry], outs[num_carry:]
+
+
+def _scan_jvp(primals, tangents, ctx, body, length, num_carry, num_xs, reverse=False):
+    carry = list(primals[:num_carry])
+    xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
+    carry_tangents = _zeros_for(carry, tangents[:num_carry])
+    x_tangents, const_tangents = list(tangents[num_carry:num_carry + num_xs]), list(tangents[num_carry + num_xs:])
+    x_wrt = [i for i, t in enumerate(x_tangents) if t is not None]
+    const_wrt = [i for i, t in enumerate(const_tangents) if t is not None]
+    wrt = (list(range(num_carry)) + [num_carry + i for i in x_wrt]
+           + [num_carry + num_xs + i for i in const_wrt])
+    body_jvp = ctx.jvp(body, wrt)
+    in_avals, out_avals = ctx.signature(body)
+    carry_avals, slice_avals = in_avals[:num_carry], in_avals[num_carry:num_carry + num_xs]
+    const_avals = in_avals[num_carry + num_xs:]
+    num_ys = len(out_avals) - num_carry
+
+    def step(*values):
+        # (carry, carry tangents, x slices, their tangents, consts, their tangents) in; the JVP
+        # function's order is (args, tangents of wrt); results go (carry, tangents, ys, tangents).
+        state, state_tangents = list(values[:num_carry]), list(values[num_carry:2 * num_carry])
+        rest = list(values[2 * num_carry:])
+        x_slices, rest = rest[:num_xs], rest[num_xs:]
+        x_slice_tangents, rest = rest[:len(x_wrt)], rest[len(x_wrt):]
+        const_values, const_tangent_values = rest[:len(const_avals)], rest[len(const_avals):]
+        out = ctx.call(body_jvp, state + x_slices + const_values + state_tangents + x_slice_tangents
+                       + const_tangent_values)
+        results, result_tangents = out[:len(out_avals)], out[len(out_avals):]
+        return (results[:num_carry] + result_tangents[:num_carry] + results[num_carry:]
+                + result_tangents[num_carry:])
+
+    new_body = ctx.trace(step, carry_avals * 2 + slice_avals + [slice_avals[i] for i in x_wrt] + const_avals
+                         + [const_avals[i] for i in const_wrt], f"{body}_jvp_step")
+    y_avals = out_avals[num_carry:]
+    stacked = [ShapedArray((length,) + a.shape, a.dtype) for a in y_avals]
+    outs = current_trace().emit(
+        scan, carry + carry_tangents + xs + [x_tangents[i] for i in x_wrt] + consts
+        + [const_tangents[i] for i in const_wrt],
+        {"body": new_body, "length": length, "reverse": reverse, "num_carry": 2 * num_carry,
+         "num_xs": num_xs + len(x_wrt)}, [a.strip_weak_type() for a in carry_avals] * 2 + stacked * 2)
+    return (outs[:num_carry] + outs[2 * num_carry:2 * num_carry + num_ys],
+            outs[num_carry:2 * num_carry] + outs[2 * num_carry + num_ys:])
+
+
+cond.jvp = _cond_jvp
+while_.jvp = _while_jvp
+scan.jvp = _scan_jvp

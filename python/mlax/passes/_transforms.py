@@ -129,8 +129,16 @@ class RuleContext:
 
         return batched_function(self.module, self.module.function(name), dims, size, front=False)
 
-    def batched(self, name, dims, size):
-        """Symbol of @name batched along `dims`, all results batched along their first axis."""
+    def batched(self, name, dims, size, front=True):
+        """Symbol of @name batched along `dims`, its results (all, or those flagged in
+        `front`) batched along their first axis."""
         from mlax.passes.vmap import batched_function
 
-        return batched_function(self.module, self.module.function(name), dims, size)[0]
+        return batched_function(self.module, self.module.function(name), dims, size, front)[0]
+
+    def jvp(self, name, wrt):
+        """Symbol of @name's JVP: (args, tangents of the args in `wrt`) -> (results, their tangents)."""
+        from mlax.core.mlir import Symbol
+        from mlax.passes.autodiff import jvp_function
+
+        return Symbol(jvp_function(self.module, self.module.function(name), list(wrt)))

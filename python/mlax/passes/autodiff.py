@@ -24,7 +24,8 @@ from mlax.core.linear import Equation, LinearValue, Tape
 from mlax.core.trace import Trace, current_trace
 from mlax.ops._rules import add_tangents, instantiate, is_linear
 from mlax.passes import _walk, register
-from mlax.passes._transforms import CALLS_OF_CALLEE, EXPANDERS, arg_avals, expand, reemit, replace_by_call, result_avals
+from mlax.passes._transforms import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
+                                     replace_by_call, result_avals)
 
 _DIFFERENTIATE = ("mlax.jvp", "mlax.vjp")
 
@@ -75,7 +76,15 @@ class Interpreter:
             return outs, [None] * len(outs)
         if definition.jvp is None:
             raise NotImplementedError(f"differentiation rule for mlax.{definition.name} is not implemented")
+        if "control_flow" in definition.traits:
+            if any(is_linear(t) for t in tangents if t is not None):
+                return self._linearize_control_flow(operation, definition, attrs, ins, tangents)
+            return definition.jvp(ins, tangents, ctx=RuleContext(self.module), **attrs)
         return definition.jvp(ins, tangents, **attrs)
+
+    def _linearize_control_flow(self, operation, definition, attrs, ins, tangents):
+        raise NotImplementedError(f"reverse-mode differentiation through mlax.{definition.name} is not "
+                                  "implemented yet; forward mode (jvp, jacfwd) works")
 
     def _explicit_count(self, rule_name, ins, tangents, per_input):
         """How many leading operands a custom rule covers; the rest are closed-over values."""
@@ -177,6 +186,34 @@ def backward_pass(tape, out_tangents, cotangents, inputs):
     return [accumulated.get(id(x)) if x is not None else None for x in inputs]
 
 
+def jvp_function(module, callee, wrt):
+    """Write @callee_jvp(args, tangents of the args in `wrt`) -> (results, their tangents)."""
+    in_avals = arg_avals(callee)
+    trace = Trace(module.builder, f"{_walk.function_name(callee)}_jvp", in_avals + [in_avals[i] for i in wrt])
+    with trace:
+        primals, tangent_args = trace.args[:len(in_avals)], trace.args[len(in_avals):]
+        tangents = [None] * len(in_avals)
+        for i, t in zip(wrt, tangent_args):
+            tangents[i] = t
+        outs, out_tangents = Interpreter(module).run(callee, primals, tangents)
+        trace.finish(outs + [instantiate(t, o) for t, o in zip(out_tangents, outs)])
+    return trace.name
+
+
+def vjp_function(module, callee, wrt):
+    """Write @callee_vjp(args, cotangents of the results) -> (results, cotangents of the args in `wrt`)."""
+    in_avals, out_avals = arg_avals(callee), result_avals(callee)
+    trace = Trace(module.builder, f"{_walk.function_name(callee)}_vjp", in_avals + out_avals)
+    with trace:
+        primals, cotangents = trace.args[:len(in_avals)], trace.args[len(in_avals):]
+        tape = Tape(trace)
+        tangents = [tape.new_input(in_avals[i]) if i in wrt else None for i in range(len(in_avals))]
+        outs, out_tangents = Interpreter(module).run(callee, primals, tangents)
+        cts = backward_pass(tape, out_tangents, cotangents, [tangents[i] for i in wrt])
+        trace.finish(outs + [instantiate(ct, primals[i]) for ct, i in zip(cts, wrt)])
+    return trace.name
+
+
 def _expand(module, operation):
     """Write the derivative function for one jvp/vjp op and call it instead."""
     attrs = mlir.op_attrs(operation)
@@ -188,25 +225,7 @@ def _expand(module, operation):
     if len(operation.operands) != len(in_avals) + len(extra):
         raise ValueError(f"mlax-autodiff: {operation.name} has {len(operation.operands)} operands; @{attrs['callee']} "
                          f"needs {len(in_avals) + len(extra)}")
-    name = f"{attrs['callee']}_{'vjp' if reverse else 'jvp'}"
-    interpreter = Interpreter(module)
-    trace = Trace(module.builder, name, in_avals + extra)
-    with trace:
-        primals, extra_args = trace.args[:len(in_avals)], trace.args[len(in_avals):]
-        tangents = [None] * len(in_avals)
-        if reverse:
-            tape = Tape(trace)
-            for i in wrt:
-                tangents[i] = tape.new_input(in_avals[i])
-            outs, out_tangents = interpreter.run(callee, primals, tangents)
-            cts = backward_pass(tape, out_tangents, extra_args, [tangents[i] for i in wrt])
-            trace.finish(outs + [instantiate(ct, primals[i]) for ct, i in zip(cts, wrt)])
-        else:
-            for i, t in zip(wrt, extra_args):
-                tangents[i] = t
-            outs, out_tangents = interpreter.run(callee, primals, tangents)
-            trace.finish(outs + [instantiate(t, o) for t, o in zip(out_tangents, outs)])
-    replace_by_call(operation, trace.name)
+    replace_by_call(operation, (vjp_function if reverse else jvp_function)(module, callee, wrt))
 
 
 for _kind in _DIFFERENTIATE:

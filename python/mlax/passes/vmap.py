@@ -93,13 +93,15 @@ class BatchInterpreter:
 
 def batched_function(module, func_op, dims, size, front=True):
     """Write a version of func_op batched along `dims`; return (its Symbol, its results'
-    batch axes). With `front`, every result is batched along its first axis."""
+    batch axes). `front` (one flag, or one per result) says which results are batched
+    along their first axis; the others keep the axis the rules gave (None if unbatched)."""
     avals = [_batched_aval(a, d, size) for a, d in zip(arg_avals(func_op), dims)]
     trace = Trace(module.builder, f"{_walk.function_name(func_op)}_batched", avals)
     with trace:
         outs, out_dims = BatchInterpreter(module, size).run(func_op, trace.args, list(dims))
-        if front:
-            outs, out_dims = [to_front(o, d, size) for o, d in zip(outs, out_dims)], [0] * len(outs)
+        flags = [front] * len(outs) if isinstance(front, bool) else list(front)
+        moved = [(to_front(o, d, size), 0) if f else (o, d) for o, d, f in zip(outs, out_dims, flags)]
+        outs, out_dims = [o for o, _ in moved], [d for _, d in moved]
         trace.finish(outs)
     return Symbol(trace.name), out_dims
 
