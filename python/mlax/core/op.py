@@ -52,6 +52,9 @@ class Op:
         self.jvp = None          # (primals, tangents, **attrs) -> (outs, out_tangents)
         self.transpose = None    # (cotangents, *operands, **attrs) -> operand cotangents
         self.batch = None        # (args, batch_dims, **attrs) -> (outs, out_batch_dims)
+        # Reverse mode for ops that name functions: (primals, tangents, ctx, **attrs) ->
+        # (outs, backward), backward(cotangents of outs) -> cotangents of the operands.
+        self.linearize = None
         self.numpy_ref = None    # NumPy implementation, for tests
         if name in OPS:
             raise ValueError(f"op {name} defined twice")

@@ -326,3 +326,119 @@ def _scan_jvp(primals, tangents, ctx, body, length, num_carry, num_xs, reverse=F
 cond.jvp = _cond_jvp
 while_.jvp = _while_jvp
 scan.jvp = _scan_jvp
+
+
+# -- reverse-mode differentiation ---------------------------------------------------------
+# The primal op runs as it is (a scan also stacks the carry each step starts from); the
+# backward op runs VJP versions of its functions (ctx.vjp: (args, cotangents of the
+# results) -> (results, cotangents of `wrt`)), which recompute each branch or step from
+# its inputs, so a scan keeps only its carries per step rather than every intermediate.
+
+def _stacked(avals, length):
+    return [ShapedArray((length,) + a.shape, a.dtype) for a in avals]
+
+
+def _full_cotangents(cts, outs):
+    from mlax.ops._rules import instantiate
+
+    return [instantiate(ct, o) for ct, o in zip(cts, outs)]
+
+
+def _linear_positions(tangents):
+    from mlax.ops._rules import is_linear
+
+    return [i for i, t in enumerate(tangents) if is_linear(t)]
+
+
+def _cond_linearize(primals, tangents, ctx, branches):
+    index, operands = primals[0], list(primals[1:])
+    outs = current_trace().emit(cond, list(primals), {"branches": branches}, ctx.signature(branches[0])[1])
+    wrt = _linear_positions(tangents[1:])
+
+    def backward(cts):
+        vjp_branches = tuple(ctx.vjp(name, wrt) for name in branches)
+        results = current_trace().emit(cond, [index] + operands + _full_cotangents(cts, outs),
+                                       {"branches": vjp_branches}, ctx.signature(vjp_branches[0])[1])
+        operand_cts = [None] * len(primals)
+        for i, ct in zip(wrt, results[len(outs):]):
+            operand_cts[1 + i] = ct
+        return operand_cts
+
+    return outs, backward
+
+
+def _while_linearize(primals, tangents, ctx, cond, body, num_carry, num_cond_consts):
+    if _linear_positions(tangents[:num_carry] + tangents[num_carry + num_cond_consts:]):
+        raise ValueError(
+            "reverse-mode differentiation (grad, vjp) of a while_loop needs a bound on its number of "
+            "steps: pass max_steps=... to while_loop, or use fori_loop with Python int bounds or scan")
+    attrs = {"cond": cond, "body": body, "num_carry": num_carry, "num_cond_consts": num_cond_consts}
+    return current_trace().emit(while_, list(primals), attrs, ctx.signature(body)[1]), None
+
+
+def _scan_linearize(primals, tangents, ctx, body, length, num_carry, num_xs, reverse=False):
+    from mlax.ops._rules import zeros
+
+    carry, xs = list(primals[:num_carry]), list(primals[num_carry:num_carry + num_xs])
+    consts = list(primals[num_carry + num_xs:])
+    in_avals, out_avals = ctx.signature(body)
+    carry_avals, slice_avals, const_avals = (in_avals[:num_carry], in_avals[num_carry:num_carry + num_xs],
+                                             in_avals[num_carry + num_xs:])
+    y_avals = out_avals[num_carry:]
+
+    def step_saving_carry(*values):
+        return ctx.call(body, list(values)) + list(values[:num_carry])
+
+    saving = ctx.trace(step_saving_carry, in_avals, f"{body}_saving_carry")
+    results = current_trace().emit(
+        scan, list(primals), {"body": saving, "length": length, "reverse": reverse, "num_carry": num_carry,
+                              "num_xs": num_xs},
+        list(carry_avals) + _stacked(y_avals, length) + _stacked(carry_avals, length))
+    outs, saved_carries = results[:len(out_avals)], results[len(out_avals):]
+    # Every float carry takes a cotangent (a step may make it depend on the differentiated values).
+    carry_wrt = [i for i, a in enumerate(carry_avals) if dtypes.is_inexact(a.dtype)]
+    x_wrt = _linear_positions(tangents[num_carry:num_carry + num_xs])
+    const_wrt = _linear_positions(tangents[num_carry + num_xs:])
+    wrt = carry_wrt + [num_carry + i for i in x_wrt] + [num_carry + num_xs + i for i in const_wrt]
+
+    def backward(cts):
+        cts = _full_cotangents(cts, outs)
+        body_vjp = ctx.vjp(body, wrt)
+        num_sums = len(carry_wrt) + len(const_wrt)
+
+        def backward_step(*values):
+            # carry: (carry cotangents, const cotangent sums); slices: (xs, saved carries, ys
+            # cotangents); then the consts.
+            carry_cts, sums, rest = values[:len(carry_wrt)], values[len(carry_wrt):num_sums], values[num_sums:]
+            x_slices, rest = list(rest[:num_xs]), rest[num_xs:]
+            carry_in, rest = list(rest[:num_carry]), rest[num_carry:]
+            y_cts, const_values = list(rest[:len(y_avals)]), list(rest[len(y_avals):])
+            full_carry_cts = [zeros(a) for a in carry_avals]
+            for i, ct in zip(carry_wrt, carry_cts):
+                full_carry_cts[i] = ct
+            grads = ctx.call(body_vjp, carry_in + x_slices + const_values + full_carry_cts + y_cts)[len(out_avals):]
+            new_carry_cts, x_cts = grads[:len(carry_wrt)], grads[len(carry_wrt):len(carry_wrt) + len(x_wrt)]
+            const_cts = grads[len(carry_wrt) + len(x_wrt):]
+            return new_carry_cts + [lax.add(s, c) for s, c in zip(sums, const_cts)] + x_cts
+
+        sum_avals = [carry_avals[i] for i in carry_wrt] + [const_avals[i] for i in const_wrt]
+        backward_body = ctx.trace(backward_step, sum_avals + list(slice_avals) + list(carry_avals) + list(y_avals)
+                                  + list(const_avals), f"{body}_backward_step")
+        init = [cts[i] for i in carry_wrt] + [zeros(const_avals[i]) for i in const_wrt]
+        results = current_trace().emit(
+            scan, init + xs + saved_carries + cts[num_carry:] + consts,
+            {"body": backward_body, "length": length, "reverse": not reverse, "num_carry": num_sums,
+             "num_xs": num_xs + num_carry + len(y_avals)},
+            sum_avals + _stacked([slice_avals[i] for i in x_wrt], length))
+        operand_cts = [None] * len(primals)
+        positions = carry_wrt + [num_carry + num_xs + i for i in const_wrt] + [num_carry + i for i in x_wrt]
+        for position, ct in zip(positions, results):
+            operand_cts[position] = ct
+        return operand_cts
+
+    return outs, backward
+
+
+cond.linearize = _cond_linearize
+while_.linearize = _while_linearize
+scan.linearize = _scan_linearize

@@ -142,3 +142,11 @@ class RuleContext:
         from mlax.passes.autodiff import jvp_function
 
         return Symbol(jvp_function(self.module, self.module.function(name), list(wrt)))
+
+    def vjp(self, name, wrt):
+        """Symbol of @name's VJP: (args, cotangents of the results) -> (results, cotangents
+        of the args in `wrt`)."""
+        from mlax.core.mlir import Symbol
+        from mlax.passes.autodiff import vjp_function
+
+        return Symbol(vjp_function(self.module, self.module.function(name), list(wrt)))

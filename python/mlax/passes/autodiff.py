@@ -76,15 +76,16 @@ class Interpreter:
             return outs, [None] * len(outs)
         if definition.jvp is None:
             raise NotImplementedError(f"differentiation rule for mlax.{definition.name} is not implemented")
-        if "control_flow" in definition.traits:
-            if any(is_linear(t) for t in tangents if t is not None):
-                return self._linearize_control_flow(operation, definition, attrs, ins, tangents)
-            return definition.jvp(ins, tangents, ctx=RuleContext(self.module), **attrs)
-        return definition.jvp(ins, tangents, **attrs)
-
-    def _linearize_control_flow(self, operation, definition, attrs, ins, tangents):
-        raise NotImplementedError(f"reverse-mode differentiation through mlax.{definition.name} is not "
-                                  "implemented yet; forward mode (jvp, jacfwd) works")
+        if "control_flow" not in definition.traits:
+            return definition.jvp(ins, tangents, **attrs)
+        ctx = RuleContext(self.module)
+        if not any(is_linear(t) for t in tangents if t is not None):
+            return definition.jvp(ins, tangents, ctx=ctx, **attrs)
+        # Reverse mode: the rule emits the primal op and says how to map cotangents back.
+        outs, backward = definition.linearize(ins, tangents, ctx=ctx, **attrs)
+        if backward is None:
+            return outs, [None] * len(outs)
+        return outs, _record(_Backward(definition.name, backward), list(tangents), outs)
 
     def _explicit_count(self, rule_name, ins, tangents, per_input):
         """How many leading operands a custom rule covers; the rest are closed-over values."""
@@ -128,6 +129,16 @@ def _record(pseudo_op, tangents, outs):
     linear_outs = [LinearValue(o.aval.strip_weak_type(), tape) if _has_tangent(o.aval) else None for o in outs]
     tape.equations.append(Equation(pseudo_op, tangents, {}, linear_outs))
     return linear_outs
+
+
+class _Backward:
+    """Transposes a control-flow op through the backward function its linearize rule gave."""
+
+    def __init__(self, name, backward):
+        self.name, self.backward = name, backward
+
+    def transpose(self, cts, *tangents):
+        return self.backward(cts)
 
 
 class _CustomBackward:
