@@ -714,6 +714,13 @@ irdl.dialect @mlax {
     %v2 = irdl.base "#builtin.dense_array"
     irdl.attributes {"permutation" = %v2}
   }
+  irdl.operation @triangular_solve {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(a: %v0, b: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
+  }
   irdl.operation @vjp {
     %v0 = irdl.base "!builtin.tensor"
     irdl.operands(operands: variadic %v0)

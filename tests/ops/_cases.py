@@ -72,6 +72,12 @@ def fixed(value):
     return lambda rng, shape, dtype: np.asarray(value, dtype)
 
 
+def well_conditioned(rng, shape, dtype):
+    """Small entries around a diagonal of magnitude 2 to 3 (triangular solves)."""
+    x = uniform(-0.5, 0.5)(rng, shape, dtype)
+    return (x + away_from_zero(2, 3)(rng, shape[:-1], dtype)[..., None] * np.eye(shape[-1], dtype=dtype)).astype(dtype)
+
+
 POSITIVE = uniform(0.1, 3)
 OPEN_UNIT = uniform(-0.95, 0.95)
 
@@ -194,6 +200,9 @@ EXPLICIT = {
                  {"low": (1, -1), "high": (0, 2), "interior": (1, 0)})],
     "dot_general": [Case("dot_general", [_operand((2, 3, 4)), _operand((2, 4, 5))],
                          {"lhs_contracting": (2,), "rhs_contracting": (1,), "lhs_batch": (0,), "rhs_batch": (0,)})],
+    "triangular_solve": [Case("triangular_solve", [_operand((2, 4, 4), F32, well_conditioned), _operand((2, 4, 3))]),
+                         Case("triangular_solve", [_operand((3, 3), F32, well_conditioned), _operand((3, 2))],
+                              {"unit_diagonal": True}, tag="unit")],
     # Element gathers and scatters: each row of indices names one element of the operand.
     "gather": [Case("gather", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4))],
                     {"offset_dims": (), "collapsed_slice_dims": (0, 1), "start_index_map": (0, 1),

@@ -8,3 +8,4 @@ they meet.
 from mlax.lax._ops import *  # noqa: F401,F403
 from mlax.transforms.custom import stop_gradient  # noqa: F401
 from mlax.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop  # noqa: F401,A004
+from mlax.lax import linalg  # noqa: F401,E402

@@ -4,6 +4,13 @@ The result's axes are the batch axes, then lhs's free axes, then rhs's free axes
 
     %2 = "mlax.dot_general"(%0, %1) {lhs_contracting = array<i64: 1>, rhs_contracting = array<i64: 0>,
            lhs_batch = array<i64>, rhs_batch = array<i64>} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+
+triangular_solve: x with a @ x = b for lower-triangular a (its upper triangle is not
+read), batched over leading axes; the one solver the decompositions of lax.linalg need.
+Other triangles and sides reduce to it by transposes and reversals (lax.linalg).
+
+    %x = "mlax.triangular_solve"(%a, %b) {unit_diagonal = false}
+           : (tensor<2x4x4xf32>, tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
 """
 
 import numpy as np
@@ -14,8 +21,9 @@ from mlax import lax
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
-from mlax.ops._batching import move_axis, shifted
-from mlax.ops._rules import defbilinear
+from mlax.core import dtypes, mlir
+from mlax.ops._batching import batch_size, move_axis, shifted, to_front
+from mlax.ops._rules import add_tangents, defbilinear
 from mlax.ops.elementwise import check_same_dtypes
 
 
@@ -136,3 +144,114 @@ def _batch_dot_general(args, dims, lhs_contracting, rhs_contracting, lhs_batch, 
 
 
 dot_general.batch = _batch_dot_general
+
+
+# -- triangular_solve ---------------------------------------------------------------------
+
+def _triangular_solve_rule(a, b, unit_diagonal=False):
+    check_same_dtypes("triangular_solve", a, b)
+    if not dtypes.is_inexact(a.dtype):
+        raise TypeError(f"mlax.triangular_solve: needs floating or complex operands, got {a.dtype}")
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise TypeError(f"mlax.triangular_solve: a must be a (batch of) square matrices, got shape {a.shape}")
+    if b.ndim != a.ndim or b.shape[:-2] != a.shape[:-2] or b.shape[-2] != a.shape[-1]:
+        raise TypeError(f"mlax.triangular_solve: shapes {a.shape} and {b.shape} do not match: b must be "
+                        f"{a.shape[:-1]} + (columns,)")
+    return ShapedArray(b.shape, b.dtype, a.weak_type and b.weak_type)
+
+
+def _lower_triangular_solve(ctx, a, b, unit_diagonal=False):
+    """Forward substitution, one row per step of a stablehlo.while: x starts at zero, so
+    row i of a times x sums the solved rows only."""
+    shape, dtype = _hlo.shape_of(b), _hlo.dtype_of(b)
+    n, batch = shape[-2], list(range(len(shape) - 2))
+    index = lambda value: _hlo.constant(value, dtypes.int32)
+    x = _hlo.constant(0, dtype, shape)
+    types = [index(0).type, x.type]
+    loop = _hlo.op("stablehlo.while", [index(0), x], types, regions=2)
+    cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
+    with ir.InsertionPoint(cond_block):
+        _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], index(n), "LT")], [])
+    with ir.InsertionPoint(body_block):
+        i, x = body_block.arguments
+        zeros = [index(0)] * len(batch)
+
+        def piece(source, starts, sizes):
+            return _hlo.value("stablehlo.dynamic_slice", [source] + zeros + starts,
+                              mlir.tensor_type(shape[:-2] + tuple(sizes), dtype), slice_sizes=shape[:-2] + tuple(sizes))
+        row = piece(a, [i, index(0)], (1, n))
+        numbers = ir.Attribute.parse(
+            "#stablehlo.dot<lhs_batching_dimensions = [%s], rhs_batching_dimensions = [%s], "
+            "lhs_contracting_dimensions = [%d], rhs_contracting_dimensions = [%d]>"
+            % (", ".join(map(str, batch)), ", ".join(map(str, batch)), len(shape) - 1, len(shape) - 2))
+        row_type = mlir.tensor_type(shape[:-2] + (1, shape[-1]), dtype)
+        solved_part = _hlo.value("stablehlo.dot_general", [row, x], row_type, dot_dimension_numbers=numbers)
+        value = _hlo.value("stablehlo.subtract", [piece(b, [i, index(0)], (1, shape[-1])), solved_part], row_type)
+        if not unit_diagonal:
+            diagonal = _hlo.broadcast_in_dim(piece(a, [i, i], (1, 1)), shape[:-2] + (1, shape[-1]),
+                                             list(range(len(shape))))
+            value = _hlo.value("stablehlo.divide", [value, diagonal], row_type)
+        x = _hlo.value("stablehlo.dynamic_update_slice", [x, value] + zeros + [i, index(0)], x.type)
+        _hlo.op("stablehlo.return", [_hlo.value("stablehlo.add", [i, index(1)], i.type), x], [])
+    return [loop.results[1]]
+
+
+def _np_triangular_solve(a, b, unit_diagonal=False):
+    lower = np.tril(a, -1) if unit_diagonal else np.tril(a)
+    if unit_diagonal:
+        lower = lower + np.eye(a.shape[-1], dtype=a.dtype)
+    return np.linalg.solve(lower, b).astype(b.dtype)
+
+
+triangular_solve = Op("triangular_solve", ["a", "b"], _triangular_solve_rule, _lower_triangular_solve,
+                      attrs={"unit_diagonal": "bool"},
+                      doc="x with a @ x = b, a lower triangular (unit diagonal: its diagonal taken as ones).")
+triangular_solve.numpy_ref = _np_triangular_solve
+triangular_solve.traits.add("linear")  # in b
+
+
+def _read_triangle(a, unit_diagonal):
+    """The part of `a` triangular_solve reads: its lower triangle (strictly, with a unit diagonal)."""
+    n = a.shape[-1]
+    rows = lax.broadcasted_iota(dtypes.int32, (n, n), 0)
+    cols = lax.broadcasted_iota(dtypes.int32, (n, n), 1)
+    keep = lax.gt(rows, cols) if unit_diagonal else lax.ge(rows, cols)
+    return lax.select(lax.broadcast_in_dim(keep, a.shape, (a.ndim - 2, a.ndim - 1)), a, lax.full(a.shape, 0, a.dtype))
+
+
+def batched_matmul(x, y):
+    """x @ y over matrices in the last two axes, batched over the leading ones."""
+    batch = tuple(range(x.ndim - 2))
+    return lax.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
+
+
+def _triangular_solve_jvp(primals, tangents, unit_diagonal=False):
+    (a, b), (a_dot, b_dot) = primals, tangents
+    x = triangular_solve(a, b, unit_diagonal=unit_diagonal)
+    parts = [triangular_solve(a, b_dot, unit_diagonal=unit_diagonal) if b_dot is not None else None]
+    if a_dot is not None:  # d(a^-1 b) = -a^-1 da a^-1 b
+        change = batched_matmul(_read_triangle(a_dot, unit_diagonal), x)
+        parts.append(lax.neg(triangular_solve(a, change, unit_diagonal=unit_diagonal)))
+    return [x], [add_tangents(parts)]
+
+
+def _triangular_solve_transpose(ct, a, b, unit_diagonal=False):
+    from mlax.lax.linalg import triangular_solve as solve
+
+    return [None, solve(a, ct, left_side=True, lower=True, transpose_a=True, unit_diagonal=unit_diagonal)]
+
+
+def _batch_triangular_solve(args, dims, unit_diagonal=False):
+    (a, b), (a_dim, b_dim) = args, dims
+    if a_dim is None:  # one matrix, many right-hand sides: the examples become more columns
+        b = move_axis(b, b_dim, b.ndim - 2)
+        shape = b.shape
+        x = triangular_solve(a, lax.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), unit_diagonal=unit_diagonal)
+        return [lax.reshape(x, shape)], [b.ndim - 2]
+    size = batch_size(args, dims)
+    return [triangular_solve(to_front(a, a_dim, size), to_front(b, b_dim, size), unit_diagonal=unit_diagonal)], [0]
+
+
+triangular_solve.jvp = _triangular_solve_jvp
+triangular_solve.transpose = _triangular_solve_transpose
+triangular_solve.batch = _batch_triangular_solve
