@@ -19,17 +19,18 @@ from mlax.runtime import backends
 from mlax.tree_util import tree_flatten
 
 
-def trace_program(fun, in_avals, in_tree, name="main"):
-    """Trace `fun(*args)` for flat `in_avals` shaped as `in_tree` into a Program."""
+def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False):
+    """Trace `fun(*args)` for flat `in_avals` shaped as `in_tree` into a Program
+    (whose arrays closed over are constants in the IR with `embed_constants`)."""
     from mlax.runtime.pipeline import Program
 
     builder = ModuleBuilder()
-    with Trace(builder, name, in_avals, private=False) as trace:
+    with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants) as trace:
         args, kwargs = in_tree.unflatten(trace.args)
         out = fun(*args, **kwargs)
         out_leaves, out_tree = tree_flatten(out)
         trace.finish(out_leaves)
-    return Program(builder, trace, out_tree)
+    return Program(builder, trace, in_tree, out_tree)
 
 
 def arg_aval(x, where):
@@ -133,9 +134,13 @@ class Jitted:
 
     def lower(self, *args, **kwargs):
         """Trace for these arguments (arrays or ShapeDtypeStructs) without compiling."""
-        key, _, in_tree, avals, statics = self._signature(args, kwargs)
-        program = trace_program(self._program_function(*statics), avals, in_tree)
-        return Lowered(program, key[4])
+        return Lowered(self.trace(args, kwargs), self._backend or backends.default_name())
+
+    def trace(self, args, kwargs, embed_constants=False):
+        """The Program of the function for these arguments (arrays or ShapeDtypeStructs);
+        static arguments are fixed to their values and drop out of its signature."""
+        _, _, in_tree, avals, statics = self._signature(args, kwargs)
+        return trace_program(self._program_function(*statics), avals, in_tree, embed_constants=embed_constants)
 
     def clear_cache(self):
         self._cache.clear()

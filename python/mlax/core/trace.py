@@ -67,9 +67,12 @@ class ModuleBuilder:
 class Trace:
     """A function under construction; use as a context manager around tracing."""
 
-    def __init__(self, builder, name, in_avals, parent=None, private=True):
+    def __init__(self, builder, name, in_avals, parent=None, private=True, embed_constants=False):
         self.builder = builder
         self.parent = parent
+        # Concrete arrays become constants in the IR rather than extra arguments
+        # (for export, whose program must stand alone).
+        self.embed_constants = embed_constants
         self.name = builder.unique_name(name)
         self.in_avals = list(in_avals)
         self.captures = []          # outer values, in the order of the extra arguments
@@ -108,11 +111,11 @@ class Trace:
                     "return values from transformed functions instead of storing them in globals or closures"
                 )
             return self._capture(x)
-        if _is_concrete_array(x):
+        if _is_concrete_array(x) and not self.embed_constants:
             return self._capture(x)
         value = np.asarray(x) if not isinstance(x, (bool, int, float, complex)) else x
         aval = aval_of(value)
-        if isinstance(value, np.ndarray) and value.size > _INLINE_CONSTANT_LIMIT:
+        if isinstance(value, np.ndarray) and value.size > _INLINE_CONSTANT_LIMIT and not self.embed_constants:
             from mlax.core.array import device_put
 
             return self._capture(device_put(value))

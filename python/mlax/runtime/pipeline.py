@@ -25,20 +25,21 @@ LOWERING_PASSES = ("mlax-expand-transforms", "mlax-simplify", "mlax-lower")
 
 # Programs whose traced ops produce fewer elements than this in total run
 # inline on the calling thread (IREE local-sync); larger ones use the worker threads.
-_INLINE_WORK_LIMIT = 1 << 16
+INLINE_WORK_LIMIT = 1 << 16
 
 
 class Program:
     """A traced function: its module and flat signature.
 
-    Arguments are the flattened explicit inputs followed by `consts`
-    (concrete arrays the function closed over)."""
+    Arguments are the flattened explicit inputs (the leaves of `in_tree`)
+    followed by `consts` (concrete arrays the function closed over)."""
 
-    def __init__(self, builder, trace, out_tree):
+    def __init__(self, builder, trace, in_tree, out_tree):
         self.builder = builder
         self.module = builder.module
         self.name = trace.name
         self.in_avals = trace.in_avals
+        self.in_tree = in_tree
         self.consts = list(trace.captures)
         self.out_avals = trace.out_avals
         self.out_tree = out_tree
@@ -70,27 +71,34 @@ class Program:
         self.written_args = aliasing.written_arguments(self.module.operation, self.name)
         return self.module
 
-    def compile(self, backend_name, device=None):
+    def vmfb(self, backend_name, portable=False):
+        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable."""
         self.lower()
-        vmfb = compiler.compile_module(self.module, backend_name, text=self._stage_texts["stablehlo"])
+        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
+
+    def compile(self, backend_name, device=None):
         device = device or device_lib.devices(backend_name)[0]
-        executable = device_lib.Executable(vmfb, device, inline=self.builder.work < _INLINE_WORK_LIMIT,
-                                           entry=self.name)
-        return CompiledProgram(executable, self)
+        executable = device_lib.Executable(self.vmfb(backend_name), device,
+                                           inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name)
+        return CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
+                               self.written_args)
 
 
 class CompiledProgram:
-    """A program loaded on a device; call it with its flat explicit arguments."""
+    """A program loaded on a device; call it with its flat explicit arguments.
 
-    def __init__(self, executable, program):
+    `consts` are the arrays passed after them; the arguments at `written_args`
+    are ones IREE may overwrite."""
+
+    def __init__(self, executable, in_avals, out_avals, out_tree, consts=(), written_args=()):
         self.executable = executable
         self.device = executable.device
-        self.in_avals = program.in_avals
-        self.out_avals = program.out_avals
-        self.out_tree = program.out_tree
-        self._const_buffers = [self._buffer(c, c.aval) for c in program.consts]
+        self.in_avals = in_avals
+        self.out_avals = out_avals
+        self.out_tree = out_tree
+        self._const_buffers = [self._buffer(c, c.aval) for c in consts]
         # Arguments IREE may overwrite get a private copy on each call.
-        self._copy_args = set(program.written_args)
+        self._copy_args = set(written_args)
         self._num_results = len(self.out_avals)
 
     def _buffer(self, x, aval):
