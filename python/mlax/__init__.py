@@ -1,7 +1,8 @@
 """mlax: NumPy-style arrays and composable transformations, compiled through MLIR and IREE.
 
 `import mlax as jax` works for the features mlax has: jit, make_mlir,
-mlax.numpy, mlax.lax, mlax.tree_util, devices and config.
+mlax.numpy, mlax.lax, mlax.tree_util, devices and config; `mlax.export`,
+`mlax.load` and `mlax.deserialize` save compiled functions ahead of time.
 """
 
 __version__ = "0.1.0"
@@ -13,6 +14,7 @@ from mlax.core.array import Array, device_put  # noqa: F401
 from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
 from mlax.core.jit import jit, make_mlir  # noqa: F401
 from mlax.runtime.device import Device  # noqa: F401
+from mlax.runtime.export import Exported, deserialize, export, load  # noqa: F401
 from mlax import ops as _ops  # noqa: F401  (defines the op table)
 from mlax import lax, nn, numpy, random  # noqa: F401,E402
 from mlax.transforms.ad import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401,E402
