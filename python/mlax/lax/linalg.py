@@ -172,3 +172,214 @@ def _cholesky_jvp(primals, tangents):
     half_diagonal = lax.mul(_eye(a.shape[-1], a.dtype, a.shape[:-2]), lax.full(a.shape, 0.5, a.dtype))
     phi = lax.sub(_triangle(inner, lower=True), lax.mul(inner, half_diagonal))
     return factor, _matmul(factor, phi)
+
+
+# -- LU -------------------------------------------------------------------------------------
+
+def lu(x):
+    """(lu, pivots, permutation) of the LU decomposition with partial pivoting of square x:
+    x[permutation] = L @ U, L unit lower triangular (below lu's diagonal), U upper (on and
+    above it); pivots[i] is the row swapped with row i at step i."""
+    _check_matrices("lu", x, square=True)
+    return _lu(x)
+
+
+def _full(x, shape):
+    """x broadcast to `shape`, its axes kept in order (size-1 axes stretch)."""
+    if x.shape == tuple(shape):
+        return x
+    squeezed = [i for i, d in enumerate(x.shape) if d == 1 and shape[i] != 1]
+    kept = tuple(i for i in range(x.ndim) if i not in squeezed)
+    return lax.broadcast_in_dim(lax.reshape(x, tuple(x.shape[i] for i in kept)), tuple(shape), kept)
+
+
+def _pick(mask, x, axis):
+    """The entries of x where mask holds along `axis` (one per line), summed, broadcast back."""
+    zeros = _zeros(x.shape, x.dtype)
+    return _full(lax.reshape(lax.reduce_sum(lax.select(mask, x, zeros), (axis % x.ndim,)),
+                             tuple(1 if i == axis % x.ndim else d for i, d in enumerate(x.shape))), x.shape)
+
+
+def _lu_steps(a):
+    n, batch = a.shape[-1], a.shape[:-2]
+    shape, vector = a.shape, batch + (n,)
+    rows = lax.broadcasted_iota(dtypes.int32, shape, a.ndim - 2)
+    cols = lax.broadcasted_iota(dtypes.int32, shape, a.ndim - 1)
+    positions = lax.broadcasted_iota(dtypes.int32, vector, len(batch))
+    zeros = _zeros(shape, a.dtype)
+
+    def step(k, state):
+        matrix, pivots, permutation = state
+        # The pivot: the largest magnitude in column k on or below the diagonal.
+        in_column_k = _compare_index(lax.eq, cols, k)
+        candidates = lax.select(_compare_index(lax.ge, rows, k), lax.abs(matrix), lax.full(shape, -1, lax.abs(matrix).dtype))
+        column = lax.reduce_sum(lax.select(in_column_k, candidates, lax.full(shape, 0, candidates.dtype)), (a.ndim - 1,))
+        pivot_row = lax.argmax(column, len(batch), dtypes.int32)
+        # Swap rows k and pivot_row, of the matrix and of the permutation.
+        is_k, is_pivot = _compare_index(lax.eq, rows, k), lax.eq(rows, _full(lax.reshape(pivot_row, batch + (1, 1)), shape))
+        row_k, pivot_values = _pick(is_k, matrix, -2), _pick(is_pivot, matrix, -2)
+        matrix = lax.select(is_k, pivot_values, lax.select(is_pivot, row_k, matrix))
+        at_k, at_pivot = _compare_index(lax.eq, positions, k), lax.eq(positions, _full(lax.reshape(pivot_row, batch + (1,)), vector))
+        entry_k, entry_pivot = _pick(at_k, permutation, -1), _pick(at_pivot, permutation, -1)
+        permutation = lax.select(at_k, entry_pivot, lax.select(at_pivot, entry_k, permutation))
+        pivots = lax.select(at_k, _full(lax.reshape(pivot_row, batch + (1,)), vector), pivots)
+        # Eliminate below the pivot; the multipliers take the pivot column's place. A zero
+        # pivot (a singular matrix) leaves its column as it is.
+        pivot = _pick(in_column_k, pivot_values, -1)
+        is_zero = lax.eq(pivot, zeros)
+        multipliers = lax.div(_pick(in_column_k, matrix, -1), lax.select(is_zero, lax.full(shape, 1, a.dtype), pivot))
+        below = _compare_index(lax.gt, rows, k)
+        multipliers = lax.select(lax.bitwise_and(below, lax.bitwise_not(is_zero)), multipliers, zeros)
+        right_of_pivot = lax.select(_compare_index(lax.gt, cols, k), pivot_values, zeros)
+        matrix = lax.sub(matrix, lax.mul(multipliers, right_of_pivot))
+        matrix = lax.select(lax.bitwise_and(below, in_column_k), multipliers, matrix)
+        return matrix, pivots, permutation
+
+    return lax.fori_loop(0, n, step, (a, lax.full(vector, 0, dtypes.int32), positions))
+
+
+@custom_jvp
+def _lu(a):
+    return _lu_steps(a)
+
+
+def permutation_matrix(permutation, dtype):
+    """The matrix P (batched) with P @ x = x[permutation]."""
+    n = permutation.shape[-1]
+    shape = permutation.shape + (n,)
+    columns = lax.broadcasted_iota(dtypes.int32, shape, len(shape) - 1)
+    return lax.convert_element_type(lax.eq(_full(lax.reshape(permutation, permutation.shape + (1,)), shape), columns),
+                                    dtype)
+
+
+def _unit_lower(packed):
+    return lax.add(_triangle(packed, lower=True, k=1), _eye(packed.shape[-1], packed.dtype, packed.shape[:-2]))
+
+
+@_lu.defjvp
+def _lu_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    packed, pivots, permutation = _lu(a)
+    lower, upper = _unit_lower(packed), _triangle(packed, lower=False)
+    # P dA = dL U + L dU, so L^-1 P dA U^-1 = L^-1 dL + dU U^-1: strictly lower plus upper.
+    change = _matmul(permutation_matrix(permutation, a.dtype), a_dot)
+    change = triangular_solve(lower, change, left_side=True, lower=True, unit_diagonal=True)
+    change = triangular_solve(upper, change, left_side=False, lower=False)
+    packed_dot = lax.add(_matmul(lower, _triangle(change, lower=True, k=1)),
+                         _matmul(_triangle(change, lower=False), upper))
+    return (packed, pivots, permutation), (packed_dot, lax.full(pivots.shape, 0, pivots.dtype),
+                                           lax.full(permutation.shape, 0, permutation.dtype))
+
+
+# -- QR -------------------------------------------------------------------------------------
+
+def qr(x, *, full_matrices=True):
+    """(q, r) with x = q @ r, q with orthonormal columns and r upper triangular: q is m x m
+    and r m x n with full_matrices, else q m x k and r k x n (k = min(m, n))."""
+    _check_matrices("qr", x)
+    m, n = x.shape[-2:]
+    if m < n:  # qr of the leading square block; the other columns follow from its q
+        q, leading = _qr(lax.slice_in_dim(x, 0, m, axis=x.ndim - 1))
+        rest = _matmul(_adjoint(q), lax.slice_in_dim(x, m, n, axis=x.ndim - 1))
+        return q, lax.concatenate([leading, rest], x.ndim - 1)
+    q, r = _qr(x)
+    if full_matrices and m > n:
+        q = lax.concatenate([q, orthonormal_complement(q)], x.ndim - 1)
+        r = lax.concatenate([r, _zeros(x.shape[:-2] + (m - n, n), x.dtype)], x.ndim - 2)
+    return q, r
+
+
+def _householder(a):
+    """(q, r): Householder reflections zero each column of a below its diagonal in turn
+    (q is m x m, r is m x n). A real column already zero below its diagonal is left alone,
+    as LAPACK does, so signs agree with NumPy's."""
+    m, n = a.shape[-2:]
+    batch = a.shape[:-2]
+    column_shape = batch + (m, 1)
+    rows = lax.broadcasted_iota(dtypes.int32, column_shape, a.ndim - 2)
+    zeros = _zeros(column_shape, a.dtype)
+    real = lambda value: lax.full(column_shape, value, _real_dtype(a.dtype))
+
+    def total(x):
+        return _full(lax.reshape(lax.reduce_sum(x, (a.ndim - 2,)), batch + (1, 1)), column_shape)
+
+    def reflect(j, state):
+        q, r = state
+        column = _slice_at(r, -1, j)
+        at_j = _compare_index(lax.eq, rows, j)
+        head = total(lax.select(at_j, column, zeros))
+        tail = lax.select(_compare_index(lax.gt, rows, j), column, zeros)
+        tail_squared = total(_abs_squared(tail))
+        head_magnitude = lax.abs(head)
+        norm = lax.sqrt(lax.add(lax.mul(head_magnitude, head_magnitude), tail_squared))
+        phase = lax.select(lax.eq(head_magnitude, real(0)), lax.full(column_shape, 1, a.dtype),
+                           lax.div(head, _as(head_magnitude, a.dtype)))
+        alpha = lax.neg(lax.mul(phase, _as(norm, a.dtype)))
+        v = lax.select(at_j, lax.sub(head, alpha), tail)
+        skip = lax.eq(tail_squared, real(0))
+        if dtypes.is_complex(a.dtype):
+            skip = lax.bitwise_and(skip, lax.eq(lax.imag(head), real(0)))
+        v_norm = lax.sqrt(total(_abs_squared(v)))
+        v = lax.select(skip, zeros, lax.div(v, _as(lax.select(skip, real(1), v_norm), a.dtype)))
+        two_v = lax.add(v, v)
+        r = lax.sub(r, _matmul(two_v, _matmul(_adjoint(v), r)))
+        q = lax.sub(q, _matmul(_matmul(q, two_v), _adjoint(v)))
+        return q, r
+
+    q, r = lax.fori_loop(0, min(m, n), reflect, (_eye(m, a.dtype, batch), a))
+    return q, _triangle(r, lower=False)
+
+
+def _real_dtype(dtype):
+    return lax.real(lax.full((), 0, dtype)).dtype if dtypes.is_complex(dtype) else dtype
+
+
+def _as(x, dtype):
+    return lax.convert_element_type(x, dtype)
+
+
+def _abs_squared(x):
+    if dtypes.is_complex(x.dtype):
+        return lax.add(lax.square(lax.real(x)), lax.square(lax.imag(x)))
+    return lax.mul(x, x)
+
+
+@custom_jvp
+def _qr(a):
+    """The reduced QR of a with m >= n rows: q m x n, r n x n."""
+    n = a.shape[-1]
+    q, r = _householder(a)
+    return lax.slice_in_dim(q, 0, n, axis=a.ndim - 1), lax.slice_in_dim(r, 0, n, axis=a.ndim - 2)
+
+
+@_qr.defjvp
+def _qr_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    q, r = _qr(a)
+    # With C = Q^H dA R^-1: dQ = Q (W - C) + dA R^-1 and dR = (C - W) R, where W is the
+    # anti-Hermitian matrix whose strictly lower part is C's (and whose diagonal is C's
+    # imaginary part), which keeps Q^H Q = I and R upper triangular.
+    a_dot_r_inv = triangular_solve(r, a_dot, left_side=False, lower=False)
+    c = _matmul(_adjoint(q), a_dot_r_inv)
+    strictly_lower = _triangle(c, lower=True, k=1)
+    w = lax.sub(strictly_lower, _adjoint(strictly_lower))
+    if dtypes.is_complex(a.dtype):
+        diagonal = lax.mul(c, _eye(c.shape[-1], c.dtype, c.shape[:-2]))
+        w = lax.add(w, lax.sub(diagonal, _as(lax.real(diagonal), c.dtype)))
+    q_dot = lax.add(_matmul(q, lax.sub(w, c)), a_dot_r_inv)
+    return (q, r), (q_dot, _matmul(lax.sub(c, w), r))
+
+
+@custom_jvp
+def orthonormal_complement(u):
+    """m x (m - k) orthonormal columns orthogonal to the k orthonormal columns of u. Its
+    derivative is the one that keeps it orthogonal to u and moves it least."""
+    m, k = u.shape[-2:]
+    return lax.slice_in_dim(_householder(u)[0], k, m, axis=u.ndim - 1)
+
+
+@orthonormal_complement.defjvp
+def _orthonormal_complement_jvp(primals, tangents):
+    (u,), (u_dot,) = primals, tangents
+    complement = orthonormal_complement(u)
+    return complement, lax.neg(_matmul(u, _matmul(_adjoint(u_dot), complement)))

@@ -42,6 +42,9 @@ def dtype_of(v):
 def constant(val, dtype, shape=()):
     """A StableHLO constant: `val` broadcast to `shape`."""
     array = np.broadcast_to(np.asarray(val, dtype=dtype), shape)
+    if dtypes.is_complex(dtype):  # the bindings cannot hand complex dense attributes back
+        parts = [constant(part, part.dtype, shape) for part in (array.real, array.imag)]
+        return value("stablehlo.complex", parts, mlir.tensor_type(shape, dtype))
     return value("stablehlo.constant", [], mlir.tensor_type(shape, dtype), value=mlir.dense_attr(array, dtype))
 
 
