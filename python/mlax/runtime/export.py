@@ -161,12 +161,12 @@ class Exported:
         if not self._takes(tree):
             raise TypeError(f"Exported.call of {self.fun_name}: the arguments have structure {tree}, "
                             f"but the export takes {self.in_tree}")
-        for path, x, aval in zip(argument_paths(self.in_tree), leaves, self.in_avals):
-            got = arg_aval(x, path)
+        for i, (x, aval) in enumerate(zip(leaves, self.in_avals)):
+            got = arg_aval(x, f"argument {i}")
             dtype = np.dtype(getattr(x, "dtype", got.dtype))  # f64 data for an f64 export even without x64
             if got.shape != aval.shape or aval.dtype not in (got.dtype, dtype):
-                raise TypeError(f"Exported.call of {self.fun_name}: {path} should be {aval.str_short()}, "
-                                f"got {got.update(dtype=dtype).str_short()}")
+                raise TypeError(f"Exported.call of {self.fun_name}: {argument_paths(self.in_tree)[i]} should be "
+                                f"{aval.str_short()}, got {got.update(dtype=dtype).str_short()}")
         return self.out_tree.unflatten(self._compiled().call_flat(leaves))
 
     def _takes(self, tree):
