@@ -31,13 +31,14 @@ import struct
 
 import numpy as np
 
+from iree.compiler import version as compiler_version
 from iree.runtime import version as runtime_version
 
 from mlax import errors
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.jit import Jitted, arg_aval
-from mlax.runtime import backends, compiler, device as device_lib, pipeline
+from mlax.runtime import backends, device as device_lib, pipeline
 from mlax.tree_util import PyTreeDef, tree_flatten
 
 MAGIC = b"MLAXPKG\0"
@@ -124,7 +125,7 @@ class Exported:
     `(args, kwargs)` and `out_tree` that of the result."""
 
     def __init__(self, fun_name, in_avals, out_avals, in_tree, out_tree, vmfbs, entry="main",
-                 written_args=(), work=0, iree_version=compiler.iree_version.VERSION):
+                 written_args=(), work=0, iree_version=compiler_version.VERSION):
         self.fun_name = fun_name
         self.in_avals = tuple(in_avals)
         self.out_avals = tuple(out_avals)
@@ -225,7 +226,8 @@ class Exported:
 def export(fun, platforms=None):
     """`export(f, platforms)(*args, **kwargs)`: f traced for the shapes and dtypes of
     the arguments (arrays or ShapeDtypeStructs) and compiled for each platform
-    (default: the current one), as an Exported."""
+    (default: the current one), as an Exported. For static arguments, pass
+    `mlax.jit(f, static_argnums=...)` and their values."""
     jitted = fun if isinstance(fun, Jitted) else Jitted(fun)
     names = [platforms] if isinstance(platforms, str) else platforms or [backends.default_name()]
     targets = list(dict.fromkeys(backends.get(name.strip().lower()).name for name in names))
