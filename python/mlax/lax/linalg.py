@@ -383,3 +383,270 @@ def _orthonormal_complement_jvp(primals, tangents):
     (u,), (u_dot,) = primals, tangents
     complement = orthonormal_complement(u)
     return complement, lax.neg(_matmul(u, _matmul(_adjoint(u_dot), complement)))
+
+
+# -- Jacobi rotations: eigh and svd ---------------------------------------------------------
+# Parallel (round-robin) Jacobi: each round rotates the disjoint index pairs (0, 1), (2, 3),
+# ... together, then moves the indices by a fixed permutation so that n - 1 rounds (a
+# sweep) meet every pair once and end where they began. Sweeps repeat until the matrix is
+# diagonal (eigh) or its columns orthogonal (svd) to working precision.
+
+_MAX_SWEEPS = 30
+
+
+def _round_robin_step(n):
+    """The index permutation between rounds, for even n: position i takes position perm[i]'s entry."""
+    import numpy as np
+
+    def pairing(circle):  # circle-method pairs (c[i], c[n-1-i]), laid out as neighbours
+        return [player for i in range(n // 2) for player in (circle[i], circle[n - 1 - i])]
+    circle = list(range(n))
+    now, later = pairing(circle), pairing([circle[0], circle[-1]] + circle[1:-1])
+    position = {player: i for i, player in enumerate(now)}
+    return np.asarray([position[player] for player in later], np.int32)
+
+
+def _permute(x, permutation, axis):
+    from mlax.numpy import take
+
+    return take(x, permutation, axis=axis % x.ndim)
+
+
+def _rotation(app, aqq, apq):
+    """(c, s) of the rotation [[c, s], [-s, c]] that diagonalizes [[app, apq], [apq, aqq]]."""
+    zero, one = lax.full(apq.shape, 0, apq.dtype), lax.full(apq.shape, 1, apq.dtype)
+    is_zero = lax.eq(apq, zero)
+    tau = lax.div(lax.sub(aqq, app), lax.mul(lax.full(apq.shape, 2, apq.dtype), lax.select(is_zero, one, apq)))
+    sign = lax.select(lax.ge(tau, zero), one, lax.neg(one))
+    t = lax.div(sign, lax.add(lax.abs(tau), lax.sqrt(lax.add(one, lax.mul(tau, tau)))))
+    t = lax.select(is_zero, zero, t)
+    c = lax.rsqrt(lax.add(one, lax.mul(t, t)))
+    return c, lax.mul(t, c)
+
+
+def _rotate_pairs(x, c, s, axis):
+    """Rotate the pairs (2i, 2i+1) of x along `axis` (-2: rows, -1: columns) by (c[i], s[i])."""
+    axis %= x.ndim
+    even = lax.slice_in_dim(x, 0, x.shape[axis], stride=2, axis=axis)
+    odd = lax.slice_in_dim(x, 1, x.shape[axis], stride=2, axis=axis)
+    spread = tuple(range(x.ndim - 2)) + (axis,)
+    c, s = (lax.broadcast_in_dim(v, even.shape, spread) for v in (c, s))
+    new_even = lax.sub(lax.mul(c, even), lax.mul(s, odd))
+    new_odd = lax.add(lax.mul(s, even), lax.mul(c, odd))
+    paired = lax.concatenate([lax.expand_dims(new_even, (axis + 1,)), lax.expand_dims(new_odd, (axis + 1,))], axis + 1)
+    return lax.reshape(paired, x.shape)
+
+
+def _pad_to_even(x, axes):
+    """x with a zero row/column appended along `axes` when their size is odd."""
+    if x.shape[-1] % 2 == 0:
+        return x
+    config = [(0, 0, 0)] * x.ndim
+    for axis in axes:
+        config[axis % x.ndim] = (0, 1, 0)
+    return lax.pad(x, lax.full((), 0, x.dtype), config)
+
+
+def _sweep_until(converged, sweep, state):
+    """Run `sweep` on state until converged(state) (every matrix of the batch) or the cap."""
+    def going_on(carry):
+        count, inner = carry[0], carry[1:]
+        return lax.bitwise_and(lax.lt(count, _MAX_SWEEPS), lax.bitwise_not(converged(*inner)))
+
+    def step(carry):
+        return (lax.add(carry[0], 1),) + tuple(sweep(*carry[1:]))
+
+    return lax.while_loop(going_on, step, (lax.full((), 0, dtypes.int32),) + tuple(state))[1:]
+
+
+def _tolerance(dtype):
+    import numpy as np
+
+    return float(np.finfo(dtype).eps)
+
+
+def _jacobi_eigh(a):
+    """(eigenvalues unsorted, eigenvectors as columns) of real symmetric a."""
+    n = a.shape[-1]
+    a = _pad_to_even(a, (-2, -1))
+    size = a.shape[-1]
+    step = _round_robin_step(size)
+
+    def one_round(_, state):
+        matrix, vectors = state
+        diagonal = _diagonal(matrix)
+        app = lax.slice_in_dim(diagonal, 0, size, stride=2, axis=diagonal.ndim - 1)
+        aqq = lax.slice_in_dim(diagonal, 1, size, stride=2, axis=diagonal.ndim - 1)
+        above = _diagonal(lax.slice_in_dim(matrix, 1, size, axis=matrix.ndim - 1))
+        apq = lax.slice_in_dim(above, 0, size - 1, stride=2, axis=above.ndim - 1)
+        c, s = _rotation(app, aqq, apq)
+        matrix = _rotate_pairs(_rotate_pairs(matrix, c, s, -2), c, s, -1)
+        vectors = _rotate_pairs(vectors, c, s, -1)
+        return _permute(_permute(matrix, step, -2), step, -1), _permute(vectors, step, -1)
+
+    def sweep(matrix, vectors):
+        return lax.fori_loop(0, size - 1, one_round, (matrix, vectors))
+
+    def converged(matrix, vectors):
+        squares = lax.mul(matrix, matrix)
+        total = lax.reduce_sum(squares, (matrix.ndim - 2, matrix.ndim - 1))
+        on_diagonal = lax.reduce_sum(lax.mul(_diagonal(matrix), _diagonal(matrix)), (matrix.ndim - 2,))
+        off = lax.sub(total, on_diagonal)
+        limit = lax.mul(total, lax.full(total.shape, _tolerance(a.dtype) ** 2, total.dtype))
+        return lax.reduce_and(lax.le(off, limit), tuple(range(off.ndim)))
+
+    matrix, vectors = _sweep_until(converged, sweep, (a, _eye(size, a.dtype, a.shape[:-2])))
+    eigenvalues = lax.slice_in_dim(_diagonal(matrix), 0, n, axis=a.ndim - 2)
+    vectors = lax.slice_in_dim(lax.slice_in_dim(vectors, 0, n, axis=a.ndim - 2), 0, n, axis=a.ndim - 1)
+    return eigenvalues, vectors
+
+
+def _sort_columns(keys, columns, descending=False):
+    """keys (..., n) sorted, and each matrix of `columns` (..., m, n) with its columns in that order."""
+    positions = lax.broadcasted_iota(dtypes.int32, keys.shape, keys.ndim - 1)
+    sorted_keys, order = lax.sort_key_val(lax.neg(keys) if descending else keys, positions)
+    # columns[..., :, order]: a product with the permutation's matrix.
+    reorder = _matrix_transpose(permutation_matrix(order, columns.dtype))
+    return (lax.neg(sorted_keys) if descending else sorted_keys), _matmul(columns, reorder)
+
+
+def eigh(x, *, lower=True, symmetrize_input=True, sort_eigenvalues=True):
+    """(v, w): the eigenvectors (columns of v) and eigenvalues w (ascending) of the real
+    symmetric x, of which only the `lower` (or upper) triangle is read unless
+    symmetrize_input averages x with its transpose."""
+    _check_matrices("eigh", x, square=True)
+    if dtypes.is_complex(x.dtype):
+        raise NotImplementedError("eigh: complex Hermitian matrices are not supported yet; only real symmetric ones")
+    if symmetrize_input:
+        x = _symmetrized(x)
+    else:
+        half = _triangle(x, lower=lower, k=1)
+        x = lax.add(lax.add(half, _matrix_transpose(half)), lax.mul(x, _eye(x.shape[-1], x.dtype, x.shape[:-2])))
+    if not sort_eigenvalues:
+        w, v = _jacobi_eigh(x)
+        return v, w
+    v, w = _eigh(x)
+    return v, w
+
+
+@custom_jvp
+def _eigh(a):
+    w, v = _sort_columns(*_jacobi_eigh(a))
+    return v, w
+
+
+@_eigh.defjvp
+def _eigh_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    v, w = _eigh(a)
+    # In the eigenbasis, dA's diagonal moves the eigenvalues and its off-diagonal entries
+    # turn the eigenvectors: dV = V (F * (V^T dA V)), F_ij = 1 / (w_j - w_i).
+    rotated = _matmul(_matrix_transpose(v), _matmul(a_dot, v))
+    return (v, w), (_matmul(v, lax.mul(_inverse_gaps(w), rotated)), _diagonal(rotated))
+
+
+def _inverse_gaps(values):
+    """F with F_ij = 1 / (values_j - values_i) off the diagonal and 0 on it."""
+    n = values.shape[-1]
+    shape = values.shape + (n,)
+    rows = lax.broadcast_in_dim(values, shape, tuple(range(values.ndim - 1)) + (values.ndim - 1,))
+    cols = lax.broadcast_in_dim(values, shape, tuple(range(values.ndim - 1)) + (values.ndim,))
+    identity = _eye(n, values.dtype, values.shape[:-1])
+    return lax.sub(lax.div(lax.full(shape, 1, values.dtype), lax.add(lax.sub(cols, rows), identity)), identity)
+
+
+def svd(x, *, full_matrices=True, compute_uv=True):
+    """(u, s, vh) with x = u @ diag(s) @ vh, s descending (just s without compute_uv); u is
+    m x m and vh n x n with full_matrices, else m x k and k x n (k = min(m, n))."""
+    _check_matrices("svd", x)
+    if dtypes.is_complex(x.dtype):
+        raise NotImplementedError("svd: complex matrices are not supported yet; only real ones")
+    m, n = x.shape[-2:]
+    if m < n:  # the svd of the transpose, transposed back
+        result = svd(_matrix_transpose(x), full_matrices=full_matrices, compute_uv=compute_uv)
+        if not compute_uv:
+            return result
+        u, s, vh = result
+        return _matrix_transpose(vh), s, _matrix_transpose(u)
+    u, s, vh = _svd(x)
+    if not compute_uv:
+        return s
+    if full_matrices and m > n:
+        u = lax.concatenate([u, orthonormal_complement(u)], x.ndim - 1)
+    return u, s, vh
+
+
+def _one_sided_jacobi(a):
+    """(columns of a rotated to be orthogonal, the rotations' product v): a @ v."""
+    n = a.shape[-1]
+    columns = _pad_to_even(a, (-1,))
+    size = columns.shape[-1]
+    step = _round_robin_step(size)
+
+    def one_round(_, state):
+        u, v = state
+        even = lax.slice_in_dim(u, 0, size, stride=2, axis=u.ndim - 1)
+        odd = lax.slice_in_dim(u, 1, size, stride=2, axis=u.ndim - 1)
+        rows = (u.ndim - 2,)
+        c, s = _rotation(lax.reduce_sum(lax.mul(even, even), rows), lax.reduce_sum(lax.mul(odd, odd), rows),
+                         lax.reduce_sum(lax.mul(even, odd), rows))
+        u, v = _rotate_pairs(u, c, s, -1), _rotate_pairs(v, c, s, -1)
+        return _permute(u, step, -1), _permute(v, step, -1)
+
+    def sweep(u, v):
+        return lax.fori_loop(0, size - 1, one_round, (u, v))
+
+    def converged(u, v):
+        # Every pair of columns orthogonal relative to their lengths.
+        gram = _matmul(_matrix_transpose(u), u)
+        lengths = lax.sqrt(_diagonal(gram))
+        scale = lax.mul(lax.broadcast_in_dim(lengths, gram.shape, tuple(range(gram.ndim - 2)) + (gram.ndim - 2,)),
+                        lax.broadcast_in_dim(lengths, gram.shape, tuple(range(gram.ndim - 2)) + (gram.ndim - 1,)))
+        off = _where(lax.ne(*_positions(size, size)), lax.abs(gram), _zeros(gram.shape, gram.dtype))
+        limit = lax.mul(scale, lax.full(scale.shape, _tolerance(a.dtype), scale.dtype))
+        return lax.reduce_and(lax.le(off, limit), tuple(range(off.ndim)))
+
+    u, v = _sweep_until(converged, sweep, (columns, _eye(size, a.dtype, a.shape[:-2])))
+    return (lax.slice_in_dim(u, 0, n, axis=a.ndim - 1),
+            lax.slice_in_dim(lax.slice_in_dim(v, 0, n, axis=a.ndim - 2), 0, n, axis=a.ndim - 1))
+
+
+@custom_jvp
+def _svd(a):
+    """The reduced svd of a with m >= n rows."""
+    n = a.shape[-1]
+    rotated, v = _one_sided_jacobi(a)
+    lengths = lax.sqrt(lax.reduce_sum(lax.mul(rotated, rotated), (a.ndim - 2,)))
+    s, v = _sort_columns(lengths, v, descending=True)
+    _, rotated = _sort_columns(lengths, rotated, descending=True)
+    # u: the normalized columns, made exactly orthonormal (and completed where s is zero)
+    # by a QR whose diagonal signs are kept.
+    safe = lax.select(lax.eq(s, _zeros(s.shape, s.dtype)), lax.full(s.shape, 1, s.dtype), s)
+    q, r = _householder(_scale_columns(rotated, lax.div(lax.full(s.shape, 1, s.dtype), safe)))
+    diagonal = _diagonal(r)
+    signs = lax.select(lax.lt(diagonal, _zeros(diagonal.shape, diagonal.dtype)), lax.full(diagonal.shape, -1, a.dtype),
+                       lax.full(diagonal.shape, 1, a.dtype))
+    u = _scale_columns(lax.slice_in_dim(q, 0, n, axis=a.ndim - 1), signs)
+    return u, s, _matrix_transpose(v)
+
+
+@_svd.defjvp
+def _svd_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    u, s, vh = _svd(a)
+    v = _matrix_transpose(vh)
+    # With dP = U^T dA V: ds = diag(dP); dU = U (F * (dP S + S dP^T)) + (I - U U^T) dA V S^-1;
+    # dV = V (F * (S dP + dP^T S)), F_ij = 1 / (s_j^2 - s_i^2).
+    a_dot_v = _matmul(a_dot, v)
+    p = _matmul(_matrix_transpose(u), a_dot_v)
+    gaps = _inverse_gaps(lax.mul(s, s))
+    p_s = _scale_columns(p, s)
+    s_p = _matrix_transpose(_scale_columns(_matrix_transpose(p), s))
+    u_dot = _matmul(u, lax.mul(gaps, lax.add(p_s, _matrix_transpose(p_s))))
+    is_zero = lax.eq(s, _zeros(s.shape, s.dtype))
+    s_inverse = lax.select(is_zero, _zeros(s.shape, s.dtype),
+                           lax.div(lax.full(s.shape, 1, s.dtype), lax.select(is_zero, lax.full(s.shape, 1, s.dtype), s)))
+    outside = lax.sub(a_dot_v, _matmul(u, p))
+    u_dot = lax.add(u_dot, _scale_columns(outside, s_inverse))
+    v_dot = _matmul(v, lax.mul(gaps, lax.add(s_p, _matrix_transpose(s_p))))
+    return (u, s, vh), (u_dot, _diagonal(p), _matrix_transpose(v_dot))
