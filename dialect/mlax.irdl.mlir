@@ -157,6 +157,24 @@ irdl.dialect @mlax {
     %v1 = irdl.base "#builtin.dense_typed_elements"
     irdl.attributes {"value" = %v1}
   }
+  irdl.operation @conv_general_dilated {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %v0, rhs: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
+    %v3 = irdl.base "#builtin.dense_array"
+    %v4 = irdl.base "#builtin.dense_array"
+    %v5 = irdl.base "#builtin.dense_array"
+    %v6 = irdl.base "#builtin.dense_array"
+    %v7 = irdl.base "#builtin.dense_array"
+    %v8 = irdl.base "#builtin.dense_array"
+    %v9 = irdl.base "#builtin.dense_array"
+    %v10 = irdl.base "#builtin.dense_array"
+    %v11 = irdl.base "#builtin.integer"
+    %v12 = irdl.base "#builtin.integer"
+    irdl.attributes {"window_strides" = %v3, "padding_low" = %v4, "padding_high" = %v5, "lhs_dilation" = %v6, "rhs_dilation" = %v7, "lhs_spec" = %v8, "rhs_spec" = %v9, "out_spec" = %v10, "feature_group_count" = %v11, "batch_group_count" = %v12}
+  }
   irdl.operation @convert_element_type {
     %v0 = irdl.base "!builtin.tensor"
     irdl.operands(x: %v0)
@@ -538,6 +556,45 @@ irdl.dialect @mlax {
     irdl.results(result: %v1)
     %v2 = irdl.base "#builtin.dense_array"
     irdl.attributes {"axes" = %v2}
+  }
+  irdl.operation @reduce_window_max {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.dense_array"
+    %v3 = irdl.base "#builtin.dense_array"
+    %v4 = irdl.base "#builtin.dense_array"
+    %v5 = irdl.base "#builtin.dense_array"
+    %v6 = irdl.base "#builtin.dense_array"
+    %v7 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"window_dimensions" = %v2, "window_strides" = %v3, "padding_low" = %v4, "padding_high" = %v5, "base_dilation" = %v6, "window_dilation" = %v7}
+  }
+  irdl.operation @reduce_window_min {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.dense_array"
+    %v3 = irdl.base "#builtin.dense_array"
+    %v4 = irdl.base "#builtin.dense_array"
+    %v5 = irdl.base "#builtin.dense_array"
+    %v6 = irdl.base "#builtin.dense_array"
+    %v7 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"window_dimensions" = %v2, "window_strides" = %v3, "padding_low" = %v4, "padding_high" = %v5, "base_dilation" = %v6, "window_dilation" = %v7}
+  }
+  irdl.operation @reduce_window_sum {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.dense_array"
+    %v3 = irdl.base "#builtin.dense_array"
+    %v4 = irdl.base "#builtin.dense_array"
+    %v5 = irdl.base "#builtin.dense_array"
+    %v6 = irdl.base "#builtin.dense_array"
+    %v7 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"window_dimensions" = %v2, "window_strides" = %v3, "padding_low" = %v4, "padding_high" = %v5, "base_dilation" = %v6, "window_dilation" = %v7}
   }
   irdl.operation @rem {
     %v0 = irdl.base "!builtin.tensor"

@@ -171,6 +171,26 @@ def _index(value):
     return _operand((), I32, fixed(value))
 
 
+def _conv(lhs, rhs, tag, **attrs):
+    """A conv_general_dilated case (integer operands: exact results to compare), NC.../OI... by default."""
+    spatial, ndim = len(lhs) - 2, len(lhs)
+    defaults = {"window_strides": (1,) * spatial, "padding_low": (0,) * spatial, "padding_high": (0,) * spatial,
+                "lhs_dilation": (1,) * spatial, "rhs_dilation": (1,) * spatial, "lhs_spec": tuple(range(ndim)),
+                "rhs_spec": tuple(range(ndim)), "out_spec": tuple(range(ndim)), "feature_group_count": 1,
+                "batch_group_count": 1}
+    return Case("conv_general_dilated", [_operand(lhs, I32), _operand(rhs, I32)], {**defaults, **attrs}, tag=tag)
+
+
+def _window_cases(op):
+    """Every window holds an element of the operand (none is padding or holes only)."""
+    return [Case(op.name, [_operand((4, 6))], {"window_dimensions": (2, 3), "window_strides": (1, 2),
+                                               "padding_low": (1, 0), "padding_high": (0, 1),
+                                               "base_dilation": (1, 1), "window_dilation": (1, 1)}),
+            Case(op.name, [_operand((3, 5))], {"window_dimensions": (2, 2), "window_strides": (2, 1),
+                                               "padding_low": (1, 0), "padding_high": (0, -1),
+                                               "base_dilation": (2, 1), "window_dilation": (1, 2)}, tag="dilated")]
+
+
 # Ops whose operands or attributes no family derives.
 EXPLICIT = {
     "select": [Case("select", [_operand(SHAPE, BOOL), _operand(SHAPE), _operand(SHAPE)])],
@@ -221,6 +241,19 @@ EXPLICIT = {
     "sort_key_val": [Case("sort_key_val", [_operand((4, 6)), _operand((4, 6), I32)], {"dimension": 1}),
                      Case("sort_key_val", [_operand((4, 6), F32, with_nonfinite), _operand((4, 6))],
                           {"dimension": 0, "descending": True}, tag="descending")],
+    "conv_general_dilated": [
+        _conv((2, 3, 6, 5), (4, 3, 3, 2), "nchw", window_strides=(2, 1), padding_low=(1, 0), padding_high=(1, 1),
+              rhs_dilation=(1, 2)),
+        # NHWC / HWIO layouts, two feature groups, a transposed convolution's lhs dilation, cropping.
+        _conv((2, 4, 5, 4), (2, 3, 2, 6), "nhwc-groups", padding_low=(1, -1), padding_high=(0, 1),
+              lhs_dilation=(2, 1), lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2),
+              feature_group_count=2),
+        # The convolution a grouped convolution's kernel gradient is.
+        _conv((4, 3, 7), (6, 3, 2), "batch-groups", window_strides=(2,), padding_high=(1,), batch_group_count=2),
+    ],
+    "reduce_window_sum": _window_cases(OPS["reduce_window_sum"]),
+    "reduce_window_max": _window_cases(OPS["reduce_window_max"]),
+    "reduce_window_min": _window_cases(OPS["reduce_window_min"]),
     "scatter": [Case("scatter", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4)), _operand((6,))],
                      {"update_window_dims": (), "inserted_window_dims": (0, 1),
                       "scatter_dims_to_operand_dims": (0, 1), "index_vector_dim": 1, "combiner": "add"})],

@@ -1,0 +1,459 @@
+"""Windowed ops: conv_general_dilated, and reduce_window_sum/max/min (pooling).
+
+Both slide a window over the spatial axes of an operand padded by
+`padding_low`/`padding_high` (negative: cropped), with `lhs_dilation` /
+`base_dilation` holes between its elements and `rhs_dilation` /
+`window_dilation` holes between the window's. The convolution's dimension
+numbers are spelled as JAX's ConvDimensionNumbers: lhs_spec = (batch axis,
+feature axis, spatial axes...), rhs_spec = (output feature axis, input
+feature axis, spatial axes...), out_spec like lhs_spec.
+
+    %2 = "mlax.conv_general_dilated"(%0, %1) {window_strides = array<i64: 1, 1>,
+           padding_low = array<i64: 1, 1>, padding_high = array<i64: 1, 1>, lhs_dilation = array<i64: 1, 1>,
+           rhs_dilation = array<i64: 1, 1>, lhs_spec = array<i64: 0, 3, 1, 2>, rhs_spec = array<i64: 3, 2, 0, 1>,
+           out_spec = array<i64: 0, 3, 1, 2>, feature_group_count = 1 : i64, batch_group_count = 1 : i64}
+           : (tensor<8x28x28x1xf32>, tensor<3x3x1x16xf32>) -> tensor<8x28x28x16xf32>
+    %3 = "mlax.reduce_window_max"(%2) {window_dimensions = array<i64: 1, 2, 2, 1>,
+           window_strides = array<i64: 1, 2, 2, 1>, padding_low = array<i64: 0, 0, 0, 0>,
+           padding_high = array<i64: 0, 0, 0, 0>, base_dilation = array<i64: 1, 1, 1, 1>,
+           window_dilation = array<i64: 1, 1, 1, 1>} : (tensor<8x28x28x16xf32>) -> tensor<8x14x14x16xf32>
+"""
+
+import dataclasses
+import itertools
+
+import numpy as np
+
+from iree.compiler import ir
+
+from mlax import lax
+from mlax.core import dtypes, mlir
+from mlax.core.aval import ShapedArray
+from mlax.core.op import Op
+from mlax.ops import _hlo, structural
+from mlax.ops._batching import defbatch_front, move_axis
+from mlax.ops._rules import defbilinear, deflinear
+from mlax.ops.elementwise import NUMERIC, _check_dtype, check_same_dtypes
+from mlax.ops.reduction import _identity
+
+
+def window_count(size, window, stride, low, high, base_dilation, window_dilation):
+    """How many window positions fit along one axis (StableHLO's rule for both ops)."""
+    padded = low + high + ((size - 1) * base_dilation + 1 if size else 0)
+    extent = (window - 1) * window_dilation + 1 if window else 0
+    return 0 if padded <= 0 or extent > padded else (padded - extent) // stride + 1
+
+
+def _padding_attr(low, high):
+    return mlir.dense_attr(np.array(list(zip(low, high)), np.int64).reshape(-1, 2), np.int64)
+
+
+# -- conv_general_dilated ---------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Conv:
+    """The attributes of one conv_general_dilated."""
+
+    window_strides: tuple
+    padding_low: tuple
+    padding_high: tuple
+    lhs_dilation: tuple
+    rhs_dilation: tuple
+    lhs_spec: tuple
+    rhs_spec: tuple
+    out_spec: tuple
+    feature_group_count: int
+    batch_group_count: int
+    preferred_element_type: object = None
+
+    def apply(self, lhs, rhs):
+        return conv_general_dilated(lhs, rhs, **dataclasses.asdict(self))
+
+    def geometry(self, lhs_shape, rhs_shape, out_shape):
+        """Per spatial dimension: (input size, kernel size, output size)."""
+        return [(lhs_shape[a], rhs_shape[b], out_shape[c])
+                for a, b, c in zip(self.lhs_spec[2:], self.rhs_spec[2:], self.out_spec[2:])]
+
+
+def _conv_error(message):
+    return TypeError(f"mlax.conv_general_dilated: {message}")
+
+
+def _conv_rule(lhs, rhs, window_strides, padding_low, padding_high, lhs_dilation, rhs_dilation, lhs_spec, rhs_spec,
+               out_spec, feature_group_count, batch_group_count, preferred_element_type=None):
+    check_same_dtypes("conv_general_dilated", lhs, rhs)
+    _check_dtype("conv_general_dilated", NUMERIC, lhs)
+    if lhs.ndim != rhs.ndim or lhs.ndim < 2:
+        raise _conv_error(f"lhs of shape {lhs.shape} and rhs of shape {rhs.shape} need one rank, at least 2")
+    for name, spec in (("lhs_spec", lhs_spec), ("rhs_spec", rhs_spec), ("out_spec", out_spec)):
+        if sorted(spec) != list(range(lhs.ndim)):
+            raise _conv_error(f"{name} {spec} is not a permutation of the axes of shape {lhs.shape}")
+    spatial = lhs.ndim - 2
+    for name, values in (("window_strides", window_strides), ("padding_low", padding_low),
+                         ("padding_high", padding_high), ("lhs_dilation", lhs_dilation),
+                         ("rhs_dilation", rhs_dilation)):
+        if len(values) != spatial:
+            raise _conv_error(f"{name} {values} needs {spatial} entries, one per spatial dimension")
+    if min(window_strides + lhs_dilation + rhs_dilation, default=1) < 1:
+        raise _conv_error(f"window_strides {window_strides}, lhs_dilation {lhs_dilation} and "
+                          f"rhs_dilation {rhs_dilation} must be positive")
+    groups = feature_group_count * batch_group_count
+    if feature_group_count < 1 or batch_group_count < 1 or groups > max(feature_group_count, batch_group_count):
+        raise _conv_error(f"feature_group_count={feature_group_count} and batch_group_count={batch_group_count} "
+                          "must be positive, and not both above 1")
+    batch, features = lhs.shape[lhs_spec[0]], lhs.shape[lhs_spec[1]]
+    out_features, in_features = rhs.shape[rhs_spec[0]], rhs.shape[rhs_spec[1]]
+    if features != in_features * feature_group_count:
+        raise _conv_error(f"lhs of shape {lhs.shape} has {features} input features, but rhs of shape {rhs.shape} "
+                          f"takes {in_features} x feature_group_count={feature_group_count}")
+    if out_features % groups or batch % batch_group_count:
+        raise _conv_error(f"rhs of shape {rhs.shape} has {out_features} output features and lhs of shape "
+                          f"{lhs.shape} a batch of {batch}: neither may leave a remainder when split into "
+                          f"{groups} groups")
+    shape = [0] * lhs.ndim
+    shape[out_spec[0]], shape[out_spec[1]] = batch // batch_group_count, out_features
+    for i, axis in enumerate(out_spec[2:]):
+        shape[axis] = window_count(lhs.shape[lhs_spec[i + 2]], rhs.shape[rhs_spec[i + 2]], window_strides[i],
+                                   padding_low[i], padding_high[i], lhs_dilation[i], rhs_dilation[i])
+    dtype = lhs.dtype if preferred_element_type is None else preferred_element_type
+    return ShapedArray(shape, dtype, lhs.weak_type and rhs.weak_type)
+
+
+def _lower_conv(ctx, lhs, rhs, **attrs):
+    c = Conv(**attrs)
+    if c.preferred_element_type is not None:
+        lhs, rhs = _hlo.convert(lhs, c.preferred_element_type), _hlo.convert(rhs, c.preferred_element_type)
+    positions = int(np.prod([ctx.out_avals[0].shape[a] for a in c.out_spec[2:]]))
+    window = int(np.prod([ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]))
+    if c.feature_group_count == c.batch_group_count == 1 and positions < window and positions <= _MOST_DOTS:
+        return _lower_conv_as_dots(ctx, lhs, rhs, c)
+    (lhs_b, lhs_f, *lhs_s), (rhs_o, rhs_i, *rhs_s), (out_b, out_f, *out_s) = c.lhs_spec, c.rhs_spec, c.out_spec
+    numbers = ir.Attribute.parse(
+        f"#stablehlo.conv<raw input_batch_dimension = {lhs_b}, input_feature_dimension = {lhs_f}, "
+        f"input_spatial_dimensions = {lhs_s}, kernel_input_feature_dimension = {rhs_i}, "
+        f"kernel_output_feature_dimension = {rhs_o}, kernel_spatial_dimensions = {rhs_s}, "
+        f"output_batch_dimension = {out_b}, output_feature_dimension = {out_f}, "
+        f"output_spatial_dimensions = {out_s}>")
+    return _hlo.value("stablehlo.convolution", [lhs, rhs], ctx.out_types[0], dimension_numbers=numbers,
+                      window_strides=c.window_strides, padding=_padding_attr(c.padding_low, c.padding_high),
+                      lhs_dilation=c.lhs_dilation, rhs_dilation=c.rhs_dilation,
+                      feature_group_count=c.feature_group_count, batch_group_count=c.batch_group_count)
+
+
+# IREE 3.13 runs a convolution whose window is larger than its output (a kernel gradient's:
+# 28x28 window, 3x3 output) at ~3 GFLOP/s on this machine; one dot_general per output
+# position runs at ~37. Past this many positions the program would grow too long.
+_MOST_DOTS = 128
+
+
+def _lower_conv_as_dots(ctx, lhs, rhs, c):
+    """The convolution as one dot_general per output position, each contracting the
+    window's slice of the padded, dilated lhs with the whole kernel."""
+    (lhs_aval, rhs_aval), out_aval = ctx.in_avals, ctx.out_avals[0]
+    dtype = _hlo.dtype_of(lhs)
+    low, high, interior = [0] * lhs_aval.ndim, [0] * lhs_aval.ndim, [0] * lhs_aval.ndim
+    for axis, lo, hi, dilation in zip(c.lhs_spec[2:], c.padding_low, c.padding_high, c.lhs_dilation):
+        low[axis], high[axis], interior[axis] = lo, hi, dilation - 1
+    padded_shape = [lo + hi + d + (d - 1) * it for d, lo, hi, it in zip(lhs_aval.shape, low, high, interior)]
+    lhs = _hlo.value("stablehlo.pad", [lhs, _hlo.constant(0, dtype)], mlir.tensor_type(padded_shape, dtype),
+                     edge_padding_low=tuple(low), edge_padding_high=tuple(high), interior_padding=tuple(interior))
+    kernel = [rhs_aval.shape[a] for a in c.rhs_spec[2:]]
+    numbers = ir.Attribute.parse(
+        "#stablehlo.dot<lhs_contracting_dimensions = %s, rhs_contracting_dimensions = %s>"
+        % ([c.lhs_spec[1]] + list(c.lhs_spec[2:]), [c.rhs_spec[1]] + list(c.rhs_spec[2:])))
+    batch, features = out_aval.shape[c.out_spec[0]], out_aval.shape[c.out_spec[1]]
+    out_sizes = [out_aval.shape[a] for a in c.out_spec[2:]]
+    dots = []
+    for position in itertools.product(*(range(n) for n in out_sizes)):
+        start, limit, step = [0] * lhs_aval.ndim, list(padded_shape), [1] * lhs_aval.ndim
+        for axis, p, k, stride, dilation in zip(c.lhs_spec[2:], position, kernel, c.window_strides, c.rhs_dilation):
+            start[axis], limit[axis], step[axis] = p * stride, p * stride + (k - 1) * dilation + 1, dilation
+        window_shape = [-(-(b - a) // s) for a, b, s in zip(start, limit, step)]
+        window = _hlo.value("stablehlo.slice", [lhs], mlir.tensor_type(window_shape, dtype), start_indices=tuple(start),
+                            limit_indices=tuple(limit), strides=tuple(step))
+        dot = _hlo.value("stablehlo.dot_general", [window, rhs], mlir.tensor_type((batch, features), dtype),
+                         dot_dimension_numbers=numbers)
+        dots.append(_hlo.reshape(dot, (1, batch, features)))
+    stacked = _hlo.value("stablehlo.concatenate", dots, mlir.tensor_type((len(dots), batch, features), dtype),
+                         dimension=0) if len(dots) > 1 else dots[0]
+    stacked = _hlo.reshape(stacked, out_sizes + [batch, features])
+    spatial = len(out_sizes)
+    source = {c.out_spec[0]: spatial, c.out_spec[1]: spatial + 1}
+    source.update({axis: i for i, axis in enumerate(c.out_spec[2:])})
+    return _hlo.value("stablehlo.transpose", [stacked], ctx.out_types[0],
+                      permutation=tuple(source[d] for d in range(out_aval.ndim)))
+
+
+def _np_conv(lhs, rhs, **attrs):
+    """Reference in the (batch, feature, spatial...) layout: one product per kernel position."""
+    c = Conv(**attrs)
+    x, w = np.transpose(lhs, c.lhs_spec), np.transpose(rhs, c.rhs_spec)
+    if dtypes.is_float(x.dtype):
+        x, w = x.astype(np.float64), w.astype(np.float64)
+    spatial = x.ndim - 2
+    x = structural.pad.numpy_ref(x, np.zeros((), x.dtype), (0, 0) + c.padding_low, (0, 0) + c.padding_high,
+                                 (0, 0) + tuple(d - 1 for d in c.lhs_dilation))
+    groups_b, groups_f = c.batch_group_count, c.feature_group_count
+    x = x.reshape((groups_b, x.shape[0] // groups_b, groups_f, x.shape[1] // groups_f) + x.shape[2:])
+    w = w.reshape((groups_b, groups_f, w.shape[0] // (groups_b * groups_f)) + w.shape[1:])
+    out_sizes = [window_count(x.shape[4 + i], w.shape[4 + i], c.window_strides[i], 0, 0, 1, c.rhs_dilation[i])
+                 for i in range(spatial)]
+    out = 0
+    for position in itertools.product(*(range(k) for k in w.shape[4:])):
+        window = x[(Ellipsis,) + tuple(slice(k * d, k * d + (n - 1) * s + 1, s) for k, d, n, s in
+                                       zip(position, c.rhs_dilation, out_sizes, c.window_strides))]
+        out = out + np.einsum("bngi...,bgoi->nbgo...", window, w[(Ellipsis,) + position])
+    out = np.reshape(out, (x.shape[1], -1) + tuple(out_sizes))
+    return np.transpose(out, np.argsort(c.out_spec)).astype(c.preferred_element_type or lhs.dtype)
+
+
+conv_general_dilated = Op(
+    "conv_general_dilated", ["lhs", "rhs"], _conv_rule, _lower_conv,
+    attrs={"window_strides": "ints", "padding_low": "ints", "padding_high": "ints", "lhs_dilation": "ints",
+           "rhs_dilation": "ints", "lhs_spec": "ints", "rhs_spec": "ints", "out_spec": "ints",
+           "feature_group_count": "int", "batch_group_count": "int", "preferred_element_type": "dtype"},
+    doc="Convolve lhs with the kernel rhs (a cross-correlation, as in deep learning), grouped and dilated.")
+conv_general_dilated.numpy_ref = _np_conv
+
+
+# -- differentiation: conv is bilinear, and each transpose is a conv ------------------------
+
+def _regrouped_kernel(rhs, rhs_spec, groups):
+    """The kernel in (O, I, spatial...) layout with its output features regrouped as inputs and
+    its inputs as outputs: [g*I + i, o, k] = rhs[g*O/groups + o, i, k], flipped along space."""
+    w = lax.transpose(rhs, rhs_spec)
+    out_features, in_features, spatial = w.shape[0], w.shape[1], w.shape[2:]
+    w = lax.reshape(w, (groups, out_features // groups, in_features) + spatial)
+    w = lax.transpose(w, (0, 2, 1) + tuple(range(3, w.ndim)))
+    w = lax.reshape(w, (groups * in_features, out_features // groups) + spatial)
+    return lax.rev(w, tuple(range(2, w.ndim)))
+
+
+def _ungroup_batch(y, groups, lhs_spec):
+    """(batch, groups*feature, spatial...) -> (groups*batch, feature, spatial...) in lhs_spec's layout."""
+    batch, features, spatial = y.shape[0], y.shape[1] // groups, y.shape[2:]
+    y = lax.transpose(lax.reshape(y, (batch, groups, features) + spatial), (1, 0) + tuple(range(2, y.ndim + 1)))
+    return lax.transpose(lax.reshape(y, (groups * batch, features) + spatial), tuple(np.argsort(lhs_spec)))
+
+
+def _conv_transpose_lhs(ct, rhs, lhs_aval, **attrs):
+    """A conv of the cotangent, dilated by the strides, with the flipped kernel; the
+    lhs dilation becomes the stride."""
+    c = Conv(**attrs)
+    low, high = [], []
+    for (size, kernel, out), lo, stride, lhs_d, rhs_d in zip(
+            c.geometry(lhs_aval.shape, rhs.shape, ct.shape), c.padding_low, c.window_strides,
+            c.lhs_dilation, c.rhs_dilation):
+        low.append((kernel - 1) * rhs_d - lo)
+        high.append((size - 1) * lhs_d - (out - 1) * stride + lo)
+    canonical = tuple(range(lhs_aval.ndim))
+    groups = c.feature_group_count * c.batch_group_count
+    transposed = Conv(window_strides=c.lhs_dilation, padding_low=tuple(low), padding_high=tuple(high),
+                      lhs_dilation=c.window_strides, rhs_dilation=c.rhs_dilation, lhs_spec=c.out_spec,
+                      rhs_spec=canonical, out_spec=c.lhs_spec if c.batch_group_count == 1 else canonical,
+                      feature_group_count=groups, batch_group_count=1)
+    result = transposed.apply(lax.convert_element_type(ct, rhs.dtype), _regrouped_kernel(rhs, c.rhs_spec, groups))
+    if c.batch_group_count > 1:
+        result = _ungroup_batch(result, c.batch_group_count, c.lhs_spec)
+    return lax.convert_element_type(result, lhs_aval.dtype)
+
+
+def _swapped(spec):
+    return (spec[1], spec[0]) + tuple(spec[2:])
+
+
+def _conv_transpose_rhs(ct, lhs, rhs_aval, **attrs):
+    """A conv of lhs (features as the batch) with the cotangent as the kernel: strides and
+    rhs dilation trade places, and feature groups become batch groups and back."""
+    c = Conv(**attrs)
+    high = []
+    for (size, kernel, out), lo, hi, stride, lhs_d, rhs_d in zip(
+            c.geometry(lhs.shape, rhs_aval.shape, ct.shape), c.padding_low, c.padding_high, c.window_strides,
+            c.lhs_dilation, c.rhs_dilation):
+        unused = (size - 1) * lhs_d + 1 + lo + hi - (kernel - 1) * rhs_d - 1 - (out - 1) * stride
+        high.append(hi - unused)
+    transposed = Conv(window_strides=c.rhs_dilation, padding_low=c.padding_low, padding_high=tuple(high),
+                      lhs_dilation=c.lhs_dilation, rhs_dilation=c.window_strides, lhs_spec=_swapped(c.lhs_spec),
+                      rhs_spec=_swapped(c.out_spec), out_spec=_swapped(c.rhs_spec),
+                      feature_group_count=c.batch_group_count, batch_group_count=c.feature_group_count)
+    return lax.convert_element_type(transposed.apply(lhs, lax.convert_element_type(ct, lhs.dtype)), rhs_aval.dtype)
+
+
+defbilinear(conv_general_dilated, _conv_transpose_lhs, _conv_transpose_rhs)
+
+
+# -- batching: the vmapped axis joins the batch, the features or the groups --------------------
+
+def _fold(x, dim, axis, groups):
+    """x with its vmapped axis `dim` merged into `axis` (numbered without `dim`), which is
+    split as (groups, vmapped, rest)."""
+    x = move_axis(x, dim, 0)
+    size, shape = x.shape[0], x.shape[1:]
+    split = shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1:]
+    x = move_axis(lax.reshape(x, (size,) + split), 0, axis + 1)
+    return lax.reshape(x, shape[:axis] + (size * shape[axis],) + shape[axis + 1:])
+
+
+def _unfold(y, axis, groups, size):
+    """The inverse of _fold: split `axis` as (groups, vmapped, rest), the vmapped axis first."""
+    shape = y.shape
+    rest = shape[axis] // (groups * size)
+    y = move_axis(lax.reshape(y, shape[:axis] + (groups, size, rest) + shape[axis + 1:]), axis + 1, 0)
+    return lax.reshape(y, (size,) + shape[:axis] + (groups * rest,) + shape[axis + 1:])
+
+
+def _batch_conv(args, dims, **attrs):
+    """lhs alone: the batch grows. rhs alone: the output features grow, group by group.
+    Both: one group per example (feature groups, or batch groups when those are in use)."""
+    c = Conv(**attrs)
+    (lhs, rhs), (lhs_dim, rhs_dim) = args, dims
+    groups = c.feature_group_count * c.batch_group_count
+    if rhs_dim is None:
+        size = lhs.shape[lhs_dim]
+        out = c.apply(_fold(lhs, lhs_dim, c.lhs_spec[0], c.batch_group_count), rhs)
+        return [_unfold(out, c.out_spec[0], 1, size)], [0]
+    size = rhs.shape[rhs_dim]
+    if lhs_dim is None:
+        out = c.apply(lhs, _fold(rhs, rhs_dim, c.rhs_spec[0], groups))
+        return [_unfold(out, c.out_spec[1], groups, size)], [0]
+    rhs = _fold(rhs, rhs_dim, c.rhs_spec[0], 1)
+    if c.batch_group_count > 1:
+        lhs = _fold(lhs, lhs_dim, c.lhs_spec[0], 1)
+        c = dataclasses.replace(c, batch_group_count=size * c.batch_group_count)
+    else:
+        lhs = _fold(lhs, lhs_dim, c.lhs_spec[1], 1)
+        c = dataclasses.replace(c, feature_group_count=size * c.feature_group_count)
+    return [_unfold(c.apply(lhs, rhs), c.out_spec[1], 1, size)], [0]
+
+
+conv_general_dilated.batch = _batch_conv
+
+
+# -- reduce_window_sum / max / min ------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The attributes of one reduce_window op."""
+
+    window_dimensions: tuple
+    window_strides: tuple
+    padding_low: tuple
+    padding_high: tuple
+    base_dilation: tuple
+    window_dilation: tuple
+
+    def out_shape(self, shape):
+        return tuple(window_count(*args) for args in zip(shape, *dataclasses.astuple(self)))
+
+    def unpadded(self):
+        """The same windows over the operand once padded and dilated."""
+        ndim = len(self.window_dimensions)
+        return dataclasses.replace(self, padding_low=(0,) * ndim, padding_high=(0,) * ndim, base_dilation=(1,) * ndim)
+
+    def slices(self, shape):
+        """For each position in the window: the strided slice (start, limit, stride) of the
+        padded, dilated operand that the position visits over all windows."""
+        out = self.out_shape(shape)
+        for position in itertools.product(*(range(k) for k in self.window_dimensions)):
+            starts = [k * d for k, d in zip(position, self.window_dilation)]
+            yield starts, [s + (n - 1) * t + 1 for s, n, t in zip(starts, out, self.window_strides)]
+
+
+def _window_rule(name):
+    def rule(x, window_dimensions, window_strides, padding_low, padding_high, base_dilation, window_dilation):
+        _check_dtype(name, NUMERIC, x)
+        w = Window(window_dimensions, window_strides, padding_low, padding_high, base_dilation, window_dilation)
+        for field, values in dataclasses.asdict(w).items():
+            if len(values) != x.ndim:
+                raise TypeError(f"mlax.{name}: {field} {values} needs {x.ndim} entries for an operand of "
+                                f"shape {x.shape}")
+        if min(window_dimensions + window_strides + base_dilation + window_dilation, default=1) < 1:
+            raise TypeError(f"mlax.{name}: window_dimensions {window_dimensions}, window_strides "
+                            f"{window_strides} and the dilations must be positive")
+        return x.update(shape=w.out_shape(x.shape))
+    return rule
+
+
+def _lower_window(kind, combiner):
+    def lower(ctx, x, **attrs):
+        w, dtype = Window(**attrs), ctx.in_avals[0].dtype
+        operation = _hlo.op("stablehlo.reduce_window", [x, _hlo.constant(_identity(kind, dtype), dtype)],
+                            ctx.out_types, {"window_dimensions": w.window_dimensions,
+                                            "window_strides": w.window_strides,
+                                            "base_dilations": w.base_dilation,
+                                            "window_dilations": w.window_dilation,
+                                            "padding": _padding_attr(w.padding_low, w.padding_high)}, regions=1)
+        _hlo.scalar_region(operation, 0, [dtype, dtype], _hlo.binary(combiner))
+        return operation.result
+    return lower
+
+
+def _np_window(kind, ufunc):
+    def reference(x, **attrs):
+        w, init = Window(**attrs), np.asarray(_identity(kind, x.dtype), x.dtype)
+        x = structural.pad.numpy_ref(x, init, w.padding_low, w.padding_high, [d - 1 for d in w.base_dilation])
+        unpadded = w.unpadded()
+        out = np.full(unpadded.out_shape(x.shape), init)
+        for starts, limits in unpadded.slices(x.shape):
+            out = ufunc(out, x[tuple(slice(*s) for s in zip(starts, limits, w.window_strides))])
+        return out
+    return reference
+
+
+WINDOW_ATTRS = {"window_dimensions": "ints", "window_strides": "ints", "padding_low": "ints",
+                "padding_high": "ints", "base_dilation": "ints", "window_dilation": "ints"}
+reduce_window = {}
+for _kind, _combiner, _ufunc in (("sum", "stablehlo.add", np.add), ("max", "stablehlo.maximum", np.maximum),
+                                 ("min", "stablehlo.minimum", np.minimum)):
+    _op = reduce_window[_kind] = Op(f"reduce_window_{_kind}", ["x"], _window_rule(f"reduce_window_{_kind}"),
+                                    _lower_window(_kind, _combiner), attrs=WINDOW_ATTRS,
+                                    doc=f"The {_kind} of each window of x (padding is {_kind}'s identity).")
+    _op.numpy_ref = _np_window(_kind, _ufunc)
+    defbatch_front(_op, lambda attrs, size: {name: (0 if name.startswith("padding") else 1,) + values
+                                             for name, values in attrs.items()})
+
+
+def _window_sum_transpose(ct, x, **attrs):
+    """Each input element gets the cotangents of the windows it is in: the cotangent spread
+    out by the strides and padded (pad), then summed over windows (reduce_window_sum)."""
+    w = Window(**attrs)
+    config = []
+    for size, out, k, stride, lo, base, dilation in zip(x.aval.shape, ct.shape, w.window_dimensions,
+                                                        w.window_strides, w.padding_low, w.base_dilation,
+                                                        w.window_dilation):
+        config.append(((k - 1) * dilation - lo, (size - 1) * base - (out - 1) * stride + lo, stride - 1))
+    ones, zeros = (1,) * len(config), (0,) * len(config)
+    return [reduce_window["sum"](lax.pad(ct, 0, config), window_dimensions=w.window_dimensions,
+                                 window_strides=w.base_dilation, padding_low=zeros, padding_high=zeros,
+                                 base_dilation=ones, window_dilation=w.window_dilation)]
+
+
+def _patches(x, fill, w):
+    """The elements each window position visits, stacked: (window size, *output shape)."""
+    padded = lax.pad(x, fill, list(zip(w.padding_low, w.padding_high, [d - 1 for d in w.base_dilation])))
+    out_shape = w.out_shape(x.shape)
+    unpadded = w.unpadded()
+    return lax.concatenate([lax.reshape(lax.slice(padded, starts, limits, w.window_strides), (1,) + out_shape)
+                            for starts, limits in unpadded.slices(padded.shape)], 0)
+
+
+def _window_extremum_jvp(kind):
+    """The tangent of the element each window picks (the first one on ties): a one-hot
+    selection among the window's tangents, built of ops with rules of their own."""
+    def jvp(primals, tangents, **attrs):
+        (x,), (t,) = primals, tangents
+        ans = reduce_window[kind](x, **attrs)
+        if t is None:
+            return [ans], [None]
+        w = Window(**attrs)
+        values = _patches(x, _identity(kind, x.dtype), w)
+        pick = (lax.argmax if kind == "max" else lax.argmin)(values, 0, dtypes.int32)
+        chosen = lax.eq(lax.broadcasted_iota(dtypes.int32, values.shape, 0),
+                        lax.broadcast_in_dim(pick, values.shape, tuple(range(1, values.ndim))))
+        return [ans], [lax.reduce_sum(lax.mul(_patches(t, 0, w), lax.convert_element_type(chosen, t.dtype)), (0,))]
+    return jvp
+
+
+deflinear(reduce_window["sum"], _window_sum_transpose)
+reduce_window["max"].jvp = _window_extremum_jvp("max")
+reduce_window["min"].jvp = _window_extremum_jvp("min")
