@@ -6,6 +6,7 @@ under jit and the transformations; results match NumPy to float32 tolerance.
 
 from mlax.numpy._core import *  # noqa: F401,F403
 from mlax.numpy._core import abs, round  # noqa: F401,A004  (NumPy's names shadow builtins)
+from mlax.numpy._convolve import convolve  # noqa: F401
 from mlax.numpy._indexing import take, take_along_axis  # noqa: F401
 from mlax.numpy._linalg import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
 from mlax.numpy._reductions import *  # noqa: F401,F403
