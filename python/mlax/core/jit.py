@@ -196,6 +196,15 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), b
     return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend)
 
 
+def compiled(*static_argnames):
+    """Decorator for library functions built from many ops (samplers, decompositions):
+    called eagerly they run as one compiled program per signature, not op by op."""
+    def wrap(fn):
+        jitted = jit(fn, static_argnames=static_argnames)
+        return functools.wraps(fn)(lambda *args, **kwargs: jitted(*args, **kwargs))
+    return wrap
+
+
 def make_mlir(fun, static_argnums=()):
     """`make_mlir(f)(*args)` returns f traced to the mlax dialect, as text."""
     jitted = Jitted(fun, static_argnums)

@@ -5,6 +5,7 @@ a traced module is handed to IREE without printing and re-parsing it. The
 context allows unregistered dialects: mlax ops are generic operations.
 """
 
+import functools
 import sys
 import types
 
@@ -21,6 +22,20 @@ sys.modules.setdefault("iree.compiler.dialects.mlax", types.ModuleType("iree.com
 
 _session = None
 
+# Process-wide IREE compiler options (the per-session flags do not reach these).
+# Indirect command buffers are off: IREE 3.13 records some programs with loops inside
+# loops (eigh's derivative) into command buffers that fail at run time ("indirect
+# buffer reference slot 0 is out range of the declared binding capacity").
+GLOBAL_COMPILER_OPTIONS = ("--iree-hal-indirect-command-buffers=false",)
+
+
+@functools.cache
+def set_global_compiler_options():
+    """Set them, once per process, before the first compiler session."""
+    from iree.compiler.api import ctypes_dl
+
+    ctypes_dl._initializeGlobalCL("mlax", *GLOBAL_COMPILER_OPTIONS)
+
 
 def compiler_session():
     """The process's IREE compiler session whose context holds every mlax module."""
@@ -28,6 +43,7 @@ def compiler_session():
     if _session is None:
         from iree.compiler.api import Session
 
+        set_global_compiler_options()
         _session = Session()
         _session.context.allow_unregistered_dialects = True
         # Builders need func, stablehlo, chlo loaded (parsing would load them lazily).

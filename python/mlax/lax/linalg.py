@@ -284,7 +284,7 @@ def qr(x, *, full_matrices=True):
         return q, lax.concatenate([leading, rest], x.ndim - 1)
     q, r = _qr(x)
     if full_matrices and m > n:
-        q = lax.concatenate([q, orthonormal_complement(q)], x.ndim - 1)
+        q = _join_columns(q, orthonormal_complement(q))
         r = lax.concatenate([r, _zeros(x.shape[:-2] + (m - n, n), x.dtype)], x.ndim - 2)
     return q, r
 
@@ -368,6 +368,13 @@ def _qr_jvp(primals, tangents):
         w = lax.add(w, lax.sub(diagonal, _as(lax.real(diagonal), c.dtype)))
     q_dot = lax.add(_matmul(q, lax.sub(w, c)), a_dot_r_inv)
     return (q, r), (q_dot, _matmul(lax.sub(c, w), r))
+
+
+def _join_columns(u, complement):
+    # Barriers keep IREE 3.13 from fusing the join with both producers: after the Jacobi
+    # loop that fails stream partitioning ("circular dependency").
+    barrier = OPS["optimization_barrier"]
+    return lax.concatenate([barrier(u), barrier(complement)], u.ndim - 1)
 
 
 @custom_jvp
@@ -572,7 +579,7 @@ def svd(x, *, full_matrices=True, compute_uv=True):
     if not compute_uv:
         return s
     if full_matrices and m > n:
-        u = lax.concatenate([u, orthonormal_complement(u)], x.ndim - 1)
+        u = _join_columns(u, orthonormal_complement(u))
     return u, s, vh
 
 

@@ -7,7 +7,6 @@ vmap; `split` and `fold_in` derive new keys the same way. The bit streams
 follow JAX's default Threefry scheme, so a seed draws the same bits as in JAX.
 """
 
-import functools
 import math
 import operator
 
@@ -17,18 +16,11 @@ import mlax.numpy as mnp
 from mlax import config, lax
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.jit import jit
+from mlax.core.jit import compiled
 from mlax.core.trace import aval_of
 
 _UINT32 = np.dtype(np.uint32)
 
-
-def _compiled(*static_argnames):
-    """Run the sampler as one compiled program (per shape and dtype) when called eagerly."""
-    def wrap(fn):
-        jitted = jit(fn, static_argnames=static_argnames)
-        return functools.wraps(fn)(lambda *args, **kwargs: jitted(*args, **kwargs))
-    return wrap
 
 # Threefry-2x32 rotation constants, for the even and odd groups of four rounds.
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -114,7 +106,7 @@ def wrap_key_data(data):
     return mnp.asarray(data, dtype=_UINT32)
 
 
-@_compiled("num")
+@compiled("num")
 def split(key, num=2):
     """`num` new keys from `key`, as an array of shape (num, 2)."""
     shape = (num,) if isinstance(num, int) else tuple(num)
@@ -133,7 +125,7 @@ def fold_in(key, data):
     return lax.concatenate([first, second], 0)
 
 
-@_compiled("shape", "dtype")
+@compiled("shape", "dtype")
 def bits(key, shape=(), dtype=np.uint32):
     """Uniformly random unsigned integers of `shape`."""
     shape = _shape(shape)
@@ -158,7 +150,7 @@ def _float_dtype(dtype):
     return dtype
 
 
-@_compiled("shape", "dtype")
+@compiled("shape", "dtype")
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     """Floats uniform in [minval, maxval), of `shape`."""
     shape, dtype = _shape(shape), _float_dtype(dtype)
@@ -180,7 +172,7 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     return lax.max(minval, lax.add(lax.mul(floats, lax.sub(maxval, minval)), minval))
 
 
-@_compiled("shape", "dtype")
+@compiled("shape", "dtype")
 def normal(key, shape=(), dtype=None):
     """Standard normal floats of `shape`."""
     shape, dtype = _shape(shape), _float_dtype(dtype)
@@ -189,7 +181,7 @@ def normal(key, shape=(), dtype=None):
     return lax.mul(lax.full(shape, np.sqrt(2), dtype), lax.erf_inv(u))
 
 
-@_compiled("shape", "dtype")
+@compiled("shape", "dtype")
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
     """Standard normal floats conditioned on lower < x < upper."""
     dtype = _float_dtype(dtype)
@@ -206,7 +198,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     return mnp.clip(out, lower + mnp.abs(lower) * tiny, upper - mnp.abs(upper) * tiny)
 
 
-@_compiled("shape")
+@compiled("shape")
 def bernoulli(key, p=0.5, shape=None):
     """Booleans that are True with probability p."""
     p = mnp.asarray(p)
@@ -227,7 +219,7 @@ def _wide_bits(key, shape, width):
     return lax.bitwise_or(lax.shift_left(high, lax.full(shape, 32, wide)), low)
 
 
-@_compiled("shape", "dtype")
+@compiled("shape", "dtype")
 def randint(key, shape, minval, maxval, dtype=None):
     """Integers uniform in [minval, maxval), of `shape`."""
     shape = _shape(shape)
@@ -251,7 +243,7 @@ def randint(key, shape, minval, maxval, dtype=None):
     return lax.add(minval, lax.convert_element_type(lax.rem(offset, span), dtype))
 
 
-@_compiled("shape", "dtype")
+@compiled("shape", "dtype")
 def gumbel(key, shape=(), dtype=None):
     """Standard Gumbel floats of `shape`."""
     shape, dtype = _shape(shape), _float_dtype(dtype)
@@ -259,7 +251,7 @@ def gumbel(key, shape=(), dtype=None):
     return -mnp.log(-mnp.log(uniform(key, shape, dtype, tiny, 1.0)))
 
 
-@_compiled("axis", "shape")
+@compiled("axis", "shape")
 def categorical(key, logits, axis=-1, shape=None):
     """Indices drawn with probabilities softmax(logits) along `axis`."""
     logits = mnp.asarray(logits)

@@ -20,6 +20,7 @@ from iree.compiler import version as iree_version
 from iree.compiler.api import Output, Session, Source
 
 from mlax import errors
+from mlax.core import mlir
 from mlax.runtime import backends
 
 _sessions = {}
@@ -40,6 +41,7 @@ def _cache_enabled():
 
 def _session(flags):
     if flags not in _sessions:
+        mlir.set_global_compiler_options()
         session = Session()
         session.set_flags(*flags)
         _sessions[flags] = session
@@ -56,7 +58,8 @@ def cache_key(text, flags):
     from mlax import __version__
 
     digest = hashlib.sha256()
-    for part in (__version__, str(iree_version.VERSION), "\0".join(flags), text):
+    all_flags = mlir.GLOBAL_COMPILER_OPTIONS + tuple(flags)
+    for part in (__version__, str(iree_version.VERSION), "\0".join(all_flags), text):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
