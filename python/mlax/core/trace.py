@@ -50,9 +50,18 @@ class ModuleBuilder:
                 self.module = ir.Module.create()
             module_op = self.module.operation
         self.body = module_op.regions[0].blocks[0]
-        self.work = 0  # elements produced by the ops traced into it: a cost estimate
+        self.total_elements = 0     # produced by the ops traced into it
+        self.largest_elements = 0   # produced by its largest op
+        self.has_control_flow = False
         self._names = {ir.StringAttr(op.attributes["sym_name"]).value
                        for op in self.body.operations if "sym_name" in op.operation.attributes}
+
+    @property
+    def work(self):
+        """The cost estimate that picks the executor: the elements the program produces,
+        or, when it loops, those of its largest op (each step's dispatches are what the
+        worker threads would have to pay off, however many steps run)."""
+        return self.largest_elements if self.has_control_flow else self.total_elements
 
     def unique_name(self, base):
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "f"
@@ -169,7 +178,10 @@ class Trace:
                 attributes=op.encode_attrs(attrs),
                 regions=op.regions,
             )
-        self.builder.work += sum(a.size for a in out_avals if None not in a.shape)
+        produced = sum(a.size for a in out_avals if None not in a.shape)
+        self.builder.total_elements += produced
+        self.builder.largest_elements = max(self.builder.largest_elements, produced)
+        self.builder.has_control_flow |= "control_flow" in op.traits
         return [Tracer(self, r, a) for r, a in zip(operation.results, out_avals)]
 
     def call(self, name, operands, out_avals):

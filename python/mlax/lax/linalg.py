@@ -80,11 +80,13 @@ def _eye(n, dtype, batch=()):
                                 (len(batch), len(batch) + 1))
 
 
-def _diagonal(x):
-    n = min(x.shape[-2:])
-    rows, cols = _positions(*x.shape[-2:])
-    on_diagonal = _where(lax.eq(rows, cols), x, _zeros(x.shape, x.dtype))
-    return lax.slice_in_dim(lax.reduce_sum(on_diagonal, (x.ndim - 1,)), 0, n, axis=x.ndim - 2)
+def _diagonal(x, offset=0):
+    """The entries x[..., i, i + offset]."""
+    rows, cols = x.shape[-2:]
+    count = max(0, min(rows, cols - offset))
+    row_index, col_index = _positions(rows, cols)
+    on_diagonal = _where(lax.eq(lax.add(row_index, offset), col_index), x, _zeros(x.shape, x.dtype))
+    return lax.slice_in_dim(lax.reduce_sum(on_diagonal, (x.ndim - 1,)), 0, count, axis=x.ndim - 2)
 
 
 def _diagonal_matrix(v, cols=None):
@@ -394,29 +396,11 @@ def _orthonormal_complement_jvp(primals, tangents):
 
 # -- Jacobi rotations: eigh and svd ---------------------------------------------------------
 # Parallel (round-robin) Jacobi: each round rotates the disjoint index pairs (0, 1), (2, 3),
-# ... together, then moves the indices by a fixed permutation so that n - 1 rounds (a
+# ... together, then moves the indices on (_rotate_and_advance) so that n - 1 rounds (a
 # sweep) meet every pair once and end where they began. Sweeps repeat until the matrix is
 # diagonal (eigh) or its columns orthogonal (svd) to working precision.
 
 _MAX_SWEEPS = 30
-
-
-def _round_robin_step(n):
-    """The index permutation between rounds, for even n: position i takes position perm[i]'s entry."""
-    import numpy as np
-
-    def pairing(circle):  # circle-method pairs (c[i], c[n-1-i]), laid out as neighbours
-        return [player for i in range(n // 2) for player in (circle[i], circle[n - 1 - i])]
-    circle = list(range(n))
-    now, later = pairing(circle), pairing([circle[0], circle[-1]] + circle[1:-1])
-    position = {player: i for i, player in enumerate(now)}
-    return np.asarray([position[player] for player in later], np.int32)
-
-
-def _permute(x, permutation, axis):
-    from mlax.numpy import take
-
-    return take(x, permutation, axis=axis % x.ndim)
 
 
 def _rotation(app, aqq, apq):
@@ -431,16 +415,24 @@ def _rotation(app, aqq, apq):
     return c, lax.mul(t, c)
 
 
-def _rotate_pairs(x, c, s, axis):
-    """Rotate the pairs (2i, 2i+1) of x along `axis` (-2: rows, -1: columns) by (c[i], s[i])."""
+def _rotate_and_advance(x, c, s, axis):
+    """Rotate the pairs (2i, 2i+1) of x along `axis` (-2: rows, -1: columns) by (c[i], s[i]),
+    then move the entries one round on: of the evens E and odds O, the next evens are
+    E0, O0, E1 .. E(k-2) and the next odds O1 .. O(k-1), E(k-1). Over n - 1 rounds that
+    pairs every two indices once (the circle method) and returns each to its place."""
     axis %= x.ndim
-    even = lax.slice_in_dim(x, 0, x.shape[axis], stride=2, axis=axis)
-    odd = lax.slice_in_dim(x, 1, x.shape[axis], stride=2, axis=axis)
+    size = x.shape[axis]
+    even = lax.slice_in_dim(x, 0, size, stride=2, axis=axis)
+    odd = lax.slice_in_dim(x, 1, size, stride=2, axis=axis)
     spread = tuple(range(x.ndim - 2)) + (axis,)
     c, s = (lax.broadcast_in_dim(v, even.shape, spread) for v in (c, s))
-    new_even = lax.sub(lax.mul(c, even), lax.mul(s, odd))
-    new_odd = lax.add(lax.mul(s, even), lax.mul(c, odd))
-    paired = lax.concatenate([lax.expand_dims(new_even, (axis + 1,)), lax.expand_dims(new_odd, (axis + 1,))], axis + 1)
+    even, odd = lax.sub(lax.mul(c, even), lax.mul(s, odd)), lax.add(lax.mul(s, even), lax.mul(c, odd))
+    half = size // 2
+    if half > 1:
+        piece = lambda v, start, stop: lax.slice_in_dim(v, start, stop, axis=axis)
+        even, odd = (lax.concatenate([piece(even, 0, 1), piece(odd, 0, 1), piece(even, 1, half - 1)], axis),
+                     lax.concatenate([piece(odd, 1, half), piece(even, half - 1, half)], axis))
+    paired = lax.concatenate([lax.expand_dims(even, (axis + 1,)), lax.expand_dims(odd, (axis + 1,))], axis + 1)
     return lax.reshape(paired, x.shape)
 
 
@@ -477,19 +469,17 @@ def _jacobi_eigh(a):
     n = a.shape[-1]
     a = _pad_to_even(a, (-2, -1))
     size = a.shape[-1]
-    step = _round_robin_step(size)
 
     def one_round(_, state):
         matrix, vectors = state
         diagonal = _diagonal(matrix)
         app = lax.slice_in_dim(diagonal, 0, size, stride=2, axis=diagonal.ndim - 1)
         aqq = lax.slice_in_dim(diagonal, 1, size, stride=2, axis=diagonal.ndim - 1)
-        above = _diagonal(lax.slice_in_dim(matrix, 1, size, axis=matrix.ndim - 1))
+        above = _diagonal(matrix, offset=1)
         apq = lax.slice_in_dim(above, 0, size - 1, stride=2, axis=above.ndim - 1)
         c, s = _rotation(app, aqq, apq)
-        matrix = _rotate_pairs(_rotate_pairs(matrix, c, s, -2), c, s, -1)
-        vectors = _rotate_pairs(vectors, c, s, -1)
-        return _permute(_permute(matrix, step, -2), step, -1), _permute(vectors, step, -1)
+        matrix = _rotate_and_advance(_rotate_and_advance(matrix, c, s, -2), c, s, -1)
+        return matrix, _rotate_and_advance(vectors, c, s, -1)
 
     def sweep(matrix, vectors):
         return lax.fori_loop(0, size - 1, one_round, (matrix, vectors))
@@ -588,7 +578,6 @@ def _one_sided_jacobi(a):
     n = a.shape[-1]
     columns = _pad_to_even(a, (-1,))
     size = columns.shape[-1]
-    step = _round_robin_step(size)
 
     def one_round(_, state):
         u, v = state
@@ -597,8 +586,7 @@ def _one_sided_jacobi(a):
         rows = (u.ndim - 2,)
         c, s = _rotation(lax.reduce_sum(lax.mul(even, even), rows), lax.reduce_sum(lax.mul(odd, odd), rows),
                          lax.reduce_sum(lax.mul(even, odd), rows))
-        u, v = _rotate_pairs(u, c, s, -1), _rotate_pairs(v, c, s, -1)
-        return _permute(u, step, -1), _permute(v, step, -1)
+        return _rotate_and_advance(u, c, s, -1), _rotate_and_advance(v, c, s, -1)
 
     def sweep(u, v):
         return lax.fori_loop(0, size - 1, one_round, (u, v))
