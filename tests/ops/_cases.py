@@ -256,7 +256,12 @@ EXPLICIT = {
     "reduce_window_min": _window_cases(OPS["reduce_window_min"]),
     "scatter": [Case("scatter", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4)), _operand((6,))],
                      {"update_window_dims": (), "inserted_window_dims": (0, 1),
-                      "scatter_dims_to_operand_dims": (0, 1), "index_vector_dim": 1, "combiner": "add"})],
+                      "scatter_dims_to_operand_dims": (0, 1), "index_vector_dim": 1, "combiner": "add"}),
+                # 1x3 windows along an indexed axis (IREE needs them scattered element by element).
+                Case("scatter", [_operand((4, 5)), _operand((2, 2), I32, fixed([[1, 2], [3, 0]])), _operand((2, 3))],
+                     {"update_window_dims": (1,), "inserted_window_dims": (0,),
+                      "scatter_dims_to_operand_dims": (0, 1), "index_vector_dim": 1, "combiner": "add"},
+                     tag="rows")],
 }
 
 # Families, tried in order: (does the op belong, its cases).

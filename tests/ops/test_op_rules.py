@@ -124,19 +124,6 @@ def _complex(dtype):
     return dtypes.is_complex(np.dtype(dtype))
 
 
-# Cases whose first-order program fails, with the reason.
-FIRST_ORDER_FAILURES = {
-    "gather(float32,int32)-rows": "the transpose of a gather whose windows span an indexed axis is a scatter "
-                                  "of such windows, which IREE does not compile ('iree_linalg_ext.scatter' op "
-                                  "expected indices to be equal to batch rank or batch rank + 1)",
-}
-
-
-def _known_failures(cases, failures):
-    return [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=failures[str(c)])) if str(c) in failures
-            else c for c in cases]
-
-
 DERIVATIVE_CASES = _derivative_cases()
 TANGENT_CASES = [c for c in DERIVATIVE_CASES if _inexact(_out_dtype(c))]
 FD_CASES = [c for c in TANGENT_CASES if c.op not in ZERO_BY_DEFINITION]
@@ -197,7 +184,7 @@ def _first_order(case):
 
 # -- derivative rules ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", _known_failures(FD_CASES, FIRST_ORDER_FAILURES), ids=str)
+@pytest.mark.parametrize("case", FD_CASES, ids=str)
 def test_first_derivatives_match_finite_differences(case):
     args, diff_args, v, u, results = _first_order(case)
     f_ref, _ = _as_function(case, args, on_host=True)
@@ -213,7 +200,7 @@ def test_second_derivatives_match_finite_differences(case):
     cg.assert_second_order(f_ref, diff_args, v, w, u, cg.second_order(f, diff_args, v, w, u))
 
 
-@pytest.mark.parametrize("case", _known_failures(TANGENT_CASES, FIRST_ORDER_FAILURES), ids=str)
+@pytest.mark.parametrize("case", TANGENT_CASES, ids=str)
 def test_vjp_is_the_transpose_of_jvp(case):
     _, _, v, u, (_, jvp_out, vjp_out) = _first_order(case)
     scale = float(np.sum(np.abs(cg.host(u) * cg.host(jvp_out))))

@@ -145,6 +145,52 @@ def _window_sizes(operand_shape, updates_shape, update_window_dims, inserted_win
             for d in range(len(operand_shape))]
 
 
+def _element_updates(indices, updates, shape, windows, update_window_dims, inserted_window_dims,
+                     scatter_dims_to_operand_dims, index_vector_dim, input_batching_dims,
+                     scatter_indices_batching_dims):
+    """The same scatter as one update per element: (indices, updates) whose index vectors
+    (last axis) name every operand axis, one per element of every window."""
+    index_shape, index_dtype = list(_hlo.shape_of(indices)), _hlo.dtype_of(indices)
+    if index_vector_dim == len(index_shape):
+        index_shape.append(1)
+        indices = _hlo.reshape(indices, index_shape)
+    batch_axes = [d for d in range(len(index_shape)) if d != index_vector_dim]
+    batch_shape = [index_shape[d] for d in batch_axes]
+    window_axes = [a for a in range(len(shape)) if a not in inserted_window_dims and a not in input_batching_dims]
+    element_shape = batch_shape + [windows[a] for a in window_axes]
+    components = []
+    for a in range(len(shape)):
+        component = _hlo.constant(0, index_dtype, element_shape)
+        if a in scatter_dims_to_operand_dims:
+            k = scatter_dims_to_operand_dims.index(a)
+            starts = [0] * len(index_shape)
+            starts[index_vector_dim] = k
+            limits = list(index_shape)
+            limits[index_vector_dim] = k + 1
+            start = _hlo.value("stablehlo.slice", [indices], mlir.tensor_type(
+                [1 if d == index_vector_dim else n for d, n in enumerate(index_shape)], index_dtype),
+                start_indices=tuple(starts), limit_indices=tuple(limits), strides=(1,) * len(index_shape))
+            component = _hlo.broadcast_in_dim(_hlo.reshape(start, batch_shape), element_shape,
+                                              range(len(batch_shape)))
+        if a in input_batching_dims:  # the position along the paired axis of the indices
+            paired = scatter_indices_batching_dims[input_batching_dims.index(a)]
+            component = _hlo.value("stablehlo.iota", [], mlir.tensor_type(element_shape, index_dtype),
+                                   iota_dimension=batch_axes.index(paired))
+        if a in window_axes:
+            offset = _hlo.value("stablehlo.iota", [], mlir.tensor_type(element_shape, index_dtype),
+                                iota_dimension=len(batch_shape) + window_axes.index(a))
+            component = _hlo.value("stablehlo.add", [component, offset], component.type)
+        components.append(_hlo.reshape(component, element_shape + [1]))
+    vector_type = mlir.tensor_type(element_shape + [len(shape)], index_dtype)
+    element_indices = (_hlo.value("stablehlo.concatenate", components, vector_type, dimension=len(element_shape))
+                       if len(components) > 1 else components[0])
+    update_rank = len(_hlo.shape_of(updates))
+    order = [d for d in range(update_rank) if d not in update_window_dims] + list(update_window_dims)
+    element_values = _hlo.value("stablehlo.transpose", [updates], mlir.tensor_type(
+        [_hlo.shape_of(updates)[d] for d in order], _hlo.dtype_of(updates)), permutation=tuple(order))
+    return element_indices, element_values
+
+
 def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_window_dims,
                    scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
                    scatter_indices_batching_dims=_NO_DIMS):
@@ -154,6 +200,16 @@ def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_
     shape, dtype = ctx.in_avals[0].shape, ctx.in_avals[0].dtype
     windows = _window_sizes(shape, ctx.in_avals[2].shape, update_window_dims, inserted_window_dims,
                             input_batching_dims)
+    if any(windows[d] > 1 for d in scatter_dims_to_operand_dims):
+        # IREE compiles no scatter whose windows extend along an indexed axis: scatter their
+        # elements one by one (each window element-wise in bounds or not, not as a whole).
+        indices, updates = _element_updates(indices, updates, shape, windows, update_window_dims,
+                                            inserted_window_dims, scatter_dims_to_operand_dims, index_vector_dim,
+                                            input_batching_dims, scatter_indices_batching_dims)
+        input_batching_dims = scatter_indices_batching_dims = ()
+        update_window_dims, inserted_window_dims = (), tuple(range(len(shape)))
+        scatter_dims_to_operand_dims, index_vector_dim = tuple(range(len(shape))), len(_hlo.shape_of(indices)) - 1
+        windows = [1] * len(shape)
     dims = scatter_dims_to_operand_dims
     upper = _per_component(indices, index_vector_dim, [shape[d] - windows[d] for d in dims])
     in_bounds = _hlo.value("stablehlo.and", [_hlo.compare(indices, _hlo.full_like(indices, 0), "GE"),
@@ -193,24 +249,35 @@ scatter = Op("scatter", ["operand", "indices", "updates"], _scatter_rule, _lower
              doc="`operand` with `updates` combined in at the indices held in `indices`.")
 
 
-def _np_scatter_elementwise(operand, indices, updates, combiner, update_window_dims, inserted_window_dims,
-                            scatter_dims_to_operand_dims, index_vector_dim, **batching_dims):
-    """Reference for scatters of single elements (indices[..., k] indexes axis k)."""
-    every_axis = tuple(range(operand.ndim))
-    if (update_window_dims or tuple(inserted_window_dims) != every_axis or any(batching_dims.values())
-            or tuple(scatter_dims_to_operand_dims) != every_axis or index_vector_dim != indices.ndim - 1):
-        raise NotImplementedError("the NumPy reference of scatter covers scatters of single elements only")
+def _np_scatter(operand, indices, updates, combiner, update_window_dims, inserted_window_dims,
+                scatter_dims_to_operand_dims, index_vector_dim, **batching_dims):
+    """Reference for scatters without batching dimensions: element by element, dropping the
+    elements that fall outside the operand."""
+    if any(batching_dims.values()):
+        raise NotImplementedError("the NumPy reference of scatter covers scatters without batching dimensions")
     out = np.array(operand, copy=True)
     ufunc = {"set": None, "add": np.add, "mul": np.multiply, "min": np.minimum, "max": np.maximum}[combiner]
-    index = tuple(np.moveaxis(indices, -1, 0))
-    if ufunc is None:
-        out[index] = updates
-    else:
-        ufunc.at(out, index, updates)
+    if index_vector_dim == indices.ndim:
+        indices = indices[..., None]
+    indices = np.moveaxis(indices, index_vector_dim, -1)
+    scatter_axes = [d for d in range(updates.ndim) if d not in update_window_dims]
+    window_axes = [a for a in range(operand.ndim) if a not in inserted_window_dims]
+    for position in np.ndindex(*indices.shape[:-1]):
+        start = [0] * operand.ndim
+        for k, axis in enumerate(scatter_dims_to_operand_dims):
+            start[axis] = int(indices[position][k])
+        window = updates[tuple(np.s_[:] if d in update_window_dims else position[scatter_axes.index(d)]
+                               for d in range(updates.ndim))]
+        for offset in np.ndindex(*window.shape):
+            target = list(start)
+            for axis, step in zip(window_axes, offset):
+                target[axis] += step
+            if all(0 <= t < n for t, n in zip(target, operand.shape)):
+                out[tuple(target)] = window[offset] if ufunc is None else ufunc(out[tuple(target)], window[offset])
     return out
 
 
-scatter.numpy_ref = _np_scatter_elementwise
+scatter.numpy_ref = _np_scatter
 
 
 # -- differentiation rules ---------------------------------------------------------------
@@ -230,8 +297,8 @@ def _gather_transpose(ct, operand, indices, offset_dims, collapsed_slice_dims, s
     ct_operand = scatter(zeros(operand.aval), indices, ct, update_window_dims=offset_dims,
                          inserted_window_dims=collapsed_slice_dims, scatter_dims_to_operand_dims=start_index_map,
                          index_vector_dim=index_vector_dim, combiner="add",
-                         input_batching_dims=operand_batching_dims or None,
-                         scatter_indices_batching_dims=start_indices_batching_dims or None)
+                         input_batching_dims=operand_batching_dims,
+                         scatter_indices_batching_dims=start_indices_batching_dims)
     return [ct_operand, None]
 
 
@@ -243,8 +310,8 @@ def _gather_updates(ct, indices, updates_shape, update_window_dims, inserted_win
                         for d in range(len(ct.shape)))
     return gather(ct, indices, offset_dims=update_window_dims, collapsed_slice_dims=inserted_window_dims,
                   start_index_map=scatter_dims_to_operand_dims, index_vector_dim=index_vector_dim,
-                  slice_sizes=slice_sizes, operand_batching_dims=input_batching_dims or None,
-                  start_indices_batching_dims=scatter_indices_batching_dims or None)
+                  slice_sizes=slice_sizes, operand_batching_dims=input_batching_dims,
+                  start_indices_batching_dims=scatter_indices_batching_dims)
 
 
 def _scatter_jvp(primals, tangents, combiner, **dims):
