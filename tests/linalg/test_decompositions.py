@@ -29,8 +29,9 @@ def _spd(*shape):
 
 
 def _directional_difference(f, x, direction, eps=1e-3):
-    """Central difference of f at x along direction, with f evaluated in float64 by NumPy."""
-    x, direction = np.asarray(x, np.float64), np.asarray(direction, np.float64)
+    """Central difference of f at x along direction, with f evaluated in double precision by NumPy."""
+    precision = np.result_type(np.asarray(x).dtype, np.float64)
+    x, direction = np.asarray(x, precision), np.asarray(direction, precision)
     return (f(x + eps * direction) - f(x - eps * direction)) / (2 * eps)
 
 
@@ -176,6 +177,24 @@ def test_eigh_matches_numpy_and_its_derivatives():
     np.testing.assert_allclose(gradient, 2 * np.eye(4), atol=1e-5)
 
 
+def test_complex_hermitian_eigh():
+    m = (_random(3, 5, 5) + 1j * _random(3, 5, 5)).astype(np.complex64)
+    a = m + np.swapaxes(m, -1, -2).conj()
+    w, v = (np.asarray(x) for x in mnp.linalg.eigh(a))
+    assert w.dtype == np.float32
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(a), atol=1e-4)
+    np.testing.assert_allclose(v @ (w[..., None] * np.swapaxes(v, -1, -2).conj()), a, atol=1e-4)
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2).conj() @ v, np.broadcast_to(np.eye(5), a.shape), atol=1e-5)
+    direction = (_random(5, 5) + 1j * _random(5, 5)).astype(np.complex64)
+    direction = direction + direction.conj().T
+    _, (_, w_dot) = mlax.jvp(linalg.eigh, (a[0],), (direction,))
+    np.testing.assert_allclose(w_dot, _directional_difference(np.linalg.eigvalsh, a[0], direction), atol=1e-3)
+    # A real loss of complex input: its gradient g gives the derivative Re(sum(g * direction)).
+    gradient = np.asarray(mlax.grad(lambda a: mnp.sum(mnp.linalg.eigvalsh(a) ** 2))(a[0]))
+    expected = _directional_difference(lambda a: np.sum(np.linalg.eigvalsh(a) ** 2), a[0], direction)
+    np.testing.assert_allclose(np.real(np.sum(gradient * direction)), expected, rtol=1e-3)
+
+
 @pytest.mark.parametrize("shape", [(6, 4), (4, 6), (2, 5, 3), (3, 3)])
 def test_svd_matches_numpy(shape):
     a = _random(*shape)
@@ -224,8 +243,8 @@ def test_errors_name_the_problem():
         mnp.linalg.solve(np.eye(3, dtype=np.float32), np.ones(4, np.float32))
     with pytest.raises(ValueError, match="mode must be 'reduced', 'complete' or 'r', got 'raw'"):
         mnp.linalg.qr(np.eye(3, dtype=np.float32), mode="raw")
-    with pytest.raises(NotImplementedError, match="eigh: complex Hermitian"):
-        mnp.linalg.eigh(np.eye(2, dtype=np.complex64))
+    with pytest.raises(NotImplementedError, match="svd: complex matrices"):
+        mnp.linalg.svd(np.eye(2, dtype=np.complex64))
     with pytest.raises(TypeError, match="cholesky: needs a floating or complex matrix, got int32"):
         linalg.cholesky(mnp.ones((2, 2), mnp.int32))
     with pytest.raises(TypeError, match=r"triangular_solve: shapes \(3, 3\) and \(2, 1\) do not match"):

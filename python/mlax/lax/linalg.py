@@ -415,17 +415,20 @@ def _rotation(app, aqq, apq):
     return c, lax.mul(t, c)
 
 
-def _rotate_and_advance(x, c, s, axis):
+def _rotate_and_advance(x, c, s, axis, phase=None):
     """Rotate the pairs (2i, 2i+1) of x along `axis` (-2: rows, -1: columns) by (c[i], s[i]),
-    then move the entries one round on: of the evens E and odds O, the next evens are
-    E0, O0, E1 .. E(k-2) and the next odds O1 .. O(k-1), E(k-1). Over n - 1 rounds that
-    pairs every two indices once (the circle method) and returns each to its place."""
+    after multiplying the odd entries by phase[i] (complex matrices), then move the
+    entries one round on: of the evens E and odds O, the next evens are E0, O0, E1 ..
+    E(k-2) and the next odds O1 .. O(k-1), E(k-1). Over n - 1 rounds that pairs every two
+    indices once (the circle method) and returns each to its place."""
     axis %= x.ndim
     size = x.shape[axis]
     even = lax.slice_in_dim(x, 0, size, stride=2, axis=axis)
     odd = lax.slice_in_dim(x, 1, size, stride=2, axis=axis)
     spread = tuple(range(x.ndim - 2)) + (axis,)
-    c, s = (lax.broadcast_in_dim(v, even.shape, spread) for v in (c, s))
+    if phase is not None:
+        odd = lax.mul(odd, lax.broadcast_in_dim(phase, odd.shape, spread))
+    c, s = (lax.broadcast_in_dim(_as(v, x.dtype), even.shape, spread) for v in (c, s))
     even, odd = lax.sub(lax.mul(c, even), lax.mul(s, odd)), lax.add(lax.mul(s, even), lax.mul(c, odd))
     half = size // 2
     if half > 1:
@@ -465,7 +468,8 @@ def _tolerance(dtype):
 
 
 def _jacobi_eigh(a):
-    """(eigenvalues unsorted, eigenvectors as columns) of real symmetric a."""
+    """(eigenvalues unsorted, eigenvectors as columns) of real symmetric or complex Hermitian
+    a. A complex pair is first turned real by the phase of its off-diagonal entry."""
     n = a.shape[-1]
     a = _pad_to_even(a, (-2, -1))
     size = a.shape[-1]
@@ -477,23 +481,33 @@ def _jacobi_eigh(a):
         aqq = lax.slice_in_dim(diagonal, 1, size, stride=2, axis=diagonal.ndim - 1)
         above = _diagonal(matrix, offset=1)
         apq = lax.slice_in_dim(above, 0, size - 1, stride=2, axis=above.ndim - 1)
-        c, s = _rotation(app, aqq, apq)
-        matrix = _rotate_and_advance(_rotate_and_advance(matrix, c, s, -2), c, s, -1)
-        return matrix, _rotate_and_advance(vectors, c, s, -1)
+        if not dtypes.is_complex(a.dtype):
+            c, s = _rotation(app, aqq, apq)
+            matrix = _rotate_and_advance(_rotate_and_advance(matrix, c, s, -2), c, s, -1)
+            return matrix, _rotate_and_advance(vectors, c, s, -1)
+        magnitude = lax.abs(apq)
+        c, s = _rotation(lax.real(app), lax.real(aqq), magnitude)
+        unit = lax.select(lax.eq(magnitude, _zeros(magnitude.shape, magnitude.dtype)), lax.full(apq.shape, 1, a.dtype),
+                          lax.div(apq, _as(magnitude, a.dtype)))
+        # Row q times the phase of a_pq and column q times its conjugate make the pair real.
+        matrix = _rotate_and_advance(matrix, c, s, -2, phase=unit)
+        matrix = _rotate_and_advance(matrix, c, s, -1, phase=lax.conj(unit))
+        return matrix, _rotate_and_advance(vectors, c, s, -1, phase=lax.conj(unit))
 
     def sweep(matrix, vectors):
         return lax.fori_loop(0, size - 1, one_round, (matrix, vectors))
 
     def converged(matrix, vectors):
-        squares = lax.mul(matrix, matrix)
-        total = lax.reduce_sum(squares, (matrix.ndim - 2, matrix.ndim - 1))
-        on_diagonal = lax.reduce_sum(lax.mul(_diagonal(matrix), _diagonal(matrix)), (matrix.ndim - 2,))
+        total = lax.reduce_sum(_abs_squared(matrix), (matrix.ndim - 2, matrix.ndim - 1))
+        on_diagonal = lax.reduce_sum(_abs_squared(_diagonal(matrix)), (matrix.ndim - 2,))
         off = lax.sub(total, on_diagonal)
-        limit = lax.mul(total, lax.full(total.shape, _tolerance(a.dtype) ** 2, total.dtype))
+        limit = lax.mul(total, lax.full(total.shape, _tolerance(_real_dtype(a.dtype)) ** 2, total.dtype))
         return lax.reduce_and(lax.le(off, limit), tuple(range(off.ndim)))
 
     matrix, vectors = _sweep_until(converged, sweep, (a, _eye(size, a.dtype, a.shape[:-2])))
     eigenvalues = lax.slice_in_dim(_diagonal(matrix), 0, n, axis=a.ndim - 2)
+    if dtypes.is_complex(a.dtype):
+        eigenvalues = lax.real(eigenvalues)
     vectors = lax.slice_in_dim(lax.slice_in_dim(vectors, 0, n, axis=a.ndim - 2), 0, n, axis=a.ndim - 1)
     return eigenvalues, vectors
 
@@ -508,17 +522,18 @@ def _sort_columns(keys, columns, descending=False):
 
 
 def eigh(x, *, lower=True, symmetrize_input=True, sort_eigenvalues=True):
-    """(v, w): the eigenvectors (columns of v) and eigenvalues w (ascending) of the real
-    symmetric x, of which only the `lower` (or upper) triangle is read unless
-    symmetrize_input averages x with its transpose."""
+    """(v, w): the eigenvectors (columns of v) and real eigenvalues w (ascending) of the
+    symmetric or Hermitian x, of which only the `lower` (or upper) triangle is read unless
+    symmetrize_input averages x with its adjoint."""
     _check_matrices("eigh", x, square=True)
-    if dtypes.is_complex(x.dtype):
-        raise NotImplementedError("eigh: complex Hermitian matrices are not supported yet; only real symmetric ones")
     if symmetrize_input:
         x = _symmetrized(x)
     else:
         half = _triangle(x, lower=lower, k=1)
-        x = lax.add(lax.add(half, _matrix_transpose(half)), lax.mul(x, _eye(x.shape[-1], x.dtype, x.shape[:-2])))
+        diagonal = lax.mul(x, _eye(x.shape[-1], x.dtype, x.shape[:-2]))
+        if dtypes.is_complex(x.dtype):
+            diagonal = _as(lax.real(diagonal), x.dtype)
+        x = lax.add(lax.add(half, _adjoint(half)), diagonal)
     if not sort_eigenvalues:
         w, v = _jacobi_eigh(x)
         return v, w
@@ -537,9 +552,12 @@ def _eigh_jvp(primals, tangents):
     (a,), (a_dot,) = primals, tangents
     v, w = _eigh(a)
     # In the eigenbasis, dA's diagonal moves the eigenvalues and its off-diagonal entries
-    # turn the eigenvectors: dV = V (F * (V^T dA V)), F_ij = 1 / (w_j - w_i).
-    rotated = _matmul(_matrix_transpose(v), _matmul(a_dot, v))
-    return (v, w), (_matmul(v, lax.mul(_inverse_gaps(w), rotated)), _diagonal(rotated))
+    # turn the eigenvectors: dV = V (F * (V^H dA V)), F_ij = 1 / (w_j - w_i).
+    rotated = _matmul(_adjoint(v), _matmul(a_dot, v))
+    w_dot = _diagonal(rotated)
+    if dtypes.is_complex(a.dtype):
+        w_dot = lax.real(w_dot)
+    return (v, w), (_matmul(v, lax.mul(_as(_inverse_gaps(w), a.dtype), rotated)), w_dot)
 
 
 def _inverse_gaps(values):
