@@ -7,7 +7,6 @@ The checked-in file must equal what tools/gen_irdl.py generates now, and
 import importlib.util
 import os
 
-import pytest
 
 from mlax import cli
 

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import pytest
 
 from opt_helper import mlax_opt, op_names
 

@@ -379,8 +379,7 @@ def _while_linearize(primals, tangents, ctx, cond, body, num_carry, num_cond_con
 def _scan_linearize(primals, tangents, ctx, body, length, num_carry, num_xs, reverse=False):
     from mlax.ops._rules import zeros
 
-    carry, xs = list(primals[:num_carry]), list(primals[num_carry:num_carry + num_xs])
-    consts = list(primals[num_carry + num_xs:])
+    xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
     in_avals, out_avals = ctx.signature(body)
     carry_avals, slice_avals, const_avals = (in_avals[:num_carry], in_avals[num_carry:num_carry + num_xs],
                                              in_avals[num_carry + num_xs:])

@@ -18,7 +18,7 @@ from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_elementwise
-from mlax.ops._rules import defbilinear, defjvp, deflinear, defzero, instantiate, is_linear
+from mlax.ops._rules import defbilinear, defjvp, deflinear, defzero, is_linear
 
 # Dtype classes: (predicate, description for error messages).
 FLOAT = (dtypes.is_float, "floating-point")

@@ -10,7 +10,7 @@ import numpy as np
 from iree.compiler import ir
 
 from mlax import lax
-from mlax.core import dtypes, mlir
+from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo

@@ -8,7 +8,6 @@ derivative. Outside any trace each transformation runs as a compiled program.
 
 import functools
 
-import numpy as np
 
 from mlax.core import dtypes
 from mlax.core.trace import aval_of
