@@ -211,6 +211,30 @@ def test_svd_matches_numpy(shape):
     np.testing.assert_allclose(mnp.linalg.svd(a, compute_uv=False), np.linalg.svd(a, compute_uv=False), atol=1e-5)
 
 
+def test_complex_svd_and_its_gradients():
+    a = (_random(2, 5, 3) + 1j * _random(2, 5, 3)).astype(np.complex64)
+    for full in (True, False):
+        u, s, vh = (np.asarray(x) for x in mnp.linalg.svd(a, full_matrices=full))
+        np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose((u[..., :3] * s[..., None, :]) @ vh, a, atol=1e-5)
+        np.testing.assert_allclose(np.swapaxes(u, -1, -2).conj() @ u, np.broadcast_to(np.eye(u.shape[-1]),
+                                   a.shape[:1] + (u.shape[-1],) * 2), atol=1e-5)
+    wide = np.swapaxes(a[0], 0, 1).conj()
+    np.testing.assert_allclose(mnp.linalg.svd(wide, compute_uv=False), np.linalg.svd(wide, compute_uv=False),
+                               rtol=1e-5)
+    # Losses that do not depend on the singular vectors' phases; derivative = Re(sum(g * direction)).
+    weights = _random(5, 3)
+    direction = (_random(5, 3) + 1j * _random(5, 3)).astype(np.complex64)
+    for loss, numpy_loss in [
+            (lambda a: mnp.sum(mnp.linalg.svd(a, compute_uv=False) ** 3),
+             lambda a: np.sum(np.linalg.svd(a, compute_uv=False) ** 3)),
+            (lambda a: mnp.sum(mnp.abs(mnp.linalg.svd(a, False).U * mnp.linalg.svd(a, False).S) ** 2 * weights),
+             lambda a: np.sum(np.abs(np.linalg.svd(a, False)[0] * np.linalg.svd(a, False)[1]) ** 2 * weights))]:
+        gradient = np.asarray(mlax.grad(loss)(a[0]))
+        expected = _directional_difference(numpy_loss, a[0], direction, eps=1e-4)
+        np.testing.assert_allclose(np.real(np.sum(gradient * direction)), expected, rtol=2e-3)
+
+
 def test_svd_of_rank_deficient_matrix_and_derivatives():
     a = _random(5, 3)
     a[:, 2] = a[:, 0]
@@ -243,8 +267,6 @@ def test_errors_name_the_problem():
         mnp.linalg.solve(np.eye(3, dtype=np.float32), np.ones(4, np.float32))
     with pytest.raises(ValueError, match="mode must be 'reduced', 'complete' or 'r', got 'raw'"):
         mnp.linalg.qr(np.eye(3, dtype=np.float32), mode="raw")
-    with pytest.raises(NotImplementedError, match="svd: complex matrices"):
-        mnp.linalg.svd(np.eye(2, dtype=np.complex64))
     with pytest.raises(TypeError, match="cholesky: needs a floating or complex matrix, got int32"):
         linalg.cholesky(mnp.ones((2, 2), mnp.int32))
     with pytest.raises(TypeError, match=r"triangular_solve: shapes \(3, 3\) and \(2, 1\) do not match"):

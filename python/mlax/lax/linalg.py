@@ -100,7 +100,7 @@ def _diagonal_matrix(v, cols=None):
 
 def _scale_columns(x, v):
     """x with column j multiplied by v[..., j]."""
-    return lax.mul(x, lax.broadcast_in_dim(v, x.shape, tuple(range(x.ndim - 2)) + (x.ndim - 1,)))
+    return lax.mul(x, lax.broadcast_in_dim(_as(v, x.dtype), x.shape, tuple(range(x.ndim - 2)) + (x.ndim - 1,)))
 
 
 def _slice_at(x, axis, index, size=1):
@@ -574,15 +574,13 @@ def svd(x, *, full_matrices=True, compute_uv=True):
     """(u, s, vh) with x = u @ diag(s) @ vh, s descending (just s without compute_uv); u is
     m x m and vh n x n with full_matrices, else m x k and k x n (k = min(m, n))."""
     _check_matrices("svd", x)
-    if dtypes.is_complex(x.dtype):
-        raise NotImplementedError("svd: complex matrices are not supported yet; only real ones")
     m, n = x.shape[-2:]
-    if m < n:  # the svd of the transpose, transposed back
-        result = svd(_matrix_transpose(x), full_matrices=full_matrices, compute_uv=compute_uv)
+    if m < n:  # the svd of the adjoint, turned back
+        result = svd(_adjoint(x), full_matrices=full_matrices, compute_uv=compute_uv)
         if not compute_uv:
             return result
         u, s, vh = result
-        return _matrix_transpose(vh), s, _matrix_transpose(u)
+        return _adjoint(vh), s, _adjoint(u)
     u, s, vh = _svd(x)
     if not compute_uv:
         return s
@@ -602,21 +600,30 @@ def _one_sided_jacobi(a):
         even = lax.slice_in_dim(u, 0, size, stride=2, axis=u.ndim - 1)
         odd = lax.slice_in_dim(u, 1, size, stride=2, axis=u.ndim - 1)
         rows = (u.ndim - 2,)
-        c, s = _rotation(lax.reduce_sum(lax.mul(even, even), rows), lax.reduce_sum(lax.mul(odd, odd), rows),
-                         lax.reduce_sum(lax.mul(even, odd), rows))
-        return _rotate_and_advance(u, c, s, -1), _rotate_and_advance(v, c, s, -1)
+        lengths = lax.reduce_sum(_abs_squared(even), rows), lax.reduce_sum(_abs_squared(odd), rows)
+        overlap = lax.reduce_sum(lax.mul(lax.conj(even) if dtypes.is_complex(a.dtype) else even, odd), rows)
+        if not dtypes.is_complex(a.dtype):
+            c, s = _rotation(*lengths, overlap)
+            return _rotate_and_advance(u, c, s, -1), _rotate_and_advance(v, c, s, -1)
+        # Column q times the conjugate phase of the overlap makes the pair's overlap real.
+        magnitude = lax.abs(overlap)
+        c, s = _rotation(*lengths, magnitude)
+        unit = lax.select(lax.eq(magnitude, _zeros(magnitude.shape, magnitude.dtype)),
+                          lax.full(overlap.shape, 1, a.dtype), lax.div(overlap, _as(magnitude, a.dtype)))
+        return (_rotate_and_advance(u, c, s, -1, phase=lax.conj(unit)),
+                _rotate_and_advance(v, c, s, -1, phase=lax.conj(unit)))
 
     def sweep(u, v):
         return lax.fori_loop(0, size - 1, one_round, (u, v))
 
     def converged(u, v):
         # Every pair of columns orthogonal relative to their lengths.
-        gram = _matmul(_matrix_transpose(u), u)
+        gram = lax.abs(_matmul(_adjoint(u), u))
         lengths = lax.sqrt(_diagonal(gram))
         scale = lax.mul(lax.broadcast_in_dim(lengths, gram.shape, tuple(range(gram.ndim - 2)) + (gram.ndim - 2,)),
                         lax.broadcast_in_dim(lengths, gram.shape, tuple(range(gram.ndim - 2)) + (gram.ndim - 1,)))
-        off = _where(lax.ne(*_positions(size, size)), lax.abs(gram), _zeros(gram.shape, gram.dtype))
-        limit = lax.mul(scale, lax.full(scale.shape, _tolerance(a.dtype), scale.dtype))
+        off = _where(lax.ne(*_positions(size, size)), gram, _zeros(gram.shape, gram.dtype))
+        limit = lax.mul(scale, lax.full(scale.shape, _tolerance(gram.dtype), scale.dtype))
         return lax.reduce_and(lax.le(off, limit), tuple(range(off.ndim)))
 
     u, v = _sweep_until(converged, sweep, (columns, _eye(size, a.dtype, a.shape[:-2])))
@@ -629,37 +636,43 @@ def _svd(a):
     """The reduced svd of a with m >= n rows."""
     n = a.shape[-1]
     rotated, v = _one_sided_jacobi(a)
-    lengths = lax.sqrt(lax.reduce_sum(lax.mul(rotated, rotated), (a.ndim - 2,)))
+    lengths = lax.sqrt(lax.reduce_sum(_abs_squared(rotated), (a.ndim - 2,)))
     s, v = _sort_columns(lengths, v, descending=True)
     _, rotated = _sort_columns(lengths, rotated, descending=True)
     # u: the normalized columns, made exactly orthonormal (and completed where s is zero)
-    # by a QR whose diagonal signs are kept.
+    # by a QR whose diagonal phases are kept.
     safe = lax.select(lax.eq(s, _zeros(s.shape, s.dtype)), lax.full(s.shape, 1, s.dtype), s)
     q, r = _householder(_scale_columns(rotated, lax.div(lax.full(s.shape, 1, s.dtype), safe)))
     diagonal = _diagonal(r)
-    signs = lax.select(lax.lt(diagonal, _zeros(diagonal.shape, diagonal.dtype)), lax.full(diagonal.shape, -1, a.dtype),
-                       lax.full(diagonal.shape, 1, a.dtype))
-    u = _scale_columns(lax.slice_in_dim(q, 0, n, axis=a.ndim - 1), signs)
-    return u, s, _matrix_transpose(v)
+    magnitude = lax.abs(diagonal)
+    phases = lax.select(lax.eq(magnitude, _zeros(magnitude.shape, magnitude.dtype)),
+                        lax.full(diagonal.shape, 1, a.dtype), lax.div(diagonal, _as(magnitude, a.dtype)))
+    u = _scale_columns(lax.slice_in_dim(q, 0, n, axis=a.ndim - 1), phases)
+    return u, s, _adjoint(v)
 
 
 @_svd.defjvp
 def _svd_jvp(primals, tangents):
     (a,), (a_dot,) = primals, tangents
     u, s, vh = _svd(a)
-    v = _matrix_transpose(vh)
-    # With dP = U^T dA V: ds = diag(dP); dU = U (F * (dP S + S dP^T)) + (I - U U^T) dA V S^-1;
-    # dV = V (F * (S dP + dP^T S)), F_ij = 1 / (s_j^2 - s_i^2).
+    v = _adjoint(vh)
+    # With dP = U^H dA V: ds = Re diag(dP); dU = U (F * (dP S + S dP^H) + D) + (I - U U^H) dA V S^-1;
+    # dV = V (F * (S dP + dP^H S)), F_ij = 1 / (s_j^2 - s_i^2). D (complex only) takes the
+    # imaginary part of dP's diagonal, divided by S, into U (V's phases stay put).
     a_dot_v = _matmul(a_dot, v)
-    p = _matmul(_matrix_transpose(u), a_dot_v)
-    gaps = _inverse_gaps(lax.mul(s, s))
+    p = _matmul(_adjoint(u), a_dot_v)
+    gaps = _as(_inverse_gaps(lax.mul(s, s)), a.dtype)
     p_s = _scale_columns(p, s)
-    s_p = _matrix_transpose(_scale_columns(_matrix_transpose(p), s))
-    u_dot = _matmul(u, lax.mul(gaps, lax.add(p_s, _matrix_transpose(p_s))))
+    s_p = _adjoint(_scale_columns(_adjoint(p), s))
     is_zero = lax.eq(s, _zeros(s.shape, s.dtype))
     s_inverse = lax.select(is_zero, _zeros(s.shape, s.dtype),
                            lax.div(lax.full(s.shape, 1, s.dtype), lax.select(is_zero, lax.full(s.shape, 1, s.dtype), s)))
-    outside = lax.sub(a_dot_v, _matmul(u, p))
-    u_dot = lax.add(u_dot, _scale_columns(outside, s_inverse))
-    v_dot = _matmul(v, lax.mul(gaps, lax.add(s_p, _matrix_transpose(s_p))))
-    return (u, s, vh), (u_dot, _diagonal(p), _matrix_transpose(v_dot))
+    rotation = lax.mul(gaps, lax.add(p_s, _adjoint(p_s)))
+    s_dot = _diagonal(p)
+    if dtypes.is_complex(a.dtype):
+        imaginary = lax.sub(s_dot, _as(lax.real(s_dot), a.dtype))
+        rotation = lax.add(rotation, _diagonal_matrix(lax.mul(imaginary, _as(s_inverse, a.dtype))))
+        s_dot = lax.real(s_dot)
+    u_dot = lax.add(_matmul(u, rotation), _scale_columns(lax.sub(a_dot_v, _matmul(u, p)), s_inverse))
+    v_dot = _matmul(v, lax.mul(gaps, lax.add(s_p, _adjoint(s_p))))
+    return (u, s, vh), (u_dot, s_dot, _adjoint(v_dot))

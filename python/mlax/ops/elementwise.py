@@ -401,11 +401,19 @@ UNARY_DERIVATIVES = {
     "erf_inv": lambda x, ans: lax.mul(lax.exp(lax.mul(ans, ans)), _SQRT_PI / 2),
     "lgamma": lambda x, ans: lax.digamma(x),
     "digamma": lambda x, ans: OPS["polygamma"](lax.full(x.shape, 1, x.dtype), x),
-    "abs": lambda x, ans: lax.sign(x),
 }
 
 for _name, _derivative in UNARY_DERIVATIVES.items():
     defjvp(OPS[_name], (lambda d: lambda t, ans, x: lax.mul(t, d(x, ans)))(_derivative))
+
+
+def _abs_tangent(t, ans, x):
+    if dtypes.is_complex(x.dtype):  # d|z| = Re(conj(z) dz) / |z|
+        return lax.real(lax.mul(t, lax.conj(lax.sign(x))))
+    return lax.mul(t, lax.sign(x))
+
+
+defjvp(OPS["abs"], _abs_tangent)
 
 for _name in ("sign", "floor", "ceil", "round", "not", "is_finite", "bitcast_convert_type",
               "and", "or", "xor", "shift_left", "shift_right_logical", "shift_right_arithmetic",
