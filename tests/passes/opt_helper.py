@@ -29,16 +29,18 @@ def op_names(text):
 
 
 def run_lowered(text, *args):
-    """Compile a lowered (StableHLO) module text with IREE and run its @main on numpy arrays."""
+    """Compile a lowered (StableHLO) module text with IREE and run its @main on numpy arrays
+    (on as many CPU devices as it names)."""
     import numpy as np
 
-    from mlax.runtime import compiler
+    from mlax.runtime import backends, compiler
     from mlax.runtime.device import Executable, devices
 
     with mlir.context(), ir.Location.unknown():
         module = ir.Module.parse(text)
-    device = devices("cpu")[0]
-    executable = Executable(compiler.compile_module(module, "cpu"), device)
+    device, count = devices("cpu")[0], backends.device_count(text)
+    executable = Executable(compiler.compile_module(module, "cpu"), device,
+                            devices=devices("cpu")[:count] if count > 1 else None)
     num_results = text.split("func.func @main")[1].split("{")[0].count("tensor<") - len(args)
     outs = executable.run([device.put(np.asarray(a)) for a in args], num_results)
     with mlir.context():

@@ -11,7 +11,8 @@ from mlax.passes import _walk
 
 # Ops whose result may share the operand's storage.
 _VIEW_LIKE = {"stablehlo.reshape", "stablehlo.bitcast_convert", "stablehlo.slice", "stablehlo.convert",
-              "stablehlo.optimization_barrier", "stablehlo.dynamic_slice", "stablehlo.broadcast_in_dim"}
+              "stablehlo.optimization_barrier", "stablehlo.dynamic_slice", "stablehlo.broadcast_in_dim",
+              "flow.tensor.transfer"}
 # Ops that may write into the storage of an operand.
 _IN_PLACE = {"stablehlo.dynamic_update_slice", "stablehlo.scatter", "stablehlo.sort", "stablehlo.while",
              "stablehlo.case", "stablehlo.if", "func.call"}

@@ -2,11 +2,14 @@
 
 One row per backend. `jit_flags` tune for this machine (host CPU); export uses
 `export_flags`, which run on any machine of the backend's kind; `feature_flags`
-add flags for modules with a feature (see compiler.module_features).
+add flags for modules with a feature (see compiler.module_features). A module
+over several devices (pmap) names device k `__device_k` in its IR
+(#hal.device.affinity<@__device_k>) and is compiled for that many devices of the backend.
 """
 
 import dataclasses
 import os
+import re
 
 from mlax import config, errors
 
@@ -20,11 +23,34 @@ class Backend:
     export_flags: tuple = ()    # extra flags for portable modules
     feature_flags: dict = dataclasses.field(default_factory=dict)  # feature -> extra flags
 
-    def flags(self, portable=False, features=()):
+    def flags(self, portable=False, features=(), num_devices=1):
         extra = self.export_flags if portable else self.jit_flags
         for feature in sorted(features):
             extra += self.feature_flags.get(feature, ())
-        return COMMON_FLAGS + self.target_flags + extra
+        return COMMON_FLAGS + self.device_flags(num_devices) + extra
+
+    def device_flags(self, count):
+        """The target flags for a module over `count` devices: one named, numbered
+        `--iree-hal-target-device=__device_k=<target>[k]` each (unnumbered devices of one
+        target would be folded into one)."""
+        if count == 1:
+            return self.target_flags
+        target = self.target_flags[0].split("=", 1)[1]
+        return (tuple(f"--iree-hal-target-device={device_symbol(k)}={target}[{k}]" for k in range(count))
+                + self.target_flags[1:])
+
+
+def device_symbol(index):
+    """The name of device `index` in a module's IR."""
+    return f"__device_{index}"
+
+
+_AFFINITY = re.compile(r"#hal\.device\.affinity<@__device_(\d+)>")
+
+
+def device_count(text):
+    """How many devices a lowered module's text runs on."""
+    return max((int(k) + 1 for k in _AFFINITY.findall(text)), default=1)
 
 
 # f64 really is computed in f64 (IREE demotes it by default); mlax has already

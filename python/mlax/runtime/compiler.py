@@ -146,7 +146,7 @@ def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
     text = str(module) if text is None else text
-    flags = backend.flags(portable, module_features(text))
+    flags = backend.flags(portable, module_features(text), backends.device_count(text))
     if '"mlax.' in text:
         # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
         raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",

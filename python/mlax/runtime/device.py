@@ -3,7 +3,9 @@
 A `Device` is one IREE HAL device of a backend. On the CPU it also holds a
 local-sync device: small programs run inline on the calling thread there (a
 call costs a few µs), large ones on the local-task device's worker threads.
-Both use host memory, so buffers move freely between the two.
+Both use host memory, so buffers move freely between the two. The CPU has
+MLAX_NUM_CPU_DEVICES local-task devices (default 1); a program over several
+devices (pmap) is loaded with all of them.
 """
 
 import os
@@ -29,6 +31,7 @@ _ELEMENT_TYPES = {
 
 _instance = None
 _devices = {}  # backend name -> [Device]
+_multi_device_modules = {}  # device ids -> HAL module over those devices
 
 
 def vm_instance():
@@ -112,26 +115,44 @@ def num_cpu_devices():
 
 
 def devices(backend_name=None):
-    """The devices of a backend (default: the configured one)."""
+    """The devices of a backend (default: the configured one). The CPU's count is read
+    from MLAX_NUM_CPU_DEVICES at each call; devices once created stay, so device 0 and
+    what lives on it are the same whatever the count."""
     name = backend_name or backends.default_name()
     backend = backends.get(name)
+    if name == "cpu":
+        count = num_cpu_devices()
+        created = _devices.setdefault(name, [])
+        if len(created) < count:
+            driver = _driver(name, backend)
+            inline = created[0].inline_hal_device if created else rt.get_driver("local-sync").create_default_device()
+            created.extend(Device(backend, i, driver.create_default_device(), inline)
+                           for i in range(len(created), count))
+        return created[:count]
     if name not in _devices:
-        try:
-            driver = rt.get_driver(backend.driver)
-        except Exception as error:  # the IREE runtime raises RuntimeError/ValueError variants
-            raise errors.BackendError(
-                f"backend {name!r} is not available here: the IREE HAL driver {backend.driver!r} "
-                f"could not be loaded ({error}); available drivers: {rt.HalDriver.query()}") from None
-        if name == "cpu":
-            inline = rt.get_driver("local-sync").create_default_device()
-            _devices[name] = [Device(backend, i, driver.create_default_device(), inline)
-                              for i in range(num_cpu_devices())]
-        else:
-            infos = driver.query_available_devices()
-            if not infos:
-                raise errors.BackendError(f"backend {name!r} has no devices on this machine")
-            _devices[name] = [Device(backend, i, driver.create_device(info)) for i, info in enumerate(infos)]
+        driver = _driver(name, backend)
+        infos = driver.query_available_devices()
+        if not infos:
+            raise errors.BackendError(f"backend {name!r} has no devices on this machine")
+        _devices[name] = [Device(backend, i, driver.create_device(info)) for i, info in enumerate(infos)]
     return _devices[name]
+
+
+def _driver(name, backend):
+    try:
+        return rt.get_driver(backend.driver)
+    except Exception as error:  # the IREE runtime raises RuntimeError/ValueError variants
+        raise errors.BackendError(
+            f"backend {name!r} is not available here: the IREE HAL driver {backend.driver!r} "
+            f"could not be loaded ({error}); available drivers: {rt.HalDriver.query()}") from None
+
+
+def _multi_device_module(device_list):
+    """The HAL module of a program over `device_list` (its device k is `__device_k`)."""
+    key = tuple(d.id for d in device_list)
+    if key not in _multi_device_modules:
+        _multi_device_modules[key] = rt.create_hal_module(vm_instance(), devices=[d.hal_device for d in device_list])
+    return _multi_device_modules[key]
 
 
 def default_device():
@@ -139,13 +160,15 @@ def default_device():
 
 
 class Executable:
-    """A compiled module loaded on a device; `run` calls its @main."""
+    """A compiled module loaded on a device (with `devices`, on several: the module's
+    device k is devices[k], and device 0 holds its arguments and results); `run` calls its @main."""
 
-    def __init__(self, vmfb, device, inline=False, entry="main"):
+    def __init__(self, vmfb, device, inline=False, entry="main", devices=None):
         self.device = device
-        self.inline = inline and device.inline_hal_device is not None
+        self.inline = inline and device.inline_hal_device is not None and not devices
         self.vm_module = rt.VmModule.copy_buffer(vm_instance(), vmfb)
-        self.context = rt.VmContext(vm_instance(), [device.hal_module(self.inline), self.vm_module])
+        hal_module = _multi_device_module(devices) if devices else device.hal_module(self.inline)
+        self.context = rt.VmContext(vm_instance(), [hal_module, self.vm_module])
         self.function = self.vm_module.lookup_function(entry)
         if self.function is None:
             raise errors.CompilationError("loading", f"the module has no function @{entry}")
@@ -163,5 +186,6 @@ class Executable:
 def release_all():
     """Drop every runtime object, in dependency order (at interpreter exit)."""
     global _instance
+    _multi_device_modules.clear()
     _devices.clear()
     _instance = None

@@ -12,7 +12,7 @@ import numpy as np
 from mlax import errors
 from mlax.core import mlir
 from mlax.core.array import Array, device_put
-from mlax.runtime import aliasing, compiler, device as device_lib
+from mlax.runtime import aliasing, backends, compiler, device as device_lib
 
 # Callables given the text of every traced module (the test suite verifies
 # each against the IRDL dialect definition).
@@ -77,9 +77,16 @@ class Program:
         return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
 
     def compile(self, backend_name, device=None):
-        device = device or device_lib.devices(backend_name)[0]
-        executable = device_lib.Executable(self.vmfb(backend_name), device,
-                                           inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name)
+        available = device_lib.devices(backend_name)
+        count = backends.device_count(self.as_text("stablehlo"))
+        if count > len(available):
+            raise errors.BackendError(
+                f"the program runs on {count} devices, but only {len(available)} {backend_name} device(s) are "
+                "available" + (f" (set MLAX_NUM_CPU_DEVICES={count} for more CPU devices)" if backend_name == "cpu"
+                               else ""))
+        executable = device_lib.Executable(self.vmfb(backend_name), device or available[0],
+                                           inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
+                                           devices=available[:count] if count > 1 else None)
         return CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
                                self.written_args)
 
