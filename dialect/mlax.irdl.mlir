@@ -25,6 +25,17 @@ irdl.dialect @mlax {
     %v2 = irdl.base "!builtin.tensor"
     irdl.results(result: %v2)
   }
+  irdl.operation @all_gather {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.string"
+    %v3 = irdl.base "#builtin.integer"
+    %v4 = irdl.base "#builtin.integer"
+    %v5 = irdl.base "#builtin.integer"
+    irdl.attributes {"axis_name" = %v2, "axis" = %v3, "axis_size" = %v4, "tiled" = %v5}
+  }
   irdl.operation @and {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -80,6 +91,12 @@ irdl.dialect @mlax {
     irdl.operands(x: %v0)
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
+  }
+  irdl.operation @axis_index {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v0)
+    %v1 = irdl.base "#builtin.string"
+    irdl.attributes {"axis_name" = %v1}
   }
   irdl.operation @bitcast_convert_type {
     %v0 = irdl.base "!builtin.tensor"
@@ -489,6 +506,34 @@ irdl.dialect @mlax {
     %v5 = irdl.base "#builtin.dense_array"
     irdl.attributes {"low" = %v3, "high" = %v4, "interior" = %v5}
   }
+  irdl.operation @pmap {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(operands: variadic %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(results: variadic %v1)
+    %v2 = irdl.base "#builtin.symbol_ref"
+    %v3 = irdl.base "#builtin.dense_array"
+    %v4 = irdl.base "#builtin.dense_array"
+    %v5 = irdl.base "#builtin.integer"
+    %v6 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"callee" = %v2, "in_axes" = %v3, "out_axes" = %v4, "axis_size" = %v5, "devices" = %v6}
+  }
+  irdl.operation @pmax {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.string"
+    irdl.attributes {"axis_name" = %v2}
+  }
+  irdl.operation @pmin {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.string"
+    irdl.attributes {"axis_name" = %v2}
+  }
   irdl.operation @polygamma {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -502,6 +547,23 @@ irdl.dialect @mlax {
     irdl.operands(lhs: %v0, rhs: %v1)
     %v2 = irdl.base "!builtin.tensor"
     irdl.results(result: %v2)
+  }
+  irdl.operation @ppermute {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.string"
+    %v3 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"axis_name" = %v2, "perm" = %v3}
+  }
+  irdl.operation @psum {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.string"
+    irdl.attributes {"axis_name" = %v2}
   }
   irdl.operation @real {
     %v0 = irdl.base "!builtin.tensor"
@@ -762,6 +824,15 @@ irdl.dialect @mlax {
     irdl.operands(x: %v0)
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
+  }
+  irdl.operation @transfer {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.integer"
+    %v3 = irdl.base "#builtin.integer"
+    irdl.attributes {"source" = %v2, "target" = %v3}
   }
   irdl.operation @transpose {
     %v0 = irdl.base "!builtin.tensor"

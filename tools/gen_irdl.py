@@ -14,12 +14,12 @@ OUTPUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 
 def _required_attrs(op):
-    """Attributes without a default in the op's shape rule: those must be present."""
+    """Attributes without a default in the op's shape rule (those it takes as **attrs
+    included): those must be present."""
     parameters = inspect.signature(op.shape_rule).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return list(op.attrs)
+    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     return [name for name in op.attrs
-            if name in parameters and parameters[name].default is inspect.Parameter.empty]
+            if (parameters[name].default is inspect.Parameter.empty if name in parameters else any_keyword)]
 
 
 def _constrained(names, base, lines, counter):

@@ -202,6 +202,7 @@ EXPLICIT = {
     "bitcast_convert_type": [Case("bitcast_convert_type", [_operand(SHAPE)], {"new_dtype": I32})],
     "stop_gradient": [Case("stop_gradient", [_operand(SHAPE)])],
     "optimization_barrier": [Case("optimization_barrier", [_operand(SHAPE)])],
+    "transfer": [Case("transfer", [_operand(SHAPE)], {"source": 0, "target": 0})],
     "constant": [Case("constant", [], {"value": np.arange(6, dtype=F32).reshape(2, 3)})],
     "iota": [Case("iota", [], {"dtype": I32, "shape": (2, 3, 4), "dimension": 1})],
     "broadcast_in_dim": [Case("broadcast_in_dim", [_operand((1, 3))],
@@ -283,6 +284,7 @@ def cases_for(op):
 
 
 # Transformation ops (grad, jvp, vmap, ...) name a function: their passes give them meaning.
-# Ops that name functions (transformations, control flow) have tests of their own.
-TESTED_OPS = {name: op for name, op in sorted(OPS.items()) if "typed_by_callee" not in op.traits}
+# Ops that name functions (transformations, control flow) have tests of their own, and so do
+# collectives, which need an axis that a vmap or pmap binds (tests/test_pmap.py).
+TESTED_OPS = {name: op for name, op in sorted(OPS.items()) if not {"typed_by_callee", "collective"} & op.traits}
 CASES = [case for op in TESTED_OPS.values() for case in cases_for(op)]

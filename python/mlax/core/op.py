@@ -55,6 +55,9 @@ class Op:
         # Reverse mode for ops that name functions: (primals, tangents, ctx, **attrs) ->
         # (outs, backward), backward(cotangents of outs) -> cotangents of the operands.
         self.linearize = None
+        # Collectives under pmap: (values per operand, one per device, device ids, **attrs) ->
+        # values per result, one per device.
+        self.spmd = None
         self.numpy_ref = None    # NumPy implementation, for tests
         if name in OPS:
             raise ValueError(f"op {name} defined twice")

@@ -10,6 +10,7 @@ from mlax.transforms.custom import stop_gradient  # noqa: F401
 from mlax.lax.convolution import (ConvDimensionNumbers, conv, conv_dimension_numbers,  # noqa: F401
                                   conv_general_dilated, conv_with_general_padding, padtype_to_pads, reduce_window)
 from mlax.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop  # noqa: F401,A004
+from mlax.lax.parallel import all_gather, axis_index, pmax, pmean, pmin, ppermute, psum  # noqa: F401
 from mlax.lax import linalg  # noqa: F401,E402
 from mlax.lax.gather_scatter import (GatherDimensionNumbers, GatherScatterMode, ScatterDimensionNumbers,  # noqa: F401,E402
                                      gather, scatter, scatter_add, scatter_max, scatter_min, scatter_mul)

@@ -5,4 +5,4 @@ to their `Op` entries.
 """
 
 from mlax.core.op import OPS, Op, lookup  # noqa: F401
-from mlax.ops import control_flow, convolution, elementwise, indexing, linalg, reduction, sorting, structural, transforms  # noqa: F401
+from mlax.ops import collectives, control_flow, convolution, elementwise, indexing, linalg, reduction, sorting, structural, transforms  # noqa: F401

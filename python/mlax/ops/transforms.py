@@ -14,8 +14,12 @@
         cotangents of the results -> cotangents of all arguments).
 - checkpoint: calls @callee; reverse mode recomputes it instead of saving residuals.
 - vmap: @callee mapped over axis `in_axes[i]` of operand i (-1: not mapped),
-        its results mapped along `out_axes`, `axis_size` examples.
-mlax-autodiff and mlax-vmap expand them into ordinary mlax functions; their result types
+        its results mapped along `out_axes`, `axis_size` examples; collectives in it
+        over `axis_name` (when given) work across the examples.
+- pmap: as vmap, one instance per device of `devices` (mlax device ids; `axis_size` of
+        them), collectives over `axis_name` working across the devices; out_axes -1:
+        the first device's result.
+mlax-autodiff, mlax-vmap and mlax-pmap expand them into ordinary mlax functions; their result types
 are fixed by the callee, so their shape rule only checks operand counts in the pass.
 """
 
@@ -25,12 +29,12 @@ from mlax.ops._batching import defbatch_elementwise
 from mlax.ops._rules import defzero
 
 
-def _typed_by_callee(*avals, **attrs):
+def _typed_by_callee(*avals, axis_name=None, **attrs):
     raise TypeError("the result types of a transformation op come from its callee function")
 
 
 def _unexpanded(ctx, *operands, **attrs):
-    raise ValueError(f"{ctx.op.name} must be expanded by mlax-autodiff before mlax-lower")
+    raise ValueError(f"{ctx.op.name} must be expanded by mlax-expand-transforms before mlax-lower")
 
 
 _TRANSFORMS = {
@@ -39,7 +43,9 @@ _TRANSFORMS = {
     "custom_jvp_call": {"callee": "symbol", "jvp": "symbol"},
     "custom_vjp_call": {"callee": "symbol", "fwd": "symbol", "bwd": "symbol"},
     "checkpoint": {"callee": "symbol"},
-    "vmap": {"callee": "symbol", "in_axes": "ints", "out_axes": "ints", "axis_size": "int"},
+    "vmap": {"callee": "symbol", "in_axes": "ints", "out_axes": "ints", "axis_size": "int", "axis_name": "str"},
+    "pmap": {"callee": "symbol", "in_axes": "ints", "out_axes": "ints", "axis_size": "int", "axis_name": "str",
+             "devices": "ints"},
 }
 
 for _name, _attrs in _TRANSFORMS.items():

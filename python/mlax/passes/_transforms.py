@@ -5,7 +5,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
 
 from mlax.core import aval as aval_lib
-from mlax.core import mlir
+from mlax.core import mlir, op as op_table
 from mlax.core.trace import ModuleBuilder
 from mlax.passes import _walk
 
@@ -44,6 +44,21 @@ class Module:
         callee = self.function(mlir.op_attrs(operation)["callee"])
         return not any(inner.name in EXPANDERS
                        for f in self.referenced(callee) for inner in _walk.post_order(f))
+
+    def uses_axis(self, operation, axis_name):
+        """Whether `operation` is, or calls a function holding, a collective over `axis_name`."""
+        if axis_name is None:
+            return False
+        operations = [operation] + [inner for symbol in _walk.referenced_symbols(operation)
+                                    for f in self.referenced(self.function(symbol))
+                                    for inner in _walk.post_order(f)]
+        return any(_is_collective_over(inner, axis_name) for inner in operations)
+
+
+def _is_collective_over(operation, axis_name):
+    definition = op_table.lookup(operation.name)
+    return (definition is not None and "collective" in definition.traits
+            and ir.StringAttr(operation.attributes["axis_name"]).value == axis_name)
 
 
 def arg_avals(func_op):
@@ -97,10 +112,13 @@ def expand(module_op, kinds):
 
 class RuleContext:
     """What the rules of ops that name functions (control flow) need from the pass
-    running them: the functions' signatures, and new functions derived from them."""
+    running them: the functions' signatures, and new functions derived from them; for
+    batching rules, the vmapped axis (its name, None when it has none, and size)."""
 
-    def __init__(self, module):
+    def __init__(self, module, axis_name=None, axis_size=None):
         self.module = module
+        self.axis_name = axis_name
+        self.axis_size = axis_size
 
     def signature(self, name):
         """(argument avals, result avals) of the function @name."""
@@ -127,14 +145,16 @@ class RuleContext:
         """(Symbol of @name batched along `dims`, its results' batch axes, None where unbatched)."""
         from mlax.passes.vmap import batched_function
 
-        return batched_function(self.module, self.module.function(name), dims, size, front=False)
+        return batched_function(self.module, self.module.function(name), dims, size, front=False,
+                                axis_name=self.axis_name)
 
     def batched(self, name, dims, size, front=True):
         """Symbol of @name batched along `dims`, its results (all, or those flagged in
         `front`) batched along their first axis."""
         from mlax.passes.vmap import batched_function
 
-        return batched_function(self.module, self.module.function(name), dims, size, front)[0]
+        return batched_function(self.module, self.module.function(name), dims, size, front,
+                                axis_name=self.axis_name)[0]
 
     def jvp(self, name, wrt):
         """Symbol of @name's JVP: (args, tangents of the args in `wrt`) -> (results, their tangents)."""

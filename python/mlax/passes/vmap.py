@@ -37,11 +37,13 @@ def _batched_aval(aval, dim, size):
 
 
 class BatchInterpreter:
-    """Runs a function's body on batched values, applying batching rules."""
+    """Runs a function's body on batched values, applying batching rules; collectives
+    over `axis_name` work across the batch."""
 
-    def __init__(self, module, size):
+    def __init__(self, module, size, axis_name=None):
         self.module = module
         self.size = size
+        self.axis_name = axis_name
 
     def run(self, func_op, args, dims):
         """(results, their batch axes) of func_op on `args` batched along `dims`."""
@@ -65,15 +67,22 @@ class BatchInterpreter:
         definition = op_table.lookup(operation.name)
         if definition is None:
             raise ValueError(f"mlax-vmap: cannot batch {operation.name}")
+        collective = "collective" in definition.traits
         if all(d is None for d in dims):
-            outs = reemit(operation, definition, ins, attrs)
-            return outs, [None] * len(outs)
+            if not self.module.uses_axis(operation, self.axis_name):
+                outs = reemit(operation, definition, ins, attrs)
+                return outs, [None] * len(outs)
+            if not collective:  # it reaches a collective over the batch: batch an operand
+                if not ins:
+                    raise NotImplementedError(f"mlax-vmap: cannot batch {operation.name} (it has no operands) over "
+                                              f"the axis {self.axis_name!r} its functions' collectives name")
+                ins, dims = [to_front(ins[0], None, self.size)] + list(ins[1:]), [0] + list(dims[1:])
         if operation.name in CALLS_OF_CALLEE:
             return self._batch_call_op(definition, attrs, ins, dims)
         if definition.batch is None:
             raise NotImplementedError(f"batching rule for mlax.{definition.name} is not implemented")
-        if "control_flow" in definition.traits:
-            return definition.batch(ins, dims, ctx=RuleContext(self.module), **attrs)
+        if collective or "control_flow" in definition.traits:
+            return definition.batch(ins, dims, ctx=RuleContext(self.module, self.axis_name, self.size), **attrs)
         return definition.batch(ins, dims, **attrs)
 
     def _batch_call_op(self, definition, attrs, ins, dims):
@@ -84,21 +93,23 @@ class BatchInterpreter:
             function = self.module.function(value)
             count = len(arg_avals(function))
             # Rule functions take tangents/cotangents after the arguments: all batched first.
-            new_attrs[name] = batched_function(self.module, function, [0] * count, self.size)[0]
+            new_attrs[name] = batched_function(self.module, function, [0] * count, self.size,
+                                               axis_name=self.axis_name)[0]
         callee = self.module.function(attrs["callee"])
         out_avals = [_batched_aval(a, 0, self.size) for a in result_avals(callee)]
         outs = current_trace().emit(definition, front, new_attrs, out_avals)
         return outs, [0] * len(outs)
 
 
-def batched_function(module, func_op, dims, size, front=True):
-    """Write a version of func_op batched along `dims`; return (its Symbol, its results'
-    batch axes). `front` (one flag, or one per result) says which results are batched
-    along their first axis; the others keep the axis the rules gave (None if unbatched)."""
+def batched_function(module, func_op, dims, size, front=True, axis_name=None):
+    """Write a version of func_op batched along `dims` (the axis `axis_name`); return (its
+    Symbol, its results' batch axes). `front` (one flag, or one per result) says which
+    results are batched along their first axis; the others keep the axis the rules gave
+    (None if unbatched)."""
     avals = [_batched_aval(a, d, size) for a, d in zip(arg_avals(func_op), dims)]
     trace = Trace(module.builder, f"{_walk.function_name(func_op)}_batched", avals)
     with trace:
-        outs, out_dims = BatchInterpreter(module, size).run(func_op, trace.args, list(dims))
+        outs, out_dims = BatchInterpreter(module, size, axis_name).run(func_op, trace.args, list(dims))
         flags = [front] * len(outs) if isinstance(front, bool) else list(front)
         moved = [(to_front(o, d, size), 0) if f else (o, d) for o, d, f in zip(outs, out_dims, flags)]
         outs, out_dims = [o for o, _ in moved], [d for _, d in moved]
@@ -117,7 +128,7 @@ def _expand(module, operation):
     avals = [ShapedArray(*mlir.shape_dtype(v.type)) for v in operation.operands]
     trace = Trace(module.builder, f"{attrs['callee']}_vmap", avals)
     with trace:
-        outs, out_dims = BatchInterpreter(module, size).run(callee, trace.args, in_dims)
+        outs, out_dims = BatchInterpreter(module, size, attrs.get("axis_name")).run(callee, trace.args, in_dims)
         results = []
         for i, (out, dim, axis) in enumerate(zip(outs, out_dims, out_axes)):
             if axis < 0:

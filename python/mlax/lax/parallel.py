@@ -1,0 +1,123 @@
+"""Collectives over named axes (psum, pmean, pmax, pmin, all_gather, ppermute,
+axis_index), and the axis names that vmap and pmap bind while they trace.
+
+A collective names the axis it works over; the innermost vmap(..., axis_name=...)
+or pmap(..., axis_name=...) being traced with that name binds it. Naming an axis
+nothing binds is a NameError when the collective is traced. Collectives apply to
+each array of a pytree.
+"""
+
+import contextlib
+import threading
+
+from mlax.core import dtypes
+from mlax.core.op import OPS
+from mlax.core.trace import aval_of
+from mlax.lax import _ops as lax
+from mlax.tree_util import tree_map
+
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "ppermute", "axis_index"]
+
+_state = threading.local()
+
+
+def _frames():
+    if not hasattr(_state, "frames"):
+        _state.frames = []
+    return _state.frames
+
+
+@contextlib.contextmanager
+def bind_axis(name, size, kind):
+    """Bind axis `name` of `size` instances while tracing a vmap ("vmap") or pmap ("pmap") body."""
+    _frames().append((name, size, kind))
+    try:
+        yield
+    finally:
+        _frames().pop()
+
+
+def bound_kinds():
+    """The kinds of the transformations binding axis names now, outermost first."""
+    return [kind for _, _, kind in _frames()]
+
+
+def axis_size(name):
+    """The number of instances along the bound axis `name`."""
+    for bound, size, _ in reversed(_frames()):
+        if bound is not None and bound == name:
+            return size
+    names = [bound for bound, _, _ in _frames() if bound is not None]
+    raise NameError(f"unbound axis name: {name!r}. A collective's axis must be named by an enclosing "
+                    f"vmap(..., axis_name=...) or pmap(..., axis_name=...); bound here: "
+                    f"{names if names else 'none'}")
+
+
+def _names(axis_name):
+    names = tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+    for name in names:
+        axis_size(name)
+    return names
+
+
+def _reduction(kind):
+    def fn(x, axis_name):
+        names = _names(axis_name)
+
+        def reduce(leaf):
+            for name in names:
+                leaf = OPS[kind](leaf, axis_name=name)
+            return leaf
+        return tree_map(reduce, x)
+    fn.__name__ = kind
+    fn.__doc__ = f"The {kind[1:]} of x over the instances along the axis (or axes) `axis_name`."
+    return fn
+
+
+psum = _reduction("psum")
+pmax = _reduction("pmax")
+pmin = _reduction("pmin")
+
+
+def pmean(x, axis_name):
+    """The mean of x over the instances along the axis (or axes) `axis_name`."""
+    count = 1
+    for name in _names(axis_name):
+        count *= axis_size(name)
+
+    def mean(total):
+        if not dtypes.is_inexact(aval_of(total).dtype):
+            total = lax.convert_element_type(total, dtypes.float32)
+        return lax.div(total, count)
+    return tree_map(mean, psum(x, axis_name))
+
+
+def all_gather(x, axis_name, *, axis=0, tiled=False):
+    """Every instance's x, stacked along a new axis `axis` (joined along `axis` when tiled)."""
+    [name] = _names(axis_name)
+
+    def gather(leaf):
+        rank = aval_of(leaf).ndim + (not tiled)
+        return OPS["all_gather"](leaf, axis_name=name, axis=int(axis) % rank if rank else int(axis),
+                                 axis_size=axis_size(name), tiled=bool(tiled))
+    return tree_map(gather, x)
+
+
+def ppermute(x, axis_name, perm):
+    """x sent along the (source, destination) index pairs of `perm`; an instance no pair
+    sends to gets zeros."""
+    [name] = _names(axis_name)
+    size = axis_size(name)
+    pairs = [(int(s), int(d)) for s, d in perm]
+    for source, destination in pairs:
+        if not (0 <= source < size and 0 <= destination < size):
+            raise ValueError(f"ppermute: pair ({source}, {destination}) is out of range for axis {name!r} "
+                             f"of size {size}")
+    flat = tuple(v for pair in pairs for v in pair)
+    return tree_map(lambda leaf: OPS["ppermute"](leaf, axis_name=name, perm=flat), x)
+
+
+def axis_index(axis_name):
+    """This instance's position along the axis `axis_name` (int32)."""
+    [name] = _names(axis_name)
+    return OPS["axis_index"](axis_name=name)

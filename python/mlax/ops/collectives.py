@@ -1,0 +1,252 @@
+"""Collectives over a named mapped axis, and the device transfers pmap builds them from.
+
+    %s = "mlax.psum"(%x) {axis_name = "i"} : (tensor<3xf32>) -> tensor<3xf32>
+    %g = "mlax.all_gather"(%x) {axis = 0 : i64, axis_name = "i", axis_size = 4 : i64, tiled = false}
+           : (tensor<3xf32>) -> tensor<4x3xf32>
+    %y = "mlax.transfer"(%x) {source = 0 : i64, target = 1 : i64} : (tensor<3xf32>) -> tensor<3xf32>
+
+- psum, pmax, pmin: the sum (max, min) of x over the instances along the axis, in each.
+- all_gather: the instances' x stacked along a new `axis` (joined along `axis` when `tiled`).
+- ppermute: `perm` holds (source, destination) pairs, flattened; an instance gets the x of
+  the instance whose pair names it as destination, zeros when none does.
+- axis_index: the instance's position along the axis (int32).
+- transfer: x moved from device `source` to device `target` (lowered to
+  flow.tensor.transfer to #hal.device.affinity<@__device_<target>>).
+
+A collective means something only inside a transformation binding its axis name: mlax-vmap
+applies its batching rule (the axis is a batch axis), mlax-pmap its `spmd` rule (the axis is
+a set of devices, each holding one instance; values meet through transfers). A collective
+left after them names an axis nothing binds, and cannot be lowered.
+"""
+
+from iree.compiler import ir
+
+from mlax import lax
+from mlax.core import dtypes
+from mlax.core.aval import ShapedArray
+from mlax.core.op import Op
+from mlax.ops import _hlo
+from mlax.ops._batching import defbatch_elementwise, move_axis, to_front
+from mlax.ops._rules import deflinear, defzero
+
+
+def _unbound(ctx, *operands, axis_name, **attrs):
+    raise ValueError(f"{ctx.op.name} over axis {axis_name!r} cannot be lowered: no vmap or pmap binds the axis "
+                     f"name {axis_name!r} (run mlax-vmap/mlax-pmap, or bind it with vmap(..., axis_name=...) "
+                     "or pmap(..., axis_name=...))")
+
+
+def _collective(name, operands, shape_rule, attrs, doc):
+    op = Op(name, operands, shape_rule, _unbound, attrs={"axis_name": "str", **attrs}, doc=doc)
+    op.traits.add("collective")
+    return op
+
+
+# -- transfers ------------------------------------------------------------------------------
+
+def _lower_transfer(ctx, x, source, target):
+    from mlax.runtime.backends import device_symbol
+
+    affinity = ir.Attribute.parse(f"#hal.device.affinity<@{device_symbol(target)}>")
+    return _hlo.value("flow.tensor.transfer", [x], x.type, target=affinity)
+
+
+transfer = Op("transfer", ["x"], lambda x, source, target: x.strip_weak_type(), _lower_transfer,
+              attrs={"source": "int", "target": "int"}, doc="x, moved from device `source` to device `target`.")
+transfer.numpy_ref = lambda x, source, target: x
+deflinear(transfer, lambda ct, x, source, target: [transfer(ct, source=target, target=source)])
+defbatch_elementwise(transfer)
+
+
+def move(x, source, target):
+    """x (on device `source`) on device `target`."""
+    return x if source == target else transfer(x, source=source, target=target)
+
+
+def _to_first(xs, devices):
+    return [move(x, d, devices[0]) for x, d in zip(xs, devices)]
+
+
+def _from_first(value, devices):
+    return [move(value, devices[0], d) for d in devices]
+
+
+# -- psum, pmax, pmin -----------------------------------------------------------------------
+
+def _spmd_reduction(combine):
+    """Combine the instances on the first device, then send the result to every device."""
+    def spmd(args, devices, axis_name):
+        parts = _to_first(args[0], devices)
+        total = parts[0]
+        for part in parts[1:]:
+            total = combine(total, part)
+        return [_from_first(total, devices)]
+    return spmd
+
+
+def _batch_reduction(op, reduce, unbatched):
+    """Over the vmapped axis: reduce the batch axis (the result is the same for every
+    example, so unbatched); over another axis: the collective of the whole batch."""
+    def batch(args, dims, ctx, axis_name):
+        [x], [dim] = args, dims
+        if axis_name != ctx.axis_name:
+            return [op(x, axis_name=axis_name)], [dim]
+        if dim is None:
+            return [unbatched(x, ctx.axis_size)], [None]
+        return [reduce(x, (dim,))], [None]
+    return batch
+
+
+psum = _collective("psum", ["x"], lambda x, axis_name: x, {}, "The sum of x over the axis `axis_name`.")
+pmax = _collective("pmax", ["x"], lambda x, axis_name: x, {}, "The maximum of x over the axis `axis_name`.")
+pmin = _collective("pmin", ["x"], lambda x, axis_name: x, {}, "The minimum of x over the axis `axis_name`.")
+
+deflinear(psum, lambda ct, x, axis_name: [psum(ct, axis_name=axis_name)])
+psum.spmd = _spmd_reduction(lax.add)
+pmax.spmd = _spmd_reduction(lax.max)
+pmin.spmd = _spmd_reduction(lax.min)
+psum.batch = _batch_reduction(psum, lax.reduce_sum, lambda x, size: lax.mul(x, size))
+pmax.batch = _batch_reduction(pmax, lax.reduce_max, lambda x, size: x)
+pmin.batch = _batch_reduction(pmin, lax.reduce_min, lambda x, size: x)
+
+
+def _extremum_jvp(op):
+    """The tangent of the instances that attain the extremum (their mean, for ties)."""
+    def jvp(primals, tangents, axis_name):
+        [x], [t] = primals, tangents
+        out = op(x, axis_name=axis_name)
+        if t is None:
+            return [out], [None]
+        hits = lax.convert_element_type(lax.eq(x, out), t.dtype)
+        count = psum(hits, axis_name=axis_name)
+        return [out], [lax.div(psum(lax.mul(t, hits), axis_name=axis_name), count)]
+    return jvp
+
+
+pmax.jvp = _extremum_jvp(pmax)
+pmin.jvp = _extremum_jvp(pmin)
+
+
+# -- all_gather -----------------------------------------------------------------------------
+
+def _all_gather_rule(x, axis_name, axis, axis_size, tiled):
+    shape = list(x.shape)
+    if not 0 <= axis < len(shape) + (not tiled):
+        raise TypeError(f"mlax.all_gather: axis {axis} is out of range for shape {x.shape}")
+    if tiled:
+        shape[axis] *= axis_size
+    else:
+        shape.insert(axis, axis_size)
+    return ShapedArray(shape, x.dtype)
+
+
+all_gather = _collective("all_gather", ["x"], _all_gather_rule, {"axis": "int", "axis_size": "int", "tiled": "bool"},
+                         "The instances' x along a new axis `axis` (joined along `axis` when `tiled`).")
+
+
+def _join(parts, axis, tiled):
+    if not tiled:
+        parts = [lax.expand_dims(p, (axis,)) for p in parts]
+    return lax.concatenate(parts, axis)
+
+
+def _all_gather_spmd(args, devices, axis_name, axis, axis_size, tiled):
+    return [_from_first(_join(_to_first(args[0], devices), axis, tiled), devices)]
+
+
+def _all_gather_transpose(ct, x, axis_name, axis, axis_size, tiled):
+    """Each instance's share of the summed cotangents: its own slice of psum(ct)."""
+    total = psum(ct, axis_name=axis_name)
+    width = x.aval.shape[axis] if tiled else 1
+    starts = [0] * ct.aval.ndim
+    starts[axis] = lax.mul(axis_index(axis_name=axis_name), width)
+    sizes = list(ct.aval.shape)
+    sizes[axis] = width
+    piece = lax.dynamic_slice(total, starts, sizes)
+    return [piece if tiled else lax.squeeze(piece, (axis,))]
+
+
+def _all_gather_batch(args, dims, ctx, axis_name, axis, axis_size, tiled):
+    [x], [dim] = args, dims
+    if axis_name != ctx.axis_name:
+        out = all_gather(to_front(x, dim, ctx.axis_size), axis_name=axis_name, axis=axis + 1,
+                         axis_size=axis_size, tiled=tiled)
+        return [out], [0]
+    # The whole batch is what every example gathers: its batch axis becomes `axis`.
+    stacked = move_axis(to_front(x, dim, ctx.axis_size), 0, axis)
+    if tiled:
+        shape = list(x.aval.shape)
+        if dim is not None:
+            del shape[dim]
+        shape[axis] *= ctx.axis_size
+        stacked = lax.reshape(stacked, shape)
+    return [stacked], [None]
+
+
+deflinear(all_gather, _all_gather_transpose)
+all_gather.spmd = _all_gather_spmd
+all_gather.batch = _all_gather_batch
+
+
+# -- ppermute -------------------------------------------------------------------------------
+
+def _pairs(perm):
+    return list(zip(perm[0::2], perm[1::2]))
+
+
+def _ppermute_rule(x, axis_name, perm):
+    pairs = _pairs(perm)
+    if len(perm) % 2 or len({s for s, _ in pairs}) < len(pairs) or len({d for _, d in pairs}) < len(pairs):
+        raise TypeError(f"mlax.ppermute: perm {perm} is not a list of (source, destination) pairs with "
+                        "distinct sources and distinct destinations")
+    return x
+
+
+ppermute = _collective("ppermute", ["x"], _ppermute_rule, {"perm": "ints"},
+                       "x sent along the (source, destination) pairs of `perm`; zeros where none arrives.")
+
+
+def _ppermute_spmd(args, devices, axis_name, perm):
+    xs = args[0]
+    outs = [lax.full(x.aval.shape, 0, x.aval.dtype) for x in xs]
+    for source, destination in _pairs(perm):
+        outs[destination] = move(xs[source], devices[source], devices[destination])
+    return [outs]
+
+
+def _ppermute_batch(args, dims, ctx, axis_name, perm):
+    [x], [dim] = args, dims
+    if axis_name != ctx.axis_name:
+        return [ppermute(x, axis_name=axis_name, perm=perm)], [dim]
+    x = to_front(x, dim, ctx.axis_size)
+    zeros = lax.full((1,) + x.aval.shape[1:], 0, x.aval.dtype)
+    sources = dict((d, s) for s, d in _pairs(perm))
+    rows = [lax.slice_in_dim(x, sources[i], sources[i] + 1) if i in sources else zeros
+            for i in range(ctx.axis_size)]
+    return [lax.concatenate(rows, 0)], [0]
+
+
+def _inverse(perm):
+    return tuple(v for source, destination in _pairs(perm) for v in (destination, source))
+
+
+deflinear(ppermute, lambda ct, x, axis_name, perm: [ppermute(ct, axis_name=axis_name, perm=_inverse(perm))])
+ppermute.spmd = _ppermute_spmd
+ppermute.batch = _ppermute_batch
+
+
+# -- axis_index -----------------------------------------------------------------------------
+
+axis_index = _collective("axis_index", [], lambda axis_name: ShapedArray((), dtypes.int32), {},
+                         "This instance's position along the axis `axis_name`.")
+defzero(axis_index)
+axis_index.spmd = lambda args, devices, axis_name: [[lax.full((), k, dtypes.int32) for k in range(len(devices))]]
+
+
+def _axis_index_batch(args, dims, ctx, axis_name):
+    if axis_name != ctx.axis_name:
+        return [axis_index(axis_name=axis_name)], [None]
+    return [lax.iota(dtypes.int32, ctx.axis_size)], [0]
+
+
+axis_index.batch = _axis_index_batch
