@@ -20,6 +20,7 @@ from mlax import lax, nn, numpy, random  # noqa: F401,E402
 from mlax.transforms.ad import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401,E402
 from mlax.transforms.custom import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401,E402
 from mlax.transforms.batching import vmap  # noqa: F401,E402
+from mlax.transforms.pmap import pmap  # noqa: F401,E402
 
 # Load the passes and the runtime now, so that a program's first call pays
 # only for tracing, passes and compiling (or a disk-cache read).

@@ -12,7 +12,7 @@ from mlax.core import mlir
 
 PASSES = {}
 
-_PASS_MODULES = ("verify", "autodiff", "vmap", "expand_transforms", "simplify", "lower")
+_PASS_MODULES = ("verify", "autodiff", "vmap", "pmap", "expand_transforms", "simplify", "lower")
 
 
 def register(name):

@@ -1,11 +1,11 @@
-"""mlax-expand-transforms: expand every transformation op (jvp, vjp, vmap), innermost first.
+"""mlax-expand-transforms: expand every transformation op (jvp, vjp, vmap, pmap), innermost first.
 
-This is mlax-autodiff and mlax-vmap run together to a fixed point, so that
-grad(vmap(f)) and vmap(grad(f)) both resolve: each step expands an op whose
-callee holds no unexpanded transformation op, whatever its kind.
+This is mlax-autodiff, mlax-vmap and mlax-pmap run together to a fixed point, so
+that grad(vmap(f)), vmap(grad(f)) and grad(pmap(f)) all resolve: each step expands
+an op whose callee holds no unexpanded transformation op, whatever its kind.
 """
 
-from mlax.passes import autodiff, register, vmap  # noqa: F401  (their expanders register themselves)
+from mlax.passes import autodiff, pmap, register, vmap  # noqa: F401  (their expanders register themselves)
 from mlax.passes._transforms import EXPANDERS, expand
 
 

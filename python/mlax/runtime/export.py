@@ -236,6 +236,9 @@ def export(fun, platforms=None):
         program = jitted.trace(args, kwargs, embed_constants=True)
         for tree in (program.in_tree, program.out_tree):
             tree_to_json(tree)  # raises, before compiling, for a structure a load could not rebuild
+        if backends.device_count(program.as_text("stablehlo")) > 1:
+            raise NotImplementedError("a program over several devices (pmap) cannot be exported: an export "
+                                      "runs on one device")
         vmfbs = {target: program.vmfb(target, portable=True) for target in targets}
         return Exported(getattr(fun, "__name__", type(fun).__name__),
                         [a.strip_weak_type() for a in program.in_avals],
