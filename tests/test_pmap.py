@@ -167,10 +167,38 @@ def test_pmap_composes_with_vmap_and_jit():
     np.testing.assert_allclose(both, stacked.sum(1, keepdims=True) * stacked.sum(0), rtol=1e-5, atol=1e-5)
 
 
-def test_control_flow_without_collectives_runs_on_each_device():
+CONTROL_FLOW = {
+    # Loops and branches run per device, or, with a collective inside, as one op over every
+    # device's instance.
+    "scan per device": lambda v: lax.scan(lambda c, x: (c + x, (c * x, x + 100)), 0.0, v),
+    "fori_loop with pmean": lambda v: lax.fori_loop(0, 3, lambda i, a: a + lax.pmean(a, "i"), v),
+    "fori_loop updating arrays": lambda v: lax.fori_loop(
+        0, 3, lambda i, c: (c[0].at[i].set(lax.psum(v[i], "i")), c[1] - v * i), (mnp.zeros(3), mnp.zeros(3))),
+    "scan with psum": lambda v: lax.scan(lambda c, x: (c + lax.psum(x, "i"), (c * x, lax.axis_index("i") + 0 * c)),
+                                         0.0, v),
+    "while_loop on pmax": lambda v: lax.while_loop(lambda a: lax.pmax(a.sum(), "i") < 50,
+                                                   lambda a: a * 2 + 1 + lax.axis_index("i"), v),
+    "cond on psum": lambda v: lax.cond(lax.psum(v.sum(), "i") > 0, lambda: lax.all_gather(v, "i").sum(0),
+                                       lambda: v),
+}
+
+
+@pytest.mark.parametrize("name", CONTROL_FLOW)
+def test_control_flow_under_pmap_matches_vmap_with_the_axis_name(name):
+    f, x = CONTROL_FLOW[name], data(4, 3)
+    got, expected = mlax.pmap(f, "i")(x), mlax.vmap(f, axis_name="i")(x)
+    for a, b in zip(mlax.tree_util.tree_leaves(got), mlax.tree_util.tree_leaves(expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_through_loops_with_collectives_under_pmap():
     x = data(2, 3)
-    out = mlax.pmap(lambda v: lax.fori_loop(0, 3, lambda i, a: a * 2 + v, v), "i")(x)
-    np.testing.assert_allclose(out, 15 * x, rtol=1e-5)
+    f = CONTROL_FLOW["fori_loop with pmean"]
+    np.testing.assert_allclose(mlax.grad(lambda xs: mlax.pmap(f, "i")(xs).sum())(x),
+                               mlax.grad(lambda xs: mlax.vmap(f, axis_name="i")(xs).sum())(x), rtol=1e-5)
+    h = lambda v: lax.scan(lambda c, xi: (c + lax.psum(xi * c, "i"), c * xi), 1.0, v)[1].sum()  # noqa: E731
+    np.testing.assert_allclose(mlax.pmap(mlax.grad(h), "i")(x), mlax.vmap(mlax.grad(h), axis_name="i")(x),
+                               rtol=1e-5)
 
 
 @pytest.mark.parametrize("n", SIZES)

@@ -55,8 +55,8 @@ class Op:
         # Reverse mode for ops that name functions: (primals, tangents, ctx, **attrs) ->
         # (outs, backward), backward(cotangents of outs) -> cotangents of the operands.
         self.linearize = None
-        # Collectives under pmap: (values per operand, one per device, device ids, **attrs) ->
-        # values per result, one per device.
+        # Under pmap, for collectives and ops naming functions that hold one: (values per
+        # operand, one per device, device ids, [ctx,] **attrs) -> values per result, one per device.
         self.spmd = None
         self.numpy_ref = None    # NumPy implementation, for tests
         if name in OPS:

@@ -11,8 +11,9 @@ Each op names the functions it runs; its operands are laid out as:
          @body: (carry..., one slice of each x..., constants...) -> (carry..., one slice of each y...)
          results: the final carry, then the ys stacked along a new axis 0.
 Their result types come from those functions. Their batching rules (and
-differentiation rules) build batched (differentiated) versions of the functions
-through the `ctx` the pass running them passes in.
+differentiation rules, and spmd rules for pmap) build batched (differentiated,
+one-instance-per-device) versions of the functions through the `ctx` the pass
+running them passes in.
 """
 
 from iree.compiler import ir
@@ -71,7 +72,11 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False):
                          list(operands[num_carry + num_xs:]))
     carry_types = ctx.out_types[:num_carry]
     ys_types = ctx.out_types[num_carry:]
-    ys = [_hlo.constant(0, mlir.shape_dtype(t)[1], mlir.shape_dtype(t)[0]) for t in ys_types]
+    # Every slot of a stacked output is written, so each starts from its own fill value: IREE
+    # 3.13 let two loop-carried buffers made from one constant share storage when a loop result
+    # is moved between devices (iree-stream-elide-async-copies drops their copy-on-write clones),
+    # and the second output overwrote the first.
+    ys = [_hlo.constant(i, mlir.shape_dtype(t)[1], mlir.shape_dtype(t)[0]) for i, t in enumerate(ys_types)]
     state = [_index_constant(0)] + carry + ys + xs + consts
     types = [v.type for v in state]
     loop = _hlo.op("stablehlo.while", state, types, regions=2)
@@ -441,3 +446,47 @@ def _scan_linearize(primals, tangents, ctx, body, length, num_carry, num_xs, rev
 cond.linearize = _cond_linearize
 while_.linearize = _while_linearize
 scan.linearize = _scan_linearize
+
+
+# -- under pmap, when the functions hold collectives over the pmap axis ------------------
+# One op runs every device's instance: it takes each operand once per device (operand
+# after operand, device after device within each), over functions folded the same way
+# (ctx.folded); its results come back in that order. A loop stops when the first device's
+# condition says so, and cond takes the first device's branch: the devices must agree.
+
+def _flat(args):
+    return [value for per_device in args for value in per_device]
+
+
+def _per_device(values, devices):
+    return [values[i:i + len(devices)] for i in range(0, len(values), len(devices))]
+
+
+def _spmd_cond(args, devices, ctx, branches):
+    folded = tuple(ctx.folded(name) for name in branches)
+    outs = current_trace().emit(cond, [args[0][0]] + _flat(args[1:]), {"branches": folded},
+                                ctx.signature(folded[0])[1])
+    return _per_device(outs, devices)
+
+
+def _spmd_while(args, devices, ctx, cond, body, num_carry, num_cond_consts):
+    n = len(devices)
+    attrs = {"cond": ctx.folded(cond, first_device_only=True), "body": ctx.folded(body), "num_carry": n * num_carry,
+             "num_cond_consts": n * num_cond_consts}
+    outs = current_trace().emit(while_, _flat(args), attrs, ctx.signature(attrs["body"])[1])
+    return _per_device(outs, devices)
+
+
+def _spmd_scan(args, devices, ctx, body, length, num_carry, num_xs, reverse=False):
+    n = len(devices)
+    folded = ctx.folded(body)
+    out_avals = ctx.signature(folded)[1]
+    out_avals = out_avals[:n * num_carry] + _stacked(out_avals[n * num_carry:], length)
+    outs = current_trace().emit(scan, _flat(args), {"body": folded, "length": length, "reverse": reverse,
+                                                    "num_carry": n * num_carry, "num_xs": n * num_xs}, out_avals)
+    return _per_device(outs, devices)
+
+
+cond.spmd = _spmd_cond
+while_.spmd = _spmd_while
+scan.spmd = _spmd_scan

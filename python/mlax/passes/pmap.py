@@ -21,17 +21,20 @@ once lowered: "mlax.transfer" {source, target} moves a value between devices
    out_axes (out_axes -1: the first device's result); replace the op by a call.
 Calls are interpreted inline, and so are custom-rule and checkpoint calls whose
 functions hold a collective over the axis; other ops naming functions are emitted
-per device as they are. Control flow whose functions hold such a collective is
-not supported.
+per device as they are, unless their functions hold such a collective: then one op
+runs all devices' instances, over functions folded across the devices (the op's
+spmd rule, through SpmdContext).
 """
 
 from mlax import lax
 from mlax.core import mlir, op as op_table
 from mlax.core.aval import ShapedArray
+from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace
 from mlax.ops.collectives import move
 from mlax.passes import _walk, register
-from mlax.passes._transforms import CALLS_OF_CALLEE, EXPANDERS, expand, reemit, replace_by_call
+from mlax.passes._transforms import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
+                                     replace_by_call)
 
 HOST = 0  # the device the function calling a pmap runs on
 
@@ -67,11 +70,33 @@ class SpmdInterpreter:
                 return definition.spmd(ins, self.devices, **attrs)
             if operation.name in CALLS_OF_CALLEE:
                 return self.run(self.module.function(attrs["callee"]), ins)
-            raise NotImplementedError(
-                f"mlax-pmap: {operation.name} names functions holding a collective over the pmap axis "
-                f"{self.axis_name!r}; collectives inside control flow under pmap are not supported")
+            if definition.spmd is None:
+                raise NotImplementedError(f"mlax-pmap: {operation.name} names functions holding a collective over "
+                                          f"the pmap axis {self.axis_name!r}, and has no spmd rule")
+            return definition.spmd(ins, self.devices, ctx=SpmdContext(self), **attrs)
         per_device = [reemit(operation, definition, [x[k] for x in ins], attrs) for k in range(len(self.devices))]
         return [list(values) for values in zip(*per_device)]
+
+
+class SpmdContext(RuleContext):
+    """For the spmd rules of ops naming functions: those functions folded over the devices."""
+
+    def __init__(self, interpreter):
+        super().__init__(interpreter.module)
+        self.interpreter = interpreter
+
+    def folded(self, name, first_device_only=False):
+        """Symbol of @name run once per device: it takes each argument once per device
+        (argument after argument) and returns each result likewise, or only the first
+        device's results."""
+        function, n = self.module.function(name), len(self.interpreter.devices)
+        trace = Trace(self.module.builder, f"{name}_spmd", [a for a in arg_avals(function) for _ in range(n)])
+        with trace:
+            per_argument = [trace.args[i:i + n] for i in range(0, len(trace.args), n)]
+            outs = self.interpreter.run(function, per_argument)
+            trace.finish([values[0] for values in outs] if first_device_only else
+                         [value for values in outs for value in values])
+        return Symbol(trace.name)
 
 
 def _shard(x, axis, index, device):
