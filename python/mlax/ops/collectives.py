@@ -220,7 +220,7 @@ def _ppermute_batch(args, dims, ctx, axis_name, perm):
         return [ppermute(x, axis_name=axis_name, perm=perm)], [dim]
     x = to_front(x, dim, ctx.axis_size)
     zeros = lax.full((1,) + x.aval.shape[1:], 0, x.aval.dtype)
-    sources = dict((d, s) for s, d in _pairs(perm))
+    sources = {d: s for s, d in _pairs(perm)}
     rows = [lax.slice_in_dim(x, sources[i], sources[i] + 1) if i in sources else zeros
             for i in range(ctx.axis_size)]
     return [lax.concatenate(rows, 0)], [0]
