@@ -132,3 +132,14 @@ def test_reduction_errors():
         mnp.sum(X, axis=3)
     with pytest.raises(ValueError, match="repeated axis"):
         mnp.sum(X, axis=(1, -2))
+
+
+@pytest.mark.parametrize("axis", [None, (0, 2), (1, 2)])
+def test_weighted_sums_over_several_axes_compile(axis):
+    # IREE 3.13 turns reduce(broadcast(w) * x) over several axes into a contraction it cannot
+    # compile; the lowering merges the reduced axes into one.
+    x = np.arange(48, dtype=np.float32).reshape(2, 3, 8) / 10
+    weights = np.linspace(-1, 1, 8, dtype=np.float32)
+    reduced = mlax.jit(lambda x, w: ((w * x).sum(axis=axis), (w * x).max(axis=axis)))(x, weights)
+    assert_matches(reduced[0], (weights * x).sum(axis=axis), rtol=1e-5)
+    assert_matches(reduced[1], (weights * x).max(axis=axis))

@@ -44,10 +44,27 @@ def _identity(kind, dtype):
     return info.min if kind == "max" else info.max
 
 
+def _one_reduced_axis(x, axes):
+    """x with the `axes` moved last and merged into one: IREE 3.13 fails to compile a
+    reduction over several axes of a product with a broadcast operand (it makes it a
+    vector.contract with an "invalid accumulator/result vector shape")."""
+    shape = _hlo.shape_of(x)
+    kept = [d for d in range(len(shape)) if d not in axes]
+    order = kept + sorted(axes)
+    if order != list(range(len(shape))):
+        x = _hlo.value("stablehlo.transpose", [x], mlir.tensor_type([shape[d] for d in order], _hlo.dtype_of(x)),
+                       permutation=tuple(order))
+    merged = [shape[d] for d in kept] + [int(np.prod([shape[d] for d in axes]))]
+    return _hlo.reshape(x, merged), len(kept)
+
+
 def _lower_reduce(kind, hlo_name):
     def lower(ctx, x, axes):
         dtype = ctx.in_avals[0].dtype
         init = _hlo.constant(_identity(kind, dtype), dtype)
+        if len(axes) > 1 and None not in _hlo.shape_of(x):
+            x, axis = _one_reduced_axis(x, axes)
+            axes = (axis,)
         return _hlo.reduce([x], [init], axes, _hlo.binary(hlo_name))[0]
     return lower
 
