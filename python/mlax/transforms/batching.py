@@ -31,6 +31,23 @@ def broadcast_prefix(spec, tree, what, transform="vmap"):
                      f"{tree_structure(tree)}")
 
 
+def mapped_outputs(sub, out_tree, out_axes, size, transform="vmap"):
+    """(avals, flat out_axes with -1 for None) of a mapped function's results, whose
+    traced (per-example) results are `sub.out_avals`."""
+    out_axes_leaves = broadcast_prefix(out_axes, out_tree.unflatten(sub.out_avals), "out_axes", transform)
+    out_avals, out_axes_flat = [], []
+    for i, (aval, axis) in enumerate(zip(sub.out_avals, out_axes_leaves)):
+        aval = aval.strip_weak_type()
+        if axis is None:
+            out_avals.append(aval)
+            out_axes_flat.append(-1)
+            continue
+        axis = normalize_axis(axis, aval.ndim + 1, "out_axes", i, transform)
+        out_avals.append(aval.update(shape=aval.shape[:axis] + (size,) + aval.shape[axis:]))
+        out_axes_flat.append(axis)
+    return out_avals, tuple(out_axes_flat)
+
+
 def normalize_axis(axis, ndim, what, index, transform="vmap"):
     if axis is None:
         return None
@@ -99,18 +116,8 @@ def _vmap_traced(fun, in_axes, out_axes, axis_size, axis_name, *args, **kwargs):
         example_avals.append(aval if a is None else aval.update(shape=aval.shape[:a] + aval.shape[a + 1:]))
     with bind_axis(axis_name, size, "vmap"):
         sub, out_tree = trace_function(fun, args, kwargs, avals=example_avals)
-    out_axes_leaves = broadcast_prefix(out_axes, out_tree.unflatten(sub.out_avals), "out_axes")
-    out_avals, out_axes_flat = [], []
-    for i, (aval, axis) in enumerate(zip(sub.out_avals, out_axes_leaves)):
-        aval = aval.strip_weak_type()
-        if axis is None:
-            out_avals.append(aval)
-            out_axes_flat.append(-1)
-            continue
-        axis = normalize_axis(axis, aval.ndim + 1, "out_axes", i)
-        out_avals.append(aval.update(shape=aval.shape[:axis] + (size,) + aval.shape[axis:]))
-        out_axes_flat.append(axis)
+    out_avals, out_axes_flat = mapped_outputs(sub, out_tree, out_axes, size)
     in_axes_flat = [-1 if a is None else a for a in leaf_axes] + [-1] * len(sub.captures)
     results = emit_transform("vmap", sub, leaves + sub.captures, out_avals, in_axes=tuple(in_axes_flat),
-                             out_axes=tuple(out_axes_flat), axis_size=size, axis_name=axis_name)
+                             out_axes=out_axes_flat, axis_size=size, axis_name=axis_name)
     return out_tree.unflatten(results)

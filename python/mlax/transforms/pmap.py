@@ -11,7 +11,7 @@ import functools
 from mlax.core.trace import aval_of
 from mlax.lax.parallel import bind_axis, bound_kinds
 from mlax.transforms._staging import emit_transform, leaves_of, trace_function
-from mlax.transforms.batching import broadcast_prefix, freeze, normalize_axis
+from mlax.transforms.batching import broadcast_prefix, freeze, mapped_outputs, normalize_axis
 from mlax.tree_util import tree_flatten
 
 
@@ -105,19 +105,8 @@ def _pmap_traced(fun, in_axes, out_axes, axis_name, device_ids, backend, static,
     body.__name__ = getattr(fun, "__name__", "fn")
     with bind_axis(axis_name, size, "pmap"):
         sub, out_tree = trace_function(body, dynamic, kwargs, avals=example_avals)
-    out_axes_leaves = broadcast_prefix(out_axes, out_tree.unflatten(sub.out_avals), "out_axes", "pmap")
-    out_avals, out_axes_flat = [], []
-    for i, (aval, axis) in enumerate(zip(sub.out_avals, out_axes_leaves)):
-        aval = aval.strip_weak_type()
-        if axis is None:
-            out_avals.append(aval)
-            out_axes_flat.append(-1)
-            continue
-        axis = normalize_axis(axis, aval.ndim + 1, "out_axes", i, "pmap")
-        out_avals.append(aval.update(shape=aval.shape[:axis] + (size,) + aval.shape[axis:]))
-        out_axes_flat.append(axis)
+    out_avals, out_axes_flat = mapped_outputs(sub, out_tree, out_axes, size, "pmap")
     in_axes_flat = [-1 if a is None else a for a in leaf_axes] + [-1] * len(sub.captures)
     results = emit_transform("pmap", sub, leaves + sub.captures, out_avals, in_axes=tuple(in_axes_flat),
-                             out_axes=tuple(out_axes_flat), axis_size=size, axis_name=axis_name,
-                             devices=tuple(devices))
+                             out_axes=out_axes_flat, axis_size=size, axis_name=axis_name, devices=tuple(devices))
     return out_tree.unflatten(results)
