@@ -271,3 +271,26 @@ def test_errors_name_the_problem():
         linalg.cholesky(mnp.ones((2, 2), mnp.int32))
     with pytest.raises(TypeError, match=r"triangular_solve: shapes \(3, 3\) and \(2, 1\) do not match"):
         linalg.triangular_solve(np.eye(3, dtype=np.float32), np.ones((2, 1), np.float32), left_side=True)
+
+
+def test_gaussian_process_likelihood_gradient():
+    # Cholesky, a triangular solve and a log-determinant under jit(grad): the composition
+    # of a GP's negative log marginal likelihood in its kernel length scale.
+    points = _random(12, 2)
+    targets = np.sin(points[:, :1])
+
+    def negative_log_likelihood(log_scale):
+        distances = mnp.sum((points[:, None, :] - points[None, :, :]) ** 2, -1)
+        kernel = mnp.exp(-distances / (2 * mnp.exp(2 * log_scale))) + 1e-2 * mnp.eye(12)
+        factor = mnp.linalg.cholesky(kernel)
+        alpha = linalg.triangular_solve(factor, targets, left_side=True, lower=True)
+        return 0.5 * mnp.sum(alpha ** 2) + mnp.sum(mnp.log(mnp.diagonal(factor)))
+
+    def reference(log_scale):
+        distances = np.sum((points[:, None, :] - points[None, :, :]) ** 2, -1).astype(np.float64)
+        kernel = np.exp(-distances / (2 * np.exp(2 * log_scale))) + 1e-2 * np.eye(12)
+        factor = np.linalg.cholesky(kernel)
+        alpha = np.linalg.solve(factor, targets)
+        return 0.5 * np.sum(alpha ** 2) + np.sum(np.log(np.diag(factor)))
+    gradient = float(mlax.jit(mlax.grad(negative_log_likelihood))(0.3))
+    np.testing.assert_allclose(gradient, (reference(0.3 + 1e-5) - reference(0.3 - 1e-5)) / 2e-5, rtol=1e-3)

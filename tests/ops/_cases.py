@@ -223,7 +223,9 @@ EXPLICIT = {
                          {"lhs_contracting": (2,), "rhs_contracting": (1,), "lhs_batch": (0,), "rhs_batch": (0,)})],
     "triangular_solve": [Case("triangular_solve", [_operand((2, 4, 4), F32, well_conditioned), _operand((2, 4, 3))]),
                          Case("triangular_solve", [_operand((3, 3), F32, well_conditioned), _operand((3, 2))],
-                              {"unit_diagonal": True}, tag="unit")],
+                              {"unit_diagonal": True}, tag="unit"),
+                         Case("triangular_solve", [_operand((2, 3, 3), F32, well_conditioned), _operand((2, 3, 1))],
+                              {"lower": False}, tag="upper")],
     # Element gathers and scatters: each row of indices names one element of the operand.
     "gather": [Case("gather", [_operand((4, 5)), _operand((6, 2), I32, uniform(0, 4))],
                     {"offset_dims": (), "collapsed_slice_dims": (0, 1), "start_index_map": (0, 1),

@@ -31,13 +31,7 @@ def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False, c
         a = lax.conj(a)
     if transpose_a:
         a, lower = _matrix_transpose(a), not lower
-    if lower:
-        return OPS["triangular_solve"](a, b, unit_diagonal=bool(unit_diagonal))
-    # Reversing the rows and columns of an upper-triangular matrix makes it lower triangular.
-    rows = (b.ndim - 2,)
-    flipped = OPS["triangular_solve"](lax.rev(a, (a.ndim - 2, a.ndim - 1)), lax.rev(b, rows),
-                                      unit_diagonal=bool(unit_diagonal))
-    return lax.rev(flipped, rows)
+    return OPS["triangular_solve"](a, b, lower=bool(lower), unit_diagonal=bool(unit_diagonal))
 
 
 # -- helpers over the last two axes ---------------------------------------------------------

@@ -5,11 +5,11 @@ The result's axes are the batch axes, then lhs's free axes, then rhs's free axes
     %2 = "mlax.dot_general"(%0, %1) {lhs_contracting = array<i64: 1>, rhs_contracting = array<i64: 0>,
            lhs_batch = array<i64>, rhs_batch = array<i64>} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
 
-triangular_solve: x with a @ x = b for lower-triangular a (its upper triangle is not
-read), batched over leading axes; the one solver the decompositions of lax.linalg need.
-Other triangles and sides reduce to it by transposes and reversals (lax.linalg).
+triangular_solve: x with a @ x = b for triangular a (lower or upper; the other triangle
+is not read), batched over leading axes; the one solver the decompositions of lax.linalg
+need. Transposed a and right-hand sides reduce to it by transposes (lax.linalg).
 
-    %x = "mlax.triangular_solve"(%a, %b) {unit_diagonal = false}
+    %x = "mlax.triangular_solve"(%a, %b) {lower = true, unit_diagonal = false}
            : (tensor<2x4x4xf32>, tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
 """
 
@@ -148,7 +148,7 @@ dot_general.batch = _batch_dot_general
 
 # -- triangular_solve ---------------------------------------------------------------------
 
-def _triangular_solve_rule(a, b, unit_diagonal=False):
+def _triangular_solve_rule(a, b, lower=True, unit_diagonal=False):
     check_same_dtypes("triangular_solve", a, b)
     if not dtypes.is_inexact(a.dtype):
         raise TypeError(f"mlax.triangular_solve: needs floating or complex operands, got {a.dtype}")
@@ -160,9 +160,9 @@ def _triangular_solve_rule(a, b, unit_diagonal=False):
     return ShapedArray(b.shape, b.dtype, a.weak_type and b.weak_type)
 
 
-def _lower_triangular_solve(ctx, a, b, unit_diagonal=False):
-    """Forward substitution, one row per step of a stablehlo.while: x starts at zero, so
-    row i of a times x sums the solved rows only."""
+def _lower_triangular_solve(ctx, a, b, lower=True, unit_diagonal=False):
+    """Substitution, one row per step of a stablehlo.while (first row first when lower,
+    last first when upper): x starts at zero, so row i of a times x sums the solved rows only."""
     shape, dtype = _hlo.shape_of(b), _hlo.dtype_of(b)
     n, batch = shape[-2], list(range(len(shape) - 2))
     index = lambda value: _hlo.constant(value, dtypes.int32)
@@ -173,7 +173,8 @@ def _lower_triangular_solve(ctx, a, b, unit_diagonal=False):
     with ir.InsertionPoint(cond_block):
         _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], index(n), "LT")], [])
     with ir.InsertionPoint(body_block):
-        i, x = body_block.arguments
+        step, x = body_block.arguments
+        i = step if lower else _hlo.value("stablehlo.subtract", [index(n - 1), step], step.type)
         zeros = [index(0)] * len(batch)
 
         def piece(source, starts, sizes):
@@ -192,29 +193,34 @@ def _lower_triangular_solve(ctx, a, b, unit_diagonal=False):
                                              list(range(len(shape))))
             value = _hlo.value("stablehlo.divide", [value, diagonal], row_type)
         x = _hlo.value("stablehlo.dynamic_update_slice", [x, value] + zeros + [i, index(0)], x.type)
-        _hlo.op("stablehlo.return", [_hlo.value("stablehlo.add", [i, index(1)], i.type), x], [])
+        _hlo.op("stablehlo.return", [_hlo.value("stablehlo.add", [step, index(1)], step.type), x], [])
     return [loop.results[1]]
 
 
-def _np_triangular_solve(a, b, unit_diagonal=False):
-    lower = np.tril(a, -1) if unit_diagonal else np.tril(a)
+def _np_triangular_solve(a, b, lower=True, unit_diagonal=False):
+    k = 1 if unit_diagonal else 0
+    matrix = np.tril(a, -k) if lower else np.triu(a, k)
     if unit_diagonal:
-        lower = lower + np.eye(a.shape[-1], dtype=a.dtype)
-    return np.linalg.solve(lower, b).astype(b.dtype)
+        matrix = matrix + np.eye(a.shape[-1], dtype=a.dtype)
+    return np.linalg.solve(matrix, b).astype(b.dtype)
 
 
 triangular_solve = Op("triangular_solve", ["a", "b"], _triangular_solve_rule, _lower_triangular_solve,
-                      attrs={"unit_diagonal": "bool"},
-                      doc="x with a @ x = b, a lower triangular (unit diagonal: its diagonal taken as ones).")
+                      attrs={"lower": "bool", "unit_diagonal": "bool"},
+                      doc="x with a @ x = b, a lower (or upper) triangular; with unit_diagonal its diagonal "
+                          "is taken as ones.")
 triangular_solve.numpy_ref = _np_triangular_solve
 triangular_solve.traits.add("linear")  # in b
 
 
-def _read_triangle(a, unit_diagonal):
-    """The part of `a` triangular_solve reads: its lower triangle (strictly, with a unit diagonal)."""
+def _read_triangle(a, lower, unit_diagonal):
+    """The part of `a` triangular_solve reads: its lower or upper triangle (without the
+    diagonal, with a unit diagonal)."""
     n = a.shape[-1]
     rows = lax.broadcasted_iota(dtypes.int32, (n, n), 0)
     cols = lax.broadcasted_iota(dtypes.int32, (n, n), 1)
+    if not lower:
+        rows, cols = cols, rows
     keep = lax.gt(rows, cols) if unit_diagonal else lax.ge(rows, cols)
     return lax.select(lax.broadcast_in_dim(keep, a.shape, (a.ndim - 2, a.ndim - 1)), a, lax.full(a.shape, 0, a.dtype))
 
@@ -225,31 +231,33 @@ def batched_matmul(x, y):
     return lax.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
 
 
-def _triangular_solve_jvp(primals, tangents, unit_diagonal=False):
+def _triangular_solve_jvp(primals, tangents, lower=True, unit_diagonal=False):
     (a, b), (a_dot, b_dot) = primals, tangents
-    x = triangular_solve(a, b, unit_diagonal=unit_diagonal)
-    parts = [triangular_solve(a, b_dot, unit_diagonal=unit_diagonal) if b_dot is not None else None]
+    attrs = {"lower": lower, "unit_diagonal": unit_diagonal}
+    x = triangular_solve(a, b, **attrs)
+    parts = [triangular_solve(a, b_dot, **attrs) if b_dot is not None else None]
     if a_dot is not None:  # d(a^-1 b) = -a^-1 da a^-1 b
-        change = batched_matmul(_read_triangle(a_dot, unit_diagonal), x)
-        parts.append(lax.neg(triangular_solve(a, change, unit_diagonal=unit_diagonal)))
+        change = batched_matmul(_read_triangle(a_dot, lower, unit_diagonal), x)
+        parts.append(lax.neg(triangular_solve(a, change, **attrs)))
     return [x], [add_tangents(parts)]
 
 
-def _triangular_solve_transpose(ct, a, b, unit_diagonal=False):
-    from mlax.lax.linalg import triangular_solve as solve
+def _triangular_solve_transpose(ct, a, b, lower=True, unit_diagonal=False):
+    # x = a^-1 b, so b's cotangent is a^-T ct: a transposed swaps its triangles.
+    a_transposed = lax.transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+    return [None, triangular_solve(a_transposed, ct, lower=not lower, unit_diagonal=unit_diagonal)]
 
-    return [None, solve(a, ct, left_side=True, lower=True, transpose_a=True, unit_diagonal=unit_diagonal)]
 
-
-def _batch_triangular_solve(args, dims, unit_diagonal=False):
+def _batch_triangular_solve(args, dims, lower=True, unit_diagonal=False):
     (a, b), (a_dim, b_dim) = args, dims
+    attrs = {"lower": lower, "unit_diagonal": unit_diagonal}
     if a_dim is None:  # one matrix, many right-hand sides: the examples become more columns
         b = move_axis(b, b_dim, b.ndim - 2)
         shape = b.shape
-        x = triangular_solve(a, lax.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), unit_diagonal=unit_diagonal)
+        x = triangular_solve(a, lax.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), **attrs)
         return [lax.reshape(x, shape)], [b.ndim - 2]
     size = batch_size(args, dims)
-    return [triangular_solve(to_front(a, a_dim, size), to_front(b, b_dim, size), unit_diagonal=unit_diagonal)], [0]
+    return [triangular_solve(to_front(a, a_dim, size), to_front(b, b_dim, size), **attrs)], [0]
 
 
 triangular_solve.jvp = _triangular_solve_jvp
