@@ -263,5 +263,23 @@ def test_unsupported_uses_are_clear_errors():
     x = data(2, 2, 3)
     with pytest.raises(NotImplementedError, match="pmap inside pmap"):
         mlax.pmap(mlax.pmap(lambda v: v, "j"), "i")(x)
-    with pytest.raises(NotImplementedError, match="cannot be exported"):
-        mlax.export(mlax.pmap(lambda v: lax.psum(v, "i"), "i"))(x)
+
+
+
+def test_exported_pmap_runs_on_its_devices_in_a_new_process(tmp_path, monkeypatch):
+    x = data(2, 3)
+    exported = mlax.export(mlax.pmap(lambda v: v * lax.psum(v, "i"), "i"))(x)
+    assert exported.device_count == 2
+    path = tmp_path / "sum.mlaxpkg"
+    exported.save(path)
+    np.testing.assert_allclose(mlax.load(path).call(x), x * x.sum(0), rtol=1e-6)
+    script = (f"import numpy as np, mlax; x = np.load({str(tmp_path / 'x.npy')!r}); "
+              f"print(np.abs(np.asarray(mlax.load({str(path)!r}).call(x)) - x * x.sum(0)).max())")
+    np.save(tmp_path / "x.npy", x)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=dict(os.environ, MLAX_NUM_CPU_DEVICES="2"))
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout.strip().splitlines()[-1]) < 1e-5
+    monkeypatch.setenv("MLAX_NUM_CPU_DEVICES", "1")
+    with pytest.raises(mlax.errors.BackendError, match="runs on 2 devices.*MLAX_NUM_CPU_DEVICES=2"):
+        mlax.load(path).call(x)

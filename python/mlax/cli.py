@@ -148,6 +148,8 @@ def _inspect(args):
         print(f"{title}:")
         for path, aval in zip(paths, avals):
             print(f"  {path:<24}{aval.str_short()}")
+    if exported.device_count > 1:
+        print(f"devices: {exported.device_count} (pmap; on a CPU host set MLAX_NUM_CPU_DEVICES)")
     print(f"targets (compiled by IREE {exported.iree_version}):")
     for platform in exported.platforms:
         vmfb = exported.vmfb(platform)

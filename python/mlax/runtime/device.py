@@ -138,6 +138,17 @@ def devices(backend_name=None):
     return _devices[name]
 
 
+def devices_for(backend_name, count):
+    """The first `count` devices of a backend, for a program that runs on that many."""
+    available = devices(backend_name)
+    if count > len(available):
+        raise errors.BackendError(
+            f"the program runs on {count} devices, but only {len(available)} {backend_name} device(s) are "
+            "available" + (f" (set MLAX_NUM_CPU_DEVICES={count} for more CPU devices)" if backend_name == "cpu"
+                           else ""))
+    return available[:count]
+
+
 def _driver(name, backend):
     try:
         return rt.get_driver(backend.driver)

@@ -125,7 +125,7 @@ class Exported:
     `(args, kwargs)` and `out_tree` that of the result."""
 
     def __init__(self, fun_name, in_avals, out_avals, in_tree, out_tree, vmfbs, entry="main",
-                 written_args=(), work=0, iree_version=compiler_version.VERSION):
+                 written_args=(), work=0, iree_version=compiler_version.VERSION, device_count=1):
         self.fun_name = fun_name
         self.in_avals = tuple(in_avals)
         self.out_avals = tuple(out_avals)
@@ -138,6 +138,7 @@ class Exported:
         self._written_args = tuple(written_args)  # arguments IREE may overwrite
         self._work = work                        # elements the program produces (picks the executor)
         self.iree_version = iree_version         # of the compiler that made the .vmfbs
+        self.device_count = device_count         # devices the program runs on (pmap: several)
         self._loaded = {}                        # platform -> CompiledProgram
 
     @property
@@ -186,10 +187,11 @@ class Exported:
                     f"{self.fun_name} was exported for {list(self.platforms)}, not for the current platform "
                     f"{platform!r}: export it with platforms including {platform!r}, or select one of its "
                     "targets with MLAX_PLATFORM")
-            device = device_lib.devices(platform)[0]
+            program_devices = device_lib.devices_for(platform, self.device_count)
             try:
-                executable = device_lib.Executable(self._vmfbs[platform], device, entry=self._entry,
-                                                   inline=self._work < pipeline.INLINE_WORK_LIMIT)
+                executable = device_lib.Executable(self._vmfbs[platform], program_devices[0], entry=self._entry,
+                                                   inline=self._work < pipeline.INLINE_WORK_LIMIT,
+                                                   devices=program_devices if self.device_count > 1 else None)
             except ValueError as error:  # IREE rejects the module: made by an incompatible IREE
                 raise errors.ExportError(
                     f"the IREE runtime {runtime_version.VERSION} cannot load the {platform} module of this "
@@ -207,7 +209,7 @@ class Exported:
             "mlax_version": __version__, "iree_version": self.iree_version,
             "in_avals": [a.str_short() for a in self.in_avals], "in_tree": self._in_tree_json,
             "out_avals": [a.str_short() for a in self.out_avals], "out_tree": self._out_tree_json,
-            "written_args": list(self._written_args), "work": self._work,
+            "written_args": list(self._written_args), "work": self._work, "devices": self.device_count,
             "targets": [{"platform": p, "size": len(v), "sha256": hashlib.sha256(v).hexdigest()}
                         for p, v in self._vmfbs.items()],
         }
@@ -236,14 +238,12 @@ def export(fun, platforms=None):
         program = jitted.trace(args, kwargs, embed_constants=True)
         for tree in (program.in_tree, program.out_tree):
             tree_to_json(tree)  # raises, before compiling, for a structure a load could not rebuild
-        if backends.device_count(program.as_text("stablehlo")) > 1:
-            raise NotImplementedError("a program over several devices (pmap) cannot be exported: an export "
-                                      "runs on one device")
         vmfbs = {target: program.vmfb(target, portable=True) for target in targets}
         return Exported(getattr(fun, "__name__", type(fun).__name__),
                         [a.strip_weak_type() for a in program.in_avals],
                         [a.strip_weak_type() for a in program.out_avals], program.in_tree, program.out_tree,
-                        vmfbs, program.name, program.written_args, program.builder.work)
+                        vmfbs, program.name, program.written_args, program.builder.work,
+                        device_count=backends.device_count(program.as_text("stablehlo")))
     return exported
 
 
@@ -255,7 +255,7 @@ def deserialize(data):
         return Exported(header["function"], [parse_aval(a) for a in header["in_avals"]],
                         [parse_aval(a) for a in header["out_avals"]], tree_from_json(header["in_tree"]),
                         tree_from_json(header["out_tree"]), vmfbs, header["entry"], header["written_args"],
-                        header["work"], header["iree_version"])
+                        header["work"], header["iree_version"], header.get("devices", 1))
     except (KeyError, TypeError, ValueError) as error:
         raise errors.ExportError(f"malformed export header ({type(error).__name__}: {error})") from None
 

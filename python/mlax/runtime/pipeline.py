@@ -77,16 +77,10 @@ class Program:
         return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
 
     def compile(self, backend_name, device=None):
-        available = device_lib.devices(backend_name)
-        count = backends.device_count(self.as_text("stablehlo"))
-        if count > len(available):
-            raise errors.BackendError(
-                f"the program runs on {count} devices, but only {len(available)} {backend_name} device(s) are "
-                "available" + (f" (set MLAX_NUM_CPU_DEVICES={count} for more CPU devices)" if backend_name == "cpu"
-                               else ""))
-        executable = device_lib.Executable(self.vmfb(backend_name), device or available[0],
+        program_devices = device_lib.devices_for(backend_name, backends.device_count(self.as_text("stablehlo")))
+        executable = device_lib.Executable(self.vmfb(backend_name), device or program_devices[0],
                                            inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
-                                           devices=available[:count] if count > 1 else None)
+                                           devices=program_devices if len(program_devices) > 1 else None)
         return CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
                                self.written_args)
 
