@@ -12,7 +12,7 @@ works on a batch of matrices in the last two axes.
 from mlax import lax
 from mlax.core import dtypes
 from mlax.core.op import OPS
-from mlax.transforms.custom import custom_jvp
+from mlax.api.custom_rules import custom_jvp
 
 
 def _matrix_transpose(x):
@@ -455,10 +455,12 @@ def _sweep_until(converged, sweep, state):
     return lax.while_loop(going_on, step, (lax.full((), 0, dtypes.int32),) + tuple(state))[1:]
 
 
-def _tolerance(dtype):
+def _tolerance(dtype, n):
+    """How far from diagonal (relative) counts as converged: rounding in each of a sweep's
+    rotations leaves about eps per entry, so n * eps, not eps, is within reach."""
     import numpy as np
 
-    return float(np.finfo(dtype).eps)
+    return float(np.finfo(dtype).eps) * max(n, 1)
 
 
 def _jacobi_eigh(a):
@@ -495,7 +497,7 @@ def _jacobi_eigh(a):
         total = lax.reduce_sum(_abs_squared(matrix), (matrix.ndim - 2, matrix.ndim - 1))
         on_diagonal = lax.reduce_sum(_abs_squared(_diagonal(matrix)), (matrix.ndim - 2,))
         off = lax.sub(total, on_diagonal)
-        limit = lax.mul(total, lax.full(total.shape, _tolerance(_real_dtype(a.dtype)) ** 2, total.dtype))
+        limit = lax.mul(total, lax.full(total.shape, _tolerance(_real_dtype(a.dtype), n) ** 2, total.dtype))
         return lax.reduce_and(lax.le(off, limit), tuple(range(off.ndim)))
 
     matrix, vectors = _sweep_until(converged, sweep, (a, _eye(size, a.dtype, a.shape[:-2])))
@@ -617,7 +619,7 @@ def _one_sided_jacobi(a):
         scale = lax.mul(lax.broadcast_in_dim(lengths, gram.shape, tuple(range(gram.ndim - 2)) + (gram.ndim - 2,)),
                         lax.broadcast_in_dim(lengths, gram.shape, tuple(range(gram.ndim - 2)) + (gram.ndim - 1,)))
         off = _where(lax.ne(*_positions(size, size)), gram, _zeros(gram.shape, gram.dtype))
-        limit = lax.mul(scale, lax.full(scale.shape, _tolerance(gram.dtype), scale.dtype))
+        limit = lax.mul(scale, lax.full(scale.shape, _tolerance(gram.dtype, n), scale.dtype))
         return lax.reduce_and(lax.le(off, limit), tuple(range(off.ndim)))
 
     u, v = _sweep_until(converged, sweep, (columns, _eye(size, a.dtype, a.shape[:-2])))

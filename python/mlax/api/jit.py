@@ -1,0 +1,188 @@
+"""jit, make_mlir and the lowering API: trace once per signature, compile, cache.
+
+A signature is the static arguments' values, the pytree structure of the
+others, and their shapes, dtypes and weak types. Inside another trace a
+jitted function is simply traced inline.
+"""
+
+import functools
+import inspect
+
+import numpy as np
+
+from mlax import config
+from mlax.core.trace import arg_aval, current_trace
+from mlax.runtime import backends
+from mlax.runtime.array import Array
+from mlax.runtime.pipeline import trace_program
+from mlax.tree_util import tree_flatten
+
+
+def _normalize_argnums(argnums, count):
+    if argnums is None:
+        return ()
+    argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    return tuple(sorted(a % count if count else a for a in argnums))
+
+
+class Jitted:
+    """The callable `mlax.jit(f)` returns."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
+        # updated=(): copying fun's __dict__ would clobber our fields when fun is itself jitted.
+        functools.update_wrapper(self, fun, updated=())
+        self.fun = fun
+        self._static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums or ())
+        self._static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames or ())
+        self._backend = backend
+        self._cache = {}
+        self._fast = {}  # (argument avals, config) -> caller, for calls with Array arguments only
+        self._fast_path_allowed = not self._static_argnums and not self._static_argnames
+        try:
+            self._params = list(inspect.signature(fun).parameters)
+        except (TypeError, ValueError):
+            self._params = []
+
+    def _split(self, args, kwargs):
+        """(static positional args, static keyword args, dynamic (args, kwargs)) for one call.
+        A static argument may be named by position or by name, and passed either way."""
+        by_name = {i for i, name in enumerate(self._params[:len(args)]) if name in self._static_argnames}
+        static_nums = tuple(sorted(set(_normalize_argnums(self._static_argnums, len(args))) | by_name))
+        names = set(self._static_argnames) | {self._params[i] for i in static_nums if i < len(self._params)}
+        static_args = tuple((i, args[i]) for i in static_nums if i < len(args))
+        static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in names))
+        dynamic_args = tuple(a for i, a in enumerate(args) if i not in static_nums)
+        dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+        for _, value in static_args + static_kwargs:
+            try:
+                hash(value)
+            except TypeError:
+                raise ValueError(f"static arguments must be hashable, got {type(value).__name__}: "
+                                 f"{value!r}") from None
+        return static_args, static_kwargs, (dynamic_args, dynamic_kwargs)
+
+    def _program_function(self, static_args, static_kwargs, nargs):
+        def fun(*dynamic_args, **dynamic_kwargs):
+            args, dynamic = [], iter(dynamic_args)
+            statics = dict(static_args)
+            for i in range(nargs):
+                args.append(statics[i] if i in statics else next(dynamic))
+            return self.fun(*args, **dynamic_kwargs, **dict(static_kwargs))
+        return fun
+
+    def _signature(self, args, kwargs):
+        static_args, static_kwargs, dynamic = self._split(args, kwargs)
+        leaves, in_tree = tree_flatten(dynamic)
+        avals = tuple(arg_aval(x, f"argument {i}") for i, x in enumerate(leaves))
+        backend = self._backend or backends.default_name()
+        key = (static_args, static_kwargs, in_tree, avals, backend, config.x64_enabled())
+        return key, leaves, in_tree, avals, (static_args, static_kwargs, len(args))
+
+    def _compiled(self, args, kwargs):
+        key, leaves, in_tree, avals, statics = self._signature(args, kwargs)
+        compiled = self._cache.get(key)
+        if compiled is None:
+            program = trace_program(self._program_function(*statics), avals, in_tree)
+            compiled = program.compile(key[4])
+            self._cache[key] = compiled
+        return compiled, leaves
+
+    def __call__(self, *args, **kwargs):
+        if current_trace() is not None:
+            return self.fun(*args, **kwargs)
+        if not kwargs and self._fast_path_allowed:
+            # The hot path: only Array arguments, so their avals alone pick the program.
+            try:
+                key = (tuple([a.aval for a in args]), config._values["mlax_enable_x64"],
+                       config._values["mlax_platform_name"])
+            except AttributeError:
+                key = None
+            fast = self._fast.get(key)
+            if fast is not None:
+                return fast(args)
+        compiled, leaves = self._compiled(args, kwargs)
+        if not kwargs and self._fast_path_allowed and all(type(a) is Array for a in args):
+            self._fast[key] = compiled.fast_caller()
+        return compiled.out_tree.unflatten(compiled.call_flat(leaves))
+
+    def lower(self, *args, **kwargs):
+        """Trace for these arguments (arrays or ShapeDtypeStructs) without compiling."""
+        return Lowered(self.trace(args, kwargs), self._backend or backends.default_name())
+
+    def trace(self, args, kwargs, embed_constants=False):
+        """The Program of the function for these arguments (arrays or ShapeDtypeStructs);
+        static arguments are fixed to their values and drop out of its signature."""
+        _, _, in_tree, avals, statics = self._signature(args, kwargs)
+        return trace_program(self._program_function(*statics), avals, in_tree, embed_constants=embed_constants)
+
+    def clear_cache(self):
+        self._cache.clear()
+        self._fast.clear()
+
+
+class Lowered:
+    """A traced program: `.as_text(stage)` for "mlax" and "stablehlo", `.compile()`."""
+
+    def __init__(self, program, backend):
+        self._program = program
+        self._backend = backend
+
+    def as_text(self, stage="mlax"):
+        return self._program.as_text(stage)
+
+    @property
+    def in_avals(self):
+        return list(self._program.in_avals)
+
+    @property
+    def out_avals(self):
+        return list(self._program.out_avals)
+
+    def compile(self):
+        return Compiled(self._program.compile(self._backend))
+
+
+class Compiled:
+    """A program compiled for fixed argument shapes; call it like the function."""
+
+    def __init__(self, compiled_program):
+        self._compiled = compiled_program
+
+    def __call__(self, *args, **kwargs):
+        leaves, _ = tree_flatten(((args, kwargs)))
+        if len(leaves) != len(self._compiled.in_avals):
+            raise TypeError(f"compiled function takes {len(self._compiled.in_avals)} array arguments, "
+                            f"got {len(leaves)}")
+        for i, (x, aval) in enumerate(zip(leaves, self._compiled.in_avals)):
+            got = arg_aval(x, f"argument {i}")
+            if got.shape != aval.shape or got.dtype != aval.dtype:
+                raise TypeError(f"argument {i} has shape/dtype {got.str_short()} but the function was "
+                                f"compiled for {aval.str_short()}")
+        return self._compiled.out_tree.unflatten(self._compiled.call_flat(leaves))
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
+    """Compile `fun` with MLIR/IREE; usable as `@jit` or `@partial(jit, static_argnums=...)`."""
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
+                                 donate_argnums=donate_argnums, backend=backend)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend)
+
+
+def compiled(*static_argnames):
+    """Decorator for library functions built from many ops (samplers, decompositions):
+    called eagerly they run as one compiled program per signature, not op by op."""
+    def wrap(fn):
+        jitted = jit(fn, static_argnames=static_argnames)
+        return functools.wraps(fn)(lambda *args, **kwargs: jitted(*args, **kwargs))
+    return wrap
+
+
+def make_mlir(fun, static_argnums=()):
+    """`make_mlir(f)(*args)` returns f traced to the mlax dialect, as text."""
+    jitted = Jitted(fun, static_argnums)
+
+    @functools.wraps(fun)
+    def text(*args, **kwargs):
+        return jitted.lower(*args, **kwargs).as_text("mlax")
+    return text

@@ -1,0 +1,61 @@
+"""The tape of reverse-mode differentiation: linear values are recorded, not emitted.
+
+While the autodiff pass runs JVP rules to build a derivative function, the
+tangents of the differentiated inputs are `LinearValue`s. Binding an op with
+a linear operand appends an equation to the active `Tape` instead of emitting
+an op: those equations are the linear part of the JVP, which the pass then
+transposes (walks backwards, asking each op's transpose rule for the
+cotangents of its linear operands). Ops on primal values alone are emitted
+as usual; they are the primal computation and the residuals the transposed
+program reads.
+"""
+
+from mlax.core.trace import Tracer, aval_of
+
+
+class LinearValue(Tracer):
+    """A tangent known only symbolically: a node of the tape."""
+
+    is_linear = True
+
+    def __init__(self, aval, tape):
+        super().__init__(tape.trace, None, aval)
+        self.tape = tape
+
+    def __repr__(self):
+        return f"Linear<{self.aval.str_short()}>"
+
+
+class Equation:
+    """One linear op on the tape: out = op(*operands, **attrs)."""
+
+    __slots__ = ("op", "operands", "attrs", "outs")
+
+    def __init__(self, op, operands, attrs, outs):
+        self.op = op
+        self.operands = operands
+        self.attrs = attrs
+        self.outs = outs
+
+
+class Tape:
+    """The linear equations recorded while a JVP runs, in order."""
+
+    def __init__(self, trace):
+        self.trace = trace
+        self.equations = []
+
+    def new_input(self, aval):
+        return LinearValue(aval, self)
+
+    def record(self, op, operands, attrs):
+        """Bind `op` with linear operands (core.trace.bind sends them here): put an
+        equation on the tape; return its outputs as new LinearValues."""
+        if "linear" not in op.traits:
+            raise NotImplementedError(
+                f"mlax.{op.name} was applied to a tangent but is not linear: a JVP rule must only apply "
+                "linear ops (add, mul by a primal, reshape, ...) to tangents")
+        out_avals = op.abstract_eval([aval_of(x) for x in operands], attrs)
+        outs = [LinearValue(a.strip_weak_type(), self) for a in out_avals]
+        self.equations.append(Equation(op, list(operands), dict(attrs), outs))
+        return outs

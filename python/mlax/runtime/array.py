@@ -1,0 +1,129 @@
+"""mlax.Array: an immutable array in a device buffer.
+
+Data stays on the device between calls; it is copied to the host only when
+read (np.asarray, print, .item(), .tolist()), and the copy is kept.
+"""
+
+import numpy as np
+
+from mlax.core import dtypes
+from mlax.core.array_methods import ArrayMethods
+from mlax.core.aval import ShapedArray
+from mlax.core.trace import Tracer
+from mlax.runtime.device import default_device
+
+
+class Array(ArrayMethods):
+    """An array on a device; arithmetic, indexing and methods follow NumPy."""
+
+    __slots__ = ("_buffer", "aval", "_device", "_host")
+
+    def __init__(self, buffer_view, aval, device):
+        self._buffer = buffer_view
+        self.aval = aval
+        self._device = device
+        self._host = None
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    @property
+    def nbytes(self):
+        return self.size * self.dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def devices(self):
+        return {self._device}
+
+    @property
+    def device(self):
+        return self._device
+
+    def _value(self):
+        if self._host is None:
+            self._host = self._device.fetch(self._buffer, self.shape, self.dtype)
+            self._host.flags.writeable = False
+        return self._host
+
+    def __array__(self, dtype=None, copy=None):
+        value = self._value()
+        if dtype is not None:
+            return value.astype(dtype)
+        return value.copy() if copy else value
+
+    def block_until_ready(self):
+        return self
+
+    def copy_to_host_async(self):
+        return None
+
+    def item(self, *args):
+        return self._value().item(*args)
+
+    def tolist(self):
+        return self._value().tolist()
+
+    def __bool__(self):
+        return bool(self._value())
+
+    def __int__(self):
+        return int(self._value())
+
+    def __float__(self):
+        return float(self._value())
+
+    def __complex__(self):
+        return complex(self._value())
+
+    def __index__(self):
+        if not dtypes.is_integer(self.dtype):
+            raise TypeError(f"only integer arrays can be used as an index, got dtype {self.dtype.name}")
+        return int(self._value())
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        raise TypeError("mlax arrays are unhashable")
+
+    def __format__(self, spec):
+        return format(self._value(), spec) if self.ndim == 0 else format(str(self), spec)
+
+    def __repr__(self):
+        body = np.array2string(self._value(), separator=", ", prefix="Array(")
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"Array({body}, dtype={self.dtype.name}{weak})"
+
+    def __str__(self):
+        return str(self._value())
+
+    def __reduce__(self):
+        return (device_put, (self._value(),))
+
+
+def device_put(x, device=None):
+    """Copy `x` (numpy data, a Python scalar, or an Array) to `device` as an Array."""
+    device = device or default_device()
+    if isinstance(x, Array):
+        if x._device is device:
+            return x
+        return Array(device.put(x._value()), x.aval, device)
+    if isinstance(x, Tracer):
+        return x
+    weak = isinstance(x, (bool, int, float, complex))
+    dtype = dtypes.python_scalar_dtype(x) if weak else dtypes.canonicalize(np.asarray(x).dtype)
+    value = np.asarray(x, dtype=dtype)
+    return Array(device.put(value), ShapedArray(value.shape, dtype, weak), device)
