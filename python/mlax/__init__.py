@@ -5,28 +5,30 @@ mlax.numpy, mlax.lax, mlax.tree_util, devices and config; `mlax.export`,
 `mlax.load` and `mlax.deserialize` save compiled functions ahead of time.
 """
 
-__version__ = "0.1.0"
-
 import atexit as _atexit
+import gc as _gc
 
+from mlax._version import __version__  # noqa: F401
 from mlax import config, errors, tree_util  # noqa: F401
-from mlax.core.array import Array, device_put  # noqa: F401
-from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
-from mlax.core.jit import jit, make_mlir  # noqa: F401
-from mlax.runtime.device import Device  # noqa: F401
-from mlax.runtime.export import Exported, deserialize, export, load  # noqa: F401
 from mlax import ops as _ops  # noqa: F401  (defines the op table)
-from mlax import lax, nn, numpy, random  # noqa: F401,E402
-from mlax.transforms.ad import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401,E402
-from mlax.transforms.custom import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401,E402
-from mlax.transforms.batching import vmap  # noqa: F401,E402
-from mlax.transforms.pmap import pmap  # noqa: F401,E402
+from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
+from mlax.runtime import eager as _eager, pipeline as _pipeline  # noqa: F401  (eager installs its hook)
+from mlax.runtime.array import Array, device_put  # noqa: F401
+from mlax.runtime.device import Device  # noqa: F401
+from mlax.runtime.export import Exported, deserialize, load  # noqa: F401
+from mlax.api.autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
+from mlax.api.custom_rules import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401
+from mlax.api.export import export  # noqa: F401
+from mlax.api.jit import jit, make_mlir  # noqa: F401
+from mlax.api.pmap import pmap  # noqa: F401
+from mlax.api.vmap import vmap  # noqa: F401
+from mlax import lax, nn, numpy, random  # noqa: F401
+from mlax import passes as _passes
+from mlax.core import mlir as _mlir
+from mlax.runtime import backends as _backends, compiler as _compiler, device as _device
 
-# Load the passes and the runtime now, so that a program's first call pays
+# Load the passes and the MLIR context now, so that a program's first call pays
 # only for tracing, passes and compiling (or a disk-cache read).
-from mlax import passes as _passes  # noqa: E402
-from mlax.runtime import eager as _eager, pipeline as _pipeline  # noqa: E402,F401
-from mlax.core import mlir as _mlir  # noqa: E402
 
 _passes.available()
 _mlir.context()
@@ -34,9 +36,7 @@ _mlir.context()
 
 def devices(backend=None):
     """The devices of `backend` (default: the configured backend, cpu unless set)."""
-    from mlax.runtime import device
-
-    return list(device.devices(backend))
+    return list(_device.devices(backend))
 
 
 def local_devices(backend=None):
@@ -53,9 +53,7 @@ def local_device_count(backend=None):
 
 def default_backend():
     """The name of the backend arrays go to by default ("cpu", "cuda", ...)."""
-    from mlax.runtime import backends
-
-    return backends.get(backends.default_name()).name
+    return _backends.get(_backends.default_name()).name
 
 
 def block_until_ready(tree):
@@ -70,15 +68,8 @@ def block_until_ready(tree):
 def _release_native_state():
     # The IREE compiler and runtime must be torn down before Python's own
     # module teardown, in this order, or they crash or report leaks at exit.
-    import gc
-
-    from mlax.core import mlir
-    from mlax.runtime import compiler, device
-
-    from mlax.runtime import eager
-
-    eager._kernels.clear()
-    gc.collect()
-    device.release_all()
-    compiler.close_sessions()
-    mlir.close()
+    _eager._kernels.clear()
+    _gc.collect()
+    _device.release_all()
+    _compiler.close_sessions()
+    _mlir.close()

@@ -8,6 +8,7 @@ reference for tests. Passes, the IRDL generator and the tests iterate
 """
 
 from mlax.core import mlir
+from mlax.core.trace import bind
 
 # Attribute kinds: the Python value an attribute holds and its IRDL base.
 ATTR_KINDS = {
@@ -85,8 +86,6 @@ class Op:
         return {k: mlir.encode_attr(v) for k, v in attrs.items() if v is not None}
 
     def __call__(self, *operands, **attrs):
-        from mlax.core.trace import bind
-
         return bind(self, operands, attrs)
 
     def __repr__(self):

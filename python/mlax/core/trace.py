@@ -1,6 +1,6 @@
 """Tracing: running a Python function on Tracers to record its ops as MLIR.
 
-A `Trace` is one `func.func` under construction. While a trace is active,
+A `Trace` is one `func.func` under construction (built by core/ir_builder.py). While a trace is active,
 every op bound (by mlax.numpy, mlax.lax, ...) is appended to the innermost
 trace's block. Values from an enclosing trace or concrete device arrays that
 an inner function uses are *captured*: they become extra arguments of the
@@ -11,16 +11,17 @@ top-level jit) passes them in. With no trace active, ops run eagerly.
 import os
 import sys
 import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from iree.compiler import ir
-from iree.compiler.dialects import func as func_dialect
 
 from mlax import errors
-from mlax.core import dtypes, mlir
+from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.aval import ShapedArray
+from mlax.core.aval import ShapeDtypeStruct, ShapedArray
+from mlax.core.ir_builder import FunctionBuilder, ModuleBuilder
 
 _state = threading.local()
 
@@ -35,77 +36,70 @@ def _stack():
     return _state.stack
 
 
-def current_trace():
+def current_trace() -> "Trace | None":
     stack = _stack()
     return stack[-1] if stack else None
 
 
-class ModuleBuilder:
-    """A module being traced (new, or an existing module op a pass extends),
-    with unique function names."""
+class _Hooks:
+    """What the layers above core install: how to run an op outside any trace and
+    move numpy data to a device (the runtime), and how to build a constant (ops)."""
 
-    def __init__(self, module_op=None):
-        if module_op is None:
-            with mlir.context(), ir.Location.unknown():
-                self.module = ir.Module.create()
-            module_op = self.module.operation
-        self.body = module_op.regions[0].blocks[0]
-        self.total_elements = 0     # produced by the ops traced into it
-        self.largest_elements = 0   # produced by its largest op
-        self.has_control_flow = False
-        self._names = {ir.StringAttr(op.attributes["sym_name"]).value
-                       for op in self.body.operations if "sym_name" in op.operation.attributes}
+    eager: Callable | None = None        # (op, operands, attrs) -> list of arrays
+    device_put: Callable | None = None   # (numpy array, aval) -> mlax.Array of that aval
+    constant: Callable | None = None     # (trace, numpy value, aval) -> Tracer in that trace
 
-    @property
-    def work(self):
-        """The cost estimate that picks the executor: the elements the program produces,
-        or, when it loops, those of its largest op (each step's dispatches are what the
-        worker threads would have to pay off, however many steps run)."""
-        return self.largest_elements if self.has_control_flow else self.total_elements
 
-    def unique_name(self, base):
-        base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "f"
-        name, i = base, 0
-        while name in self._names:
-            i += 1
-            name = f"{base}_{i}"
-        self._names.add(name)
-        return name
+_hooks = _Hooks()
+
+
+def install_runtime(eager: Callable, device_put: Callable) -> None:
+    """Called by the runtime: ops bound outside any trace run through `eager`."""
+    _hooks.eager, _hooks.device_put = eager, device_put
+
+
+def device_constant(value: np.ndarray, aval: ShapedArray):
+    """An mlax.Array holding `value`, typed `aval` (made by the runtime's hook)."""
+    return _hooks.device_put(value, aval)
+
+
+def install_constant_builder(constant: Callable) -> None:
+    """Called by the op table: `constant(trace, value, aval)` emits a constant op."""
+    _hooks.constant = constant
 
 
 class Trace:
-    """A function under construction; use as a context manager around tracing."""
+    """A function under construction from Python code; use as a context manager
+    around tracing. Its ops are built by a FunctionBuilder; the trace adds the
+    Tracers, the capture of outer values and its place on the trace stack."""
 
-    def __init__(self, builder, name, in_avals, parent=None, private=True, embed_constants=False):
+    def __init__(self, builder: ModuleBuilder, name: str, in_avals: Sequence[ShapedArray],
+                 parent: "Trace | None" = None, private: bool = True, embed_constants: bool = False):
         self.builder = builder
         self.parent = parent
         # Concrete arrays become constants in the IR rather than extra arguments
         # (for export, whose program must stand alone).
         self.embed_constants = embed_constants
-        self.name = builder.unique_name(name)
+        self.function = FunctionBuilder(builder, name, in_avals, private)
+        self.name = self.function.name
         self.in_avals = list(in_avals)
-        self.captures = []          # outer values, in the order of the extra arguments
-        self._captured = {}         # id(outer value) -> block argument
+        self.captures: list = []    # outer values, in the order of the extra arguments
+        self._captured: dict = {}   # id(outer value) -> block argument
         self.finished = False
-        self.out_avals = None
-        with mlir.context(), ir.Location.unknown():
-            fn_type = ir.FunctionType.get([a.mlir_type() for a in self.in_avals], [])
-            with ir.InsertionPoint(builder.body):
-                self.func = func_dialect.FuncOp(self.name, fn_type, visibility="private" if private else None)
-            self.block = self.func.add_entry_block()
-        self.args = [Tracer(self, v, a) for v, a in zip(self.block.arguments, self.in_avals)]
+        self.out_avals: list[ShapedArray] | None = None
+        self.args = [Tracer(self, v, a) for v, a in zip(self.function.arguments, self.in_avals)]
 
-    def __enter__(self):
+    def __enter__(self) -> "Trace":
         _stack().append(self)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         popped = _stack().pop()
         assert popped is self
         self.finished = True
 
     # -- values -------------------------------------------------------------
-    def lift(self, x):
+    def lift(self, x) -> ir.Value:
         """The ir.Value standing for `x` inside this function."""
         if isinstance(x, Tracer):
             if x.is_linear:
@@ -125,12 +119,10 @@ class Trace:
         value = np.asarray(x) if not isinstance(x, (bool, int, float, complex)) else x
         aval = aval_of(value)
         if isinstance(value, np.ndarray) and value.size > _INLINE_CONSTANT_LIMIT and not self.embed_constants:
-            from mlax.core.array import device_put
+            return self._capture(device_constant(value, aval))
+        return self.constant(np.asarray(value, aval.dtype), aval).value
 
-            return self._capture(device_put(value))
-        return self.emit_constant(np.asarray(value, aval.dtype), aval)
-
-    def _encloses(self, other):
+    def _encloses(self, other: "Trace") -> bool:
         trace = self.parent
         while trace is not None:
             if trace is other:
@@ -138,71 +130,40 @@ class Trace:
             trace = trace.parent
         return False
 
-    def _capture(self, outer):
+    def _capture(self, outer) -> ir.Value:
         key = id(outer)
         if key not in self._captured:
-            with mlir.context(), ir.Location.unknown():
-                arg = self.block.add_argument(outer.aval.strip_weak_type().mlir_type(), ir.Location.unknown())
-            self._captured[key] = arg
+            self._captured[key] = self.function.add_argument(outer.aval.strip_weak_type())
             self.captures.append(outer)
         return self._captured[key]
 
-    def emit_constant(self, value, aval):
-        """A constant op holding the numpy array `value` (complex ones are built
-        from their real and imaginary parts: MLIR's Python bindings cannot read
-        complex dense attributes back)."""
-        return self.constant(value, aval).value
-
-    def constant(self, value, aval):
-        from mlax.core.op import OPS
-
-        if dtypes.is_complex(aval.dtype):
-            part = aval.update(dtype=dtypes.real_dtype(aval.dtype))
-            real, imag = self.constant(np.real(value), part), self.constant(np.imag(value), part)
-            [out] = self.emit(OPS["complex"], [real, imag], {}, [aval])
-            return out
-        [out] = self.emit(OPS["constant"], [], {"value": value}, [aval])
-        return out
+    def constant(self, value: np.ndarray, aval: ShapedArray) -> "Tracer":
+        """A constant op holding the numpy array `value` (built by the op table's constant builder)."""
+        return _hooks.constant(self, value, aval)
 
     # -- ops ----------------------------------------------------------------
-    def emit(self, op, operands, attrs, out_avals=None):
+    def emit(self, op, operands: Sequence, attrs: dict, out_avals: Sequence[ShapedArray] | None = None
+             ) -> list["Tracer"]:
         """Append `op` to this function; return its results as Tracers."""
         values = [self.lift(x) for x in operands]
         if out_avals is None:
             out_avals = op.abstract_eval([aval_of(x) for x in operands], attrs)
-        with mlir.context(), ir.Location.unknown(), ir.InsertionPoint(self.block):
-            operation = ir.Operation.create(
-                op.mlir_name,
-                results=[a.mlir_type() for a in out_avals],
-                operands=values,
-                attributes=op.encode_attrs(attrs),
-                regions=op.regions,
-            )
-        produced = sum(a.size for a in out_avals if None not in a.shape)
-        self.builder.total_elements += produced
-        self.builder.largest_elements = max(self.builder.largest_elements, produced)
-        self.builder.has_control_flow |= "control_flow" in op.traits
-        return [Tracer(self, r, a) for r, a in zip(operation.results, out_avals)]
+        results = self.function.emit(op, values, attrs, out_avals)
+        return [Tracer(self, r, a) for r, a in zip(results, out_avals)]
 
-    def call(self, name, operands, out_avals):
+    def call(self, name: str, operands: Sequence, out_avals: Sequence[ShapedArray]) -> list["Tracer"]:
         """Append a func.call of the function `name` in this module; return its results."""
-        values = [self.lift(x) for x in operands]
-        with mlir.context(), ir.Location.unknown(), ir.InsertionPoint(self.block):
-            call = func_dialect.CallOp([a.mlir_type() for a in out_avals], ir.FlatSymbolRefAttr.get(name), values)
-        return [Tracer(self, r, a) for r, a in zip(call.results, out_avals)]
+        results = self.function.call(name, [self.lift(x) for x in operands], out_avals)
+        return [Tracer(self, r, a) for r, a in zip(results, out_avals)]
 
-    def finish(self, outputs):
+    def finish(self, outputs: Sequence) -> None:
         """Return `outputs` from the function and fix its signature."""
         values = [self.lift(x) for x in outputs]
         self.out_avals = [aval_of(x) for x in outputs]
-        with mlir.context(), ir.Location.unknown(), ir.InsertionPoint(self.block):
-            func_dialect.ReturnOp(values)
-            arg_types = [a.type for a in self.block.arguments]
-            self.func.attributes["function_type"] = ir.TypeAttr.get(
-                ir.FunctionType.get(arg_types, [v.type for v in values]))
+        self.function.finish(values)
 
 
-def aval_of(x):
+def aval_of(x) -> ShapedArray:
     """The ShapedArray of a Tracer, Array, numpy value or Python scalar."""
     if isinstance(x, Tracer) or _is_concrete_array(x):
         return x.aval
@@ -215,23 +176,31 @@ def aval_of(x):
     raise TypeError(f"{type(x).__name__} is not a valid mlax array type: {x!r}")
 
 
-def _is_concrete_array(x):
-    from mlax.core.array import Array
+def _is_concrete_array(x) -> bool:
+    """Whether x is an mlax.Array (the runtime's arrays are the ArrayMethods that are not Tracers)."""
+    return isinstance(x, ArrayMethods) and not isinstance(x, Tracer)
 
-    return isinstance(x, Array)
+
+def arg_aval(x, where: str) -> ShapedArray:
+    """The abstract value a transformation sees for a dynamic argument leaf."""
+    if isinstance(x, ArrayMethods):
+        return x.aval
+    if isinstance(x, (ShapeDtypeStruct, ShapedArray)):
+        return ShapedArray(x.shape, dtypes.canonicalize(x.dtype))
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
+        return aval_of(x)
+    raise TypeError(f"{where} of type {type(x).__name__} is not a valid mlax type: pass arrays, "
+                    "scalars or pytrees of them, or mark it static (static_argnums/static_argnames)")
 
 
-def bind(op, operands, attrs):
-    """Apply `op`: record it in the active trace, or run it now when none is."""
-    trace = current_trace()
-    if any(getattr(x, "is_linear", False) for x in operands):
-        from mlax.core.linear import record
-
-        outs = record(op, operands, attrs)
-    elif trace is None:
-        from mlax.runtime.eager import apply_eagerly
-
-        outs = apply_eagerly(op, operands, attrs)
+def bind(op, operands: Sequence, attrs: dict):
+    """Apply `op`: record it on the tape of linear operands, in the active trace, or
+    run it now (through the runtime's eager hook) when no trace is active."""
+    linear = next((x for x in operands if getattr(x, "is_linear", False)), None)
+    if linear is not None:
+        outs = linear.tape.record(op, operands, attrs)
+    elif (trace := current_trace()) is None:
+        outs = _hooks.eager(op, operands, attrs)
     else:
         outs = trace.emit(op, operands, attrs)
     return outs if op.multiple_results else outs[0]

@@ -5,8 +5,8 @@ promotion, unlike mlax.numpy); Python scalars take the dtype of the array
 they meet.
 """
 
-from mlax.lax._ops import *  # noqa: F401,F403
-from mlax.transforms.custom import stop_gradient  # noqa: F401
+from mlax.ops import *  # noqa: F401,F403
+from mlax.api.custom_rules import stop_gradient  # noqa: F401
 from mlax.lax.convolution import (ConvDimensionNumbers, conv, conv_dimension_numbers,  # noqa: F401
                                   conv_general_dilated, conv_with_general_padding, padtype_to_pads, reduce_window)
 from mlax.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop  # noqa: F401,A004

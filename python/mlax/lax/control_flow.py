@@ -12,8 +12,8 @@ from mlax.core.aval import ShapedArray
 from mlax.core.mlir import Symbol
 from mlax.core.op import OPS
 from mlax.core.trace import Trace, aval_of, current_trace
-from mlax.lax import _ops as lax
-from mlax.transforms._staging import staged, trace_function
+from mlax import ops
+from mlax.api._staging import staged, trace_function
 from mlax.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map"]
@@ -73,10 +73,10 @@ def _switch(index, branches, operands, names):
             raise TypeError(f"switch branches must be callable, got {b!r}")
 
     def run(index, *operands):
-        index = lax.convert_element_type(index, dtypes.int32)
+        index = ops.convert_element_type(index, dtypes.int32)
         if aval_of(index).shape != ():
             raise TypeError(f"switch index must be a scalar, got shape {aval_of(index).shape}")
-        index = lax.clamp(0, index, len(branches) - 1)
+        index = ops.clamp(0, index, len(branches) - 1)
         traced = [trace_function(b, operands, name=getattr(b, "__name__", "branch")) for b in branches]
         (first, out_tree) = traced[0]
         out_avals = [a.strip_weak_type() for a in first.out_avals]
@@ -104,7 +104,7 @@ def _carry_avals(leaves):
 
 def _as_carry(values, avals):
     """Loop-carried values converted to the carry's dtypes (weak Python scalars adapt)."""
-    return [lax.convert_element_type(v, a.dtype) for v, a in zip(values, avals)]
+    return [ops.convert_element_type(v, a.dtype) for v, a in zip(values, avals)]
 
 
 def while_loop(cond_fun, body_fun, init_val, max_steps=None):
@@ -148,15 +148,15 @@ def _bounded_while(cond_fun, body_fun, init_val, max_steps):
     """while_loop as a scan of max_steps steps that stop changing the value once cond_fun fails."""
     def step(carry, _):
         going, value = carry
-        going = lax.bitwise_and(going, cond_fun(value))
+        going = ops.bitwise_and(going, cond_fun(value))
         stepped = body_fun(value)
         leaves, tree = tree_flatten(value)
         new_leaves = tree_flatten(stepped)[0]
-        kept = [lax.select(lax.broadcast_in_dim(going, aval_of(old).shape, ()), lax.convert_element_type(
+        kept = [ops.select(ops.broadcast_in_dim(going, aval_of(old).shape, ()), ops.convert_element_type(
             new, aval_of(old).dtype), old) for new, old in zip(new_leaves, leaves)]
         return (going, tree_unflatten(tree, kept)), None
 
-    (_, value), _ = scan(step, (lax.full((), True, dtypes.bool_), init_val), None, length=max_steps)
+    (_, value), _ = scan(step, (ops.full((), True, dtypes.bool_), init_val), None, length=max_steps)
     return value
 
 
@@ -168,21 +168,21 @@ def fori_loop(lower, upper, body_fun, init_val):
 
         def step(carry, _):
             i, value = carry
-            return (lax.add(i, 1), body_fun(i, value)), None
+            return (ops.add(i, 1), body_fun(i, value)), None
 
-        start = lax.full((), lower, dtypes.int32)
+        start = ops.full((), lower, dtypes.int32)
         (_, value), _ = scan(step, (start, init_val), None, length=max(upper - lower, 0))
         return value
 
     def keep_going(carry):
-        return lax.lt(carry[0], carry[1])
+        return ops.lt(carry[0], carry[1])
 
     def step(carry):
         i, stop, value = carry
-        return lax.add(i, 1), stop, body_fun(i, value)
+        return ops.add(i, 1), stop, body_fun(i, value)
 
-    start = lax.convert_element_type(lower, dtypes.int32)
-    stop = lax.convert_element_type(upper, dtypes.int32)
+    start = ops.convert_element_type(lower, dtypes.int32)
+    stop = ops.convert_element_type(upper, dtypes.int32)
     return while_loop(keep_going, step, (start, stop, init_val))[2]
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from mlax.core import dtypes
 from mlax.core.op import OPS
 from mlax.core.trace import Tracer, aval_of
-from mlax.lax._ops import add, convert_element_type, full, max, min  # noqa: A004 - lax's names
+from mlax.ops import add, convert_element_type, full, max, min  # noqa: A004 - lax's names
 from mlax.ops.reduction import _identity
 
 ConvDimensionNumbers = collections.namedtuple("ConvDimensionNumbers", ["lhs_spec", "rhs_spec", "out_spec"])

@@ -7,51 +7,14 @@ nothing binds is a NameError when the collective is traced. Collectives apply to
 each array of a pytree.
 """
 
-import contextlib
-import threading
-
 from mlax.core import dtypes
+from mlax.core.axes import axis_size
 from mlax.core.op import OPS
 from mlax.core.trace import aval_of
-from mlax.lax import _ops as lax
+from mlax import ops
 from mlax.tree_util import tree_map
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "ppermute", "axis_index"]
-
-_state = threading.local()
-
-
-def _frames():
-    if not hasattr(_state, "frames"):
-        _state.frames = []
-    return _state.frames
-
-
-@contextlib.contextmanager
-def bind_axis(name, size, kind):
-    """Bind axis `name` of `size` instances while tracing a vmap ("vmap") or pmap ("pmap") body."""
-    _frames().append((name, size, kind))
-    try:
-        yield
-    finally:
-        _frames().pop()
-
-
-def bound_kinds():
-    """The kinds of the transformations binding axis names now, outermost first."""
-    return [kind for _, _, kind in _frames()]
-
-
-def axis_size(name):
-    """The number of instances along the bound axis `name`."""
-    for bound, size, _ in reversed(_frames()):
-        if bound is not None and bound == name:
-            return size
-    names = [bound for bound, _, _ in _frames() if bound is not None]
-    raise NameError(f"unbound axis name: {name!r}. A collective's axis must be named by an enclosing "
-                    f"vmap(..., axis_name=...) or pmap(..., axis_name=...); bound here: "
-                    f"{names if names else 'none'}")
-
 
 def _names(axis_name):
     names = tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
@@ -87,8 +50,8 @@ def pmean(x, axis_name):
 
     def mean(total):
         if not dtypes.is_inexact(aval_of(total).dtype):
-            total = lax.convert_element_type(total, dtypes.float32)
-        return lax.div(total, count)
+            total = ops.convert_element_type(total, dtypes.float32)
+        return ops.div(total, count)
     return tree_map(mean, psum(x, axis_name))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 import mlax.numpy as mnp
 from mlax import lax
-from mlax.transforms.custom import stop_gradient
+from mlax.api.custom_rules import stop_gradient
 
 
 def relu(x):

@@ -8,9 +8,10 @@ from mlax.numpy._core import *  # noqa: F401,F403
 from mlax.numpy._core import abs, round  # noqa: F401,A004  (NumPy's names shadow builtins)
 from mlax.numpy._convolve import convolve  # noqa: F401
 from mlax.numpy._indexing import take, take_along_axis  # noqa: F401
-from mlax.numpy._linalg import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
+from mlax.numpy._contractions import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
 from mlax.numpy._reductions import *  # noqa: F401,F403
 from mlax.numpy._reductions import all, any, max, min, sum  # noqa: F401,A004
 from mlax.numpy._shape import *  # noqa: F401,F403
 from mlax.numpy._sorting import argsort, median, percentile, quantile, sort  # noqa: F401
 from mlax.numpy import linalg  # noqa: F401,E402
+from mlax.numpy import array_methods  # noqa: F401,E402  (attaches the methods of mlax.Array and Tracer)

@@ -11,7 +11,7 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.core.array import Array, device_put
+from mlax.runtime.array import Array, device_put
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.trace import Tracer, aval_of, current_trace
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.core.array import Array
+from mlax.runtime.array import Array
 from mlax.core.trace import Tracer
 
 

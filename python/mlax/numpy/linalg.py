@@ -7,7 +7,7 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.core.jit import compiled
+from mlax.api.jit import compiled
 from mlax.lax import linalg as lax_linalg
 from mlax.numpy._core import abs as abs_
 from mlax.numpy._core import (asarray, broadcast_shapes, broadcast_to, inexact_dtype, promote_args_inexact,

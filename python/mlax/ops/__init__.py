@@ -1,8 +1,26 @@
 """The op table of the mlax dialect: importing this package defines every op.
 
-Each module defines one family of ops (see its docstring); `OPS` maps op names
-to their `Op` entries.
+Each module defines one family of ops (see its docstring). Every op's entry
+(`<name>_p`, an `Op`) is registered in `OPS` by its name; its builder, the
+function that binds it under JAX's lax name, is exported here, and mlax.lax
+re-exports the builders.
 """
 
 from mlax.core.op import OPS, Op, lookup  # noqa: F401
-from mlax.ops import collectives, control_flow, convolution, elementwise, indexing, linalg, reduction, sorting, structural, transforms  # noqa: F401
+from mlax.ops import (builders, collectives, control_flow, convolution, elementwise, higher_order, indexing,  # noqa: F401
+                      linalg, reduction, sorting, structural)
+from mlax.ops.builders import *  # noqa: F401,F403
+from mlax.ops.elementwise import *  # noqa: F401,F403
+from mlax.ops.structural import *  # noqa: F401,F403
+from mlax.ops.reduction import *  # noqa: F401,F403
+from mlax.ops.indexing import *  # noqa: F401,F403
+from mlax.ops.sorting import *  # noqa: F401,F403
+from mlax.ops.linalg import *  # noqa: F401,F403
+from mlax.ops.convolution import *  # noqa: F401,F403
+from mlax.ops.control_flow import *  # noqa: F401,F403
+from mlax.ops.collectives import *  # noqa: F401,F403
+from mlax.ops.higher_order import *  # noqa: F401,F403
+
+__all__ = sorted({name for family in (builders, elementwise, structural, reduction, indexing, sorting, linalg,
+                                      convolution, control_flow, collectives, higher_order)
+                  for name in family.__all__})

@@ -6,7 +6,7 @@ batched). It returns (outputs, output batch dims). Rules emit ordinary mlax
 ops through mlax.lax.
 """
 
-from mlax import lax
+from mlax import ops
 from mlax.core.trace import aval_of
 
 
@@ -18,11 +18,11 @@ def to_front(x, dim, size):
     """x with its batch axis first (broadcast along a new first axis when unbatched)."""
     aval = aval_of(x)
     if dim is None:
-        return lax.broadcast_in_dim(x, (size,) + aval.shape, tuple(range(1, aval.ndim + 1)))
+        return ops.broadcast_in_dim(x, (size,) + aval.shape, tuple(range(1, aval.ndim + 1)))
     if dim == 0:
         return x
     perm = (dim,) + tuple(i for i in range(aval.ndim) if i != dim)
-    return lax.transpose(x, perm)
+    return ops.transpose(x, perm)
 
 
 def move_axis(x, source, destination):
@@ -31,7 +31,7 @@ def move_axis(x, source, destination):
     ndim = aval_of(x).ndim
     order = [i for i in range(ndim) if i != source]
     order.insert(destination, source)
-    return lax.transpose(x, order)
+    return ops.transpose(x, order)
 
 
 def shifted(axes, by=1):

@@ -8,12 +8,12 @@ operands are LinearValues (`is_linear`), and returns one cotangent (or None)
 per operand.
 """
 
-from mlax import lax
+from mlax import ops
 from mlax.core.trace import aval_of
 
 
 def zeros(aval):
-    return lax.full(aval.shape, 0, aval.dtype)
+    return ops.full(aval.shape, 0, aval.dtype)
 
 
 def instantiate(tangent, like):
@@ -28,7 +28,7 @@ def add_tangents(values):
         return None
     total = values[0]
     for v in values[1:]:
-        total = lax.add(total, v)
+        total = ops.add(total, v)
     return total
 
 

@@ -21,13 +21,15 @@ left after them names an axis nothing binds, and cannot be lowered.
 
 from iree.compiler import ir
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_elementwise, move_axis, to_front
 from mlax.ops._rules import deflinear, defzero
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def _unbound(ctx, *operands, axis_name, **attrs):
@@ -102,12 +104,12 @@ pmax = _collective("pmax", ["x"], lambda x, axis_name: x, {}, "The maximum of x 
 pmin = _collective("pmin", ["x"], lambda x, axis_name: x, {}, "The minimum of x over the axis `axis_name`.")
 
 deflinear(psum, lambda ct, x, axis_name: [psum(ct, axis_name=axis_name)])
-psum.spmd = _spmd_reduction(lax.add)
-pmax.spmd = _spmd_reduction(lax.max)
-pmin.spmd = _spmd_reduction(lax.min)
-psum.batch = _batch_reduction(psum, lax.reduce_sum, lambda x, size: lax.mul(x, size))
-pmax.batch = _batch_reduction(pmax, lax.reduce_max, lambda x, size: x)
-pmin.batch = _batch_reduction(pmin, lax.reduce_min, lambda x, size: x)
+psum.spmd = _spmd_reduction(lambda x, y: ops.add(x, y))
+pmax.spmd = _spmd_reduction(lambda x, y: ops.max(x, y))
+pmin.spmd = _spmd_reduction(lambda x, y: ops.min(x, y))
+psum.batch = _batch_reduction(psum, lambda x, axes: ops.reduce_sum(x, axes), lambda x, size: ops.mul(x, size))
+pmax.batch = _batch_reduction(pmax, lambda x, axes: ops.reduce_max(x, axes), lambda x, size: x)
+pmin.batch = _batch_reduction(pmin, lambda x, axes: ops.reduce_min(x, axes), lambda x, size: x)
 
 
 def _extremum_jvp(op):
@@ -117,9 +119,9 @@ def _extremum_jvp(op):
         out = op(x, axis_name=axis_name)
         if t is None:
             return [out], [None]
-        hits = lax.convert_element_type(lax.eq(x, out), t.dtype)
+        hits = ops.convert_element_type(ops.eq(x, out), t.dtype)
         count = psum(hits, axis_name=axis_name)
-        return [out], [lax.div(psum(lax.mul(t, hits), axis_name=axis_name), count)]
+        return [out], [ops.div(psum(ops.mul(t, hits), axis_name=axis_name), count)]
     return jvp
 
 
@@ -146,8 +148,8 @@ all_gather = _collective("all_gather", ["x"], _all_gather_rule, {"axis": "int", 
 
 def _join(parts, axis, tiled):
     if not tiled:
-        parts = [lax.expand_dims(p, (axis,)) for p in parts]
-    return lax.concatenate(parts, axis)
+        parts = [ops.expand_dims(p, (axis,)) for p in parts]
+    return ops.concatenate(parts, axis)
 
 
 def _all_gather_spmd(args, devices, axis_name, axis, axis_size, tiled):
@@ -159,11 +161,11 @@ def _all_gather_transpose(ct, x, axis_name, axis, axis_size, tiled):
     total = psum(ct, axis_name=axis_name)
     width = x.aval.shape[axis] if tiled else 1
     starts = [0] * ct.aval.ndim
-    starts[axis] = lax.mul(axis_index(axis_name=axis_name), width)
+    starts[axis] = ops.mul(axis_index(axis_name=axis_name), width)
     sizes = list(ct.aval.shape)
     sizes[axis] = width
-    piece = lax.dynamic_slice(total, starts, sizes)
-    return [piece if tiled else lax.squeeze(piece, (axis,))]
+    piece = ops.dynamic_slice(total, starts, sizes)
+    return [piece if tiled else ops.squeeze(piece, (axis,))]
 
 
 def _all_gather_batch(args, dims, ctx, axis_name, axis, axis_size, tiled):
@@ -179,7 +181,7 @@ def _all_gather_batch(args, dims, ctx, axis_name, axis, axis_size, tiled):
         if dim is not None:
             del shape[dim]
         shape[axis] *= ctx.axis_size
-        stacked = lax.reshape(stacked, shape)
+        stacked = ops.reshape(stacked, shape)
     return [stacked], [None]
 
 
@@ -208,7 +210,7 @@ ppermute = _collective("ppermute", ["x"], _ppermute_rule, {"perm": "ints"},
 
 def _ppermute_spmd(args, devices, axis_name, perm):
     xs = args[0]
-    outs = [lax.full(x.aval.shape, 0, x.aval.dtype) for x in xs]
+    outs = [ops.full(x.aval.shape, 0, x.aval.dtype) for x in xs]
     for source, destination in _pairs(perm):
         outs[destination] = move(xs[source], devices[source], devices[destination])
     return [outs]
@@ -219,11 +221,11 @@ def _ppermute_batch(args, dims, ctx, axis_name, perm):
     if axis_name != ctx.axis_name:
         return [ppermute(x, axis_name=axis_name, perm=perm)], [dim]
     x = to_front(x, dim, ctx.axis_size)
-    zeros = lax.full((1,) + x.aval.shape[1:], 0, x.aval.dtype)
+    zeros = ops.full((1,) + x.aval.shape[1:], 0, x.aval.dtype)
     sources = {d: s for s, d in _pairs(perm)}
-    rows = [lax.slice_in_dim(x, sources[i], sources[i] + 1) if i in sources else zeros
+    rows = [ops.slice_in_dim(x, sources[i], sources[i] + 1) if i in sources else zeros
             for i in range(ctx.axis_size)]
-    return [lax.concatenate(rows, 0)], [0]
+    return [ops.concatenate(rows, 0)], [0]
 
 
 def _inverse(perm):
@@ -240,13 +242,13 @@ ppermute.batch = _ppermute_batch
 axis_index = _collective("axis_index", [], lambda axis_name: ShapedArray((), dtypes.int32), {},
                          "This instance's position along the axis `axis_name`.")
 defzero(axis_index)
-axis_index.spmd = lambda args, devices, axis_name: [[lax.full((), k, dtypes.int32) for k in range(len(devices))]]
+axis_index.spmd = lambda args, devices, axis_name: [[ops.full((), k, dtypes.int32) for k in range(len(devices))]]
 
 
 def _axis_index_batch(args, dims, ctx, axis_name):
     if axis_name != ctx.axis_name:
         return [axis_index(axis_name=axis_name)], [None]
-    return [lax.iota(dtypes.int32, ctx.axis_size)], [0]
+    return [ops.iota(dtypes.int32, ctx.axis_size)], [0]
 
 
 axis_index.batch = _axis_index_batch

@@ -19,13 +19,15 @@ running them passes in.
 from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.core.trace import current_trace
 from mlax.ops import _hlo
 from mlax.ops._batching import batch_size, move_axis, to_front
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def _typed_by_functions(*avals, **attrs):
@@ -161,8 +163,8 @@ def _batch_cond(args, dims, ctx, branches):
     results = [ctx.call(ctx.batched(name, operand_dims, size), operands) for name in branches]
     outs = results[-1]
     for i in range(len(branches) - 2, -1, -1):
-        chosen = lax.eq(index, lax.full((size,), i, index.dtype))
-        outs = [lax.select(lax.broadcast_in_dim(chosen, out.shape, (0,)), candidate, out)
+        chosen = ops.eq(index, ops.full((size,), i, index.dtype))
+        outs = [ops.select(ops.broadcast_in_dim(chosen, out.shape, (0,)), candidate, out)
                 for candidate, out in zip(results[i], outs)]
     return outs, [0] * len(outs)
 
@@ -183,13 +185,13 @@ def _batch_while(args, dims, ctx, cond, body, num_carry, num_cond_consts):
         per_example_body = ctx.batched(body, carry_dims + body_dims, size)
 
         def any_goes_on(*values):
-            return [lax.reduce_or(ctx.call(per_example_cond, list(values))[0], (0,))]
+            return [ops.reduce_or(ctx.call(per_example_cond, list(values))[0], (0,))]
 
         def step_going_on(*values):
             state, rest = list(values[:num_carry]), list(values[num_carry:])
             going = ctx.call(per_example_cond, state + rest[:num_cond_consts])[0]
             stepped = ctx.call(per_example_body, state + rest[num_cond_consts:])
-            return [lax.select(lax.broadcast_in_dim(going, s.shape, (0,)), new, s) for new, s in zip(stepped, state)]
+            return [ops.select(ops.broadcast_in_dim(going, s.shape, (0,)), new, s) for new, s in zip(stepped, state)]
 
         carry = [to_front(x, d, size) for x, d in zip(args[:num_carry], dims[:num_carry])]
         in_avals = [x.aval.strip_weak_type() for x in carry + cond_consts + body_consts]
@@ -423,7 +425,7 @@ def _scan_linearize(primals, tangents, ctx, body, length, num_carry, num_xs, rev
             grads = ctx.call(body_vjp, carry_in + x_slices + const_values + full_carry_cts + y_cts)[len(out_avals):]
             new_carry_cts, x_cts = grads[:len(carry_wrt)], grads[len(carry_wrt):len(carry_wrt) + len(x_wrt)]
             const_cts = grads[len(carry_wrt) + len(x_wrt):]
-            return new_carry_cts + [lax.add(s, c) for s, c in zip(sums, const_cts)] + x_cts
+            return new_carry_cts + [ops.add(s, c) for s, c in zip(sums, const_cts)] + x_cts
 
         sum_avals = [carry_avals[i] for i in carry_wrt] + [const_avals[i] for i in const_wrt]
         backward_body = ctx.trace(backward_step, sum_avals + list(slice_avals) + list(carry_avals) + list(y_avals)

@@ -26,7 +26,7 @@ import numpy as np
 
 from iree.compiler import ir
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
@@ -35,6 +35,8 @@ from mlax.ops._batching import defbatch_front, move_axis
 from mlax.ops._rules import defbilinear, deflinear
 from mlax.ops.elementwise import NUMERIC, _check_dtype, check_same_dtypes
 from mlax.ops.reduction import _identity
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def window_count(size, window, stride, low, high, base_dilation, window_dilation):
@@ -221,19 +223,19 @@ conv_general_dilated.numpy_ref = _np_conv
 def _regrouped_kernel(rhs, rhs_spec, groups):
     """The kernel in (O, I, spatial...) layout with its output features regrouped as inputs and
     its inputs as outputs: [g*I + i, o, k] = rhs[g*O/groups + o, i, k], flipped along space."""
-    w = lax.transpose(rhs, rhs_spec)
+    w = ops.transpose(rhs, rhs_spec)
     out_features, in_features, spatial = w.shape[0], w.shape[1], w.shape[2:]
-    w = lax.reshape(w, (groups, out_features // groups, in_features) + spatial)
-    w = lax.transpose(w, (0, 2, 1) + tuple(range(3, w.ndim)))
-    w = lax.reshape(w, (groups * in_features, out_features // groups) + spatial)
-    return lax.rev(w, tuple(range(2, w.ndim)))
+    w = ops.reshape(w, (groups, out_features // groups, in_features) + spatial)
+    w = ops.transpose(w, (0, 2, 1) + tuple(range(3, w.ndim)))
+    w = ops.reshape(w, (groups * in_features, out_features // groups) + spatial)
+    return ops.rev(w, tuple(range(2, w.ndim)))
 
 
 def _ungroup_batch(y, groups, lhs_spec):
     """(batch, groups*feature, spatial...) -> (groups*batch, feature, spatial...) in lhs_spec's layout."""
     batch, features, spatial = y.shape[0], y.shape[1] // groups, y.shape[2:]
-    y = lax.transpose(lax.reshape(y, (batch, groups, features) + spatial), (1, 0) + tuple(range(2, y.ndim + 1)))
-    return lax.transpose(lax.reshape(y, (groups * batch, features) + spatial), tuple(np.argsort(lhs_spec)))
+    y = ops.transpose(ops.reshape(y, (batch, groups, features) + spatial), (1, 0) + tuple(range(2, y.ndim + 1)))
+    return ops.transpose(ops.reshape(y, (groups * batch, features) + spatial), tuple(np.argsort(lhs_spec)))
 
 
 def _conv_transpose_lhs(ct, rhs, lhs_aval, **attrs):
@@ -252,10 +254,10 @@ def _conv_transpose_lhs(ct, rhs, lhs_aval, **attrs):
                       lhs_dilation=c.window_strides, rhs_dilation=c.rhs_dilation, lhs_spec=c.out_spec,
                       rhs_spec=canonical, out_spec=c.lhs_spec if c.batch_group_count == 1 else canonical,
                       feature_group_count=groups, batch_group_count=1)
-    result = transposed.apply(lax.convert_element_type(ct, rhs.dtype), _regrouped_kernel(rhs, c.rhs_spec, groups))
+    result = transposed.apply(ops.convert_element_type(ct, rhs.dtype), _regrouped_kernel(rhs, c.rhs_spec, groups))
     if c.batch_group_count > 1:
         result = _ungroup_batch(result, c.batch_group_count, c.lhs_spec)
-    return lax.convert_element_type(result, lhs_aval.dtype)
+    return ops.convert_element_type(result, lhs_aval.dtype)
 
 
 def _swapped(spec):
@@ -276,7 +278,7 @@ def _conv_transpose_rhs(ct, lhs, rhs_aval, **attrs):
                       lhs_dilation=c.lhs_dilation, rhs_dilation=c.window_strides, lhs_spec=_swapped(c.lhs_spec),
                       rhs_spec=_swapped(c.out_spec), out_spec=_swapped(c.rhs_spec),
                       feature_group_count=c.batch_group_count, batch_group_count=c.feature_group_count)
-    return lax.convert_element_type(transposed.apply(lhs, lax.convert_element_type(ct, lhs.dtype)), rhs_aval.dtype)
+    return ops.convert_element_type(transposed.apply(lhs, ops.convert_element_type(ct, lhs.dtype)), rhs_aval.dtype)
 
 
 defbilinear(conv_general_dilated, _conv_transpose_lhs, _conv_transpose_rhs)
@@ -290,16 +292,16 @@ def _fold(x, dim, axis, groups):
     x = move_axis(x, dim, 0)
     size, shape = x.shape[0], x.shape[1:]
     split = shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1:]
-    x = move_axis(lax.reshape(x, (size,) + split), 0, axis + 1)
-    return lax.reshape(x, shape[:axis] + (size * shape[axis],) + shape[axis + 1:])
+    x = move_axis(ops.reshape(x, (size,) + split), 0, axis + 1)
+    return ops.reshape(x, shape[:axis] + (size * shape[axis],) + shape[axis + 1:])
 
 
 def _unfold(y, axis, groups, size):
     """The inverse of _fold: split `axis` as (groups, vmapped, rest), the vmapped axis first."""
     shape = y.shape
     rest = shape[axis] // (groups * size)
-    y = move_axis(lax.reshape(y, shape[:axis] + (groups, size, rest) + shape[axis + 1:]), axis + 1, 0)
-    return lax.reshape(y, (size,) + shape[:axis] + (groups * rest,) + shape[axis + 1:])
+    y = move_axis(ops.reshape(y, shape[:axis] + (groups, size, rest) + shape[axis + 1:]), axis + 1, 0)
+    return ops.reshape(y, (size,) + shape[:axis] + (groups * rest,) + shape[axis + 1:])
 
 
 def _batch_conv(args, dims, **attrs):
@@ -423,17 +425,17 @@ def _window_sum_transpose(ct, x, **attrs):
                                                         w.window_dilation):
         config.append(((k - 1) * dilation - lo, (size - 1) * base - (out - 1) * stride + lo, stride - 1))
     ones, zeros = (1,) * len(config), (0,) * len(config)
-    return [reduce_window["sum"](lax.pad(ct, 0, config), window_dimensions=w.window_dimensions,
+    return [reduce_window["sum"](ops.pad(ct, 0, config), window_dimensions=w.window_dimensions,
                                  window_strides=w.base_dilation, padding_low=zeros, padding_high=zeros,
                                  base_dilation=ones, window_dilation=w.window_dilation)]
 
 
 def _patches(x, fill, w):
     """The elements each window position visits, stacked: (window size, *output shape)."""
-    padded = lax.pad(x, fill, list(zip(w.padding_low, w.padding_high, [d - 1 for d in w.base_dilation])))
+    padded = ops.pad(x, fill, list(zip(w.padding_low, w.padding_high, [d - 1 for d in w.base_dilation])))
     out_shape = w.out_shape(x.shape)
     unpadded = w.unpadded()
-    return lax.concatenate([lax.reshape(lax.slice(padded, starts, limits, w.window_strides), (1,) + out_shape)
+    return ops.concatenate([ops.reshape(ops.slice(padded, starts, limits, w.window_strides), (1,) + out_shape)
                             for starts, limits in unpadded.slices(padded.shape)], 0)
 
 
@@ -447,10 +449,10 @@ def _window_extremum_jvp(kind):
             return [ans], [None]
         w = Window(**attrs)
         values = _patches(x, _identity(kind, x.dtype), w)
-        pick = (lax.argmax if kind == "max" else lax.argmin)(values, 0, dtypes.int32)
-        chosen = lax.eq(lax.broadcasted_iota(dtypes.int32, values.shape, 0),
-                        lax.broadcast_in_dim(pick, values.shape, tuple(range(1, values.ndim))))
-        return [ans], [lax.reduce_sum(lax.mul(_patches(t, 0, w), lax.convert_element_type(chosen, t.dtype)), (0,))]
+        pick = (ops.argmax if kind == "max" else ops.argmin)(values, 0, dtypes.int32)
+        chosen = ops.eq(ops.broadcasted_iota(dtypes.int32, values.shape, 0),
+                        ops.broadcast_in_dim(pick, values.shape, tuple(range(1, values.ndim))))
+        return [ans], [ops.reduce_sum(ops.mul(_patches(t, 0, w), ops.convert_element_type(chosen, t.dtype)), (0,))]
     return jvp
 
 

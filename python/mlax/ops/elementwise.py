@@ -12,13 +12,15 @@ import math
 
 import numpy as np
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS, Op
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_elementwise
 from mlax.ops._rules import defbilinear, defjvp, deflinear, defzero, is_linear
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 # Dtype classes: (predicate, description for error messages).
 FLOAT = (dtypes.is_float, "floating-point")
@@ -313,7 +315,29 @@ def _lower_convert(ctx, x, new_dtype, weak_type=False):
         return _hlo.compare(x, _hlo.full_like(x, 0), "NE")
     if dtypes.is_complex(source) and not dtypes.is_complex(new_dtype):
         x = _hlo.value("stablehlo.real", [x], ctx.in_avals[0].update(dtype=dtypes.real_dtype(source)).mlir_type())
+    if new_dtype == dtypes.bfloat16 and not dtypes.is_float(source):
+        return _integer_to_bfloat16(x, ctx.in_avals[0])
     return _hlo.value("stablehlo.convert", [x], out_type)
+
+
+def _integer_to_bfloat16(x, aval):
+    """Integers (or booleans) to bfloat16 through float32, rounding to nearest even on the
+    float32 bits. IREE 3.13 on a CPU without AVX-512 BF16 compiles integer -> bfloat16 (even
+    split into two converts, which it folds back) to a call of __truncsfbf2 that it cannot
+    link ("undefined symbol")."""
+    def typed(dtype):
+        return aval.update(dtype=dtype).mlir_type()
+
+    bits = _hlo.value("stablehlo.bitcast_convert", [_hlo.value("stablehlo.convert", [x], typed(dtypes.float32))],
+                      typed(dtypes.int32))
+    sixteen = _hlo.full_like(bits, 16)
+    lowest_kept = _hlo.value("stablehlo.and", [_hlo.value("stablehlo.shift_right_logical", [bits, sixteen],
+                                                          bits.type), _hlo.full_like(bits, 1)], bits.type)
+    rounded = _hlo.value("stablehlo.add", [bits, _hlo.value("stablehlo.add", [lowest_kept, _hlo.full_like(bits, 0x7FFF)],
+                                                             bits.type)], bits.type)
+    high = _hlo.value("stablehlo.shift_right_logical", [rounded, sixteen], bits.type)
+    return _hlo.value("stablehlo.bitcast_convert", [_hlo.value("stablehlo.convert", [high], typed(dtypes.int16))],
+                      typed(dtypes.bfloat16))
 
 
 convert_element_type = Op(
@@ -377,40 +401,40 @@ polygamma.numpy_ref = _np_polygamma
 _SQRT_PI = math.sqrt(math.pi)
 UNARY_DERIVATIVES = {
     "exp": lambda x, ans: ans,
-    "exp2": lambda x, ans: lax.mul(ans, math.log(2.0)),
-    "log": lambda x, ans: lax.reciprocal(x),
-    "log1p": lambda x, ans: lax.reciprocal(lax.add(x, 1.0)),
-    "expm1": lambda x, ans: lax.add(ans, 1.0),
-    "sqrt": lambda x, ans: lax.div(lax.full(ans.shape, 0.5, ans.dtype), ans),
-    "rsqrt": lambda x, ans: lax.mul(lax.div(ans, x), -0.5),
-    "cbrt": lambda x, ans: lax.div(lax.full(ans.shape, 1 / 3, ans.dtype), lax.mul(ans, ans)),
-    "sin": lambda x, ans: lax.cos(x),
-    "cos": lambda x, ans: lax.neg(lax.sin(x)),
-    "tan": lambda x, ans: lax.add(lax.mul(ans, ans), 1.0),
-    "asin": lambda x, ans: lax.rsqrt(lax.sub(lax.full(x.shape, 1, x.dtype), lax.mul(x, x))),
-    "acos": lambda x, ans: lax.neg(lax.rsqrt(lax.sub(lax.full(x.shape, 1, x.dtype), lax.mul(x, x)))),
-    "atan": lambda x, ans: lax.reciprocal(lax.add(lax.mul(x, x), 1.0)),
-    "sinh": lambda x, ans: lax.cosh(x),
-    "cosh": lambda x, ans: lax.sinh(x),
-    "tanh": lambda x, ans: lax.sub(lax.full(ans.shape, 1, ans.dtype), lax.mul(ans, ans)),
-    "asinh": lambda x, ans: lax.rsqrt(lax.add(lax.mul(x, x), 1.0)),
-    "acosh": lambda x, ans: lax.rsqrt(lax.mul(lax.sub(x, 1.0), lax.add(x, 1.0))),
-    "atanh": lambda x, ans: lax.reciprocal(lax.sub(lax.full(x.shape, 1, x.dtype), lax.mul(x, x))),
-    "logistic": lambda x, ans: lax.mul(ans, lax.sub(lax.full(ans.shape, 1, ans.dtype), ans)),
-    "erf": lambda x, ans: lax.mul(lax.exp(lax.neg(lax.mul(x, x))), 2 / _SQRT_PI),
-    "erf_inv": lambda x, ans: lax.mul(lax.exp(lax.mul(ans, ans)), _SQRT_PI / 2),
-    "lgamma": lambda x, ans: lax.digamma(x),
-    "digamma": lambda x, ans: OPS["polygamma"](lax.full(x.shape, 1, x.dtype), x),
+    "exp2": lambda x, ans: ops.mul(ans, math.log(2.0)),
+    "log": lambda x, ans: ops.reciprocal(x),
+    "log1p": lambda x, ans: ops.reciprocal(ops.add(x, 1.0)),
+    "expm1": lambda x, ans: ops.add(ans, 1.0),
+    "sqrt": lambda x, ans: ops.div(ops.full(ans.shape, 0.5, ans.dtype), ans),
+    "rsqrt": lambda x, ans: ops.mul(ops.div(ans, x), -0.5),
+    "cbrt": lambda x, ans: ops.div(ops.full(ans.shape, 1 / 3, ans.dtype), ops.mul(ans, ans)),
+    "sin": lambda x, ans: ops.cos(x),
+    "cos": lambda x, ans: ops.neg(ops.sin(x)),
+    "tan": lambda x, ans: ops.add(ops.mul(ans, ans), 1.0),
+    "asin": lambda x, ans: ops.rsqrt(ops.sub(ops.full(x.shape, 1, x.dtype), ops.mul(x, x))),
+    "acos": lambda x, ans: ops.neg(ops.rsqrt(ops.sub(ops.full(x.shape, 1, x.dtype), ops.mul(x, x)))),
+    "atan": lambda x, ans: ops.reciprocal(ops.add(ops.mul(x, x), 1.0)),
+    "sinh": lambda x, ans: ops.cosh(x),
+    "cosh": lambda x, ans: ops.sinh(x),
+    "tanh": lambda x, ans: ops.sub(ops.full(ans.shape, 1, ans.dtype), ops.mul(ans, ans)),
+    "asinh": lambda x, ans: ops.rsqrt(ops.add(ops.mul(x, x), 1.0)),
+    "acosh": lambda x, ans: ops.rsqrt(ops.mul(ops.sub(x, 1.0), ops.add(x, 1.0))),
+    "atanh": lambda x, ans: ops.reciprocal(ops.sub(ops.full(x.shape, 1, x.dtype), ops.mul(x, x))),
+    "logistic": lambda x, ans: ops.mul(ans, ops.sub(ops.full(ans.shape, 1, ans.dtype), ans)),
+    "erf": lambda x, ans: ops.mul(ops.exp(ops.neg(ops.mul(x, x))), 2 / _SQRT_PI),
+    "erf_inv": lambda x, ans: ops.mul(ops.exp(ops.mul(ans, ans)), _SQRT_PI / 2),
+    "lgamma": lambda x, ans: ops.digamma(x),
+    "digamma": lambda x, ans: OPS["polygamma"](ops.full(x.shape, 1, x.dtype), x),
 }
 
 for _name, _derivative in UNARY_DERIVATIVES.items():
-    defjvp(OPS[_name], (lambda d: lambda t, ans, x: lax.mul(t, d(x, ans)))(_derivative))
+    defjvp(OPS[_name], (lambda d: lambda t, ans, x: ops.mul(t, d(x, ans)))(_derivative))
 
 
 def _abs_tangent(t, ans, x):
     if dtypes.is_complex(x.dtype):  # d|z| = Re(conj(z) dz) / |z|
-        return lax.real(lax.mul(t, lax.conj(lax.sign(x))))
-    return lax.mul(t, lax.sign(x))
+        return ops.real(ops.mul(t, ops.conj(ops.sign(x))))
+    return ops.mul(t, ops.sign(x))
 
 
 defjvp(OPS["abs"], _abs_tangent)
@@ -420,51 +444,51 @@ for _name in ("sign", "floor", "ceil", "round", "not", "is_finite", "bitcast_con
               *COMPARISONS):
     defzero(OPS[_name])
 
-deflinear(OPS["neg"], lambda ct, x: [lax.neg(ct)])
+deflinear(OPS["neg"], lambda ct, x: [ops.neg(ct)])
 deflinear(OPS["add"], lambda ct, x, y: [ct, ct])
-deflinear(OPS["sub"], lambda ct, x, y: [ct, lax.neg(ct)])
-deflinear(OPS["real"], lambda ct, x: [lax.complex(ct, lax.full(ct.shape, 0, ct.dtype))])
-deflinear(OPS["imag"], lambda ct, x: [lax.complex(lax.full(ct.shape, 0, ct.dtype), lax.neg(ct))])
-deflinear(OPS["complex"], lambda ct, x, y: [lax.real(ct), lax.neg(lax.imag(ct))])
+deflinear(OPS["sub"], lambda ct, x, y: [ct, ops.neg(ct)])
+deflinear(OPS["real"], lambda ct, x: [ops.complex(ct, ops.full(ct.shape, 0, ct.dtype))])
+deflinear(OPS["imag"], lambda ct, x: [ops.complex(ops.full(ct.shape, 0, ct.dtype), ops.neg(ct))])
+deflinear(OPS["complex"], lambda ct, x, y: [ops.real(ct), ops.neg(ops.imag(ct))])
 deflinear(OPS["select"], lambda ct, pred, a, b: [
     None,
-    lax.select(pred, ct, lax.full(ct.shape, 0, ct.dtype)) if is_linear(a) else None,
-    lax.select(pred, lax.full(ct.shape, 0, ct.dtype), ct) if is_linear(b) else None,
+    ops.select(pred, ct, ops.full(ct.shape, 0, ct.dtype)) if is_linear(a) else None,
+    ops.select(pred, ops.full(ct.shape, 0, ct.dtype), ct) if is_linear(b) else None,
 ], linear_operands=(1, 2))
-defbilinear(OPS["mul"], lambda ct, y, x_aval: lax.mul(ct, y), lambda ct, x, y_aval: lax.mul(x, ct))
+defbilinear(OPS["mul"], lambda ct, y, x_aval: ops.mul(ct, y), lambda ct, x, y_aval: ops.mul(x, ct))
 
 
 def _div_jvp(primals, tangents):
     x, y = primals
     tx, ty = tangents
-    ans = lax.div(x, y)
+    ans = ops.div(x, y)
     parts = []
     if tx is not None:
-        parts.append(lax.div(tx, y))
+        parts.append(ops.div(tx, y))
     if ty is not None:
-        parts.append(lax.neg(lax.mul(ty, lax.div(ans, y))))
-    return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(*parts)]
+        parts.append(ops.neg(ops.mul(ty, ops.div(ans, y))))
+    return [ans], [None if not parts else parts[0] if len(parts) == 1 else ops.add(*parts)]
 
 
 OPS["div"].jvp = _div_jvp
 OPS["div"].traits.add("linear")  # in the numerator, which is all the JVP above needs
-OPS["div"].transpose = lambda ct, x, y: [lax.div(ct, y), None]
+OPS["div"].transpose = lambda ct, x, y: [ops.div(ct, y), None]
 
 
 def _trunc(x):
-    return lax.select(lax.lt(x, lax.full(x.shape, 0, x.dtype)), lax.ceil(x), lax.floor(x))
+    return ops.select(ops.lt(x, ops.full(x.shape, 0, x.dtype)), ops.ceil(x), ops.floor(x))
 
 
 def _pow_dx(t, ans, x, y):
-    y_minus_one = lax.sub(y, lax.full(y.shape, 1, y.dtype))
-    derivative = lax.mul(y, lax.pow(x, y_minus_one))
-    is_zero_power = lax.eq(y, lax.full(y.shape, 0, y.dtype))
-    return lax.mul(t, lax.select(is_zero_power, lax.full(y.shape, 0, y.dtype), derivative))
+    y_minus_one = ops.sub(y, ops.full(y.shape, 1, y.dtype))
+    derivative = ops.mul(y, ops.pow(x, y_minus_one))
+    is_zero_power = ops.eq(y, ops.full(y.shape, 0, y.dtype))
+    return ops.mul(t, ops.select(is_zero_power, ops.full(y.shape, 0, y.dtype), derivative))
 
 
 def _pow_dy(t, ans, x, y):
-    safe_log = lax.log(lax.select(lax.eq(x, lax.full(x.shape, 0, x.dtype)), lax.full(x.shape, 1, x.dtype), x))
-    return lax.mul(t, lax.mul(ans, safe_log))
+    safe_log = ops.log(ops.select(ops.eq(x, ops.full(x.shape, 0, x.dtype)), ops.full(x.shape, 1, x.dtype), x))
+    return ops.mul(t, ops.mul(ans, safe_log))
 
 
 def _extremum_jvp(comparison):
@@ -472,23 +496,23 @@ def _extremum_jvp(comparison):
     def jvp(primals, tangents):
         x, y = primals
         ans = OPS["max" if comparison == "gt" else "min"](x, y)
-        one = lax.full(x.shape, 1, x.dtype)
-        tie = lax.mul(lax.convert_element_type(lax.eq(x, y), x.dtype), 0.5)
-        x_wins = lax.add(lax.convert_element_type(OPS[comparison](x, y), x.dtype), tie)
-        parts = [lax.mul(tangents[0], x_wins) if tangents[0] is not None else None,
-                 lax.mul(tangents[1], lax.sub(one, x_wins)) if tangents[1] is not None else None]
+        one = ops.full(x.shape, 1, x.dtype)
+        tie = ops.mul(ops.convert_element_type(ops.eq(x, y), x.dtype), 0.5)
+        x_wins = ops.add(ops.convert_element_type(OPS[comparison](x, y), x.dtype), tie)
+        parts = [ops.mul(tangents[0], x_wins) if tangents[0] is not None else None,
+                 ops.mul(tangents[1], ops.sub(one, x_wins)) if tangents[1] is not None else None]
         parts = [p for p in parts if p is not None]
-        return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(*parts)]
+        return [ans], [None if not parts else parts[0] if len(parts) == 1 else ops.add(*parts)]
     return jvp
 
 
-defjvp(OPS["rem"], lambda t, ans, x, y: t, lambda t, ans, x, y: lax.neg(lax.mul(t, _trunc(lax.div(x, y)))))
+defjvp(OPS["rem"], lambda t, ans, x, y: t, lambda t, ans, x, y: ops.neg(ops.mul(t, _trunc(ops.div(x, y)))))
 defjvp(OPS["pow"], _pow_dx, _pow_dy)
 defjvp(OPS["atan2"],
-       lambda t, ans, x, y: lax.mul(t, lax.div(y, lax.add(lax.mul(x, x), lax.mul(y, y)))),
-       lambda t, ans, x, y: lax.mul(t, lax.neg(lax.div(x, lax.add(lax.mul(x, x), lax.mul(y, y))))))
+       lambda t, ans, x, y: ops.mul(t, ops.div(y, ops.add(ops.mul(x, x), ops.mul(y, y)))),
+       lambda t, ans, x, y: ops.mul(t, ops.neg(ops.div(x, ops.add(ops.mul(x, x), ops.mul(y, y))))))
 defjvp(OPS["polygamma"], None,
-       lambda t, ans, n, x: lax.mul(t, OPS["polygamma"](lax.add(n, 1.0), x)))
+       lambda t, ans, n, x: ops.mul(t, OPS["polygamma"](ops.add(n, 1.0), x)))
 OPS["max"].jvp = lambda primals, tangents: _extremum_jvp("gt")(primals, tangents)
 OPS["min"].jvp = lambda primals, tangents: _extremum_jvp("lt")(primals, tangents)
 
@@ -497,11 +521,11 @@ def _clamp_jvp(primals, tangents):
     lo, x, hi = primals
     ans = OPS["clamp"](lo, x, hi)
     # The result is min(max(x, lo), hi): hi wins whenever it is below lo too.
-    masks = [lax.bitwise_and(lax.lt(x, lo), lax.le(lo, hi)), lax.bitwise_and(lax.ge(x, lo), lax.le(x, hi)),
-             lax.gt(lax.max(x, lo), hi)]
-    parts = [lax.mul(t, lax.convert_element_type(m, x.dtype)) for t, m in zip(tangents, masks) if t is not None]
-    return [ans], [None if not parts else parts[0] if len(parts) == 1 else lax.add(parts[0], parts[1])
-                   if len(parts) == 2 else lax.add(lax.add(parts[0], parts[1]), parts[2])]
+    masks = [ops.bitwise_and(ops.lt(x, lo), ops.le(lo, hi)), ops.bitwise_and(ops.ge(x, lo), ops.le(x, hi)),
+             ops.gt(ops.max(x, lo), hi)]
+    parts = [ops.mul(t, ops.convert_element_type(m, x.dtype)) for t, m in zip(tangents, masks) if t is not None]
+    return [ans], [None if not parts else parts[0] if len(parts) == 1 else ops.add(parts[0], parts[1])
+                   if len(parts) == 2 else ops.add(ops.add(parts[0], parts[1]), parts[2])]
 
 
 OPS["clamp"].jvp = _clamp_jvp
@@ -518,7 +542,7 @@ def _convert_jvp(primals, tangents, new_dtype, weak_type=None):
 OPS["convert_element_type"].jvp = _convert_jvp
 OPS["convert_element_type"].traits.add("linear")
 OPS["convert_element_type"].transpose = lambda ct, x, new_dtype, weak_type=None: [
-    lax.convert_element_type(ct, x.aval.dtype)]
+    ops.convert_element_type(ct, x.aval.dtype)]
 
 
 # -- batching rules -------------------------------------------------------------------

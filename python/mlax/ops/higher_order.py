@@ -28,6 +28,8 @@ from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_elementwise
 from mlax.ops._rules import defzero
 
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+
 
 def _typed_by_callee(*avals, axis_name=None, **attrs):
     raise TypeError("the result types of a transformation op come from its callee function")

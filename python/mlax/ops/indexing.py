@@ -15,13 +15,15 @@ import numpy as np
 
 from iree.compiler import ir
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_front, shifted
 from mlax.ops._rules import add_tangents, deflinear, instantiate, is_linear, zeros
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 _NO_DIMS = ()
 
@@ -289,11 +291,11 @@ def _gather_transpose(ct, operand, indices, offset_dims, collapsed_slice_dims, s
     shape, dtype = indices.aval.shape, indices.aval.dtype
     limits = [operand.aval.shape[d] - slice_sizes[d] for d in start_index_map]
     if index_vector_dim == len(shape):  # implicit index vectors of one index
-        limit = lax.full(shape, limits[0], dtype)
+        limit = ops.full(shape, limits[0], dtype)
     else:
         one = tuple(1 if i == index_vector_dim else n for i, n in enumerate(shape))
-        limit = lax.concatenate([lax.full(one, n, dtype) for n in limits], index_vector_dim)
-    indices = lax.clamp(lax.full(shape, 0, dtype), indices, limit)
+        limit = ops.concatenate([ops.full(one, n, dtype) for n in limits], index_vector_dim)
+    indices = ops.clamp(ops.full(shape, 0, dtype), indices, limit)
     ct_operand = scatter(zeros(operand.aval), indices, ct, update_window_dims=offset_dims,
                          inserted_window_dims=collapsed_slice_dims, scatter_dims_to_operand_dims=start_index_map,
                          index_vector_dim=index_vector_dim, combiner="add",
@@ -334,16 +336,16 @@ def _scatter_jvp(primals, tangents, combiner, **dims):
         if t_operand is not None:
             parts.append(scatter(t_operand, indices, updates, combiner="mul", **dims))
         if t_updates is not None:
-            ratio = scatter(zeros(operand.aval), indices, lax.div(t_updates, updates), combiner="add", **dims)
-            parts.append(lax.mul(ans, ratio))
+            ratio = scatter(zeros(operand.aval), indices, ops.div(t_updates, updates), combiner="add", **dims)
+            parts.append(ops.mul(ans, ratio))
         return [ans], [add_tangents(parts)]
     # min/max: the tangent of whichever value won.
     parts = []
     if t_operand is not None:
-        parts.append(lax.mul(t_operand, lax.convert_element_type(lax.eq(operand, ans), operand.dtype)))
+        parts.append(ops.mul(t_operand, ops.convert_element_type(ops.eq(operand, ans), operand.dtype)))
     if t_updates is not None:
-        won = lax.convert_element_type(lax.eq(updates, result_at_updates), updates.dtype)
-        parts.append(scatter(zeros(operand.aval), indices, lax.mul(t_updates, won), combiner="add", **dims))
+        won = ops.convert_element_type(ops.eq(updates, result_at_updates), updates.dtype)
+        parts.append(scatter(zeros(operand.aval), indices, ops.mul(t_updates, won), combiner="add", **dims))
     return [ans], [add_tangents(parts)]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from iree.compiler import ir
 
-from mlax import lax
+from mlax import ops
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
 from mlax.ops import _hlo
@@ -25,6 +25,8 @@ from mlax.core import dtypes, mlir
 from mlax.ops._batching import batch_size, move_axis, shifted, to_front
 from mlax.ops._rules import add_tangents, defbilinear
 from mlax.ops.elementwise import check_same_dtypes
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def free_axes(ndim, contracting, batch):
@@ -96,15 +98,15 @@ def _contract_back(ct, other, aval, own_contracting, other_contracting, own_batc
     paired = [own_contracting[other_contracting.index(a)] for a in sorted(other_contracting)]
     ct_first = list(own_batch) + list(own_free) + paired      # own axis at each result position
     other_first = list(own_batch) + paired + list(own_free)
-    ct = lax.convert_element_type(ct, other.dtype)
+    ct = ops.convert_element_type(ct, other.dtype)
     batch = (tuple(range(nb)), tuple(other_batch))
     if other_first == sorted(other_first) and ct_first != sorted(ct_first):
-        result = lax.dot_general(other, ct, ((tuple(other_free), ct_other_free), (batch[1], batch[0])))
+        result = ops.dot_general(other, ct, ((tuple(other_free), ct_other_free), (batch[1], batch[0])))
         layout = other_first
     else:
-        result = lax.dot_general(ct, other, ((ct_other_free, tuple(other_free)), batch))
+        result = ops.dot_general(ct, other, ((ct_other_free, tuple(other_free)), batch))
         layout = ct_first
-    return lax.convert_element_type(lax.transpose(result, [layout.index(d) for d in range(aval.ndim)]), aval.dtype)
+    return ops.convert_element_type(ops.transpose(result, [layout.index(d) for d in range(aval.ndim)]), aval.dtype)
 
 
 def _transpose_lhs(ct, rhs, lhs_aval, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch,
@@ -217,18 +219,18 @@ def _read_triangle(a, lower, unit_diagonal):
     """The part of `a` triangular_solve reads: its lower or upper triangle (without the
     diagonal, with a unit diagonal)."""
     n = a.shape[-1]
-    rows = lax.broadcasted_iota(dtypes.int32, (n, n), 0)
-    cols = lax.broadcasted_iota(dtypes.int32, (n, n), 1)
+    rows = ops.broadcasted_iota(dtypes.int32, (n, n), 0)
+    cols = ops.broadcasted_iota(dtypes.int32, (n, n), 1)
     if not lower:
         rows, cols = cols, rows
-    keep = lax.gt(rows, cols) if unit_diagonal else lax.ge(rows, cols)
-    return lax.select(lax.broadcast_in_dim(keep, a.shape, (a.ndim - 2, a.ndim - 1)), a, lax.full(a.shape, 0, a.dtype))
+    keep = ops.gt(rows, cols) if unit_diagonal else ops.ge(rows, cols)
+    return ops.select(ops.broadcast_in_dim(keep, a.shape, (a.ndim - 2, a.ndim - 1)), a, ops.full(a.shape, 0, a.dtype))
 
 
 def batched_matmul(x, y):
     """x @ y over matrices in the last two axes, batched over the leading ones."""
     batch = tuple(range(x.ndim - 2))
-    return lax.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
+    return ops.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
 
 
 def _triangular_solve_jvp(primals, tangents, lower=True, unit_diagonal=False):
@@ -238,13 +240,13 @@ def _triangular_solve_jvp(primals, tangents, lower=True, unit_diagonal=False):
     parts = [triangular_solve(a, b_dot, **attrs) if b_dot is not None else None]
     if a_dot is not None:  # d(a^-1 b) = -a^-1 da a^-1 b
         change = batched_matmul(_read_triangle(a_dot, lower, unit_diagonal), x)
-        parts.append(lax.neg(triangular_solve(a, change, **attrs)))
+        parts.append(ops.neg(triangular_solve(a, change, **attrs)))
     return [x], [add_tangents(parts)]
 
 
 def _triangular_solve_transpose(ct, a, b, lower=True, unit_diagonal=False):
     # x = a^-1 b, so b's cotangent is a^-T ct: a transposed swaps its triangles.
-    a_transposed = lax.transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+    a_transposed = ops.transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
     return [None, triangular_solve(a_transposed, ct, lower=not lower, unit_diagonal=unit_diagonal)]
 
 
@@ -254,8 +256,8 @@ def _batch_triangular_solve(args, dims, lower=True, unit_diagonal=False):
     if a_dim is None:  # one matrix, many right-hand sides: the examples become more columns
         b = move_axis(b, b_dim, b.ndim - 2)
         shape = b.shape
-        x = triangular_solve(a, lax.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), **attrs)
-        return [lax.reshape(x, shape)], [b.ndim - 2]
+        x = triangular_solve(a, ops.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), **attrs)
+        return [ops.reshape(x, shape)], [b.ndim - 2]
     size = batch_size(args, dims)
     return [triangular_solve(to_front(a, a_dim, size), to_front(b, b_dim, size), **attrs)], [0]
 

@@ -5,7 +5,7 @@
 
 import numpy as np
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS, Op
@@ -13,6 +13,8 @@ from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_front, shifted
 from mlax.ops._rules import deflinear, defzero
 from mlax.ops.elementwise import ANY, INTEGRAL, _check_dtype
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def _check_axes(name, x, axes):
@@ -198,9 +200,9 @@ def _reduce_extremum_jvp(kind):
         ans = OPS[f"reduce_{kind}"](x, axes=axes)
         if t is None:
             return [ans], [None]
-        at_extreme = lax.convert_element_type(
-            lax.eq(x, lax.broadcast_in_dim(ans, x.shape, _kept_axes(x.ndim, axes))), x.dtype)
-        share = lax.div(lax.reduce_sum(lax.mul(t, at_extreme), axes), lax.reduce_sum(at_extreme, axes))
+        at_extreme = ops.convert_element_type(
+            ops.eq(x, ops.broadcast_in_dim(ans, x.shape, _kept_axes(x.ndim, axes))), x.dtype)
+        share = ops.div(ops.reduce_sum(ops.mul(t, at_extreme), axes), ops.reduce_sum(at_extreme, axes))
         return [ans], [share]
     return jvp
 
@@ -216,21 +218,21 @@ def _reduce_prod_jvp(primals, tangents, axes):
     count = int(np.prod([x.shape[d] for d in axes], dtype=np.int64))
 
     def flat(v):
-        return lax.reshape(lax.transpose(v, kept + tuple(axes)), kept_shape + (count,))
+        return ops.reshape(ops.transpose(v, kept + tuple(axes)), kept_shape + (count,))
 
     xs, last = flat(x), len(kept_shape)
-    ones = lax.full(kept_shape + (1,), 1, x.dtype)
-    before = lax.concatenate([ones, lax.slice_in_dim(lax.cumprod(xs, last), 0, count - 1, axis=last)], last)
-    after = lax.concatenate([lax.slice_in_dim(lax.cumprod(xs, last, reverse=True), 1, count, axis=last), ones], last)
-    return [ans], [lax.reduce_sum(lax.mul(flat(t), lax.mul(before, after)), (last,))]
+    ones = ops.full(kept_shape + (1,), 1, x.dtype)
+    before = ops.concatenate([ones, ops.slice_in_dim(ops.cumprod(xs, last), 0, count - 1, axis=last)], last)
+    after = ops.concatenate([ops.slice_in_dim(ops.cumprod(xs, last, reverse=True), 1, count, axis=last), ones], last)
+    return [ans], [ops.reduce_sum(ops.mul(flat(t), ops.mul(before, after)), (last,))]
 
 
 def _cumprod_jvp(primals, tangents, axis, reverse=False):
     (x,), (t,) = primals, tangents
-    ans = lax.cumprod(x, axis, reverse)
+    ans = ops.cumprod(x, axis, reverse)
     if t is None:
         return [ans], [None]
-    return [ans], [lax.mul(ans, lax.cumsum(lax.div(t, x), axis, reverse))]
+    return [ans], [ops.mul(ans, ops.cumsum(ops.div(t, x), axis, reverse))]
 
 
 def _cumulative_extremum_jvp(kind):
@@ -242,25 +244,25 @@ def _cumulative_extremum_jvp(kind):
         ans = OPS[f"cum{kind}"](x, axis=axis, reverse=reverse or None)
         if t is None:
             return [ans], [None]
-        positions = lax.broadcasted_iota(dtypes.int32, x.shape, axis)
+        positions = ops.broadcasted_iota(dtypes.int32, x.shape, axis)
         if reverse:
-            positions = lax.sub(lax.full(x.shape, x.shape[axis] - 1, dtypes.int32), positions)
-        setter = lax.select(lax.eq(x, ans), positions, lax.full(x.shape, 0, dtypes.int32))
-        latest = lax.cummax(setter, axis, reverse)
+            positions = ops.sub(ops.full(x.shape, x.shape[axis] - 1, dtypes.int32), positions)
+        setter = ops.select(ops.eq(x, ans), positions, ops.full(x.shape, 0, dtypes.int32))
+        latest = ops.cummax(setter, axis, reverse)
         if reverse:
-            latest = lax.sub(lax.full(x.shape, x.shape[axis] - 1, dtypes.int32), latest)
+            latest = ops.sub(ops.full(x.shape, x.shape[axis] - 1, dtypes.int32), latest)
         return [ans], [take_along_axis(t, latest, axis)]
     return jvp
 
 
 deflinear(OPS["reduce_sum"], lambda ct, x, axes: [
-    lax.broadcast_in_dim(ct, x.aval.shape, _kept_axes(x.aval.ndim, axes))])
+    ops.broadcast_in_dim(ct, x.aval.shape, _kept_axes(x.aval.ndim, axes))])
 OPS["reduce_max"].jvp = _reduce_extremum_jvp("max")
 OPS["reduce_min"].jvp = _reduce_extremum_jvp("min")
 OPS["reduce_prod"].jvp = _reduce_prod_jvp
 for _name in ("reduce_and", "reduce_or", "argmax", "argmin"):
     defzero(OPS[_name])
-deflinear(OPS["cumsum"], lambda ct, x, axis, reverse=False: [lax.cumsum(ct, axis, not reverse)])
+deflinear(OPS["cumsum"], lambda ct, x, axis, reverse=False: [ops.cumsum(ct, axis, not reverse)])
 OPS["cumprod"].jvp = _cumprod_jvp
 OPS["cummax"].jvp = _cumulative_extremum_jvp("max")
 OPS["cummin"].jvp = _cumulative_extremum_jvp("min")

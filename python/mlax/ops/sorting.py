@@ -11,11 +11,13 @@ import numpy as np
 
 from iree.compiler import ir
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.op import Op
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_front
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def _check_dimension(name, x, dimension):
@@ -109,7 +111,7 @@ sort_key_val.numpy_ref = lambda keys, values, dimension, descending=False: [
 # -- differentiation: sorting permutes, so tangents follow the same permutation ---------
 
 def _permutation(keys, dimension, descending):
-    iota = lax.broadcasted_iota(dtypes.int32, keys.shape, dimension)
+    iota = ops.broadcasted_iota(dtypes.int32, keys.shape, dimension)
     return sort_key_val(keys, iota, dimension=dimension, descending=descending or None)[1]
 
 

@@ -9,13 +9,16 @@ import numpy as np
 
 from iree.compiler import ir
 
-from mlax import lax
+from mlax import ops
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
-from mlax.ops import _hlo
+from mlax.core.trace import install_constant_builder
+from mlax.ops import _hlo, elementwise
 from mlax.ops._batching import batch_size, defbatch_front, shifted, to_front
 from mlax.ops._rules import deflinear, defzero, is_linear, zeros
+
+__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
 
 def _shape_error(name, message):
@@ -33,6 +36,21 @@ constant = Op("constant", [], _constant_rule,
                                             value=ctx.op.attributes["value"]),
               attrs={"value": "dense"}, doc="An array literal held in the `value` attribute.")
 constant.numpy_ref = lambda value: value
+
+
+def _emit_constant(trace, value, aval):
+    """The constant op for `value` in `trace` (complex ones are built from their real and
+    imaginary parts: MLIR's Python bindings cannot read complex dense attributes back)."""
+    if dtypes.is_complex(aval.dtype):
+        part = aval.update(dtype=dtypes.real_dtype(aval.dtype))
+        real, imag = _emit_constant(trace, np.real(value), part), _emit_constant(trace, np.imag(value), part)
+        [out] = trace.emit(elementwise.complex_, [real, imag], {}, [aval])
+        return out
+    [out] = trace.emit(constant, [], {"value": value}, [aval])
+    return out
+
+
+install_constant_builder(_emit_constant)
 
 
 def _iota_rule(dtype, shape, dimension):
@@ -234,7 +252,7 @@ def _concatenate_rule(*xs, dimension):
 
 
 # Binary, so that MLIR's IRDL can verify it (an IRDL variadic operand list must be of one type);
-# lax.concatenate builds n-ary joins as a balanced tree, which StableHLO flattens again.
+# ops.concatenate builds n-ary joins as a balanced tree, which StableHLO flattens again.
 concatenate = Op("concatenate", ["lhs", "rhs"], _concatenate_rule,
                  lambda ctx, *xs, dimension: _hlo.value("stablehlo.concatenate", xs, ctx.out_types[0],
                                                         dimension=dimension),
@@ -282,7 +300,7 @@ def _broadcast_transpose(ct, x, shape, broadcast_dimensions):
     stretched = [broadcast_dimensions[i] for i, size in enumerate(x.aval.shape)
                  if size == 1 and shape[broadcast_dimensions[i]] != 1]
     created = [d for d in range(len(shape)) if d not in broadcast_dimensions]
-    return [lax.reshape(lax.reduce_sum(ct, tuple(sorted(created + stretched))), x.aval.shape)]
+    return [ops.reshape(ops.reduce_sum(ct, tuple(sorted(created + stretched))), x.aval.shape)]
 
 
 def _slice_transpose(ct, x, start_indices, limit_indices, strides):
@@ -291,16 +309,16 @@ def _slice_transpose(ct, x, start_indices, limit_indices, strides):
     for size, start, stride, count in zip(x.aval.shape, start_indices, strides, ct.shape):
         end = start + (count - 1) * stride + 1 if count else start
         config.append((start, size - end, stride - 1 if count else 0))
-    return [lax.pad(ct, 0, config)]
+    return [ops.pad(ct, 0, config)]
 
 
 def _dynamic_slice_transpose(ct, x, *start_indices, slice_sizes):
-    return [lax.dynamic_update_slice(zeros(x.aval), ct, start_indices)] + [None] * len(start_indices)
+    return [ops.dynamic_update_slice(zeros(x.aval), ct, start_indices)] + [None] * len(start_indices)
 
 
 def _dynamic_update_slice_transpose(ct, x, update, *start_indices):
-    ct_x = lax.dynamic_update_slice(ct, zeros(update.aval), start_indices) if is_linear(x) else None
-    ct_update = lax.dynamic_slice(ct, start_indices, update.aval.shape) if is_linear(update) else None
+    ct_x = ops.dynamic_update_slice(ct, zeros(update.aval), start_indices) if is_linear(x) else None
+    ct_update = ops.dynamic_slice(ct, start_indices, update.aval.shape) if is_linear(update) else None
     return [ct_x, ct_update] + [None] * len(start_indices)
 
 
@@ -308,28 +326,28 @@ def _concatenate_transpose(ct, *xs, dimension):
     cts, offset = [], 0
     for x in xs:
         size = x.aval.shape[dimension]
-        cts.append(lax.slice_in_dim(ct, offset, offset + size, axis=dimension) if is_linear(x) else None)
+        cts.append(ops.slice_in_dim(ct, offset, offset + size, axis=dimension) if is_linear(x) else None)
         offset += size
     return cts
 
 
 def _pad_transpose(ct, x, padding_value, low, high, interior):
     # Undo the edge padding (negative pads crop), then step over the interior padding.
-    unpadded = lax.pad(ct, 0, [(-lo, -hi, 0) for lo, hi in zip(low, high)])
-    ct_x = lax.slice(unpadded, [0] * len(low), unpadded.shape, [i + 1 for i in interior])
+    unpadded = ops.pad(ct, 0, [(-lo, -hi, 0) for lo, hi in zip(low, high)])
+    ct_x = ops.slice(unpadded, [0] * len(low), unpadded.shape, [i + 1 for i in interior])
     ct_value = None
     if is_linear(padding_value):
-        everything = lax.reduce_sum(ct, tuple(range(len(low))))
-        ct_value = lax.sub(everything, lax.reduce_sum(ct_x, tuple(range(len(low)))))
+        everything = ops.reduce_sum(ct, tuple(range(len(low))))
+        ct_value = ops.sub(everything, ops.reduce_sum(ct_x, tuple(range(len(low)))))
     return [ct_x if is_linear(x) else None, ct_value]
 
 
 defzero(constant)
 defzero(iota)
 deflinear(broadcast_in_dim, _broadcast_transpose)
-deflinear(reshape, lambda ct, x, new_sizes: [lax.reshape(ct, x.aval.shape)])
-deflinear(transpose, lambda ct, x, permutation: [lax.transpose(ct, tuple(np.argsort(permutation)))])
-deflinear(rev, lambda ct, x, dimensions: [lax.rev(ct, dimensions)])
+deflinear(reshape, lambda ct, x, new_sizes: [ops.reshape(ct, x.aval.shape)])
+deflinear(transpose, lambda ct, x, permutation: [ops.transpose(ct, tuple(np.argsort(permutation)))])
+deflinear(rev, lambda ct, x, dimensions: [ops.rev(ct, dimensions)])
 deflinear(slice_, _slice_transpose)
 deflinear(dynamic_slice, _dynamic_slice_transpose, linear_operands=(0,))
 deflinear(dynamic_update_slice, _dynamic_update_slice_transpose, linear_operands=(0, 1))
@@ -354,13 +372,13 @@ def _batch_pad(args, dims, low, high, interior):
     config = [(0, 0, 0)] + list(zip(low, high, interior))
     x = to_front(x, dims[0], size)
     if dims[1] is None:
-        return [lax.pad(x, value, config)], [0]
+        return [ops.pad(x, value, config)], [0]
     # A batched padding value: pad with zeros, then fill the padding per example.
     value = to_front(value, dims[1], size)
-    padded = lax.pad(x, 0, config)
-    inside = lax.pad(lax.full(x.shape, True, dtypes.bool_), False, config)
-    fill = lax.broadcast_in_dim(value, padded.shape, (0,))
-    return [lax.select(inside, padded, fill)], [0]
+    padded = ops.pad(x, 0, config)
+    inside = ops.pad(ops.full(x.shape, True, dtypes.bool_), False, config)
+    fill = ops.broadcast_in_dim(value, padded.shape, (0,))
+    return [ops.select(inside, padded, fill)], [0]
 
 
 def _element_coordinates(starts, index_dims, shape, size):
@@ -370,10 +388,10 @@ def _element_coordinates(starts, index_dims, shape, size):
     Batched dynamic slices and updates become element gathers and scatters: IREE
     compiles no scatter whose windows span indexed axes (the gather's transpose)."""
     count = int(np.prod(shape, dtype=np.int64))
-    coordinates = [lax.broadcasted_iota(dtypes.int32, shape, 0)] + [
-        lax.add(lax.broadcast_in_dim(lax.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
-                lax.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
-    return lax.concatenate([lax.reshape(c, (count, 1)) for c in coordinates], 1), count
+    coordinates = [ops.broadcasted_iota(dtypes.int32, shape, 0)] + [
+        ops.add(ops.broadcast_in_dim(ops.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
+                ops.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
+    return ops.concatenate([ops.reshape(c, (count, 1)) for c in coordinates], 1), count
 
 
 def _gather_slices(x, starts, index_dims, sizes, size):
@@ -385,12 +403,12 @@ def _gather_slices(x, starts, index_dims, sizes, size):
     axes = tuple(range(len(shape)))
     out = gather(x, flat, offset_dims=(), collapsed_slice_dims=axes, start_index_map=axes, index_vector_dim=1,
                  slice_sizes=(1,) * len(shape))
-    return lax.reshape(out, shape)
+    return ops.reshape(out, shape)
 
 
 def _clamp_start(index, largest):
     """dynamic_slice clamps start indices into bounds; a gather needs the same clamp spelled out."""
-    return lax.clamp(lax.full(index.shape, 0, index.dtype), index, lax.full(index.shape, largest, index.dtype))
+    return ops.clamp(ops.full(index.shape, 0, index.dtype), index, ops.full(index.shape, largest, index.dtype))
 
 
 def _batch_dynamic_slice(args, dims, slice_sizes):
@@ -398,8 +416,8 @@ def _batch_dynamic_slice(args, dims, slice_sizes):
     x = to_front(args[0], dims[0], size)
     indices, index_dims = args[1:], dims[1:]
     if all(d is None for d in index_dims):
-        zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
-        return [lax.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
+        zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
+        return [ops.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
     starts = [_clamp_start(i, limit - s) for i, limit, s in zip(indices, x.shape[1:], slice_sizes)]
     return [_gather_slices(x, starts, index_dims, slice_sizes, size)], [0]
 
@@ -411,12 +429,12 @@ def _batch_dynamic_update_slice(args, dims):
     x, update = to_front(args[0], dims[0], size), to_front(args[1], dims[1], size)
     indices, index_dims = args[2:], dims[2:]
     if all(d is None for d in index_dims):
-        zero = lax.full((), 0, indices[0].dtype if indices else dtypes.int32)
-        return [lax.dynamic_update_slice(x, update, [zero, *indices])], [0]
+        zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
+        return [ops.dynamic_update_slice(x, update, [zero, *indices])], [0]
     starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
     flat, count = _element_coordinates(starts, index_dims, update.shape, size)
     axes = tuple(range(update.ndim))
-    out = scatter(x, flat, lax.reshape(update, (count,)), update_window_dims=(), inserted_window_dims=axes,
+    out = scatter(x, flat, ops.reshape(update, (count,)), update_window_dims=(), inserted_window_dims=axes,
                   scatter_dims_to_operand_dims=axes, index_vector_dim=1, combiner="set")
     return [out], [0]
 

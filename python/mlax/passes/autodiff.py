@@ -20,11 +20,11 @@ function, so higher derivatives come from running the pass again.
 """
 
 from mlax.core import dtypes, mlir, op as op_table
-from mlax.core.linear import Equation, LinearValue, Tape
+from mlax.core.tape import Equation, LinearValue, Tape
 from mlax.core.trace import Trace, current_trace
 from mlax.ops._rules import add_tangents, instantiate, is_linear
 from mlax.passes import _walk, register
-from mlax.passes._transforms import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
+from mlax.passes._expansion import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
                                      replace_by_call, result_avals)
 
 _DIFFERENTIATE = ("mlax.jvp", "mlax.vjp")

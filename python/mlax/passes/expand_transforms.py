@@ -6,7 +6,7 @@ an op whose callee holds no unexpanded transformation op, whatever its kind.
 """
 
 from mlax.passes import autodiff, pmap, register, vmap  # noqa: F401  (their expanders register themselves)
-from mlax.passes._transforms import EXPANDERS, expand
+from mlax.passes._expansion import EXPANDERS, expand
 
 
 @register("mlax-expand-transforms")

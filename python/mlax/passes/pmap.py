@@ -26,14 +26,14 @@ runs all devices' instances, over functions folded across the devices (the op's
 spmd rule, through SpmdContext).
 """
 
-from mlax import lax
+from mlax import ops
 from mlax.core import mlir, op as op_table
 from mlax.core.aval import ShapedArray
 from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace
 from mlax.ops.collectives import move
 from mlax.passes import _walk, register
-from mlax.passes._transforms import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
+from mlax.passes._expansion import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
                                      replace_by_call)
 
 HOST = 0  # the device the function calling a pmap runs on
@@ -102,7 +102,7 @@ class SpmdContext(RuleContext):
 def _shard(x, axis, index, device):
     """Device `device`'s part of x: slice `index` along `axis` (all of x when axis is -1)."""
     if axis >= 0:
-        x = lax.squeeze(lax.slice_in_dim(x, index, index + 1, axis=axis), (axis,))
+        x = ops.squeeze(ops.slice_in_dim(x, index, index + 1, axis=axis), (axis,))
     return move(x, HOST, device)
 
 
@@ -125,8 +125,8 @@ def _expand(module, operation):
             if axis < 0:
                 results.append(move(values[0], devices[0], HOST))
                 continue
-            parts = [lax.expand_dims(move(v, device, HOST), (axis,)) for v, device in zip(values, devices)]
-            results.append(lax.concatenate(parts, axis))
+            parts = [ops.expand_dims(move(v, device, HOST), (axis,)) for v, device in zip(values, devices)]
+            results.append(ops.concatenate(parts, axis))
         trace.finish(results)
     replace_by_call(operation, trace.name)
 

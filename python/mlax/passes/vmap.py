@@ -24,7 +24,7 @@ from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace, current_trace
 from mlax.ops._batching import move_axis, to_front
 from mlax.passes import _walk, register
-from mlax.passes._transforms import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
+from mlax.passes._expansion import (CALLS_OF_CALLEE, EXPANDERS, RuleContext, arg_avals, expand, reemit,
                                      replace_by_call, result_avals)
 
 

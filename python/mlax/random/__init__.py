@@ -16,7 +16,7 @@ import mlax.numpy as mnp
 from mlax import config, lax
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.jit import compiled
+from mlax.api.jit import compiled
 from mlax.core.trace import aval_of
 
 _UINT32 = np.dtype(np.uint32)

@@ -20,6 +20,7 @@ from iree.compiler import version as iree_version
 from iree.compiler.api import Output, Session, Source
 
 from mlax import errors
+from mlax._version import __version__
 from mlax.core import mlir
 from mlax.runtime import backends
 
@@ -55,8 +56,6 @@ def close_sessions():
 
 
 def cache_key(text, flags):
-    from mlax import __version__
-
     digest = hashlib.sha256()
     all_flags = mlir.GLOBAL_COMPILER_OPTIONS + tuple(flags)
     for part in (__version__, str(iree_version.VERSION), "\0".join(all_flags), text):

@@ -10,10 +10,12 @@ import numpy as np
 
 import iree.runtime as rt
 
-from mlax.core import jit as jit_lib
-from mlax.core.array import Array, device_put
 from mlax.core.aval import ShapedArray
+from mlax.core.trace import install_runtime
 from mlax.runtime import backends
+from mlax.runtime.array import Array, device_put
+from mlax.runtime.device import default_device, devices
+from mlax.runtime.pipeline import trace_program
 from mlax.tree_util import tree_structure
 
 _kernels = {}
@@ -39,7 +41,7 @@ def _kernel(op, attrs, avals, device):
         def apply(*xs):
             out = op(*xs, **attrs)
             return list(out) if op.multiple_results else out
-        program = jit_lib.trace_program(apply, avals, tree_structure((tuple(avals), {})))
+        program = trace_program(apply, avals, tree_structure((tuple(avals), {})))
         kernel = _kernels[key] = program.compile(device.platform, device)
     return kernel
 
@@ -54,8 +56,6 @@ def apply_eagerly(op, operands, attrs):
         return [device_put(attrs["value"])]
     device = next((x.device for x in operands if isinstance(x, Array)), None)
     if device is None:
-        from mlax.runtime.device import devices
-
         device = devices(backends.default_name())[0]
     arrays = [x if isinstance(x, Array) else device_put(x, device) for x in operands]
     avals = [a.aval for a in arrays]
@@ -70,3 +70,12 @@ def apply_eagerly(op, operands, attrs):
         kernel = _kernel(op, attrs, [a.strip_weak_type() for a in avals], device)
         outs = kernel.run_buffers(buffers)
     return [Array(b, aval, device) for b, aval in zip(outs, out_avals)]
+
+
+def _device_constant(value, aval):
+    """`value` on the default device, typed `aval` (weak or strong)."""
+    device = default_device()
+    return Array(device.put(np.asarray(value, aval.dtype, order="C")), aval, device)
+
+
+install_runtime(apply_eagerly, _device_constant)

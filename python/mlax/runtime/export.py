@@ -35,9 +35,10 @@ from iree.compiler import version as compiler_version
 from iree.runtime import version as runtime_version
 
 from mlax import errors
+from mlax._version import __version__
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
-from mlax.core.jit import Jitted, arg_aval
+from mlax.core.trace import arg_aval
 from mlax.runtime import backends, device as device_lib, pipeline
 from mlax.tree_util import PyTreeDef, tree_flatten
 
@@ -202,8 +203,6 @@ class Exported:
 
     def serialize(self):
         """The artifact as bytes (see the module docstring for its layout)."""
-        from mlax import __version__
-
         header = {
             "function": self.fun_name, "entry": self._entry,
             "mlax_version": __version__, "iree_version": self.iree_version,
@@ -223,28 +222,6 @@ class Exported:
 
     def __repr__(self):
         return f"Exported({self.signature()}, platforms={self.platforms})"
-
-
-def export(fun, platforms=None):
-    """`export(f, platforms)(*args, **kwargs)`: f traced for the shapes and dtypes of
-    the arguments (arrays or ShapeDtypeStructs) and compiled for each platform
-    (default: the current one), as an Exported. For static arguments, pass
-    `mlax.jit(f, static_argnums=...)` and their values."""
-    jitted = fun if isinstance(fun, Jitted) else Jitted(fun)
-    names = [platforms] if isinstance(platforms, str) else platforms or [backends.default_name()]
-    targets = list(dict.fromkeys(backends.get(name.strip().lower()).name for name in names))
-
-    def exported(*args, **kwargs):
-        program = jitted.trace(args, kwargs, embed_constants=True)
-        for tree in (program.in_tree, program.out_tree):
-            tree_to_json(tree)  # raises, before compiling, for a structure a load could not rebuild
-        vmfbs = {target: program.vmfb(target, portable=True) for target in targets}
-        return Exported(getattr(fun, "__name__", type(fun).__name__),
-                        [a.strip_weak_type() for a in program.in_avals],
-                        [a.strip_weak_type() for a in program.out_avals], program.in_tree, program.out_tree,
-                        vmfbs, program.name, program.written_args, program.builder.work,
-                        device_count=backends.device_count(program.as_text("stablehlo")))
-    return exported
 
 
 def deserialize(data):

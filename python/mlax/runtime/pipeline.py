@@ -11,7 +11,10 @@ import numpy as np
 
 from mlax import errors
 from mlax.core import mlir
-from mlax.core.array import Array, device_put
+from mlax.core.ir_builder import ModuleBuilder
+from mlax.core.trace import Trace
+from mlax.tree_util import tree_flatten
+from mlax.runtime.array import Array, device_put
 from mlax.runtime import aliasing, backends, compiler, device as device_lib
 
 # Callables given the text of every traced module (the test suite verifies
@@ -26,6 +29,18 @@ LOWERING_PASSES = ("mlax-expand-transforms", "mlax-simplify", "mlax-lower")
 # Programs whose traced ops produce fewer elements than this in total run
 # inline on the calling thread (IREE local-sync); larger ones use the worker threads.
 INLINE_WORK_LIMIT = 1 << 16
+
+
+def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False):
+    """Trace `fun(*args)` for flat `in_avals` shaped as `in_tree` into a Program
+    (whose arrays closed over are constants in the IR with `embed_constants`)."""
+    builder = ModuleBuilder()
+    with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants) as trace:
+        args, kwargs = in_tree.unflatten(trace.args)
+        out = fun(*args, **kwargs)
+        out_leaves, out_tree = tree_flatten(out)
+        trace.finish(out_leaves)
+    return Program(builder, trace, in_tree, out_tree)
 
 
 class Program:

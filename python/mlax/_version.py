@@ -1,0 +1,3 @@
+"""The version of mlax."""
+
+__version__ = "0.1.0"

@@ -1,1 +1,0 @@
-"""The function transformations: autodiff (ad), custom rules (custom)."""
