@@ -1,4 +1,13 @@
-"""`mlax opt` run in process on IR text, and a look at what it printed; for the pass tests."""
+"""`mlax opt` run in process on IR text, and a look at what it printed; for the pass tests.
+
+The expected IR is written as FileCheck directives (`// CHECK: ...`, as in MLIR's lit tests)
+and checked by the `filecheck` package (a Python FileCheck) with `check_output`.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
 
 from iree.compiler import ir
 
@@ -15,17 +24,25 @@ def mlax_opt(text, passes, tmp_path, capsys):
     return status, out, err
 
 
-def op_names(text):
-    """The names of all operations in the module `text`, inner ones first."""
-    names = []
+def check_output(output, checks, prefixes=("CHECK",), match_full_lines=False):
+    """Check `output` (what `mlax opt` printed) against the FileCheck directives in `checks`;
+    fail the test with FileCheck's diagnostics on a mismatch.
 
-    def record(operation):
-        names.append(operation.name)
-        return ir.WalkResult.ADVANCE
-
-    with mlir.context(), ir.Location.unknown():
-        ir.Module.parse(text).operation.walk(record)
-    return names
+    `filecheck` runs once per prefix in `prefixes`, as a lit test does with one RUN line per
+    `--check-prefix`: a second prefix holds checks over the whole output (a CHECK-NOT before
+    the first and after the last positive match covers everything), apart from the ordered ones.
+    `match_full_lines`: each check must match a whole line (FileCheck's --match-full-lines)."""
+    with tempfile.TemporaryDirectory() as folder:
+        check_file = os.path.join(folder, "checks.mlir")
+        with open(check_file, "w") as f:
+            f.write(checks)
+        for prefix in prefixes:
+            flags = ["--enable-var-scope", "--check-prefix", prefix] + (["--match-full-lines"] if match_full_lines else [])
+            run = subprocess.run([sys.executable, "-m", "filecheck", *flags, check_file],
+                                 input=output, capture_output=True, text=True)
+            if run.returncode != 0:
+                raise AssertionError(f"FileCheck --check-prefix {prefix} failed:\n{run.stderr}{run.stdout}"
+                                     f"\n--- the output checked ---\n{output}")
 
 
 def run_lowered(text, *args):
