@@ -40,7 +40,7 @@ def shifted(axes, by=1):
 
 def defbatch_elementwise(op):
     """Operands of one shape: keep a batch axis all operands share, else move them first."""
-    def batch(args, dims, **attrs):
+    def batch(ctx, args, dims, **attrs):
         distinct = {d for d in dims}
         if len(distinct) == 1 and None not in distinct:
             lined_up, target = list(args), dims[0]
@@ -56,7 +56,7 @@ def defbatch_elementwise(op):
 def defbatch_front(op, adjust=lambda attrs, size: attrs):
     """Move every batch axis first (broadcasting unbatched operands), then apply
     op with the attributes adjust(attrs, batch_size) returns; results are batched first."""
-    def batch(args, dims, **attrs):
+    def batch(ctx, args, dims, **attrs):
         size = batch_size(args, dims)
         front = [to_front(x, d, size) for x, d in zip(args, dims)]
         out = op(*front, **adjust(dict(attrs), size))

@@ -1,11 +1,12 @@
 """Families of differentiation rules, so that most op entries need one line.
 
-A JVP rule takes (primals, tangents, **attrs), where a tangent may be None (a
-symbolic zero), and returns (primal outputs, output tangents). It emits
-ordinary mlax ops through mlax.lax, so derivatives of derivatives come free.
-A transpose rule takes (cotangent, *operands, **attrs), where the linear
-operands are LinearValues (`is_linear`), and returns one cotangent (or None)
-per operand.
+A JVP rule takes (ctx, primals, tangents, **attrs), where a tangent may be None
+(a symbolic zero), and returns (primal outputs, output tangents). It emits
+ordinary mlax ops through the op builders, so derivatives of derivatives come
+free. A transpose rule takes (ctx, cotangents, *operands, **attrs), one
+cotangent per result, where the linear operands are LinearValues
+(`is_linear`), and returns one cotangent (or None) per operand. The families'
+own transposes (`deflinear`, `defbilinear`) are written for one cotangent.
 """
 
 from mlax import ops
@@ -39,7 +40,7 @@ def is_linear(x):
 def defjvp(op, *partials):
     """JVP from one rule per operand: partials[i](t_i, ans, *primals, **attrs) is
     operand i's contribution to the output tangent (None: not differentiable)."""
-    def jvp(primals, tangents, **attrs):
+    def jvp(ctx, primals, tangents, **attrs):
         ans = op(*primals, **attrs)
         contributions = [rule(t, ans, *primals, **attrs)
                          for rule, t in zip(partials, tangents) if rule is not None and t is not None]
@@ -49,7 +50,7 @@ def defjvp(op, *partials):
 
 def defzero(op):
     """The op is piecewise constant or integer-valued: its output tangent is zero."""
-    def jvp(primals, tangents, **attrs):
+    def jvp(ctx, primals, tangents, **attrs):
         out = op(*primals, **attrs)
         outs = list(out) if op.multiple_results else [out]
         return outs, [None] * len(outs)
@@ -61,7 +62,7 @@ def deflinear(op, transpose, linear_operands=None):
     jointly: its JVP applies it to their tangents, the other operands as they are."""
     op.traits.add("linear")
 
-    def jvp(primals, tangents, **attrs):
+    def jvp(ctx, primals, tangents, **attrs):
         ans = op(*primals, **attrs)
         linear = range(len(primals)) if linear_operands is None else linear_operands
         if all(tangents[i] is None for i in linear if i < len(tangents)):
@@ -69,7 +70,7 @@ def deflinear(op, transpose, linear_operands=None):
         args = [instantiate(t, p) if i in linear else p for i, (p, t) in enumerate(zip(primals, tangents))]
         return [ans], [op(*args, **attrs)]
     op.jvp = jvp
-    op.transpose = transpose
+    op.transpose = lambda ctx, cts, *operands, **attrs: transpose(cts[0], *operands, **attrs)
 
 
 def defbilinear(op, transpose_lhs, transpose_rhs):
@@ -78,14 +79,15 @@ def defbilinear(op, transpose_lhs, transpose_rhs):
     transpose_rhs(ct, lhs, rhs_aval, **attrs) that of the rhs."""
     op.traits.add("linear")
 
-    def jvp(primals, tangents, **attrs):
+    def jvp(ctx, primals, tangents, **attrs):
         x, y = primals
         tx, ty = tangents
         ans = op(x, y, **attrs)
         parts = [op(tx, y, **attrs) if tx is not None else None, op(x, ty, **attrs) if ty is not None else None]
         return [ans], [add_tangents(parts)]
 
-    def transpose(ct, x, y, **attrs):
+    def transpose(ctx, cts, x, y, **attrs):
+        ct = cts[0]
         if is_linear(x) and is_linear(y):
             raise NotImplementedError(f"mlax.{op.name} of two tangents is not linear")
         if is_linear(x):

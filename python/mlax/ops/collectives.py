@@ -77,7 +77,7 @@ def _from_first(value, devices):
 
 def _spmd_reduction(combine):
     """Combine the instances on the first device, then send the result to every device."""
-    def spmd(args, devices, axis_name):
+    def spmd(ctx, args, devices, axis_name):
         parts = _to_first(args[0], devices)
         total = parts[0]
         for part in parts[1:]:
@@ -89,7 +89,7 @@ def _spmd_reduction(combine):
 def _batch_reduction(op, reduce, unbatched):
     """Over the vmapped axis: reduce the batch axis (the result is the same for every
     example, so unbatched); over another axis: the collective of the whole batch."""
-    def batch(args, dims, ctx, axis_name):
+    def batch(ctx, args, dims, axis_name):
         [x], [dim] = args, dims
         if axis_name != ctx.axis_name:
             return [op(x, axis_name=axis_name)], [dim]
@@ -114,7 +114,7 @@ pmin.batch = _batch_reduction(pmin, lambda x, axes: ops.reduce_min(x, axes), lam
 
 def _extremum_jvp(op):
     """The tangent of the instances that attain the extremum (their mean, for ties)."""
-    def jvp(primals, tangents, axis_name):
+    def jvp(ctx, primals, tangents, axis_name):
         [x], [t] = primals, tangents
         out = op(x, axis_name=axis_name)
         if t is None:
@@ -152,7 +152,7 @@ def _join(parts, axis, tiled):
     return ops.concatenate(parts, axis)
 
 
-def _all_gather_spmd(args, devices, axis_name, axis, axis_size, tiled):
+def _all_gather_spmd(ctx, args, devices, axis_name, axis, axis_size, tiled):
     return [_from_first(_join(_to_first(args[0], devices), axis, tiled), devices)]
 
 
@@ -168,7 +168,7 @@ def _all_gather_transpose(ct, x, axis_name, axis, axis_size, tiled):
     return [piece if tiled else ops.squeeze(piece, (axis,))]
 
 
-def _all_gather_batch(args, dims, ctx, axis_name, axis, axis_size, tiled):
+def _all_gather_batch(ctx, args, dims, axis_name, axis, axis_size, tiled):
     [x], [dim] = args, dims
     if axis_name != ctx.axis_name:
         out = all_gather(to_front(x, dim, ctx.axis_size), axis_name=axis_name, axis=axis + 1,
@@ -208,7 +208,7 @@ ppermute = _collective("ppermute", ["x"], _ppermute_rule, {"perm": "ints"},
                        "x sent along the (source, destination) pairs of `perm`; zeros where none arrives.")
 
 
-def _ppermute_spmd(args, devices, axis_name, perm):
+def _ppermute_spmd(ctx, args, devices, axis_name, perm):
     xs = args[0]
     outs = [ops.full(x.aval.shape, 0, x.aval.dtype) for x in xs]
     for source, destination in _pairs(perm):
@@ -216,7 +216,7 @@ def _ppermute_spmd(args, devices, axis_name, perm):
     return [outs]
 
 
-def _ppermute_batch(args, dims, ctx, axis_name, perm):
+def _ppermute_batch(ctx, args, dims, axis_name, perm):
     [x], [dim] = args, dims
     if axis_name != ctx.axis_name:
         return [ppermute(x, axis_name=axis_name, perm=perm)], [dim]
@@ -242,10 +242,10 @@ ppermute.batch = _ppermute_batch
 axis_index = _collective("axis_index", [], lambda axis_name: ShapedArray((), dtypes.int32), {},
                          "This instance's position along the axis `axis_name`.")
 defzero(axis_index)
-axis_index.spmd = lambda args, devices, axis_name: [[ops.full((), k, dtypes.int32) for k in range(len(devices))]]
+axis_index.spmd = lambda ctx, args, devices, axis_name: [[ops.full((), k, dtypes.int32) for k in range(len(devices))]]
 
 
-def _axis_index_batch(args, dims, ctx, axis_name):
+def _axis_index_batch(ctx, args, dims, axis_name):
     if axis_name != ctx.axis_name:
         return [axis_index(axis_name=axis_name)], [None]
     return [ops.iota(dtypes.int32, ctx.axis_size)], [0]

@@ -148,7 +148,7 @@ def _fronted(values, dims, flags, size):
     return [to_front(x, d, size) if flag else x for x, d, flag in zip(values, dims, flags)]
 
 
-def _batch_cond(args, dims, ctx, branches):
+def _batch_cond(ctx, args, dims, branches):
     size = batch_size(args, dims)
     index, operands, operand_dims = args[0], list(args[1:]), list(dims[1:])
     if dims[0] is None:
@@ -169,7 +169,7 @@ def _batch_cond(args, dims, ctx, branches):
     return outs, [0] * len(outs)
 
 
-def _batch_while(args, dims, ctx, cond, body, num_carry, num_cond_consts):
+def _batch_while(ctx, args, dims, cond, body, num_carry, num_cond_consts):
     size = batch_size(args, dims)
     consts, const_dims = list(args[num_carry:]), list(dims[num_carry:])
     cond_consts, cond_dims = consts[:num_cond_consts], const_dims[:num_cond_consts]
@@ -208,7 +208,7 @@ def _batch_while(args, dims, ctx, cond, body, num_carry, num_cond_consts):
     return outs, carry_dims
 
 
-def _batch_scan(args, dims, ctx, body, length, num_carry, num_xs, reverse=False):
+def _batch_scan(ctx, args, dims, body, length, num_carry, num_xs, reverse=False):
     size = batch_size(args, dims)
     xs, xs_dims = args[num_carry:num_carry + num_xs], dims[num_carry:num_carry + num_xs]
     consts, const_dims = list(args[num_carry + num_xs:]), list(dims[num_carry + num_xs:])
@@ -248,7 +248,7 @@ def _zeros_for(values, tangents):
     return [instantiate(t, x) for t, x in zip(tangents, values)]
 
 
-def _cond_jvp(primals, tangents, ctx, branches):
+def _cond_jvp(ctx, primals, tangents, branches):
     index, operands, operand_tangents = primals[0], list(primals[1:]), list(tangents[1:])
     wrt = [i for i, t in enumerate(operand_tangents) if t is not None]
     jvp_branches = tuple(ctx.jvp(name, wrt) for name in branches)
@@ -258,7 +258,7 @@ def _cond_jvp(primals, tangents, ctx, branches):
     return outs[:len(out_avals)], outs[len(out_avals):]
 
 
-def _while_jvp(primals, tangents, ctx, cond, body, num_carry, num_cond_consts):
+def _while_jvp(ctx, primals, tangents, cond, body, num_carry, num_cond_consts):
     carry, consts = list(primals[:num_carry]), list(primals[num_carry:])
     body_consts, body_const_tangents = consts[num_cond_consts:], list(tangents[num_carry + num_cond_consts:])
     carry_tangents = _zeros_for(carry, tangents[:num_carry])
@@ -288,7 +288,7 @@ def _while_jvp(primals, tangents, ctx, cond, body, num_carry, num_cond_consts):
     return outs[:num_carry], outs[num_carry:]
 
 
-def _scan_jvp(primals, tangents, ctx, body, length, num_carry, num_xs, reverse=False):
+def _scan_jvp(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False):
     carry = list(primals[:num_carry])
     xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
     carry_tangents = _zeros_for(carry, tangents[:num_carry])
@@ -357,7 +357,7 @@ def _linear_positions(tangents):
     return [i for i, t in enumerate(tangents) if is_linear(t)]
 
 
-def _cond_linearize(primals, tangents, ctx, branches):
+def _cond_linearize(ctx, primals, tangents, branches):
     index, operands = primals[0], list(primals[1:])
     outs = current_trace().emit(cond, list(primals), {"branches": branches}, ctx.signature(branches[0])[1])
     wrt = _linear_positions(tangents[1:])
@@ -374,7 +374,7 @@ def _cond_linearize(primals, tangents, ctx, branches):
     return outs, backward
 
 
-def _while_linearize(primals, tangents, ctx, cond, body, num_carry, num_cond_consts):
+def _while_linearize(ctx, primals, tangents, cond, body, num_carry, num_cond_consts):
     if _linear_positions(tangents[:num_carry] + tangents[num_carry + num_cond_consts:]):
         raise ValueError(
             "reverse-mode differentiation (grad, vjp) of a while_loop needs a bound on its number of "
@@ -383,7 +383,7 @@ def _while_linearize(primals, tangents, ctx, cond, body, num_carry, num_cond_con
     return current_trace().emit(while_, list(primals), attrs, ctx.signature(body)[1]), None
 
 
-def _scan_linearize(primals, tangents, ctx, body, length, num_carry, num_xs, reverse=False):
+def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False):
     from mlax.ops._rules import zeros
 
     xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
@@ -464,14 +464,14 @@ def _per_device(values, devices):
     return [values[i:i + len(devices)] for i in range(0, len(values), len(devices))]
 
 
-def _spmd_cond(args, devices, ctx, branches):
+def _spmd_cond(ctx, args, devices, branches):
     folded = tuple(ctx.folded(name) for name in branches)
     outs = current_trace().emit(cond, [args[0][0]] + _flat(args[1:]), {"branches": folded},
                                 ctx.signature(folded[0])[1])
     return _per_device(outs, devices)
 
 
-def _spmd_while(args, devices, ctx, cond, body, num_carry, num_cond_consts):
+def _spmd_while(ctx, args, devices, cond, body, num_carry, num_cond_consts):
     n = len(devices)
     attrs = {"cond": ctx.folded(cond, first_device_only=True), "body": ctx.folded(body), "num_carry": n * num_carry,
              "num_cond_consts": n * num_cond_consts}
@@ -479,7 +479,7 @@ def _spmd_while(args, devices, ctx, cond, body, num_carry, num_cond_consts):
     return _per_device(outs, devices)
 
 
-def _spmd_scan(args, devices, ctx, body, length, num_carry, num_xs, reverse=False):
+def _spmd_scan(ctx, args, devices, body, length, num_carry, num_xs, reverse=False):
     n = len(devices)
     folded = ctx.folded(body)
     out_avals = ctx.signature(folded)[1]

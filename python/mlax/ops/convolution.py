@@ -304,7 +304,7 @@ def _unfold(y, axis, groups, size):
     return ops.reshape(y, (size,) + shape[:axis] + (groups * rest,) + shape[axis + 1:])
 
 
-def _batch_conv(args, dims, **attrs):
+def _batch_conv(ctx, args, dims, **attrs):
     """lhs alone: the batch grows. rhs alone: the output features grow, group by group.
     Both: one group per example (feature groups, or batch groups when those are in use)."""
     c = Conv(**attrs)
@@ -442,7 +442,7 @@ def _patches(x, fill, w):
 def _window_extremum_jvp(kind):
     """The tangent of the element each window picks (the first one on ties): a one-hot
     selection among the window's tangents, built of ops with rules of their own."""
-    def jvp(primals, tangents, **attrs):
+    def jvp(ctx, primals, tangents, **attrs):
         (x,), (t,) = primals, tangents
         ans = reduce_window[kind](x, **attrs)
         if t is None:

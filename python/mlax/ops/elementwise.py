@@ -458,7 +458,7 @@ deflinear(OPS["select"], lambda ct, pred, a, b: [
 defbilinear(OPS["mul"], lambda ct, y, x_aval: ops.mul(ct, y), lambda ct, x, y_aval: ops.mul(x, ct))
 
 
-def _div_jvp(primals, tangents):
+def _div_jvp(ctx, primals, tangents):
     x, y = primals
     tx, ty = tangents
     ans = ops.div(x, y)
@@ -472,7 +472,7 @@ def _div_jvp(primals, tangents):
 
 OPS["div"].jvp = _div_jvp
 OPS["div"].traits.add("linear")  # in the numerator, which is all the JVP above needs
-OPS["div"].transpose = lambda ct, x, y: [ops.div(ct, y), None]
+OPS["div"].transpose = lambda ctx, cts, x, y: [ops.div(cts[0], y), None]
 
 
 def _trunc(x):
@@ -493,7 +493,7 @@ def _pow_dy(t, ans, x, y):
 
 def _extremum_jvp(comparison):
     """max/min: the tangent of the operand chosen; ties share it equally."""
-    def jvp(primals, tangents):
+    def jvp(ctx, primals, tangents):
         x, y = primals
         ans = OPS["max" if comparison == "gt" else "min"](x, y)
         one = ops.full(x.shape, 1, x.dtype)
@@ -513,11 +513,11 @@ defjvp(OPS["atan2"],
        lambda t, ans, x, y: ops.mul(t, ops.neg(ops.div(x, ops.add(ops.mul(x, x), ops.mul(y, y))))))
 defjvp(OPS["polygamma"], None,
        lambda t, ans, n, x: ops.mul(t, OPS["polygamma"](ops.add(n, 1.0), x)))
-OPS["max"].jvp = lambda primals, tangents: _extremum_jvp("gt")(primals, tangents)
-OPS["min"].jvp = lambda primals, tangents: _extremum_jvp("lt")(primals, tangents)
+OPS["max"].jvp = _extremum_jvp("gt")
+OPS["min"].jvp = _extremum_jvp("lt")
 
 
-def _clamp_jvp(primals, tangents):
+def _clamp_jvp(ctx, primals, tangents):
     lo, x, hi = primals
     ans = OPS["clamp"](lo, x, hi)
     # The result is min(max(x, lo), hi): hi wins whenever it is below lo too.
@@ -531,7 +531,7 @@ def _clamp_jvp(primals, tangents):
 OPS["clamp"].jvp = _clamp_jvp
 
 
-def _convert_jvp(primals, tangents, new_dtype, weak_type=None):
+def _convert_jvp(ctx, primals, tangents, new_dtype, weak_type=None):
     (x,), (t,) = primals, tangents
     ans = OPS["convert_element_type"](x, new_dtype=new_dtype, weak_type=weak_type)
     if t is None or not dtypes.is_inexact(new_dtype) or not dtypes.is_inexact(x.dtype):
@@ -541,8 +541,8 @@ def _convert_jvp(primals, tangents, new_dtype, weak_type=None):
 
 OPS["convert_element_type"].jvp = _convert_jvp
 OPS["convert_element_type"].traits.add("linear")
-OPS["convert_element_type"].transpose = lambda ct, x, new_dtype, weak_type=None: [
-    ops.convert_element_type(ct, x.aval.dtype)]
+OPS["convert_element_type"].transpose = lambda ctx, cts, x, new_dtype, weak_type=None: [
+    ops.convert_element_type(cts[0], x.aval.dtype)]
 
 
 # -- batching rules -------------------------------------------------------------------

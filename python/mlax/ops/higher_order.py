@@ -67,6 +67,6 @@ optimization_barrier = Op("optimization_barrier", ["x"], lambda x: x,
                           doc="x unchanged, but opaque to simplification: values computed from its result "
                               "are never merged with values computed from x.")
 optimization_barrier.numpy_ref = lambda x: x
-optimization_barrier.jvp = lambda primals, tangents: ([optimization_barrier(*primals)], list(tangents))
+optimization_barrier.jvp = lambda ctx, primals, tangents: ([optimization_barrier(*primals)], list(tangents))
 defbatch_elementwise(optimization_barrier)
 defbatch_elementwise(stop_gradient)

@@ -316,7 +316,7 @@ def _gather_updates(ct, indices, updates_shape, update_window_dims, inserted_win
                   start_indices_batching_dims=scatter_indices_batching_dims)
 
 
-def _scatter_jvp(primals, tangents, combiner, **dims):
+def _scatter_jvp(ctx, primals, tangents, combiner, **dims):
     operand, indices, updates = primals
     t_operand, _, t_updates = tangents
     ans = scatter(operand, indices, updates, combiner=combiner, **dims)
@@ -349,7 +349,8 @@ def _scatter_jvp(primals, tangents, combiner, **dims):
     return [ans], [add_tangents(parts)]
 
 
-def _scatter_transpose(ct, operand, indices, updates, combiner, **dims):
+def _scatter_transpose(ctx, cts, operand, indices, updates, combiner, **dims):
+    [ct] = cts
     if combiner not in ("set", "add"):
         raise NotImplementedError(f"scatter with combiner {combiner!r} is not linear")
     window_dims = {k: dims.get(k, _NO_DIMS) for k in ("update_window_dims", "inserted_window_dims",

@@ -124,8 +124,7 @@ defbilinear(dot_general, _transpose_lhs, _transpose_rhs)
 
 # -- batching rule --------------------------------------------------------------------
 
-def _batch_dot_general(args, dims, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch,
-                       preferred_element_type=None):
+def _batch_dot_general(ctx, args, dims, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch, preferred_element_type=None):
     """Both batched: one more batch axis pair. One batched: its batch axis is a free axis."""
     (lhs, rhs), (lhs_dim, rhs_dim) = args, dims
     if lhs_dim is not None:
@@ -233,7 +232,7 @@ def batched_matmul(x, y):
     return ops.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
 
 
-def _triangular_solve_jvp(primals, tangents, lower=True, unit_diagonal=False):
+def _triangular_solve_jvp(ctx, primals, tangents, lower=True, unit_diagonal=False):
     (a, b), (a_dot, b_dot) = primals, tangents
     attrs = {"lower": lower, "unit_diagonal": unit_diagonal}
     x = triangular_solve(a, b, **attrs)
@@ -244,13 +243,14 @@ def _triangular_solve_jvp(primals, tangents, lower=True, unit_diagonal=False):
     return [x], [add_tangents(parts)]
 
 
-def _triangular_solve_transpose(ct, a, b, lower=True, unit_diagonal=False):
+def _triangular_solve_transpose(ctx, cts, a, b, lower=True, unit_diagonal=False):
+    [ct] = cts
     # x = a^-1 b, so b's cotangent is a^-T ct: a transposed swaps its triangles.
     a_transposed = ops.transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
     return [None, triangular_solve(a_transposed, ct, lower=not lower, unit_diagonal=unit_diagonal)]
 
 
-def _batch_triangular_solve(args, dims, lower=True, unit_diagonal=False):
+def _batch_triangular_solve(ctx, args, dims, lower=True, unit_diagonal=False):
     (a, b), (a_dim, b_dim) = args, dims
     attrs = {"lower": lower, "unit_diagonal": unit_diagonal}
     if a_dim is None:  # one matrix, many right-hand sides: the examples become more columns

@@ -195,7 +195,7 @@ def _kept_axes(ndim, axes):
 
 def _reduce_extremum_jvp(kind):
     """max/min: the tangent at the extreme element; ties share it equally."""
-    def jvp(primals, tangents, axes):
+    def jvp(ctx, primals, tangents, axes):
         (x,), (t,) = primals, tangents
         ans = OPS[f"reduce_{kind}"](x, axes=axes)
         if t is None:
@@ -207,7 +207,7 @@ def _reduce_extremum_jvp(kind):
     return jvp
 
 
-def _reduce_prod_jvp(primals, tangents, axes):
+def _reduce_prod_jvp(ctx, primals, tangents, axes):
     """Each element's tangent times the product of all the others (exact with zeros)."""
     (x,), (t,) = primals, tangents
     ans = OPS["reduce_prod"](x, axes=axes)
@@ -227,7 +227,7 @@ def _reduce_prod_jvp(primals, tangents, axes):
     return [ans], [ops.reduce_sum(ops.mul(flat(t), ops.mul(before, after)), (last,))]
 
 
-def _cumprod_jvp(primals, tangents, axis, reverse=False):
+def _cumprod_jvp(ctx, primals, tangents, axis, reverse=False):
     (x,), (t,) = primals, tangents
     ans = ops.cumprod(x, axis, reverse)
     if t is None:
@@ -237,7 +237,7 @@ def _cumprod_jvp(primals, tangents, axis, reverse=False):
 
 def _cumulative_extremum_jvp(kind):
     """cummax/cummin: each output takes the tangent of the element that set it."""
-    def jvp(primals, tangents, axis, reverse=False):
+    def jvp(ctx, primals, tangents, axis, reverse=False):
         from mlax.numpy._indexing import take_along_axis
 
         (x,), (t,) = primals, tangents

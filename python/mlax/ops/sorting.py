@@ -121,13 +121,13 @@ def _permute(tangent, order, dimension):
     return None if tangent is None else take_along_axis(tangent, order, dimension)
 
 
-def _sort_jvp(primals, tangents, dimension, descending=False):
+def _sort_jvp(ctx, primals, tangents, dimension, descending=False):
     (x,), (t,) = primals, tangents
     order = _permutation(x, dimension, descending)
     return [sort(x, dimension=dimension, descending=descending or None)], [_permute(t, order, dimension)]
 
 
-def _sort_key_val_jvp(primals, tangents, dimension, descending=False):
+def _sort_key_val_jvp(ctx, primals, tangents, dimension, descending=False):
     keys, values = primals
     order = _permutation(keys, dimension, descending)
     outs = sort_key_val(keys, values, dimension=dimension, descending=descending or None)

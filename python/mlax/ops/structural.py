@@ -366,7 +366,7 @@ def _with(**updates):
     return adjust
 
 
-def _batch_pad(args, dims, low, high, interior):
+def _batch_pad(ctx, args, dims, low, high, interior):
     x, value = args
     size = batch_size(args, dims)
     config = [(0, 0, 0)] + list(zip(low, high, interior))
@@ -411,7 +411,7 @@ def _clamp_start(index, largest):
     return ops.clamp(ops.full(index.shape, 0, index.dtype), index, ops.full(index.shape, largest, index.dtype))
 
 
-def _batch_dynamic_slice(args, dims, slice_sizes):
+def _batch_dynamic_slice(ctx, args, dims, slice_sizes):
     size = batch_size(args, dims)
     x = to_front(args[0], dims[0], size)
     indices, index_dims = args[1:], dims[1:]
@@ -422,7 +422,7 @@ def _batch_dynamic_slice(args, dims, slice_sizes):
     return [_gather_slices(x, starts, index_dims, slice_sizes, size)], [0]
 
 
-def _batch_dynamic_update_slice(args, dims):
+def _batch_dynamic_update_slice(ctx, args, dims):
     from mlax.ops.indexing import scatter
 
     size = batch_size(args, dims)

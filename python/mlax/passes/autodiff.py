@@ -76,13 +76,11 @@ class Interpreter:
             return outs, [None] * len(outs)
         if definition.jvp is None:
             raise NotImplementedError(f"differentiation rule for mlax.{definition.name} is not implemented")
-        if "control_flow" not in definition.traits:
-            return definition.jvp(ins, tangents, **attrs)
         ctx = RuleContext(self.module)
-        if not any(is_linear(t) for t in tangents if t is not None):
-            return definition.jvp(ins, tangents, ctx=ctx, **attrs)
+        if definition.linearize is None or not any(is_linear(t) for t in tangents if t is not None):
+            return definition.jvp(ctx, ins, tangents, **attrs)
         # Reverse mode: the rule emits the primal op and says how to map cotangents back.
-        outs, backward = definition.linearize(ins, tangents, ctx=ctx, **attrs)
+        outs, backward = definition.linearize(ctx, ins, tangents, **attrs)
         if backward is None:
             return outs, [None] * len(outs)
         return outs, _record(_Backward(definition.name, backward), list(tangents), outs)
@@ -137,7 +135,7 @@ class _Backward:
     def __init__(self, name, backward):
         self.name, self.backward = name, backward
 
-    def transpose(self, cts, *tangents):
+    def transpose(self, ctx, cts, *tangents):
         return self.backward(cts)
 
 
@@ -149,7 +147,7 @@ class _CustomBackward:
     def __init__(self, interpreter, bwd, residuals):
         self.interpreter, self.bwd, self.residuals = interpreter, bwd, residuals
 
-    def transpose(self, cts, *tangents):
+    def transpose(self, ctx, cts, *tangents):
         return self.interpreter.run(self.bwd, self.residuals + cts, [None] * (len(self.residuals) + len(cts)))[0]
 
 
@@ -161,16 +159,16 @@ class _Recompute:
     def __init__(self, interpreter, callee, ins):
         self.interpreter, self.callee, self.ins = interpreter, callee, ins
 
-    def transpose(self, cts, *tangents):
+    def transpose(self, ctx, cts, *tangents):
         # The barrier keeps simplification from merging the recomputation with the forward pass.
         ins = [op_table.OPS["optimization_barrier"](x) for x in self.ins]
         tape = Tape(current_trace())
         inner = [tape.new_input(t.aval) if is_linear(t) else None for t in tangents]
         _, out_tangents = self.interpreter.run(self.callee, list(ins), inner)
-        return backward_pass(tape, out_tangents, cts, inner)
+        return backward_pass(ctx, tape, out_tangents, cts, inner)
 
 
-def backward_pass(tape, out_tangents, cotangents, inputs):
+def backward_pass(ctx, tape, out_tangents, cotangents, inputs):
     """Transpose the tape: cotangents of `inputs` (LinearValues or None) given those of `out_tangents`."""
     accumulated = {}
 
@@ -187,11 +185,9 @@ def backward_pass(tape, out_tangents, cotangents, inputs):
             continue
         if equation.op.transpose is None:
             raise NotImplementedError(f"transpose rule for mlax.{equation.op.name} is not implemented")
-        if isinstance(equation.op, op_table.Op):
-            cts_in = equation.op.transpose(cts[0], *equation.operands, **equation.attrs)
-        else:  # a custom_vjp or checkpoint step: all its results' cotangents at once
+        if not isinstance(equation.op, op_table.Op):  # a custom_vjp, checkpoint or loop step
             cts = [instantiate(ct, o) if o is not None else None for ct, o in zip(cts, equation.outs)]
-            cts_in = equation.op.transpose(cts, *equation.operands)
+        cts_in = equation.op.transpose(ctx, cts, *equation.operands, **equation.attrs)
         for operand, ct in zip(equation.operands, cts_in):
             accumulate(operand, ct)
     return [accumulated.get(id(x)) if x is not None else None for x in inputs]
@@ -220,7 +216,7 @@ def vjp_function(module, callee, wrt):
         tape = Tape(trace)
         tangents = [tape.new_input(in_avals[i]) if i in wrt else None for i in range(len(in_avals))]
         outs, out_tangents = Interpreter(module).run(callee, primals, tangents)
-        cts = backward_pass(tape, out_tangents, cotangents, [tangents[i] for i in wrt])
+        cts = backward_pass(RuleContext(module), tape, out_tangents, cotangents, [tangents[i] for i in wrt])
         trace.finish(outs + [instantiate(ct, primals[i]) for ct, i in zip(cts, wrt)])
     return trace.name
 

@@ -67,13 +67,13 @@ class SpmdInterpreter:
             raise ValueError(f"mlax-pmap: cannot map {operation.name} over devices")
         if self.module.uses_axis(operation, self.axis_name):
             if "collective" in definition.traits:
-                return definition.spmd(ins, self.devices, **attrs)
+                return definition.spmd(SpmdContext(self), ins, self.devices, **attrs)
             if operation.name in CALLS_OF_CALLEE:
                 return self.run(self.module.function(attrs["callee"]), ins)
             if definition.spmd is None:
                 raise NotImplementedError(f"mlax-pmap: {operation.name} names functions holding a collective over "
                                           f"the pmap axis {self.axis_name!r}, and has no spmd rule")
-            return definition.spmd(ins, self.devices, ctx=SpmdContext(self), **attrs)
+            return definition.spmd(SpmdContext(self), ins, self.devices, **attrs)
         per_device = [reemit(operation, definition, [x[k] for x in ins], attrs) for k in range(len(self.devices))]
         return [list(values) for values in zip(*per_device)]
 

@@ -81,9 +81,7 @@ class BatchInterpreter:
             return self._batch_call_op(definition, attrs, ins, dims)
         if definition.batch is None:
             raise NotImplementedError(f"batching rule for mlax.{definition.name} is not implemented")
-        if collective or "control_flow" in definition.traits:
-            return definition.batch(ins, dims, ctx=RuleContext(self.module, self.axis_name, self.size), **attrs)
-        return definition.batch(ins, dims, **attrs)
+        return definition.batch(RuleContext(self.module, self.axis_name, self.size), ins, dims, **attrs)
 
     def _batch_call_op(self, definition, attrs, ins, dims):
         """custom_jvp_call / custom_vjp_call / checkpoint: the same op over batched functions."""
