@@ -7,6 +7,9 @@ reference for tests. Passes, the IRDL generator and the tests iterate
 `OPS`; no other file lists op names.
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
 from mlax.core import mlir
 from mlax.core.trace import bind
 
@@ -23,7 +26,62 @@ ATTR_KINDS = {
     "symbols": "#builtin.array",         # a tuple of function symbols ([@f, @g])
 }
 
-OPS = {}
+class RuleContext(Protocol):
+    """What the pass running a rule hands it first: the functions of the module being
+    transformed (for ops that name functions) and, under vmap, the mapped axis."""
+
+    axis_name: str | None
+    axis_size: int | None
+
+
+Values = Sequence[Any]           # Tracers (or LinearValues, for tangents in reverse mode)
+Tangents = Sequence[Any | None]  # None is a symbolic zero
+
+
+class JvpRule(Protocol):
+    """(ctx, primals, tangents, **attrs) -> (outputs, output tangents)."""
+
+    def __call__(self, ctx: RuleContext, primals: Values, tangents: Tangents, /, **attrs: Any
+                 ) -> tuple[list, list]: ...
+
+
+class LinearizeRule(Protocol):
+    """Reverse mode of an op naming functions: emit the primal op, and say how cotangents of
+    its results map to cotangents of its operands: (outputs, backward or None)."""
+
+    def __call__(self, ctx: RuleContext, primals: Values, tangents: Tangents, /, **attrs: Any
+                 ) -> tuple[list, Callable[[list], list] | None]: ...
+
+
+class TransposeRule(Protocol):
+    """(ctx, cotangents (one per result), *operands, **attrs) -> one cotangent or None per
+    operand; the linear operands are LinearValues."""
+
+    def __call__(self, ctx: RuleContext, cotangents: list, /, *operands: Any, **attrs: Any) -> list: ...
+
+
+class BatchRule(Protocol):
+    """(ctx, args, batch axes (None: unbatched), **attrs) -> (outputs, their batch axes)."""
+
+    def __call__(self, ctx: RuleContext, args: Values, dims: Sequence[int | None], /, **attrs: Any
+                 ) -> tuple[list, list]: ...
+
+
+class SpmdRule(Protocol):
+    """Under pmap: (ctx, per operand its values on each device, device ids, **attrs) ->
+    per result its values on each device."""
+
+    def __call__(self, ctx: RuleContext, values: Sequence[Sequence[Any]], devices: Sequence[int], /,
+                 **attrs: Any) -> list[list]: ...
+
+
+class LowerRule(Protocol):
+    """(lowering context, *StableHLO operand values, **attrs) -> the value(s) replacing the op."""
+
+    def __call__(self, ctx: Any, /, *values: Any, **attrs: Any) -> Any: ...
+
+
+OPS: dict[str, "Op"] = {}
 
 
 class Op:
@@ -35,10 +93,13 @@ class Op:
     shape_rule(*avals, **attrs) -> ShapedArray, or a tuple for several results.
     multiple_results: the Python builder returns a list of results.
     lower(ctx, *values, **attrs) -> the StableHLO value(s) replacing the op.
+    The rules (jvp, transpose, batch, linearize, spmd) are set by the block defining
+    the op, mostly through the families of ops/_rules.py and ops/_batching.py.
     """
 
-    def __init__(self, name, operands, shape_rule, lower, attrs=None, doc="", regions=0,
-                 multiple_results=False, results=("result",)):
+    def __init__(self, name: str, operands: Sequence[str], shape_rule: Callable[..., Any], lower: LowerRule,
+                 attrs: dict[str, str] | None = None, doc: str = "", regions: int = 0,
+                 multiple_results: bool = False, results: Sequence[str] = ("result",)):
         self.name = name
         self.mlir_name = "mlax." + name
         self.operands = tuple(operands)
@@ -49,23 +110,19 @@ class Op:
         self.regions = regions
         self.multiple_results = multiple_results
         self.__doc__ = doc
-        self.traits = set()
-        self.jvp = None          # (primals, tangents, **attrs) -> (outs, out_tangents)
-        self.transpose = None    # (cotangents, *operands, **attrs) -> operand cotangents
-        self.batch = None        # (args, batch_dims, **attrs) -> (outs, out_batch_dims)
-        # Reverse mode for ops that name functions: (primals, tangents, ctx, **attrs) ->
-        # (outs, backward), backward(cotangents of outs) -> cotangents of the operands.
-        self.linearize = None
-        # Under pmap, for collectives and ops naming functions that hold one: (values per
-        # operand, one per device, device ids, [ctx,] **attrs) -> values per result, one per device.
-        self.spmd = None
-        self.numpy_ref = None    # NumPy implementation, for tests
+        self.traits: set[str] = set()
+        self.jvp: JvpRule | None = None
+        self.transpose: TransposeRule | None = None
+        self.batch: BatchRule | None = None
+        self.linearize: LinearizeRule | None = None
+        self.spmd: SpmdRule | None = None
+        self.numpy_ref: Callable[..., Any] | None = None   # NumPy implementation, for tests
         if name in OPS:
             raise ValueError(f"op {name} defined twice")
         OPS[name] = self
 
     @property
-    def variadic(self):
+    def variadic(self) -> bool:
         return bool(self.operands) and self.operands[-1].startswith("*")
 
     def check_operands(self, count):
@@ -92,7 +149,7 @@ class Op:
         return f"<mlax op {self.name}>"
 
 
-def lookup(mlir_name):
+def lookup(mlir_name: str) -> "Op | None":
     """The Op for an MLIR op name, or None for ops outside the mlax dialect."""
     if not mlir_name.startswith("mlax."):
         return None
