@@ -21,7 +21,12 @@ import sys
 
 from iree.compiler import ir
 
-from mlax import errors
+import mlax
+from mlax import errors, passes
+from mlax.core import dtypes, mlir
+from mlax.runtime import backends
+from mlax.runtime.export import argument_paths, leaf_paths, parse_aval
+from mlax.tree_util import tree_leaves
 
 # What a user can get wrong; anything else is a bug in mlax and keeps its traceback.
 _INPUT_ERRORS = (OSError, ValueError, TypeError, NotImplementedError, errors.MlaxError, ir.MLIRError)
@@ -29,7 +34,6 @@ _INPUT_ERRORS = (OSError, ValueError, TypeError, NotImplementedError, errors.Mla
 
 def _pass_summaries():
     """One line per registered pass: its name and the first line of its module's docstring."""
-    from mlax import passes
 
     lines = []
     for name, fn in sorted(passes.available().items()):
@@ -40,8 +44,6 @@ def _pass_summaries():
 
 
 def _opt(args):
-    from mlax import passes
-    from mlax.core import mlir
 
     names = [name.strip() for name in args.passes.split(",") if name.strip()]
     with mlir.context(), ir.Location.unknown():
@@ -76,9 +78,6 @@ def _load_function(spec):
 
 def _arg_spec(text):
     """The ShapeDtypeStruct a --arg spells."""
-    import mlax
-    from mlax.core import dtypes
-    from mlax.runtime.export import parse_aval
 
     aval = parse_aval(text)
     if dtypes.canonicalize(aval.dtype) != aval.dtype:
@@ -93,7 +92,6 @@ def _argnum(option, value, count):
 
 
 def _compile(args):
-    import mlax
 
     function = _load_function(args.function)
     specs = [_arg_spec(text) for text in args.arg]
@@ -111,9 +109,6 @@ def _compile(args):
 def _run(args):
     import numpy as np
 
-    import mlax
-    from mlax.runtime.export import leaf_paths
-    from mlax.tree_util import tree_leaves
 
     exported = mlax.load(args.package)
     if len(args.input) != len(exported.in_avals):
@@ -137,9 +132,6 @@ def _run(args):
 
 
 def _inspect(args):
-    import mlax
-    from mlax.runtime import backends
-    from mlax.runtime.export import argument_paths, leaf_paths
 
     exported = mlax.load(args.package)
     print(exported.signature())
@@ -165,7 +157,6 @@ def _inspect(args):
 
 
 def _add_export_commands(commands):
-    from mlax.runtime.backends import BACKENDS
 
     compile_ = commands.add_parser(
         "compile", help="export a Python function, compiled ahead of time, to a .mlaxpkg file",
@@ -182,7 +173,7 @@ def _add_export_commands(commands):
                           help="the type of the next positional argument, as DTYPE[DIMS]: f32[8,128], i32[], "
                                "bf16[4], bool[3] ... (repeat for each argument)")
     compile_.add_argument("--target", action="append", metavar="PLATFORM",
-                          help=f"a platform to compile for, one of {', '.join(BACKENDS)}; repeat for several "
+                          help=f"a platform to compile for, one of {', '.join(backends.BACKENDS)}; repeat for several "
                                "(default: the current platform, cpu unless MLAX_PLATFORM says otherwise)")
     compile_.add_argument("--grad", type=int, metavar="N", help="export the gradient with respect to argument N")
     compile_.add_argument("--vmap", type=int, metavar="N", help="map over the leading axis of argument N")

@@ -119,7 +119,7 @@ def dense_to_numpy(attr):
     return np.array(attr).astype(dtype).reshape(shape)
 
 
-_shape_dtype_cache = {}
+_shape_dtype_cache: dict = {}
 
 
 class Symbol(str):

@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,13 +42,17 @@ def current_trace() -> "Trace | None":
     return stack[-1] if stack else None
 
 
+def _not_installed(*args, **kwargs):
+    raise RuntimeError("mlax's runtime and op table are not loaded: import mlax (not only mlax.core)")
+
+
 class _Hooks:
     """What the layers above core install: how to run an op outside any trace and
     move numpy data to a device (the runtime), and how to build a constant (ops)."""
 
-    eager: Callable | None = None        # (op, operands, attrs) -> list of arrays
-    device_put: Callable | None = None   # (numpy array, aval) -> mlax.Array of that aval
-    constant: Callable | None = None     # (trace, numpy value, aval) -> Tracer in that trace
+    eager: Callable[..., list] = _not_installed        # (op, operands, attrs) -> list of arrays
+    device_put: Callable[..., Any] = _not_installed    # (numpy array, aval) -> mlax.Array of that aval
+    constant: Callable[..., Any] = _not_installed      # (trace, numpy value, aval) -> Tracer in that trace
 
 
 _hooks = _Hooks()
