@@ -5,6 +5,8 @@ methods (`x + y`, `x.sum(0)`, `x[1:, None]`, `x.at[...]`) when it is imported,
 so they mean the same traced or eager without core depending on mlax.numpy.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from mlax.core.aval import ShapedArray
 
 
@@ -14,3 +16,7 @@ class ArrayMethods:
     __array_priority__ = 100
     __slots__ = ()
     aval: ShapedArray
+
+    if TYPE_CHECKING:
+        # For type checkers only: mlax.numpy attaches the real method at import.
+        def __getitem__(self, index: Any) -> Any: ...

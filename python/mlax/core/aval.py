@@ -1,6 +1,11 @@
 """Abstract values: what tracing knows about an array (shape, dtype, weak type)."""
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
+
+from iree.compiler import ir
 
 from mlax.core import dtypes, mlir
 
@@ -10,46 +15,47 @@ class ShapedArray:
 
     __slots__ = ("shape", "dtype", "weak_type")
 
-    def __init__(self, shape, dtype, weak_type=False):
-        self.shape = tuple(None if d is None else int(d) for d in shape)  # None: dynamic
-        self.dtype = np.dtype(dtype)
-        self.weak_type = bool(weak_type)
+    def __init__(self, shape: Sequence[int | None], dtype: npt.DTypeLike, weak_type: bool = False) -> None:
+        self.shape: tuple[int | None, ...] = tuple(None if d is None else int(d) for d in shape)  # None: dynamic
+        self.dtype: np.dtype = np.dtype(dtype)
+        self.weak_type: bool = bool(weak_type)
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))  # type: ignore[arg-type]  # TypeError if dynamic
 
-    def update(self, shape=None, dtype=None, weak_type=None):
+    def update(self, shape: Sequence[int | None] | None = None, dtype: npt.DTypeLike | None = None,
+               weak_type: bool | None = None) -> "ShapedArray":
         return ShapedArray(
             self.shape if shape is None else shape,
             self.dtype if dtype is None else dtype,
             self.weak_type if weak_type is None else weak_type,
         )
 
-    def strip_weak_type(self):
+    def strip_weak_type(self) -> "ShapedArray":
         return self.update(weak_type=False)
 
-    def mlir_type(self):
+    def mlir_type(self) -> ir.RankedTensorType:
         return mlir.tensor_type(self.shape, self.dtype)
 
-    def str_short(self):
+    def str_short(self) -> str:
         """JAX's short spelling, e.g. f32[3,4] or bool[]."""
         return f"{dtypes.short_name(self.dtype)}[{','.join('?' if d is None else str(d) for d in self.shape)}]"
 
-    def _key(self):
+    def _key(self) -> tuple[tuple[int | None, ...], np.dtype, bool]:
         return (self.shape, self.dtype, self.weak_type)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, ShapedArray) and self._key() == other._key()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._key())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ShapedArray({self.str_short()}{', weak_type=True' if self.weak_type else ''})"
 
 
@@ -58,23 +64,23 @@ class ShapeDtypeStruct:
 
     __slots__ = ("shape", "dtype")
 
-    def __init__(self, shape, dtype):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+    def __init__(self, shape: Sequence[int | None], dtype: npt.DTypeLike) -> None:
+        self.shape: tuple[int | None, ...] = tuple(shape)
+        self.dtype: np.dtype = np.dtype(dtype)
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))  # type: ignore[arg-type]  # TypeError if dynamic
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
 
 
-def from_type(tensor_type):
+def from_type(tensor_type: ir.Type) -> ShapedArray:
     """The ShapedArray of an MLIR ranked tensor type."""
     shape, dtype = mlir.shape_dtype(tensor_type)
     return ShapedArray(shape, dtype)

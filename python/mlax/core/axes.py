@@ -12,7 +12,7 @@ from collections.abc import Iterator
 _state = threading.local()
 
 
-def _frames():
+def _frames() -> list[tuple[str | None, int, str]]:
     if not hasattr(_state, "frames"):
         _state.frames = []
     return _state.frames

@@ -7,41 +7,43 @@ types are canonicalized to their 32-bit counterparts.
 """
 
 import functools
+from collections.abc import Callable
 
 import ml_dtypes
 import numpy as np
+import numpy.typing as npt
 
 from mlax import config
 
-bfloat16 = np.dtype(ml_dtypes.bfloat16)
-bool_ = np.dtype(np.bool_)
+bfloat16: np.dtype = np.dtype(ml_dtypes.bfloat16)
+bool_: np.dtype = np.dtype(np.bool_)
 int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
 uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
 float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
 complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
 
 # dtype -> MLIR element type spelling.
-MLIR_NAMES = {
+MLIR_NAMES: dict[np.dtype, str] = {
     bool_: "i1",
     int8: "i8", int16: "i16", int32: "i32", int64: "i64",
     uint8: "ui8", uint16: "ui16", uint32: "ui32", uint64: "ui64",
     bfloat16: "bf16", float16: "f16", float32: "f32", float64: "f64",
     complex64: "complex<f32>", complex128: "complex<f64>",
 }
-FROM_MLIR_NAME = {name: dtype for dtype, name in MLIR_NAMES.items()}
+FROM_MLIR_NAME: dict[str, np.dtype] = {name: dtype for dtype, name in MLIR_NAMES.items()}
 
 
-def short_name(dtype):
+def short_name(dtype: npt.DTypeLike) -> str:
     """f32, i32, u8, bf16, c64, bool: the names JAX prints in shapes."""
     dtype = np.dtype(dtype)
     if dtype == bool_:
         return "bool"
     return {"complex<f32>": "c64", "complex<f64>": "c128"}.get(MLIR_NAMES[dtype], MLIR_NAMES[dtype].replace("ui", "u"))
 
-_CANONICAL_X32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
+_CANONICAL_X32: dict[np.dtype, np.dtype] = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
 
 
-def canonicalize(dtype):
+def canonicalize(dtype: npt.DTypeLike) -> np.dtype:
     """The dtype mlax really uses for `dtype` under the current x64 setting."""
     dtype = np.dtype(dtype)
     if dtype not in MLIR_NAMES:
@@ -51,47 +53,48 @@ def canonicalize(dtype):
     return dtype
 
 
-def default_int():
+def default_int() -> np.dtype:
     return canonicalize(int64)
 
 
-def default_float():
+def default_float() -> np.dtype:
     return canonicalize(float64)
 
 
-def default_complex():
+def default_complex() -> np.dtype:
     return canonicalize(complex128)
 
 
-def is_float(dtype):
+def is_float(dtype: npt.DTypeLike) -> bool:
     return np.dtype(dtype) in (bfloat16, float16, float32, float64)
 
 
-def is_complex(dtype):
+def is_complex(dtype: npt.DTypeLike) -> bool:
     return np.issubdtype(np.dtype(dtype), np.complexfloating)
 
 
-def is_inexact(dtype):
+def is_inexact(dtype: npt.DTypeLike) -> bool:
     return is_float(dtype) or is_complex(dtype)
 
 
-def is_integer(dtype):
+def is_integer(dtype: npt.DTypeLike) -> bool:
     return np.issubdtype(np.dtype(dtype), np.integer)
 
 
-def is_unsigned(dtype):
+def is_unsigned(dtype: npt.DTypeLike) -> bool:
     return np.issubdtype(np.dtype(dtype), np.unsignedinteger)
 
 
-def finfo(dtype):
-    return ml_dtypes.finfo(dtype) if np.dtype(dtype) == bfloat16 else np.finfo(dtype)
+def finfo(dtype: npt.DTypeLike) -> np.finfo:
+    # numpy's stubs take only floating dtypes for np.finfo; complex ones work too.
+    return ml_dtypes.finfo(dtype) if np.dtype(dtype) == bfloat16 else np.finfo(dtype)  # type: ignore[arg-type]
 
 
-def iinfo(dtype):
+def iinfo(dtype: npt.DTypeLike) -> np.iinfo:
     return np.iinfo(dtype)
 
 
-def real_dtype(dtype):
+def real_dtype(dtype: npt.DTypeLike) -> np.dtype:
     """The real counterpart of a complex dtype (identity for real dtypes)."""
     dtype = np.dtype(dtype)
     return {complex64: float32, complex128: float64}.get(dtype, dtype)
@@ -99,7 +102,10 @@ def real_dtype(dtype):
 
 # The promotion lattice. Weak (Python scalar) categories are the strings
 # "i*", "f*", "c*"; every edge points from a type to the types it promotes to.
-_LATTICE = {
+# A lattice node: a dtype, or a weak category.
+_Node = np.dtype | str
+
+_LATTICE: dict[_Node, list[_Node]] = {
     bool_: ["i*"],
     "i*": [uint8, int8],
     uint8: [uint16, int16], uint16: [uint32, int32], uint32: [uint64, int64], uint64: ["f*"],
@@ -111,7 +117,7 @@ _LATTICE = {
 
 
 @functools.cache
-def _upper_set(node):
+def _upper_set(node: _Node) -> frozenset[_Node]:
     result = {node}
     for parent in _LATTICE[node]:
         result |= _upper_set(parent)
@@ -119,7 +125,7 @@ def _upper_set(node):
 
 
 @functools.cache
-def _join(a, b):
+def _join(a: _Node, b: _Node) -> _Node:
     common = _upper_set(a) & _upper_set(b)
     # The least upper bound is the common element whose upper set holds all others.
     for node in common:
@@ -128,10 +134,10 @@ def _join(a, b):
     raise TypeError(f"no promotion for {a} and {b}")
 
 
-_WEAK_DEFAULT = {"i*": default_int, "f*": default_float, "c*": default_complex}
+_WEAK_DEFAULT: dict[str, Callable[[], np.dtype]] = {"i*": default_int, "f*": default_float, "c*": default_complex}
 
 
-def _node(dtype, weak):
+def _node(dtype: npt.DTypeLike, weak: bool) -> _Node:
     if not weak:
         return np.dtype(dtype)
     if np.dtype(dtype) == bool_:
@@ -139,7 +145,7 @@ def _node(dtype, weak):
     return "c*" if is_complex(dtype) else "f*" if is_float(dtype) else "i*"
 
 
-def promote_types(*typed):
+def promote_types(*typed: tuple[npt.DTypeLike, bool]) -> tuple[np.dtype, bool]:
     """Result (dtype, weak_type) of combining (dtype, weak_type) pairs."""
     node = functools.reduce(_join, [_node(d, w) for d, w in typed])
     if isinstance(node, str):
@@ -147,12 +153,12 @@ def promote_types(*typed):
     return canonicalize(node), False
 
 
-def result_type(*dtypes):
+def result_type(*dtypes: npt.DTypeLike) -> np.dtype:
     """Promotion of strong dtypes only, as `jnp.result_type` of dtypes."""
     return promote_types(*[(np.dtype(d), False) for d in dtypes])[0]
 
 
-def python_scalar_dtype(value):
+def python_scalar_dtype(value: object) -> np.dtype:
     """The weak dtype mlax gives a Python scalar."""
     if isinstance(value, bool):
         return bool_

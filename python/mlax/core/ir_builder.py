@@ -11,7 +11,7 @@ avals only: tracing (core/trace.py) and the passes build functions through them.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
@@ -19,12 +19,15 @@ from iree.compiler.dialects import func as func_dialect
 from mlax.core import mlir
 from mlax.core.aval import ShapedArray
 
+if TYPE_CHECKING:
+    from mlax.core.op import Op
+
 
 class ModuleBuilder:
     """A module being built (new, or an existing module op a pass extends), with
     unique function names and an estimate of the work its ops do."""
 
-    def __init__(self, module_op: ir.Operation | None = None):
+    def __init__(self, module_op: ir.Operation | None = None) -> None:
         self.module: ir.Module | None = None
         if module_op is None:
             with mlir.context(), ir.Location.unknown():
@@ -34,7 +37,7 @@ class ModuleBuilder:
         self.total_elements = 0     # produced by the ops built into it
         self.largest_elements = 0   # produced by its largest op
         self.has_control_flow = False
-        self._names = {ir.StringAttr(op.attributes["sym_name"]).value
+        self._names: set[str] = {ir.StringAttr(op.attributes["sym_name"]).value
                        for op in self.body.operations if "sym_name" in op.operation.attributes}
 
     @property
@@ -53,7 +56,7 @@ class ModuleBuilder:
         self._names.add(name)
         return name
 
-    def count(self, op: Any, out_avals: Sequence[ShapedArray]) -> None:
+    def count(self, op: "Op", out_avals: Sequence[ShapedArray]) -> None:
         """Account for an op producing `out_avals` in the work estimate."""
         produced = sum(a.size for a in out_avals if None not in a.shape)
         self.total_elements += produced
@@ -64,7 +67,8 @@ class ModuleBuilder:
 class FunctionBuilder:
     """One `func.func` of a module under construction: its arguments, ops and return."""
 
-    def __init__(self, module: ModuleBuilder, name: str, in_avals: Sequence[ShapedArray], private: bool = True):
+    def __init__(self, module: ModuleBuilder, name: str, in_avals: Sequence[ShapedArray],
+                 private: bool = True) -> None:
         self.module = module
         self.name = module.unique_name(name)
         with mlir.context(), ir.Location.unknown():
@@ -82,7 +86,7 @@ class FunctionBuilder:
         with mlir.context(), ir.Location.unknown():
             return self.block.add_argument(aval.mlir_type(), ir.Location.unknown())
 
-    def emit(self, op: Any, values: Sequence[ir.Value], attrs: dict, out_avals: Sequence[ShapedArray]
+    def emit(self, op: "Op", values: Sequence[ir.Value], attrs: dict[str, Any], out_avals: Sequence[ShapedArray]
              ) -> list[ir.Value]:
         """Append the mlax op `op` (an op-table entry) on `values`; return its results."""
         with mlir.context(), ir.Location.unknown(), ir.InsertionPoint(self.block):

@@ -8,36 +8,42 @@ context allows unregistered dialects: mlax ops are generic operations.
 import functools
 import sys
 import types
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from iree.compiler import ir
 
 from mlax.core import dtypes
+
+if TYPE_CHECKING:
+    from iree.compiler.api import Session
 
 # The MLIR bindings look for a Python module for each dialect whose ops they
 # wrap (iree.compiler.dialects.<name>) and retry the import every time it is
 # missing; an empty module for mlax saves a failed import per op visited.
 sys.modules.setdefault("iree.compiler.dialects.mlax", types.ModuleType("iree.compiler.dialects.mlax"))
 
-_session = None
+_session: "Session | None" = None
 
 # Process-wide IREE compiler options (the per-session flags do not reach these).
 # Indirect command buffers are off: IREE 3.13 records some programs with loops inside
 # loops (eigh's derivative) into command buffers that fail at run time ("indirect
 # buffer reference slot 0 is out range of the declared binding capacity").
-GLOBAL_COMPILER_OPTIONS = ("--iree-hal-indirect-command-buffers=false",)
+GLOBAL_COMPILER_OPTIONS: tuple[str, ...] = ("--iree-hal-indirect-command-buffers=false",)
 
 
 @functools.cache
-def set_global_compiler_options():
+def set_global_compiler_options() -> None:
     """Set them, once per process, before the first compiler session."""
     from iree.compiler.api import ctypes_dl
 
     ctypes_dl._initializeGlobalCL("mlax", *GLOBAL_COMPILER_OPTIONS)
 
 
-def compiler_session():
+def compiler_session() -> "Session":
     """The process's IREE compiler session whose context holds every mlax module."""
     global _session
     if _session is None:
@@ -51,11 +57,11 @@ def compiler_session():
     return _session
 
 
-def context():
+def context() -> ir.Context:
     return compiler_session().context
 
 
-def close():
+def close() -> None:
     """Release the compiler session (at interpreter exit, before the runtime goes)."""
     global _session
     if _session is not None:
@@ -63,17 +69,17 @@ def close():
         _session = None
 
 
-def element_type(dtype):
+def element_type(dtype: npt.DTypeLike) -> ir.Type:
     return ir.Type.parse(dtypes.MLIR_NAMES[np.dtype(dtype)])
 
 
-def tensor_type(shape, dtype):
+def tensor_type(shape: Sequence[int | None], dtype: npt.DTypeLike) -> ir.RankedTensorType:
     """tensor<...> of `shape` (None marks a dynamic dimension) and `dtype`."""
     dims = [ir.ShapedType.get_dynamic_size() if d is None else d for d in shape]
     return ir.RankedTensorType.get(dims, element_type(dtype))
 
 
-def shape_dtype(tensor_type):
+def shape_dtype(tensor_type: ir.Type) -> tuple[tuple[int | None, ...], np.dtype]:
     """(shape, dtype) of an MLIR ranked tensor type."""
     cached = _shape_dtype_cache.get(tensor_type)
     if cached is None:
@@ -83,7 +89,7 @@ def shape_dtype(tensor_type):
     return cached
 
 
-def dense_attr(value, dtype):
+def dense_attr(value: npt.ArrayLike, dtype: npt.DTypeLike) -> ir.Attribute:
     """A DenseElementsAttr holding the numpy array `value` as `dtype` (a splat
     when all elements are equal, e.g. for np.broadcast_to of a scalar)."""
     value = np.asarray(value)
@@ -105,21 +111,21 @@ def dense_attr(value, dtype):
     return ir.Attribute.parse(f'dense<"0x{value.tobytes().hex().upper()}"> : {ttype}')
 
 
-def dense_to_numpy(attr):
+def dense_to_numpy(attr: ir.DenseElementsAttr) -> np.ndarray:
     """The numpy array held by a DenseElementsAttr (a broadcast view for splats)."""
-    shape, dtype = shape_dtype(attr.type)
+    shape, dtype = shape_dtype(attr.type)  # static: the type: ignores below are for its `int | None`
     if attr.is_splat and dtype != dtypes.bfloat16 and not dtypes.is_complex(dtype):
         scalar = attr.get_splat_value()
-        return np.broadcast_to(np.asarray(scalar.value, dtype=dtype), shape)
+        return np.broadcast_to(np.asarray(scalar.value, dtype=dtype), shape)  # type: ignore[arg-type]
     if dtype == dtypes.bfloat16:
         # The bindings can't view bf16 data: read the same literals as f32.
         attr = ir.Attribute.parse(str(attr).replace("xbf16>", "xf32>").replace("<bf16>", "<f32>"))
     if dtypes.is_complex(dtype):
         raise NotImplementedError("reading complex constants back from MLIR text")
-    return np.array(attr).astype(dtype).reshape(shape)
+    return np.array(attr).astype(dtype).reshape(shape)  # type: ignore[arg-type]
 
 
-_shape_dtype_cache: dict = {}
+_shape_dtype_cache: dict[ir.Type, tuple[tuple[int | None, ...], np.dtype]] = {}
 
 
 class Symbol(str):
@@ -134,7 +140,7 @@ class Symbol(str):
 #   np.ndarray -> DenseElementsAttr, Symbol -> FlatSymbolRefAttr,
 #   tuple of Symbols -> ArrayAttr of them, ir.Attribute -> itself.
 
-def encode_attr(value):
+def encode_attr(value: Any) -> ir.Attribute:
     if isinstance(value, ir.Attribute):
         return value
     if isinstance(value, bool):
@@ -158,7 +164,7 @@ def encode_attr(value):
     raise TypeError(f"cannot encode attribute value {value!r}")
 
 
-def decode_attr(attr):
+def decode_attr(attr: ir.Attribute) -> Any:
     if isinstance(attr, ir.DenseI64ArrayAttr):
         return tuple(attr)
     if isinstance(attr, ir.BoolAttr):
@@ -180,6 +186,6 @@ def decode_attr(attr):
     return attr
 
 
-def op_attrs(op):
+def op_attrs(op: ir.Operation | ir.OpView) -> dict[str, Any]:
     """The decoded attributes of an operation, as a dict."""
     return {name: decode_attr(attr) for name, attr in op.attributes.items()}

@@ -11,10 +11,12 @@ top-level jit) passes them in. With no trace active, ops run eagerly.
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 from iree.compiler import ir
 
@@ -24,14 +26,17 @@ from mlax.core.array_methods import ArrayMethods
 from mlax.core.aval import ShapeDtypeStruct, ShapedArray
 from mlax.core.ir_builder import FunctionBuilder, ModuleBuilder
 
+if TYPE_CHECKING:
+    from mlax.core.op import Op
+
 _state = threading.local()
 
 # numpy constants with more elements than this are moved to the device and
 # passed as arguments rather than printed into the IR.
-_INLINE_CONSTANT_LIMIT = 1024
+_INLINE_CONSTANT_LIMIT: int = 1024
 
 
-def _stack():
+def _stack() -> list["Trace"]:
     if not hasattr(_state, "stack"):
         _state.stack = []
     return _state.stack
@@ -42,33 +47,39 @@ def current_trace() -> "Trace | None":
     return stack[-1] if stack else None
 
 
-def _not_installed(*args, **kwargs):
+def _not_installed(*args: Any, **kwargs: Any) -> NoReturn:
     raise RuntimeError("mlax's runtime and op table are not loaded: import mlax (not only mlax.core)")
+
+
+# The hooks' signatures (see _Hooks).
+EagerHook = Callable[["Op", Sequence[Any], dict[str, Any]], list[Any]]
+DevicePutHook = Callable[[np.ndarray, ShapedArray], ArrayMethods]
+ConstantHook = Callable[["Trace", np.ndarray, ShapedArray], "Tracer"]
 
 
 class _Hooks:
     """What the layers above core install: how to run an op outside any trace and
     move numpy data to a device (the runtime), and how to build a constant (ops)."""
 
-    eager: Callable[..., list] = _not_installed        # (op, operands, attrs) -> list of arrays
-    device_put: Callable[..., Any] = _not_installed    # (numpy array, aval) -> mlax.Array of that aval
-    constant: Callable[..., Any] = _not_installed      # (trace, numpy value, aval) -> Tracer in that trace
+    eager: EagerHook = _not_installed            # (op, operands, attrs) -> list of arrays
+    device_put: DevicePutHook = _not_installed   # (numpy array, aval) -> mlax.Array of that aval
+    constant: ConstantHook = _not_installed      # (trace, numpy value, aval) -> Tracer in that trace
 
 
 _hooks = _Hooks()
 
 
-def install_runtime(eager: Callable, device_put: Callable) -> None:
+def install_runtime(eager: EagerHook, device_put: DevicePutHook) -> None:
     """Called by the runtime: ops bound outside any trace run through `eager`."""
     _hooks.eager, _hooks.device_put = eager, device_put
 
 
-def device_constant(value: np.ndarray, aval: ShapedArray):
+def device_constant(value: np.ndarray, aval: ShapedArray) -> ArrayMethods:
     """An mlax.Array holding `value`, typed `aval` (made by the runtime's hook)."""
     return _hooks.device_put(value, aval)
 
 
-def install_constant_builder(constant: Callable) -> None:
+def install_constant_builder(constant: ConstantHook) -> None:
     """Called by the op table: `constant(trace, value, aval)` emits a constant op."""
     _hooks.constant = constant
 
@@ -79,7 +90,7 @@ class Trace:
     Tracers, the capture of outer values and its place on the trace stack."""
 
     def __init__(self, builder: ModuleBuilder, name: str, in_avals: Sequence[ShapedArray],
-                 parent: "Trace | None" = None, private: bool = True, embed_constants: bool = False):
+                 parent: "Trace | None" = None, private: bool = True, embed_constants: bool = False) -> None:
         self.builder = builder
         self.parent = parent
         # Concrete arrays become constants in the IR rather than extra arguments
@@ -88,8 +99,8 @@ class Trace:
         self.function = FunctionBuilder(builder, name, in_avals, private)
         self.name = self.function.name
         self.in_avals = list(in_avals)
-        self.captures: list = []    # outer values, in the order of the extra arguments
-        self._captured: dict = {}   # id(outer value) -> block argument
+        self.captures: list[ArrayMethods] = []    # outer values, in the order of the extra arguments
+        self._captured: dict[int, ir.Value] = {}  # id(outer value) -> block argument
         self.finished = False
         self.out_avals: list[ShapedArray] | None = None
         self.args = [Tracer(self, v, a) for v, a in zip(self.function.arguments, self.in_avals)]
@@ -98,13 +109,13 @@ class Trace:
         _stack().append(self)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         popped = _stack().pop()
         assert popped is self
         self.finished = True
 
     # -- values -------------------------------------------------------------
-    def lift(self, x) -> ir.Value:
+    def lift(self, x: Any) -> ir.Value:
         """The ir.Value standing for `x` inside this function."""
         if isinstance(x, Tracer):
             if x.is_linear:
@@ -135,7 +146,7 @@ class Trace:
             trace = trace.parent
         return False
 
-    def _capture(self, outer) -> ir.Value:
+    def _capture(self, outer: ArrayMethods) -> ir.Value:
         key = id(outer)
         if key not in self._captured:
             self._captured[key] = self.function.add_argument(outer.aval.strip_weak_type())
@@ -147,8 +158,8 @@ class Trace:
         return _hooks.constant(self, value, aval)
 
     # -- ops ----------------------------------------------------------------
-    def emit(self, op, operands: Sequence, attrs: dict, out_avals: Sequence[ShapedArray] | None = None
-             ) -> list["Tracer"]:
+    def emit(self, op: "Op", operands: Sequence[Any], attrs: dict[str, Any],
+             out_avals: Sequence[ShapedArray] | None = None) -> list["Tracer"]:
         """Append `op` to this function; return its results as Tracers."""
         values = [self.lift(x) for x in operands]
         if out_avals is None:
@@ -156,19 +167,19 @@ class Trace:
         results = self.function.emit(op, values, attrs, out_avals)
         return [Tracer(self, r, a) for r, a in zip(results, out_avals)]
 
-    def call(self, name: str, operands: Sequence, out_avals: Sequence[ShapedArray]) -> list["Tracer"]:
+    def call(self, name: str, operands: Sequence[Any], out_avals: Sequence[ShapedArray]) -> list["Tracer"]:
         """Append a func.call of the function `name` in this module; return its results."""
         results = self.function.call(name, [self.lift(x) for x in operands], out_avals)
         return [Tracer(self, r, a) for r, a in zip(results, out_avals)]
 
-    def finish(self, outputs: Sequence) -> None:
+    def finish(self, outputs: Sequence[Any]) -> None:
         """Return `outputs` from the function and fix its signature."""
         values = [self.lift(x) for x in outputs]
         self.out_avals = [aval_of(x) for x in outputs]
         self.function.finish(values)
 
 
-def aval_of(x) -> ShapedArray:
+def aval_of(x: Any) -> ShapedArray:
     """The ShapedArray of a Tracer, Array, numpy value or Python scalar."""
     if isinstance(x, Tracer) or _is_concrete_array(x):
         return x.aval
@@ -181,12 +192,12 @@ def aval_of(x) -> ShapedArray:
     raise TypeError(f"{type(x).__name__} is not a valid mlax array type: {x!r}")
 
 
-def _is_concrete_array(x) -> bool:
+def _is_concrete_array(x: Any) -> bool:
     """Whether x is an mlax.Array (the runtime's arrays are the ArrayMethods that are not Tracers)."""
     return isinstance(x, ArrayMethods) and not isinstance(x, Tracer)
 
 
-def arg_aval(x, where: str) -> ShapedArray:
+def arg_aval(x: Any, where: str) -> ShapedArray:
     """The abstract value a transformation sees for a dynamic argument leaf."""
     if isinstance(x, ArrayMethods):
         return x.aval
@@ -198,7 +209,7 @@ def arg_aval(x, where: str) -> ShapedArray:
                     "scalars or pytrees of them, or mark it static (static_argnums/static_argnames)")
 
 
-def bind(op, operands: Sequence, attrs: dict):
+def bind(op: "Op", operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
     """Apply `op`: record it on the tape of linear operands, in the active trace, or
     run it now (through the runtime's eager hook) when no trace is active."""
     linear = next((x for x in operands if getattr(x, "is_linear", False)), None)
@@ -215,9 +226,9 @@ def bind(op, operands: Sequence, attrs: dict):
 _MLAX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def user_frame():
+def user_frame() -> str:
     """'file:line' of the innermost stack frame outside the mlax package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith(_MLAX_DIR) and "functools" not in filename:
@@ -231,9 +242,9 @@ class Tracer(ArrayMethods):
 
     is_linear = False  # True for the symbolic tangents of reverse-mode autodiff
 
-    def __init__(self, trace, value, aval):
+    def __init__(self, trace: Trace, value: ir.Value, aval: ShapedArray) -> None:
         self._trace = trace
-        self.value = value
+        self.value = value  # None for a LinearValue
         self.aval = aval
 
     shape = property(lambda self: self.aval.shape)
@@ -242,12 +253,12 @@ class Tracer(ArrayMethods):
     size = property(lambda self: self.aval.size)
     weak_type = property(lambda self: self.aval.weak_type)
 
-    def __len__(self):
+    def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of unsized object")
         return self.shape[0]
 
-    def _concretization_error(self, what):
+    def _concretization_error(self, what: str) -> errors.ConcretizationTypeError:
         return errors.ConcretizationTypeError(
             f"Abstract tracer value encountered where a concrete value is expected: {what} "
             f"of a traced array {self.aval.str_short()} at {user_frame()}. The value is only known "
@@ -255,43 +266,43 @@ class Tracer(ArrayMethods):
             "choices, or mark the argument static (static_argnums)."
         )
 
-    def __bool__(self):
+    def __bool__(self) -> NoReturn:
         raise self._concretization_error("bool() (Python control flow such as `if` or `while`)")
 
-    def __int__(self):
+    def __int__(self) -> NoReturn:
         raise self._concretization_error("int()")
 
-    def __float__(self):
+    def __float__(self) -> NoReturn:
         raise self._concretization_error("float()")
 
-    def __complex__(self):
+    def __complex__(self) -> NoReturn:
         raise self._concretization_error("complex()")
 
-    def __index__(self):
+    def __index__(self) -> NoReturn:
         raise errors.TracerIntegerConversionError(
             f"a traced array {self.aval.str_short()} was used as a Python integer (an index or a "
             f"range bound) at {user_frame()}; use mlax.lax.dynamic_slice or static arguments"
         )
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> NoReturn:
         raise errors.TracerArrayConversionError(
             f"a traced array {self.aval.str_short()} was converted to a NumPy array at {user_frame()}; "
             "inside jit/grad/vmap use mlax.numpy functions instead of numpy ones"
         )
 
-    def item(self):
+    def item(self) -> NoReturn:
         raise self._concretization_error(".item()")
 
-    def tolist(self):
+    def tolist(self) -> NoReturn:
         raise self._concretization_error(".tolist()")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         if not self.shape:
             raise TypeError("iteration over a 0-d array")
         return (self[i] for i in range(self.shape[0]))
 
-    def __hash__(self):
+    def __hash__(self) -> NoReturn:
         raise TypeError("traced arrays are unhashable")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Traced<{self.aval.str_short()}>"
