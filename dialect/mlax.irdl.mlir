@@ -43,6 +43,12 @@ irdl.dialect @mlax {
     %v2 = irdl.base "!builtin.tensor"
     irdl.results(result: %v2)
   }
+  irdl.operation @angle {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+  }
   irdl.operation @argmax {
     %v0 = irdl.base "!builtin.tensor"
     irdl.operands(x: %v0)
@@ -348,6 +354,13 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @frexp {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(mantissa: %v1, exponent: %v2)
+  }
   irdl.operation @gather {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -360,6 +373,13 @@ irdl.dialect @mlax {
     %v6 = irdl.base "#builtin.integer"
     %v7 = irdl.base "#builtin.dense_array"
     irdl.attributes {"offset_dims" = %v3, "collapsed_slice_dims" = %v4, "start_index_map" = %v5, "index_vector_dim" = %v6, "slice_sizes" = %v7}
+  }
+  irdl.operation @gcd {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %v0, rhs: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
   }
   irdl.operation @ge {
     %v0 = irdl.base "!builtin.tensor"
@@ -403,6 +423,20 @@ irdl.dialect @mlax {
     %v2 = irdl.base "#builtin.symbol_ref"
     %v3 = irdl.base "#builtin.dense_array"
     irdl.attributes {"callee" = %v2, "wrt" = %v3}
+  }
+  irdl.operation @lcm {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %v0, rhs: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
+  }
+  irdl.operation @ldexp {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0, n: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
   }
   irdl.operation @le {
     %v0 = irdl.base "!builtin.tensor"
@@ -456,6 +490,13 @@ irdl.dialect @mlax {
     %v2 = irdl.base "!builtin.tensor"
     irdl.results(result: %v2)
   }
+  irdl.operation @modf {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(fraction: %v1, integral: %v2)
+  }
   irdl.operation @mul {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
@@ -475,6 +516,13 @@ irdl.dialect @mlax {
     irdl.operands(x: %v0)
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
+  }
+  irdl.operation @nextafter {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %v0, rhs: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
   }
   irdl.operation @not {
     %v0 = irdl.base "!builtin.tensor"

@@ -15,7 +15,7 @@ import numpy as np
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS
 
-F32, I32, BOOL, C64 = (np.dtype(d) for d in ("float32", "int32", "bool", "complex64"))
+F32, I32, BOOL, C64, U32 = (np.dtype(d) for d in ("float32", "int32", "bool", "complex64", "uint32"))
 
 # Elementwise ops and reductions are tested in each of these that they accept;
 # complex64 only where they accept none of them.
@@ -62,6 +62,26 @@ def with_nonfinite(rng, shape, dtype):
     return x
 
 
+def float_edges(rng, shape, dtype):
+    """Default values with the floats NumPy's float functions treat apart: ±0, subnormals,
+    the extremes of the range, ±inf and NaN."""
+    x = default_values(rng, shape, dtype)
+    info = np.finfo(dtype)
+    edges = [0.0, -0.0, info.smallest_subnormal, -3 * info.smallest_subnormal, info.tiny, -info.tiny / 3,
+             info.max, -info.max / 3, np.inf, -np.inf, np.nan, -0.5, 0.5, -2.5, 1e-3]
+    x.flat[:len(edges)] = edges
+    return x
+
+
+def integer_edges(rng, shape, dtype):
+    """Small integers of both signs (zeros among them), the extremes of the dtype and large values."""
+    x = uniform(-60, 60)(rng, shape, dtype)
+    info = np.iinfo(dtype)
+    edges = [0, 0, info.min, info.max, info.max // 3, 0, -1, info.min, 1 << (info.bits // 2), 7]
+    x.flat[:len(edges)] = np.array(edges, np.int64).astype(dtype)  # -1 wraps for unsigned dtypes
+    return x
+
+
 def whole_numbers(low, high):
     """Integers in [low, high) in any dtype (polygamma's order n)."""
     return lambda rng, shape, dtype: rng.integers(low, high, shape).astype(dtype)
@@ -97,6 +117,7 @@ DOMAINS = {
     "shift_left": (default_values, uniform(0, 8)),
     "shift_right_logical": (default_values, uniform(0, 8)),
     "shift_right_arithmetic": (default_values, uniform(0, 8)),
+    "nextafter": (with_nonfinite, default_values),
 }
 
 
@@ -191,8 +212,24 @@ def _window_cases(op):
                                                "base_dilation": (2, 1), "window_dilation": (1, 2)}, tag="dilated")]
 
 
+def _with_edges(name, operands, edge_operands):
+    """Cases of an op on generic values and, tagged "edges" (values only, no derivatives), on edge values."""
+    return [Case(name, operands), Case(name, edge_operands, tag="edges")]
+
+
 # Ops whose operands or attributes no family derives.
 EXPLICIT = {
+    "frexp": _with_edges("frexp", [_operand(SHAPE)], [_operand(SHAPE, F32, float_edges)]),
+    "modf": _with_edges("modf", [_operand(SHAPE)], [_operand(SHAPE, F32, float_edges)]),
+    # Exponents that overflow, make subnormals and underflow to zero.
+    "ldexp": _with_edges("ldexp", [_operand(SHAPE), _operand(SHAPE, I32, uniform(-10, 10))],
+                         [_operand(SHAPE, F32, float_edges), _operand(SHAPE, I32, uniform(-300, 300))]),
+    "gcd": _with_edges("gcd", [_operand(SHAPE, I32, uniform(-60, 60))] * 2, [_operand(SHAPE, I32, integer_edges)] * 2)
+    + [Case("gcd", [_operand(SHAPE, U32, integer_edges)] * 2, tag="unsigned")],
+    "lcm": _with_edges("lcm", [_operand(SHAPE, I32, uniform(-60, 60))] * 2, [_operand(SHAPE, I32, integer_edges)] * 2)
+    + [Case("lcm", [_operand(SHAPE, U32, integer_edges)] * 2, tag="unsigned")],
+    # Real arguments are 0 or pi (by the sign bit: -0.0 too); complex ones on the axes have signed zeros.
+    "angle": [Case("angle", [_operand(SHAPE, F32, float_edges)], tag="edges"), Case("angle", [_operand(SHAPE, C64)])],
     "select": [Case("select", [_operand(SHAPE, BOOL), _operand(SHAPE), _operand(SHAPE)])],
     "convert_element_type": [
         Case("convert_element_type", [_operand(SHAPE)], {"new_dtype": I32}),

@@ -25,7 +25,7 @@ from mlax.core import dtypes
 from mlax.core.op import OPS
 
 import _check_grads as cg
-from _cases import CASES, F32, I32, accepts, away_from_zero, default_values
+from _cases import CASES, F32, I32, accepts, away_from_zero, default_values, uniform
 
 # -- inputs ----------------------------------------------------------------------------
 
@@ -46,6 +46,13 @@ def spread(low, high, phase):
 
 PHASES = (0.02, 0.05, 0.08)  # one per operand
 
+
+def between_powers_of_two(rng, shape, dtype):
+    """Magnitudes in [0.55, 0.95) times 2**k for k in [-3, 3], either sign: 0.05 of an octave
+    or more away from the powers of two."""
+    values = rng.uniform(0.55, 0.95, shape) * 2.0 ** rng.integers(-3, 4, shape) * rng.choice([-1, 1], shape)
+    return values.astype(dtype)
+
 # Float operands for derivative tests where spread(-3, 3) does not fit: one sampler per operand.
 DIFFERENTIABLE_DOMAINS = {
     # lo < x < hi, x < lo, x > hi and lo > hi (then the result is hi) all occur.
@@ -55,6 +62,10 @@ DIFFERENTIABLE_DOMAINS = {
     # Sorting is differentiable where no two keys tie (the order cases use ties and NaNs).
     "sort": (spread(-3, 3, PHASES[0]),),
     "sort_key_val": (spread(-3, 3, PHASES[0]), spread(-3, 3, PHASES[1])),
+    # frexp's mantissa jumps at powers of two.
+    "frexp": (between_powers_of_two,),
+    # angle jumps across the negative real axis: complex values in the first quadrant.
+    "angle": (uniform(0.3, 3),),
 }
 
 # Float operands an op is not differentiable in: they get no tangent.
@@ -64,10 +75,11 @@ NOT_DIFFERENTIABLE = {"polygamma": {0: "the order n takes whole numbers"}}
 ZERO_DERIVATIVE = {
     "floor": "piecewise constant", "ceil": "piecewise constant", "round": "piecewise constant",
     "sign": "piecewise constant",
+    "nextafter": "a step to the neighbouring float, treated like rounding",
     "stop_gradient": "a constant for differentiation by definition",
 }
 # Of those, ops whose finite differences are not zero.
-ZERO_BY_DEFINITION = {"stop_gradient"}
+ZERO_BY_DEFINITION = {"stop_gradient", "nextafter"}
 
 
 def _inexact(dtype):
@@ -111,8 +123,11 @@ def _out_dtype(case):
 
 
 def _derivative_cases():
+    """The cases with differentiable operands, but those of edge values (tested for values only)."""
     seen, cases = set(), []
     for case in CASES:
+        if case.tag == "edges":
+            continue
         case = _differentiable(_floated(case))
         if str(case) not in seen and _wrt(case):
             seen.add(str(case))
@@ -334,3 +349,29 @@ def test_check_grads_passes_a_right_rule_and_catches_a_wrong_one():
 
     with pytest.raises(AssertionError, match="JVP against finite differences"):
         cg.check_grads(sin_with_wrong_derivative, np.sin, [x], order=1)
+
+
+# -- linearity per operand -------------------------------------------------------------------
+
+def test_the_tape_refuses_a_tangent_where_an_op_is_not_linear():
+    """div is linear in its numerator only: a JVP rule dividing by a tangent cannot be transposed."""
+    @mlax.custom_jvp
+    def f(x):
+        return lax.sin(x)
+
+    @f.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return lax.sin(x), lax.div(lax.cos(x), t)
+
+    with pytest.raises(NotImplementedError, match=r"mlax\.div .* operand 1 \(rhs\)"):
+        mlax.grad(f)(np.float32(0.5))
+    assert mlax.jvp(f, (np.float32(0.5),), (np.float32(2.0),))[1] == pytest.approx(np.cos(0.5) / 2)
+
+
+def test_linear_operands_are_stated_per_operand():
+    assert OPS["div"].linear_operands == (0,)
+    assert OPS["select"].linear_operands == (1, 2)
+    assert OPS["mul"].linear_operands == (0, 1)
+    assert OPS["ldexp"].linear_operands == (0,)
+    assert OPS["sin"].linear_operands is None

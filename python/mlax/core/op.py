@@ -8,7 +8,7 @@ reference for tests. Passes, the IRDL generator and the tests iterate
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Concatenate, Protocol
 
 from mlax.core import mlir
 from mlax.core.trace import bind
@@ -34,51 +34,26 @@ class RuleContext(Protocol):
     axis_size: int | None
 
 
-Values = Sequence[Any]           # Tracers (or LinearValues, for tangents in reverse mode)
-Tangents = Sequence[Any | None]  # None is a symbolic zero
-
-
-class JvpRule(Protocol):
-    """(ctx, primals, tangents, **attrs) -> (outputs, output tangents)."""
-
-    def __call__(self, ctx: RuleContext, primals: Values, tangents: Tangents, /, **attrs: Any
-                 ) -> tuple[list, list]: ...
-
-
-class LinearizeRule(Protocol):
-    """Reverse mode of an op naming functions: emit the primal op, and say how cotangents of
-    its results map to cotangents of its operands: (outputs, backward or None)."""
-
-    def __call__(self, ctx: RuleContext, primals: Values, tangents: Tangents, /, **attrs: Any
-                 ) -> tuple[list, Callable[[list], list] | None]: ...
-
-
-class TransposeRule(Protocol):
-    """(ctx, cotangents (one per result), *operands, **attrs) -> one cotangent or None per
-    operand; the linear operands are LinearValues."""
-
-    def __call__(self, ctx: RuleContext, cotangents: list, /, *operands: Any, **attrs: Any) -> list: ...
-
-
-class BatchRule(Protocol):
-    """(ctx, args, batch axes (None: unbatched), **attrs) -> (outputs, their batch axes)."""
-
-    def __call__(self, ctx: RuleContext, args: Values, dims: Sequence[int | None], /, **attrs: Any
-                 ) -> tuple[list, list]: ...
-
-
-class SpmdRule(Protocol):
-    """Under pmap: (ctx, per operand its values on each device, device ids, **attrs) ->
-    per result its values on each device."""
-
-    def __call__(self, ctx: RuleContext, values: Sequence[Sequence[Any]], devices: Sequence[int], /,
-                 **attrs: Any) -> list[list]: ...
-
-
-class LowerRule(Protocol):
-    """(lowering context, *StableHLO operand values, **attrs) -> the value(s) replacing the op."""
-
-    def __call__(self, ctx: Any, /, *values: Any, **attrs: Any) -> Any: ...
+# The rules' signatures. Every rule takes the running pass's context first; the op's
+# attributes come as keyword arguments after the positional parts shown.
+#   jvp(ctx, primals, tangents, **attrs) -> (outputs, output tangents); a tangent may be
+#       None, a symbolic zero
+#   linearize(ctx, primals, tangents, **attrs) -> (outputs, backward or None): reverse mode
+#       of an op naming functions: it emits the primal op, and backward maps the cotangents
+#       of its results to those of its operands
+#   transpose(ctx, cotangents, *operands, **attrs) -> one cotangent (or None) per operand,
+#       given one cotangent per result; the linear operands are LinearValues
+#   batch(ctx, args, dims, **attrs) -> (outputs, their batch axes); dims[i] is the batch
+#       axis of args[i], None when it is unbatched
+#   spmd(ctx, values, devices, **attrs) -> per result its values on each device, given per
+#       operand its values on each device (under pmap)
+#   lower(lowering ctx, *StableHLO values, **attrs) -> the value(s) replacing the op
+JvpRule = Callable[Concatenate[RuleContext, Any, Any, ...], tuple[list, list]]
+LinearizeRule = Callable[Concatenate[RuleContext, Any, Any, ...], tuple[list, Callable[[list], list] | None]]
+TransposeRule = Callable[Concatenate[RuleContext, list, ...], list]
+BatchRule = Callable[Concatenate[RuleContext, Any, Any, ...], tuple[list, list]]
+SpmdRule = Callable[Concatenate[RuleContext, Any, Any, ...], list]
+LowerRule = Callable[..., Any]
 
 
 OPS: dict[str, "Op"] = {}
@@ -111,6 +86,9 @@ class Op:
         self.multiple_results = multiple_results
         self.__doc__ = doc
         self.traits: set[str] = set()
+        # The operands (by position) the op is linear in, where a transpose rule takes their
+        # cotangents; None: not linear. Set by ops/_rules.py's deflinear, defbilinear, deftranspose.
+        self.linear_operands: tuple[int, ...] | None = None
         self.jvp: JvpRule | None = None
         self.transpose: TransposeRule | None = None
         self.batch: BatchRule | None = None

@@ -51,10 +51,20 @@ class Tape:
     def record(self, op, operands, attrs):
         """Bind `op` with linear operands (core.trace.bind sends them here): put an
         equation on the tape; return its outputs as new LinearValues."""
-        if "linear" not in op.traits:
+        linear = op.linear_operands
+        if linear is None and "linear" in op.traits:  # an op with the trait alone: linear in every operand
+            linear = range(len(operands))
+        if linear is None:
             raise NotImplementedError(
                 f"mlax.{op.name} was applied to a tangent but is not linear: a JVP rule must only apply "
                 "linear ops (add, mul by a primal, reshape, ...) to tangents")
+        for i, x in enumerate(operands):
+            if getattr(x, "is_linear", False) and i not in linear:
+                name = op.operands[min(i, len(op.operands) - 1)].lstrip("*")
+                raise NotImplementedError(
+                    f"mlax.{op.name} was applied to a tangent as its operand {i} ({name}), in which it is not "
+                    f"linear (it is linear in operands {tuple(linear)}): a JVP rule must only pass tangents "
+                    "where an op is linear (the numerator of div, not its denominator)")
         out_avals = op.abstract_eval([aval_of(x) for x in operands], attrs)
         outs = [LinearValue(a.strip_weak_type(), self) for a in out_avals]
         self.equations.append(Equation(op, list(operands), dict(attrs), outs))

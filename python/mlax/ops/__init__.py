@@ -7,9 +7,8 @@ re-exports the builders.
 """
 
 from mlax.core.op import OPS, Op, lookup  # noqa: F401
-from mlax.ops import (builders, collectives, control_flow, convolution, elementwise, higher_order, indexing,  # noqa: F401
+from mlax.ops import (collectives, control_flow, convolution, elementwise, higher_order, indexing,  # noqa: F401
                       linalg, reduction, sorting, structural)
-from mlax.ops.builders import *  # noqa: F401,F403
 from mlax.ops.elementwise import *  # noqa: F401,F403
 from mlax.ops.structural import *  # noqa: F401,F403
 from mlax.ops.reduction import *  # noqa: F401,F403
@@ -21,6 +20,6 @@ from mlax.ops.control_flow import *  # noqa: F401,F403
 from mlax.ops.collectives import *  # noqa: F401,F403
 from mlax.ops.higher_order import *  # noqa: F401,F403
 
-__all__ = sorted({name for family in (builders, elementwise, structural, reduction, indexing, sorting, linalg,
+__all__ = sorted({name for family in (elementwise, structural, reduction, indexing, sorting, linalg,
                                       convolution, control_flow, collectives, higher_order)
                   for name in family.__all__})

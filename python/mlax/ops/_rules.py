@@ -6,7 +6,9 @@ ordinary mlax ops through the op builders, so derivatives of derivatives come
 free. A transpose rule takes (ctx, cotangents, *operands, **attrs), one
 cotangent per result, where the linear operands are LinearValues
 (`is_linear`), and returns one cotangent (or None) per operand. The families'
-own transposes (`deflinear`, `defbilinear`) are written for one cotangent.
+own transposes (`deflinear`, `defbilinear`, `deftranspose`) are written for
+one cotangent. An op with a transpose rule states the operands it is linear
+in (`Op.linear_operands`): the tape refuses a tangent anywhere else.
 """
 
 from mlax import ops
@@ -57,20 +59,27 @@ def defzero(op):
     op.jvp = jvp
 
 
-def deflinear(op, transpose, linear_operands=None):
-    """The op is linear in the operands `linear_operands` (default: all of them)
-    jointly: its JVP applies it to their tangents, the other operands as they are."""
+def deftranspose(op, transpose, linear_operands):
+    """The op is linear in the operands `linear_operands` (its JVP rule is its own):
+    transpose(ct, *operands, **attrs) returns one cotangent (or None) per operand."""
     op.traits.add("linear")
+    op.linear_operands = tuple(linear_operands)
+    op.transpose = lambda ctx, cts, *operands, **attrs: transpose(cts[0], *operands, **attrs)
+
+
+def deflinear(op, transpose, linear_operands=None):
+    """The op is linear in the operands `linear_operands` (default: every named operand)
+    jointly: its JVP applies it to their tangents, the other operands as they are."""
+    linear = tuple(range(len(op.operands))) if linear_operands is None else tuple(linear_operands)
 
     def jvp(ctx, primals, tangents, **attrs):
         ans = op(*primals, **attrs)
-        linear = range(len(primals)) if linear_operands is None else linear_operands
         if all(tangents[i] is None for i in linear if i < len(tangents)):
             return [ans], [None]
         args = [instantiate(t, p) if i in linear else p for i, (p, t) in enumerate(zip(primals, tangents))]
         return [ans], [op(*args, **attrs)]
     op.jvp = jvp
-    op.transpose = lambda ctx, cts, *operands, **attrs: transpose(cts[0], *operands, **attrs)
+    deftranspose(op, transpose, linear)
 
 
 def defbilinear(op, transpose_lhs, transpose_rhs):
@@ -78,6 +87,7 @@ def defbilinear(op, transpose_lhs, transpose_rhs):
     transpose_lhs(ct, rhs, lhs_aval, **attrs) is the cotangent of the lhs, and
     transpose_rhs(ct, lhs, rhs_aval, **attrs) that of the rhs."""
     op.traits.add("linear")
+    op.linear_operands = (0, 1)  # one at a time: the transpose refuses tangents in both
 
     def jvp(ctx, primals, tangents, **attrs):
         x, y = primals

@@ -45,24 +45,46 @@ def _collective(name, operands, shape_rule, attrs, doc):
 
 
 # -- transfers ------------------------------------------------------------------------------
+# Once lowered, device k is `#hal.device.affinity<@__device_k>`, and the module op's
+# `mlax.num_devices` attribute (written by mlax-pmap) says how many devices the program
+# runs on: the runtime compiles it for that many (`--iree-hal-target-device=__device_k=...`).
+
+NUM_DEVICES = "mlax.num_devices"
+
+
+def device_symbol(index):
+    """The name of device `index` in a lowered module's IR."""
+    return f"__device_{index}"
+
+
+def num_devices(module_op):
+    """How many devices the program of a module runs on (1 unless its attribute says more)."""
+    attributes = module_op.attributes
+    return ir.IntegerAttr(attributes[NUM_DEVICES]).value if NUM_DEVICES in attributes else 1
+
+
+def note_devices(module_op, devices):
+    """Record on a module that its program moves values to the devices `devices` (ids) too."""
+    count = max([num_devices(module_op)] + [d + 1 for d in devices])
+    with module_op.context:
+        module_op.attributes[NUM_DEVICES] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), count)
+
 
 def _lower_transfer(ctx, x, source, target):
-    from mlax.runtime.backends import device_symbol
-
     affinity = ir.Attribute.parse(f"#hal.device.affinity<@{device_symbol(target)}>")
     return _hlo.value("flow.tensor.transfer", [x], x.type, target=affinity)
 
 
-transfer = Op("transfer", ["x"], lambda x, source, target: x.strip_weak_type(), _lower_transfer,
-              attrs={"source": "int", "target": "int"}, doc="x, moved from device `source` to device `target`.")
-transfer.numpy_ref = lambda x, source, target: x
-deflinear(transfer, lambda ct, x, source, target: [transfer(ct, source=target, target=source)])
-defbatch_elementwise(transfer)
+transfer_p = Op("transfer", ["x"], lambda x, source, target: x.strip_weak_type(), _lower_transfer,
+                attrs={"source": "int", "target": "int"}, doc="x, moved from device `source` to device `target`.")
+transfer_p.numpy_ref = lambda x, source, target: x
+deflinear(transfer_p, lambda ct, x, source, target: [transfer_p(ct, source=target, target=source)])
+defbatch_elementwise(transfer_p)
 
 
 def move(x, source, target):
     """x (on device `source`) on device `target`."""
-    return x if source == target else transfer(x, source=source, target=target)
+    return x if source == target else transfer_p(x, source=source, target=target)
 
 
 def _to_first(xs, devices):
@@ -99,17 +121,17 @@ def _batch_reduction(op, reduce, unbatched):
     return batch
 
 
-psum = _collective("psum", ["x"], lambda x, axis_name: x, {}, "The sum of x over the axis `axis_name`.")
-pmax = _collective("pmax", ["x"], lambda x, axis_name: x, {}, "The maximum of x over the axis `axis_name`.")
-pmin = _collective("pmin", ["x"], lambda x, axis_name: x, {}, "The minimum of x over the axis `axis_name`.")
+psum_p = _collective("psum", ["x"], lambda x, axis_name: x, {}, "The sum of x over the axis `axis_name`.")
+pmax_p = _collective("pmax", ["x"], lambda x, axis_name: x, {}, "The maximum of x over the axis `axis_name`.")
+pmin_p = _collective("pmin", ["x"], lambda x, axis_name: x, {}, "The minimum of x over the axis `axis_name`.")
 
-deflinear(psum, lambda ct, x, axis_name: [psum(ct, axis_name=axis_name)])
-psum.spmd = _spmd_reduction(lambda x, y: ops.add(x, y))
-pmax.spmd = _spmd_reduction(lambda x, y: ops.max(x, y))
-pmin.spmd = _spmd_reduction(lambda x, y: ops.min(x, y))
-psum.batch = _batch_reduction(psum, lambda x, axes: ops.reduce_sum(x, axes), lambda x, size: ops.mul(x, size))
-pmax.batch = _batch_reduction(pmax, lambda x, axes: ops.reduce_max(x, axes), lambda x, size: x)
-pmin.batch = _batch_reduction(pmin, lambda x, axes: ops.reduce_min(x, axes), lambda x, size: x)
+deflinear(psum_p, lambda ct, x, axis_name: [psum_p(ct, axis_name=axis_name)])
+psum_p.spmd = _spmd_reduction(lambda x, y: ops.add(x, y))
+pmax_p.spmd = _spmd_reduction(lambda x, y: ops.max(x, y))
+pmin_p.spmd = _spmd_reduction(lambda x, y: ops.min(x, y))
+psum_p.batch = _batch_reduction(psum_p, lambda x, axes: ops.reduce_sum(x, axes), lambda x, size: ops.mul(x, size))
+pmax_p.batch = _batch_reduction(pmax_p, lambda x, axes: ops.reduce_max(x, axes), lambda x, size: x)
+pmin_p.batch = _batch_reduction(pmin_p, lambda x, axes: ops.reduce_min(x, axes), lambda x, size: x)
 
 
 def _extremum_jvp(op):
@@ -120,13 +142,13 @@ def _extremum_jvp(op):
         if t is None:
             return [out], [None]
         hits = ops.convert_element_type(ops.eq(x, out), t.dtype)
-        count = psum(hits, axis_name=axis_name)
-        return [out], [ops.div(psum(ops.mul(t, hits), axis_name=axis_name), count)]
+        count = psum_p(hits, axis_name=axis_name)
+        return [out], [ops.div(psum_p(ops.mul(t, hits), axis_name=axis_name), count)]
     return jvp
 
 
-pmax.jvp = _extremum_jvp(pmax)
-pmin.jvp = _extremum_jvp(pmin)
+pmax_p.jvp = _extremum_jvp(pmax_p)
+pmin_p.jvp = _extremum_jvp(pmin_p)
 
 
 # -- all_gather -----------------------------------------------------------------------------
@@ -142,8 +164,9 @@ def _all_gather_rule(x, axis_name, axis, axis_size, tiled):
     return ShapedArray(shape, x.dtype)
 
 
-all_gather = _collective("all_gather", ["x"], _all_gather_rule, {"axis": "int", "axis_size": "int", "tiled": "bool"},
-                         "The instances' x along a new axis `axis` (joined along `axis` when `tiled`).")
+all_gather_p = _collective("all_gather", ["x"], _all_gather_rule,
+                           {"axis": "int", "axis_size": "int", "tiled": "bool"},
+                           "The instances' x along a new axis `axis` (joined along `axis` when `tiled`).")
 
 
 def _join(parts, axis, tiled):
@@ -158,10 +181,10 @@ def _all_gather_spmd(ctx, args, devices, axis_name, axis, axis_size, tiled):
 
 def _all_gather_transpose(ct, x, axis_name, axis, axis_size, tiled):
     """Each instance's share of the summed cotangents: its own slice of psum(ct)."""
-    total = psum(ct, axis_name=axis_name)
+    total = psum_p(ct, axis_name=axis_name)
     width = x.aval.shape[axis] if tiled else 1
     starts = [0] * ct.aval.ndim
-    starts[axis] = ops.mul(axis_index(axis_name=axis_name), width)
+    starts[axis] = ops.mul(axis_index_p(axis_name=axis_name), width)
     sizes = list(ct.aval.shape)
     sizes[axis] = width
     piece = ops.dynamic_slice(total, starts, sizes)
@@ -171,7 +194,7 @@ def _all_gather_transpose(ct, x, axis_name, axis, axis_size, tiled):
 def _all_gather_batch(ctx, args, dims, axis_name, axis, axis_size, tiled):
     [x], [dim] = args, dims
     if axis_name != ctx.axis_name:
-        out = all_gather(to_front(x, dim, ctx.axis_size), axis_name=axis_name, axis=axis + 1,
+        out = all_gather_p(to_front(x, dim, ctx.axis_size), axis_name=axis_name, axis=axis + 1,
                          axis_size=axis_size, tiled=tiled)
         return [out], [0]
     # The whole batch is what every example gathers: its batch axis becomes `axis`.
@@ -185,9 +208,9 @@ def _all_gather_batch(ctx, args, dims, axis_name, axis, axis_size, tiled):
     return [stacked], [None]
 
 
-deflinear(all_gather, _all_gather_transpose)
-all_gather.spmd = _all_gather_spmd
-all_gather.batch = _all_gather_batch
+deflinear(all_gather_p, _all_gather_transpose)
+all_gather_p.spmd = _all_gather_spmd
+all_gather_p.batch = _all_gather_batch
 
 
 # -- ppermute -------------------------------------------------------------------------------
@@ -204,8 +227,8 @@ def _ppermute_rule(x, axis_name, perm):
     return x
 
 
-ppermute = _collective("ppermute", ["x"], _ppermute_rule, {"perm": "ints"},
-                       "x sent along the (source, destination) pairs of `perm`; zeros where none arrives.")
+ppermute_p = _collective("ppermute", ["x"], _ppermute_rule, {"perm": "ints"},
+                         "x sent along the (source, destination) pairs of `perm`; zeros where none arrives.")
 
 
 def _ppermute_spmd(ctx, args, devices, axis_name, perm):
@@ -219,7 +242,7 @@ def _ppermute_spmd(ctx, args, devices, axis_name, perm):
 def _ppermute_batch(ctx, args, dims, axis_name, perm):
     [x], [dim] = args, dims
     if axis_name != ctx.axis_name:
-        return [ppermute(x, axis_name=axis_name, perm=perm)], [dim]
+        return [ppermute_p(x, axis_name=axis_name, perm=perm)], [dim]
     x = to_front(x, dim, ctx.axis_size)
     zeros = ops.full((1,) + x.aval.shape[1:], 0, x.aval.dtype)
     sources = {d: s for s, d in _pairs(perm)}
@@ -232,23 +255,23 @@ def _inverse(perm):
     return tuple(v for source, destination in _pairs(perm) for v in (destination, source))
 
 
-deflinear(ppermute, lambda ct, x, axis_name, perm: [ppermute(ct, axis_name=axis_name, perm=_inverse(perm))])
-ppermute.spmd = _ppermute_spmd
-ppermute.batch = _ppermute_batch
+deflinear(ppermute_p, lambda ct, x, axis_name, perm: [ppermute_p(ct, axis_name=axis_name, perm=_inverse(perm))])
+ppermute_p.spmd = _ppermute_spmd
+ppermute_p.batch = _ppermute_batch
 
 
 # -- axis_index -----------------------------------------------------------------------------
 
-axis_index = _collective("axis_index", [], lambda axis_name: ShapedArray((), dtypes.int32), {},
-                         "This instance's position along the axis `axis_name`.")
-defzero(axis_index)
-axis_index.spmd = lambda ctx, args, devices, axis_name: [[ops.full((), k, dtypes.int32) for k in range(len(devices))]]
+axis_index_p = _collective("axis_index", [], lambda axis_name: ShapedArray((), dtypes.int32), {},
+                           "This instance's position along the axis `axis_name`.")
+defzero(axis_index_p)
+axis_index_p.spmd = lambda ctx, args, devices, axis_name: [[ops.full((), k, dtypes.int32) for k in range(len(devices))]]
 
 
 def _axis_index_batch(ctx, args, dims, axis_name):
     if axis_name != ctx.axis_name:
-        return [axis_index(axis_name=axis_name)], [None]
+        return [axis_index_p(axis_name=axis_name)], [None]
     return [ops.iota(dtypes.int32, ctx.axis_size)], [0]
 
 
-axis_index.batch = _axis_index_batch
+axis_index_p.batch = _axis_index_batch

@@ -26,6 +26,7 @@ from mlax.core.op import Op
 from mlax.core.trace import current_trace
 from mlax.ops import _hlo
 from mlax.ops._batching import batch_size, move_axis, to_front
+from mlax.ops._rules import instantiate, is_linear, zeros
 
 __all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
 
@@ -113,18 +114,18 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False):
     return results[1:1 + num_carry] + results[1 + num_carry:1 + num_carry + len(ys_types)]
 
 
-cond = Op("cond", ["index", "*operands"], _typed_by_functions, _lower_cond,
-          attrs={"branches": "symbols"}, results=("*results",), multiple_results=True,
-          doc="branches[index](*operands) (index clamped by the caller into range).")
-while_ = Op("while", ["*operands"], _typed_by_functions, _lower_while,
-            attrs={"cond": "symbol", "body": "symbol", "num_carry": "int", "num_cond_consts": "int"},
+cond_p = Op("cond", ["index", "*operands"], _typed_by_functions, _lower_cond,
+            attrs={"branches": "symbols"}, results=("*results",), multiple_results=True,
+            doc="branches[index](*operands) (index clamped by the caller into range).")
+while_p = Op("while", ["*operands"], _typed_by_functions, _lower_while,
+             attrs={"cond": "symbol", "body": "symbol", "num_carry": "int", "num_cond_consts": "int"},
+             results=("*results",), multiple_results=True,
+             doc="carry = body(carry) while cond(carry); the final carry.")
+scan_p = Op("scan", ["*operands"], _typed_by_functions, _lower_scan,
+            attrs={"body": "symbol", "length": "int", "reverse": "bool", "num_carry": "int", "num_xs": "int"},
             results=("*results",), multiple_results=True,
-            doc="carry = body(carry) while cond(carry); the final carry.")
-scan = Op("scan", ["*operands"], _typed_by_functions, _lower_scan,
-          attrs={"body": "symbol", "length": "int", "reverse": "bool", "num_carry": "int", "num_xs": "int"},
-          results=("*results",), multiple_results=True,
-          doc="Run body over the slices of xs along axis 0 (last first when reverse), threading the carry.")
-for _op in (cond, while_, scan):
+            doc="Run body over the slices of xs along axis 0 (last first when reverse), threading the carry.")
+for _op in (cond_p, while_p, scan_p):
     _op.traits.update({"typed_by_callee", "control_flow"})
 
 
@@ -155,7 +156,7 @@ def _batch_cond(ctx, args, dims, branches):
         probes = [ctx.batch(name, operand_dims, size)[1] for name in branches]
         flags = [any(p[i] is not None for p in probes) for i in range(len(probes[0]))]
         batched = tuple(ctx.batched(name, operand_dims, size, flags) for name in branches)
-        outs = current_trace().emit(cond, [index] + operands, {"branches": batched},
+        outs = current_trace().emit(cond_p, [index] + operands, {"branches": batched},
                                     ctx.signature(batched[0])[1])
         return outs, [0 if flag else None for flag in flags]
     # Each example picks its own branch: run them all, then select per example.
@@ -202,7 +203,7 @@ def _batch_while(ctx, args, dims, cond, body, num_carry, num_cond_consts):
         carry = _fronted(args[:num_carry], dims[:num_carry], flags, size)
         batched_cond = ctx.batched(cond, carry_dims + cond_dims, size, False)
         batched_body = ctx.batched(body, carry_dims + body_dims, size, flags)
-    outs = current_trace().emit(while_, carry + cond_consts + body_consts,
+    outs = current_trace().emit(while_p, carry + cond_consts + body_consts,
                                 {"cond": batched_cond, "body": batched_body, "num_carry": num_carry,
                                  "num_cond_consts": num_cond_consts}, ctx.signature(batched_body)[1])
     return outs, carry_dims
@@ -222,15 +223,15 @@ def _batch_scan(ctx, args, dims, body, length, num_carry, num_xs, reverse=False)
     body_outs = ctx.signature(batched_body)[1]
     out_avals = body_outs[:num_carry] + [ShapedArray((length,) + a.shape, a.dtype) for a in body_outs[num_carry:]]
     carry = _fronted(args[:num_carry], dims[:num_carry], flags, size)
-    outs = current_trace().emit(scan, carry + xs + consts,
+    outs = current_trace().emit(scan_p, carry + xs + consts,
                                 {"body": batched_body, "length": length, "reverse": reverse,
                                  "num_carry": num_carry, "num_xs": num_xs}, out_avals)
     return outs, [0 if f else None for f in flags] + [1 if f else None for f in ys_flags]
 
 
-cond.batch = _batch_cond
-while_.batch = _batch_while
-scan.batch = _batch_scan
+cond_p.batch = _batch_cond
+while_p.batch = _batch_while
+scan_p.batch = _batch_scan
 
 
 # -- forward-mode differentiation ---------------------------------------------------------
@@ -243,8 +244,6 @@ def _has_tangent(value):
 
 
 def _zeros_for(values, tangents):
-    from mlax.ops._rules import instantiate
-
     return [instantiate(t, x) for t, x in zip(tangents, values)]
 
 
@@ -253,7 +252,7 @@ def _cond_jvp(ctx, primals, tangents, branches):
     wrt = [i for i, t in enumerate(operand_tangents) if t is not None]
     jvp_branches = tuple(ctx.jvp(name, wrt) for name in branches)
     out_avals = ctx.signature(branches[0])[1]
-    outs = current_trace().emit(cond, [index] + operands + [operand_tangents[i] for i in wrt],
+    outs = current_trace().emit(cond_p, [index] + operands + [operand_tangents[i] for i in wrt],
                                 {"branches": jvp_branches}, out_avals + out_avals)
     return outs[:len(out_avals)], outs[len(out_avals):]
 
@@ -281,7 +280,7 @@ def _while_jvp(ctx, primals, tangents, cond, body, num_carry, num_cond_consts):
     new_cond = ctx.trace(cond_on_primals, carry_avals * 2 + cond_avals, f"{cond}_with_tangents")
     new_body = ctx.trace(step, carry_avals * 2 + body_avals + tangent_const_avals, f"{body}_jvp_step")
     outs = current_trace().emit(
-        while_, carry + carry_tangents + consts[:num_cond_consts] + body_consts
+        while_p, carry + carry_tangents + consts[:num_cond_consts] + body_consts
         + [body_const_tangents[i] for i in const_wrt],
         {"cond": new_cond, "body": new_body, "num_carry": 2 * num_carry, "num_cond_consts": num_cond_consts},
         carry_avals * 2)
@@ -322,7 +321,7 @@ def _scan_jvp(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=F
     y_avals = out_avals[num_carry:]
     stacked = [ShapedArray((length,) + a.shape, a.dtype) for a in y_avals]
     outs = current_trace().emit(
-        scan, carry + carry_tangents + xs + [x_tangents[i] for i in x_wrt] + consts
+        scan_p, carry + carry_tangents + xs + [x_tangents[i] for i in x_wrt] + consts
         + [const_tangents[i] for i in const_wrt],
         {"body": new_body, "length": length, "reverse": reverse, "num_carry": 2 * num_carry,
          "num_xs": num_xs + len(x_wrt)}, [a.strip_weak_type() for a in carry_avals] * 2 + stacked * 2)
@@ -330,9 +329,9 @@ def _scan_jvp(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=F
             outs[num_carry:2 * num_carry] + outs[2 * num_carry + num_ys:])
 
 
-cond.jvp = _cond_jvp
-while_.jvp = _while_jvp
-scan.jvp = _scan_jvp
+cond_p.jvp = _cond_jvp
+while_p.jvp = _while_jvp
+scan_p.jvp = _scan_jvp
 
 
 # -- reverse-mode differentiation ---------------------------------------------------------
@@ -346,25 +345,21 @@ def _stacked(avals, length):
 
 
 def _full_cotangents(cts, outs):
-    from mlax.ops._rules import instantiate
-
     return [instantiate(ct, o) for ct, o in zip(cts, outs)]
 
 
 def _linear_positions(tangents):
-    from mlax.ops._rules import is_linear
-
     return [i for i, t in enumerate(tangents) if is_linear(t)]
 
 
 def _cond_linearize(ctx, primals, tangents, branches):
     index, operands = primals[0], list(primals[1:])
-    outs = current_trace().emit(cond, list(primals), {"branches": branches}, ctx.signature(branches[0])[1])
+    outs = current_trace().emit(cond_p, list(primals), {"branches": branches}, ctx.signature(branches[0])[1])
     wrt = _linear_positions(tangents[1:])
 
     def backward(cts):
         vjp_branches = tuple(ctx.vjp(name, wrt) for name in branches)
-        results = current_trace().emit(cond, [index] + operands + _full_cotangents(cts, outs),
+        results = current_trace().emit(cond_p, [index] + operands + _full_cotangents(cts, outs),
                                        {"branches": vjp_branches}, ctx.signature(vjp_branches[0])[1])
         operand_cts = [None] * len(primals)
         for i, ct in zip(wrt, results[len(outs):]):
@@ -380,12 +375,10 @@ def _while_linearize(ctx, primals, tangents, cond, body, num_carry, num_cond_con
             "reverse-mode differentiation (grad, vjp) of a while_loop needs a bound on its number of "
             "steps: pass max_steps=... to while_loop, or use fori_loop with Python int bounds or scan")
     attrs = {"cond": cond, "body": body, "num_carry": num_carry, "num_cond_consts": num_cond_consts}
-    return current_trace().emit(while_, list(primals), attrs, ctx.signature(body)[1]), None
+    return current_trace().emit(while_p, list(primals), attrs, ctx.signature(body)[1]), None
 
 
 def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False):
-    from mlax.ops._rules import zeros
-
     xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
     in_avals, out_avals = ctx.signature(body)
     carry_avals, slice_avals, const_avals = (in_avals[:num_carry], in_avals[num_carry:num_carry + num_xs],
@@ -397,7 +390,7 @@ def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, rev
 
     saving = ctx.trace(step_saving_carry, in_avals, f"{body}_saving_carry")
     results = current_trace().emit(
-        scan, list(primals), {"body": saving, "length": length, "reverse": reverse, "num_carry": num_carry,
+        scan_p, list(primals), {"body": saving, "length": length, "reverse": reverse, "num_carry": num_carry,
                               "num_xs": num_xs},
         list(carry_avals) + _stacked(y_avals, length) + _stacked(carry_avals, length))
     outs, saved_carries = results[:len(out_avals)], results[len(out_avals):]
@@ -432,7 +425,7 @@ def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, rev
                                   + list(const_avals), f"{body}_backward_step")
         init = [cts[i] for i in carry_wrt] + [zeros(const_avals[i]) for i in const_wrt]
         results = current_trace().emit(
-            scan, init + xs + saved_carries + cts[num_carry:] + consts,
+            scan_p, init + xs + saved_carries + cts[num_carry:] + consts,
             {"body": backward_body, "length": length, "reverse": not reverse, "num_carry": num_sums,
              "num_xs": num_xs + num_carry + len(y_avals)},
             sum_avals + _stacked([slice_avals[i] for i in x_wrt], length))
@@ -445,9 +438,9 @@ def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, rev
     return outs, backward
 
 
-cond.linearize = _cond_linearize
-while_.linearize = _while_linearize
-scan.linearize = _scan_linearize
+cond_p.linearize = _cond_linearize
+while_p.linearize = _while_linearize
+scan_p.linearize = _scan_linearize
 
 
 # -- under pmap, when the functions hold collectives over the pmap axis ------------------
@@ -466,7 +459,7 @@ def _per_device(values, devices):
 
 def _spmd_cond(ctx, args, devices, branches):
     folded = tuple(ctx.folded(name) for name in branches)
-    outs = current_trace().emit(cond, [args[0][0]] + _flat(args[1:]), {"branches": folded},
+    outs = current_trace().emit(cond_p, [args[0][0]] + _flat(args[1:]), {"branches": folded},
                                 ctx.signature(folded[0])[1])
     return _per_device(outs, devices)
 
@@ -475,7 +468,7 @@ def _spmd_while(ctx, args, devices, cond, body, num_carry, num_cond_consts):
     n = len(devices)
     attrs = {"cond": ctx.folded(cond, first_device_only=True), "body": ctx.folded(body), "num_carry": n * num_carry,
              "num_cond_consts": n * num_cond_consts}
-    outs = current_trace().emit(while_, _flat(args), attrs, ctx.signature(attrs["body"])[1])
+    outs = current_trace().emit(while_p, _flat(args), attrs, ctx.signature(attrs["body"])[1])
     return _per_device(outs, devices)
 
 
@@ -484,11 +477,11 @@ def _spmd_scan(ctx, args, devices, body, length, num_carry, num_xs, reverse=Fals
     folded = ctx.folded(body)
     out_avals = ctx.signature(folded)[1]
     out_avals = out_avals[:n * num_carry] + _stacked(out_avals[n * num_carry:], length)
-    outs = current_trace().emit(scan, _flat(args), {"body": folded, "length": length, "reverse": reverse,
+    outs = current_trace().emit(scan_p, _flat(args), {"body": folded, "length": length, "reverse": reverse,
                                                     "num_carry": n * num_carry, "num_xs": n * num_xs}, out_avals)
     return _per_device(outs, devices)
 
 
-cond.spmd = _spmd_cond
-while_.spmd = _spmd_while
-scan.spmd = _spmd_scan
+cond_p.spmd = _spmd_cond
+while_p.spmd = _spmd_while
+scan_p.spmd = _spmd_scan

@@ -6,17 +6,19 @@ Both slide a window over the spatial axes of an operand padded by
 `window_dilation` holes between the window's. The convolution's dimension
 numbers are spelled as JAX's ConvDimensionNumbers: lhs_spec = (batch axis,
 feature axis, spatial axes...), rhs_spec = (output feature axis, input
-feature axis, spatial axes...), out_spec like lhs_spec.
+feature axis, spatial axes...), out_spec like lhs_spec. The builders here take
+these attributes as they are; mlax.lax.conv_general_dilated and reduce_window take
+JAX's arguments (padding strings, layout strings, a computation).
 
-    %2 = "mlax.conv_general_dilated"(%0, %1) {window_strides = array<i64: 1, 1>,
-           padding_low = array<i64: 1, 1>, padding_high = array<i64: 1, 1>, lhs_dilation = array<i64: 1, 1>,
-           rhs_dilation = array<i64: 1, 1>, lhs_spec = array<i64: 0, 3, 1, 2>, rhs_spec = array<i64: 3, 2, 0, 1>,
-           out_spec = array<i64: 0, 3, 1, 2>, feature_group_count = 1 : i64, batch_group_count = 1 : i64}
+    %2 = "mlax.conv_general_dilated"(%0, %1) {batch_group_count = 1 : i64, feature_group_count = 1 : i64,
+           lhs_dilation = array<i64: 1, 1>, lhs_spec = array<i64: 0, 3, 1, 2>, out_spec = array<i64: 0, 3, 1, 2>,
+           padding_high = array<i64: 1, 1>, padding_low = array<i64: 1, 1>, rhs_dilation = array<i64: 1, 1>,
+           rhs_spec = array<i64: 3, 2, 0, 1>, window_strides = array<i64: 1, 1>}
            : (tensor<8x28x28x1xf32>, tensor<3x3x1x16xf32>) -> tensor<8x28x28x16xf32>
-    %3 = "mlax.reduce_window_max"(%2) {window_dimensions = array<i64: 1, 2, 2, 1>,
-           window_strides = array<i64: 1, 2, 2, 1>, padding_low = array<i64: 0, 0, 0, 0>,
-           padding_high = array<i64: 0, 0, 0, 0>, base_dilation = array<i64: 1, 1, 1, 1>,
-           window_dilation = array<i64: 1, 1, 1, 1>} : (tensor<8x28x28x16xf32>) -> tensor<8x14x14x16xf32>
+    %3 = "mlax.reduce_window_max"(%2) {base_dilation = array<i64: 1, 1, 1, 1>,
+           padding_high = array<i64: 0, 0, 0, 0>, padding_low = array<i64: 0, 0, 0, 0>,
+           window_dilation = array<i64: 1, 1, 1, 1>, window_dimensions = array<i64: 1, 2, 2, 1>,
+           window_strides = array<i64: 1, 2, 2, 1>} : (tensor<8x28x28x16xf32>) -> tensor<8x14x14x16xf32>
 """
 
 import dataclasses
@@ -34,9 +36,9 @@ from mlax.ops import _hlo, structural
 from mlax.ops._batching import defbatch_front, move_axis
 from mlax.ops._rules import defbilinear, deflinear
 from mlax.ops.elementwise import NUMERIC, _check_dtype, check_same_dtypes
-from mlax.ops.reduction import _identity
+from mlax.ops.reduction import identity_element
 
-__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+__all__ = ["conv_general_dilated", "reduce_window_sum", "reduce_window_max", "reduce_window_min"]
 
 
 def window_count(size, window, stride, low, high, base_dilation, window_dilation):
@@ -44,6 +46,10 @@ def window_count(size, window, stride, low, high, base_dilation, window_dilation
     padded = low + high + ((size - 1) * base_dilation + 1 if size else 0)
     extent = (window - 1) * window_dilation + 1 if window else 0
     return 0 if padded <= 0 or extent > padded else (padded - extent) // stride + 1
+
+
+def _ints(values):
+    return tuple(int(v) for v in values)
 
 
 def _padding_attr(low, high):
@@ -69,7 +75,7 @@ class Conv:
     preferred_element_type: object = None
 
     def apply(self, lhs, rhs):
-        return conv_general_dilated(lhs, rhs, **dataclasses.asdict(self))
+        return conv_general_dilated_p(lhs, rhs, **dataclasses.asdict(self))
 
     def geometry(self, lhs_shape, rhs_shape, out_shape):
         """Per spatial dimension: (input size, kernel size, output size)."""
@@ -193,7 +199,7 @@ def _np_conv(lhs, rhs, **attrs):
     if dtypes.is_float(x.dtype):
         x, w = x.astype(np.float64), w.astype(np.float64)
     spatial = x.ndim - 2
-    x = structural.pad.numpy_ref(x, np.zeros((), x.dtype), (0, 0) + c.padding_low, (0, 0) + c.padding_high,
+    x = structural.pad_p.numpy_ref(x, np.zeros((), x.dtype), (0, 0) + c.padding_low, (0, 0) + c.padding_high,
                                  (0, 0) + tuple(d - 1 for d in c.lhs_dilation))
     groups_b, groups_f = c.batch_group_count, c.feature_group_count
     x = x.reshape((groups_b, x.shape[0] // groups_b, groups_f, x.shape[1] // groups_f) + x.shape[2:])
@@ -209,16 +215,33 @@ def _np_conv(lhs, rhs, **attrs):
     return np.transpose(out, np.argsort(c.out_spec)).astype(c.preferred_element_type or lhs.dtype)
 
 
-conv_general_dilated = Op(
+conv_general_dilated_p = Op(
     "conv_general_dilated", ["lhs", "rhs"], _conv_rule, _lower_conv,
     attrs={"window_strides": "ints", "padding_low": "ints", "padding_high": "ints", "lhs_dilation": "ints",
            "rhs_dilation": "ints", "lhs_spec": "ints", "rhs_spec": "ints", "out_spec": "ints",
            "feature_group_count": "int", "batch_group_count": "int", "preferred_element_type": "dtype"},
-    doc="Convolve lhs with the kernel rhs (a cross-correlation, as in deep learning), grouped and dilated.")
-conv_general_dilated.numpy_ref = _np_conv
+    doc='Convolve lhs with the kernel rhs (a cross-correlation, as in deep learning), grouped and dilated.\n\n'
+        '    %2 = "mlax.conv_general_dilated"(%x, %w) {batch_group_count = 1 : i64, feature_group_count = 1 : i64,'
+        ' lhs_dilation = array<i64: 1, 1>, lhs_spec = array<i64: 0, 3, 1, 2>, out_spec = array<i64: 0, 3, 1, 2>,'
+        ' padding_high = array<i64: 1, 1>, padding_low = array<i64: 1, 1>, rhs_dilation = array<i64: 1, 1>,'
+        ' rhs_spec = array<i64: 3, 2, 0, 1>, window_strides = array<i64: 1, 1>}'
+        ' : (tensor<1x4x4x1xf32>, tensor<3x3x1x2xf32>) -> tensor<1x4x4x2xf32>')
 
 
-# -- differentiation: conv is bilinear, and each transpose is a conv ------------------------
+def conv_general_dilated(lhs, rhs, *, window_strides, padding_low, padding_high, lhs_dilation, rhs_dilation,
+                         lhs_spec, rhs_spec, out_spec, feature_group_count=1, batch_group_count=1,
+                         preferred_element_type=None):
+    """The convolution of lhs with the kernel rhs, its attributes spelled out (see the module
+    docstring); mlax.lax.conv_general_dilated takes JAX's arguments and calls this."""
+    return conv_general_dilated_p(
+        lhs, rhs, window_strides=_ints(window_strides), padding_low=_ints(padding_low),
+        padding_high=_ints(padding_high), lhs_dilation=_ints(lhs_dilation), rhs_dilation=_ints(rhs_dilation),
+        lhs_spec=_ints(lhs_spec), rhs_spec=_ints(rhs_spec), out_spec=_ints(out_spec),
+        feature_group_count=int(feature_group_count), batch_group_count=int(batch_group_count),
+        preferred_element_type=None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type))
+
+
+# Differentiation: conv is bilinear, and each transpose is a conv.
 
 def _regrouped_kernel(rhs, rhs_spec, groups):
     """The kernel in (O, I, spatial...) layout with its output features regrouped as inputs and
@@ -281,10 +304,7 @@ def _conv_transpose_rhs(ct, lhs, rhs_aval, **attrs):
     return ops.convert_element_type(transposed.apply(lhs, ops.convert_element_type(ct, lhs.dtype)), rhs_aval.dtype)
 
 
-defbilinear(conv_general_dilated, _conv_transpose_lhs, _conv_transpose_rhs)
-
-
-# -- batching: the vmapped axis joins the batch, the features or the groups --------------------
+# Batching: the vmapped axis joins the batch, the features or the groups.
 
 def _fold(x, dim, axis, groups):
     """x with its vmapped axis `dim` merged into `axis` (numbered without `dim`), which is
@@ -328,10 +348,12 @@ def _batch_conv(ctx, args, dims, **attrs):
     return [_unfold(c.apply(lhs, rhs), c.out_spec[1], 1, size)], [0]
 
 
-conv_general_dilated.batch = _batch_conv
+conv_general_dilated_p.numpy_ref = _np_conv
+defbilinear(conv_general_dilated_p, _conv_transpose_lhs, _conv_transpose_rhs)
+conv_general_dilated_p.batch = _batch_conv
 
 
-# -- reduce_window_sum / max / min ------------------------------------------------------------
+# -- reduce_window_sum, reduce_window_max, reduce_window_min ------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class Window:
@@ -379,7 +401,7 @@ def _window_rule(name):
 def _lower_window(kind, combiner):
     def lower(ctx, x, **attrs):
         w, dtype = Window(**attrs), ctx.in_avals[0].dtype
-        operation = _hlo.op("stablehlo.reduce_window", [x, _hlo.constant(_identity(kind, dtype), dtype)],
+        operation = _hlo.op("stablehlo.reduce_window", [x, _hlo.constant(identity_element(kind, dtype), dtype)],
                             ctx.out_types, {"window_dimensions": w.window_dimensions,
                                             "window_strides": w.window_strides,
                                             "base_dilations": w.base_dilation,
@@ -392,8 +414,8 @@ def _lower_window(kind, combiner):
 
 def _np_window(kind, ufunc):
     def reference(x, **attrs):
-        w, init = Window(**attrs), np.asarray(_identity(kind, x.dtype), x.dtype)
-        x = structural.pad.numpy_ref(x, init, w.padding_low, w.padding_high, [d - 1 for d in w.base_dilation])
+        w, init = Window(**attrs), np.asarray(identity_element(kind, x.dtype), x.dtype)
+        x = structural.pad_p.numpy_ref(x, init, w.padding_low, w.padding_high, [d - 1 for d in w.base_dilation])
         unpadded = w.unpadded()
         out = np.full(unpadded.out_shape(x.shape), init)
         for starts, limits in unpadded.slices(x.shape):
@@ -404,15 +426,32 @@ def _np_window(kind, ufunc):
 
 WINDOW_ATTRS = {"window_dimensions": "ints", "window_strides": "ints", "padding_low": "ints",
                 "padding_high": "ints", "base_dilation": "ints", "window_dilation": "ints"}
-reduce_window = {}
-for _kind, _combiner, _ufunc in (("sum", "stablehlo.add", np.add), ("max", "stablehlo.maximum", np.maximum),
-                                 ("min", "stablehlo.minimum", np.minimum)):
-    _op = reduce_window[_kind] = Op(f"reduce_window_{_kind}", ["x"], _window_rule(f"reduce_window_{_kind}"),
-                                    _lower_window(_kind, _combiner), attrs=WINDOW_ATTRS,
-                                    doc=f"The {_kind} of each window of x (padding is {_kind}'s identity).")
-    _op.numpy_ref = _np_window(_kind, _ufunc)
-    defbatch_front(_op, lambda attrs, size: {name: (0 if name.startswith("padding") else 1,) + values
-                                             for name, values in attrs.items()})
+
+
+def _window_reduction(kind, combiner, ufunc):
+    """The entry reduce_window_<kind> and its builder: reduce each window by the StableHLO
+    op `combiner`, padding with the reduction's identity."""
+    name = f"reduce_window_{kind}"
+    op = Op(name, ["x"], _window_rule(name), _lower_window(kind, combiner), attrs=WINDOW_ATTRS,
+            doc=f"The {kind} of each window of x (padding is {kind}'s identity).\n\n"
+                f'    %1 = "mlax.{name}"(%x) {{base_dilation = array<i64: 1, 1>, padding_high = array<i64: 0, 0>,'
+                f' padding_low = array<i64: 0, 0>, window_dilation = array<i64: 1, 1>,'
+                f' window_dimensions = array<i64: 2, 2>, window_strides = array<i64: 2, 2>}}'
+                f' : (tensor<4x4xf32>) -> tensor<2x2xf32>')
+
+    def builder(operand, *, window_dimensions, window_strides, padding_low, padding_high, base_dilation,
+                window_dilation):
+        return op(operand, window_dimensions=_ints(window_dimensions), window_strides=_ints(window_strides),
+                  padding_low=_ints(padding_low), padding_high=_ints(padding_high), base_dilation=_ints(base_dilation),
+                  window_dilation=_ints(window_dilation))
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = (f"The {kind} of each window of operand, its attributes spelled out; mlax.lax.reduce_window "
+                       "takes JAX's arguments and calls this.")
+
+    op.numpy_ref = _np_window(kind, ufunc)
+    defbatch_front(op, lambda attrs, size: {attr: (0 if attr.startswith("padding") else 1,) + values
+                                            for attr, values in attrs.items()})
+    return op, builder
 
 
 def _window_sum_transpose(ct, x, **attrs):
@@ -425,9 +464,13 @@ def _window_sum_transpose(ct, x, **attrs):
                                                         w.window_dilation):
         config.append(((k - 1) * dilation - lo, (size - 1) * base - (out - 1) * stride + lo, stride - 1))
     ones, zeros = (1,) * len(config), (0,) * len(config)
-    return [reduce_window["sum"](ops.pad(ct, 0, config), window_dimensions=w.window_dimensions,
-                                 window_strides=w.base_dilation, padding_low=zeros, padding_high=zeros,
-                                 base_dilation=ones, window_dilation=w.window_dilation)]
+    return [reduce_window_sum_p(ops.pad(ct, 0, config), window_dimensions=w.window_dimensions,
+                                window_strides=w.base_dilation, padding_low=zeros, padding_high=zeros,
+                                base_dilation=ones, window_dilation=w.window_dilation)]
+
+
+reduce_window_sum_p, reduce_window_sum = _window_reduction("sum", "stablehlo.add", np.add)
+deflinear(reduce_window_sum_p, _window_sum_transpose)
 
 
 def _patches(x, fill, w):
@@ -439,16 +482,16 @@ def _patches(x, fill, w):
                             for starts, limits in unpadded.slices(padded.shape)], 0)
 
 
-def _window_extremum_jvp(kind):
+def _window_extremum_jvp(op, kind):
     """The tangent of the element each window picks (the first one on ties): a one-hot
     selection among the window's tangents, built of ops with rules of their own."""
     def jvp(ctx, primals, tangents, **attrs):
         (x,), (t,) = primals, tangents
-        ans = reduce_window[kind](x, **attrs)
+        ans = op(x, **attrs)
         if t is None:
             return [ans], [None]
         w = Window(**attrs)
-        values = _patches(x, _identity(kind, x.dtype), w)
+        values = _patches(x, identity_element(kind, x.dtype), w)
         pick = (ops.argmax if kind == "max" else ops.argmin)(values, 0, dtypes.int32)
         chosen = ops.eq(ops.broadcasted_iota(dtypes.int32, values.shape, 0),
                         ops.broadcast_in_dim(pick, values.shape, tuple(range(1, values.ndim))))
@@ -456,6 +499,8 @@ def _window_extremum_jvp(kind):
     return jvp
 
 
-deflinear(reduce_window["sum"], _window_sum_transpose)
-reduce_window["max"].jvp = _window_extremum_jvp("max")
-reduce_window["min"].jvp = _window_extremum_jvp("min")
+reduce_window_max_p, reduce_window_max = _window_reduction("max", "stablehlo.maximum", np.maximum)
+reduce_window_max_p.jvp = _window_extremum_jvp(reduce_window_max_p, "max")
+
+reduce_window_min_p, reduce_window_min = _window_reduction("min", "stablehlo.minimum", np.minimum)
+reduce_window_min_p.jvp = _window_extremum_jvp(reduce_window_min_p, "min")

@@ -1,14 +1,14 @@
-"""gather and scatter: reading and writing slices at run-time indices.
+"""Reading and writing at run-time indices: dynamic_slice and dynamic_update_slice (one
+slice each), gather and scatter (many), and take_along_axis, built on gather.
 
-Their attributes are StableHLO's dimension numbers, spelled out flat:
-
-    %2 = "mlax.gather"(%x, %idx) {offset_dims = array<i64: 1>, collapsed_slice_dims = array<i64: 0>,
-           start_index_map = array<i64: 0>, index_vector_dim = 1, slice_sizes = array<i64: 1, 3>}
-           : (tensor<4x3xf32>, tensor<2x1xi32>) -> tensor<2x3xf32>
+    %2 = "mlax.dynamic_slice"(%x, %i, %j) {slice_sizes = array<i64: 2, 2>}
+           : (tensor<2x3xf32>, tensor<i32>, tensor<i32>) -> tensor<2x2xf32>
 
 Start indices are clamped so that every slice lies inside the operand (as in
-StableHLO). scatter combines updates into the operand with `combiner`
-("set", "add", "mul", "min" or "max").
+StableHLO); scatter drops the updates that would leave it and combines the others in
+with `combiner` ("set", "add", "mul", "min" or "max"). The attributes of gather and
+scatter are StableHLO's dimension numbers, spelled out flat; mlax.lax.gather and the
+lax.scatter family take JAX's dimension-number tuples.
 """
 
 import numpy as np
@@ -19,11 +19,12 @@ from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
+from mlax.core.trace import aval_of
 from mlax.ops import _hlo
-from mlax.ops._batching import defbatch_front, shifted
+from mlax.ops._batching import batch_size, defbatch_front, shifted, to_front
 from mlax.ops._rules import add_tangents, deflinear, instantiate, is_linear, zeros
 
-__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+__all__ = ["dynamic_slice", "dynamic_index_in_dim", "dynamic_update_slice", "gather", "scatter", "take_along_axis"]
 
 _NO_DIMS = ()
 
@@ -31,6 +32,190 @@ _NO_DIMS = ()
 def _batch_shape(indices, index_vector_dim):
     return [d for i, d in enumerate(indices.shape) if i != index_vector_dim]
 
+
+def _dims_attr(kind, **fields):
+    body = ", ".join(f"{k} = [{', '.join(map(str, v))}]" if isinstance(v, tuple) else f"{k} = {v}"
+                     for k, v in fields.items() if not (isinstance(v, tuple) and not v))
+    return ir.Attribute.parse(f"#stablehlo.{kind}<{body}>")
+
+
+def _per_component(indices, index_vector_dim, values):
+    """A tensor shaped like `indices` holding values[k] in component k of every index vector."""
+    shape, dtype = _hlo.shape_of(indices), _hlo.dtype_of(indices)
+    if index_vector_dim == len(shape):
+        return _hlo.constant(values[0], dtype, shape)
+    return _hlo.broadcast_in_dim(_hlo.constant(np.asarray(values), dtype, (len(values),)), shape,
+                                 (index_vector_dim,))
+
+
+def _ints(values):
+    return tuple(int(v) for v in values)
+
+
+def _given(**dims):
+    """The batching-dimension attributes that were given (None: left out of the op)."""
+    return {name: _ints(value) for name, value in dims.items() if value is not None}
+
+
+# -- dynamic_slice ----------------------------------------------------------------------
+
+def _check_indices(name, x, indices):
+    if len(indices) != x.ndim:
+        raise TypeError(f"mlax.{name}: needs {x.ndim} start indices for shape {x.shape}, got {len(indices)}")
+    for i in indices:
+        if i.shape != () or not dtypes.is_integer(i.dtype):
+            raise TypeError(f"mlax.{name}: start indices must be integer scalars, got {i.str_short()}")
+    if len({i.dtype for i in indices}) > 1:
+        raise TypeError(f"mlax.{name}: start indices must all have one integer dtype, got "
+                        + ", ".join(i.str_short() for i in indices))
+
+
+def _dynamic_slice_rule(x, *start_indices, slice_sizes):
+    _check_indices("dynamic_slice", x, start_indices)
+    if len(slice_sizes) != x.ndim or any(not 0 <= s <= d for s, d in zip(slice_sizes, x.shape)):
+        raise TypeError(f"mlax.dynamic_slice: slice_sizes {slice_sizes} do not fit shape {x.shape}")
+    return x.update(shape=slice_sizes)
+
+
+dynamic_slice_p = Op(
+    "dynamic_slice", ["x", "*start_indices"], _dynamic_slice_rule,
+    lambda ctx, x, *idx, slice_sizes: _hlo.value("stablehlo.dynamic_slice", [x, *idx], ctx.out_types[0],
+                                                 slice_sizes=slice_sizes),
+    attrs={"slice_sizes": "ints"},
+    doc='A slice of static size at run-time start indices (clamped to stay in bounds).\n\n'
+        '    %2 = "mlax.dynamic_slice"(%x, %i, %j) {slice_sizes = array<i64: 2, 2>}'
+        ' : (tensor<2x3xf32>, tensor<i32>, tensor<i32>) -> tensor<2x2xf32>')
+
+
+def _index_scalars(indices):
+    """Start indices as scalars of one integer dtype (int32 unless an index needs more)."""
+    indices = [ops.convert_element_type(i, dtypes.int32) if isinstance(i, (bool, int, float, complex)) else i
+               for i in indices]
+    dtype = dtypes.result_type(dtypes.int32, *[aval_of(i).dtype for i in indices])
+    return [ops.convert_element_type(i, dtype) for i in indices]
+
+
+def dynamic_slice(operand, start_indices, slice_sizes):
+    """A slice of static `slice_sizes` at run-time `start_indices` (clamped into bounds)."""
+    return dynamic_slice_p(operand, *_index_scalars(start_indices), slice_sizes=tuple(int(s) for s in slice_sizes))
+
+
+def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
+    """The entry at run-time `index` along `axis` (keeping that axis, of size 1, with keepdims)."""
+    shape = aval_of(operand).shape
+    axis %= len(shape)
+    out = dynamic_slice(operand, [index if d == axis else 0 for d in range(len(shape))],
+                        [1 if d == axis else n for d, n in enumerate(shape)])
+    return out if keepdims else ops.squeeze(out, (axis,))
+
+
+def _np_dynamic_slice(x, *start_indices, slice_sizes):
+    starts = [int(np.clip(s, 0, d - n)) for s, d, n in zip(start_indices, x.shape, slice_sizes)]
+    return x[tuple(slice(s, s + n) for s, n in zip(starts, slice_sizes))]
+
+
+def _element_coordinates(starts, index_dims, shape, size):
+    """For a window of `shape` = (batch, sizes...) at per-example start indices: the
+    (example, start + offset...) coordinates of every element, one row each.
+
+    Batched dynamic slices and updates become element gathers and scatters: IREE
+    compiles no scatter whose windows span indexed axes (the gather's transpose)."""
+    count = int(np.prod(shape, dtype=np.int64))
+    coordinates = [ops.broadcasted_iota(dtypes.int32, shape, 0)] + [
+        ops.add(ops.broadcast_in_dim(ops.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
+                ops.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
+    return ops.concatenate([ops.reshape(c, (count, 1)) for c in coordinates], 1), count
+
+
+def _clamp_start(index, largest):
+    """dynamic_slice clamps start indices into bounds; a gather needs the same clamp spelled out."""
+    return ops.clamp(ops.full(index.shape, 0, index.dtype), index, ops.full(index.shape, largest, index.dtype))
+
+
+def _batch_dynamic_slice(ctx, args, dims, slice_sizes):
+    """Batched start indices: one element gather; otherwise a slice of the whole batch."""
+    size = batch_size(args, dims)
+    x = to_front(args[0], dims[0], size)
+    indices, index_dims = args[1:], dims[1:]
+    if all(d is None for d in index_dims):
+        zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
+        return [ops.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
+    starts = [_clamp_start(i, limit - s) for i, limit, s in zip(indices, x.shape[1:], slice_sizes)]
+    shape = (size,) + tuple(slice_sizes)
+    flat, _ = _element_coordinates(starts, index_dims, shape, size)
+    axes = tuple(range(len(shape)))
+    out = gather(x, flat, offset_dims=(), collapsed_slice_dims=axes, start_index_map=axes, index_vector_dim=1,
+                 slice_sizes=(1,) * len(shape))
+    return [ops.reshape(out, shape)], [0]
+
+
+dynamic_slice_p.numpy_ref = _np_dynamic_slice
+deflinear(dynamic_slice_p, lambda ct, x, *start_indices, slice_sizes: [
+    ops.dynamic_update_slice(zeros(x.aval), ct, start_indices)] + [None] * len(start_indices), linear_operands=(0,))
+dynamic_slice_p.batch = _batch_dynamic_slice
+
+
+# -- dynamic_update_slice ---------------------------------------------------------------
+
+def _dynamic_update_slice_rule(x, update, *start_indices):
+    _check_indices("dynamic_update_slice", x, start_indices)
+    if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape)):
+        raise TypeError(f"mlax.dynamic_update_slice: update of shape {update.shape} does not fit operand "
+                        f"of shape {x.shape}")
+    if update.dtype != x.dtype:
+        raise TypeError(f"mlax.dynamic_update_slice: update dtype {update.dtype.name} differs from operand "
+                        f"dtype {x.dtype.name}")
+    return x
+
+
+dynamic_update_slice_p = Op(
+    "dynamic_update_slice", ["x", "update", "*start_indices"], _dynamic_update_slice_rule,
+    lambda ctx, x, u, *idx: _hlo.value("stablehlo.dynamic_update_slice", [x, u, *idx], x.type),
+    doc='x with `update` written at run-time start indices (clamped to stay in bounds).\n\n'
+        '    %3 = "mlax.dynamic_update_slice"(%x, %u, %i, %j)'
+        ' : (tensor<2x3xf32>, tensor<2x1xf32>, tensor<i32>, tensor<i32>) -> tensor<2x3xf32>')
+
+
+def dynamic_update_slice(operand, update, start_indices):
+    """operand with `update` written at run-time `start_indices` (clamped into bounds)."""
+    return dynamic_update_slice_p(operand, update, *_index_scalars(start_indices))
+
+
+def _np_dynamic_update_slice(x, update, *start_indices):
+    out = np.array(x, copy=True)
+    starts = [int(np.clip(s, 0, d - n)) for s, d, n in zip(start_indices, x.shape, update.shape)]
+    out[tuple(slice(s, s + n) for s, n in zip(starts, update.shape))] = update
+    return out
+
+
+def _dynamic_update_slice_transpose(ct, x, update, *start_indices):
+    ct_x = ops.dynamic_update_slice(ct, zeros(update.aval), start_indices) if is_linear(x) else None
+    ct_update = ops.dynamic_slice(ct, start_indices, update.aval.shape) if is_linear(update) else None
+    return [ct_x, ct_update] + [None] * len(start_indices)
+
+
+def _batch_dynamic_update_slice(ctx, args, dims):
+    """Batched start indices: one element scatter; otherwise an update of the whole batch."""
+    size = batch_size(args, dims)
+    x, update = to_front(args[0], dims[0], size), to_front(args[1], dims[1], size)
+    indices, index_dims = args[2:], dims[2:]
+    if all(d is None for d in index_dims):
+        zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
+        return [ops.dynamic_update_slice(x, update, [zero, *indices])], [0]
+    starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
+    flat, count = _element_coordinates(starts, index_dims, update.shape, size)
+    axes = tuple(range(update.ndim))
+    out = scatter(x, flat, ops.reshape(update, (count,)), update_window_dims=(), inserted_window_dims=axes,
+                  scatter_dims_to_operand_dims=axes, index_vector_dim=1, combiner="set")
+    return [out], [0]
+
+
+dynamic_update_slice_p.numpy_ref = _np_dynamic_update_slice
+deflinear(dynamic_update_slice_p, _dynamic_update_slice_transpose, linear_operands=(0, 1))
+dynamic_update_slice_p.batch = _batch_dynamic_update_slice
+
+
+# -- gather ------------------------------------------------------------------------------
 
 def _gather_rule(operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
                  slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
@@ -54,21 +239,6 @@ def _gather_rule(operand, indices, offset_dims, collapsed_slice_dims, start_inde
     return ShapedArray(shape, operand.dtype, operand.weak_type)
 
 
-def _dims_attr(kind, **fields):
-    body = ", ".join(f"{k} = [{', '.join(map(str, v))}]" if isinstance(v, tuple) else f"{k} = {v}"
-                     for k, v in fields.items() if not (isinstance(v, tuple) and not v))
-    return ir.Attribute.parse(f"#stablehlo.{kind}<{body}>")
-
-
-def _per_component(indices, index_vector_dim, values):
-    """A tensor shaped like `indices` holding values[k] in component k of every index vector."""
-    shape, dtype = _hlo.shape_of(indices), _hlo.dtype_of(indices)
-    if index_vector_dim == len(shape):
-        return _hlo.constant(values[0], dtype, shape)
-    return _hlo.broadcast_in_dim(_hlo.constant(np.asarray(values), dtype, (len(values),)), shape,
-                                 (index_vector_dim,))
-
-
 def _lower_gather(ctx, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
                   slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
     # StableHLO clamps start indices so each slice lies inside the operand; IREE does not, so clamp here.
@@ -83,12 +253,24 @@ def _lower_gather(ctx, operand, indices, offset_dims, collapsed_slice_dims, star
                       slice_sizes=slice_sizes, indices_are_sorted=False)
 
 
-_GATHER_ATTRS = {"offset_dims": "ints", "collapsed_slice_dims": "ints", "start_index_map": "ints",
-                 "index_vector_dim": "int", "slice_sizes": "ints", "operand_batching_dims": "ints",
-                 "start_indices_batching_dims": "ints"}
+gather_p = Op("gather", ["operand", "indices"], _gather_rule, _lower_gather,
+              attrs={"offset_dims": "ints", "collapsed_slice_dims": "ints", "start_index_map": "ints",
+                     "index_vector_dim": "int", "slice_sizes": "ints", "operand_batching_dims": "ints",
+                     "start_indices_batching_dims": "ints"},
+              doc='Slices of `slice_sizes` read at the start indices held in `indices`.\n\n'
+                  '    %2 = "mlax.gather"(%x, %idx) {collapsed_slice_dims = array<i64: 0>, index_vector_dim = 1 : i64,'
+                  ' offset_dims = array<i64: 1>, slice_sizes = array<i64: 1, 3>, start_index_map = array<i64: 0>}'
+                  ' : (tensor<2x3xf32>, tensor<2x1xi32>) -> tensor<2x3xf32>')
 
-gather = Op("gather", ["operand", "indices"], _gather_rule, _lower_gather, attrs=_GATHER_ATTRS,
-            doc="Slices of `slice_sizes` read at the start indices held in `indices`.")
+
+def gather(operand, indices, *, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim, slice_sizes,
+           operand_batching_dims=None, start_indices_batching_dims=None):
+    """Slices of `slice_sizes` of operand at the start indices held along `index_vector_dim`
+    of `indices`, laid out by StableHLO's gather dimension numbers (clamped into bounds)."""
+    return gather_p(operand, indices, offset_dims=_ints(offset_dims), collapsed_slice_dims=_ints(collapsed_slice_dims),
+                    start_index_map=_ints(start_index_map), index_vector_dim=int(index_vector_dim),
+                    slice_sizes=_ints(slice_sizes), **_given(operand_batching_dims=operand_batching_dims,
+                                                             start_indices_batching_dims=start_indices_batching_dims))
 
 
 def _np_gather(operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
@@ -107,12 +289,45 @@ def _np_gather(operand, indices, offset_dims, collapsed_slice_dims, start_index_
         window = operand[tuple(slice(s, s + n) for s, n in zip(start, slice_sizes))]
         slices.append(window.reshape(kept))
     out = np.reshape(slices, vectors.shape[:-1] + tuple(kept)).astype(operand.dtype)
-    batch_rank = vectors.ndim - 1
-    return np.moveaxis(out, range(batch_rank, out.ndim), offset_dims)
+    return np.moveaxis(out, range(vectors.ndim - 1, out.ndim), offset_dims)
 
 
-gather.numpy_ref = _np_gather
+def _gather_transpose(ct, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
+                      slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
+    """Scatter-add the cotangent of each gathered slice back where it was read."""
+    # gather clamps start indices so that slices fit, where scatter would drop them: clamp first.
+    shape, dtype = indices.aval.shape, indices.aval.dtype
+    limits = [operand.aval.shape[d] - slice_sizes[d] for d in start_index_map]
+    if index_vector_dim == len(shape):  # implicit index vectors of one index
+        limit = ops.full(shape, limits[0], dtype)
+    else:
+        one = tuple(1 if i == index_vector_dim else n for i, n in enumerate(shape))
+        limit = ops.concatenate([ops.full(one, n, dtype) for n in limits], index_vector_dim)
+    indices = ops.clamp(ops.full(shape, 0, dtype), indices, limit)
+    ct_operand = scatter_p(zeros(operand.aval), indices, ct, update_window_dims=offset_dims,
+                           inserted_window_dims=collapsed_slice_dims, scatter_dims_to_operand_dims=start_index_map,
+                           index_vector_dim=index_vector_dim, combiner="add",
+                           input_batching_dims=operand_batching_dims,
+                           scatter_indices_batching_dims=start_indices_batching_dims)
+    return [ct_operand, None]
 
+
+def _batched_gather_attrs(attrs, size):
+    """The batch axis becomes a StableHLO batching dimension of operand and indices."""
+    return {**attrs, "offset_dims": shifted(attrs["offset_dims"]),
+            "collapsed_slice_dims": shifted(attrs["collapsed_slice_dims"]),
+            "start_index_map": shifted(attrs["start_index_map"]), "index_vector_dim": attrs["index_vector_dim"] + 1,
+            "slice_sizes": (1,) + tuple(attrs["slice_sizes"]),
+            "operand_batching_dims": (0,) + shifted(attrs.get("operand_batching_dims", _NO_DIMS)),
+            "start_indices_batching_dims": (0,) + shifted(attrs.get("start_indices_batching_dims", _NO_DIMS))}
+
+
+gather_p.numpy_ref = _np_gather
+deflinear(gather_p, _gather_transpose, linear_operands=(0,))
+defbatch_front(gather_p, _batched_gather_attrs)
+
+
+# -- scatter -----------------------------------------------------------------------------
 
 def _scatter_rule(operand, indices, updates, update_window_dims, inserted_window_dims,
                   scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
@@ -244,11 +459,28 @@ def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_
                       limit_indices=tuple(shape), strides=(1,) * len(shape))
 
 
-scatter = Op("scatter", ["operand", "indices", "updates"], _scatter_rule, _lower_scatter,
-             attrs={"update_window_dims": "ints", "inserted_window_dims": "ints",
-                    "scatter_dims_to_operand_dims": "ints", "index_vector_dim": "int", "combiner": "str",
-                    "input_batching_dims": "ints", "scatter_indices_batching_dims": "ints"},
-             doc="`operand` with `updates` combined in at the indices held in `indices`.")
+scatter_p = Op("scatter", ["operand", "indices", "updates"], _scatter_rule, _lower_scatter,
+               attrs={"update_window_dims": "ints", "inserted_window_dims": "ints",
+                      "scatter_dims_to_operand_dims": "ints", "index_vector_dim": "int", "combiner": "str",
+                      "input_batching_dims": "ints", "scatter_indices_batching_dims": "ints"},
+               doc='`operand` with `updates` combined in at the indices held in `indices`.\n\n'
+                   '    %3 = "mlax.scatter"(%x, %idx, %u) {combiner = "add", index_vector_dim = 1 : i64,'
+                   ' inserted_window_dims = array<i64: 0>, scatter_dims_to_operand_dims = array<i64: 0>,'
+                   ' update_window_dims = array<i64: 1>} : (tensor<2x3xf32>, tensor<2x1xi32>, tensor<2x3xf32>)'
+                   ' -> tensor<2x3xf32>')
+
+
+def scatter(operand, indices, updates, *, update_window_dims, inserted_window_dims, scatter_dims_to_operand_dims,
+            index_vector_dim, combiner, input_batching_dims=None, scatter_indices_batching_dims=None):
+    """operand with `updates` combined in (by `combiner`: "set", "add", "mul", "min" or "max")
+    at the indices held along `index_vector_dim` of `indices`, laid out by StableHLO's scatter
+    dimension numbers; updates whose window leaves the operand are dropped."""
+    return scatter_p(operand, indices, updates, update_window_dims=_ints(update_window_dims),
+                     inserted_window_dims=_ints(inserted_window_dims),
+                     scatter_dims_to_operand_dims=_ints(scatter_dims_to_operand_dims),
+                     index_vector_dim=int(index_vector_dim), combiner=combiner,
+                     **_given(input_batching_dims=input_batching_dims,
+                              scatter_indices_batching_dims=scatter_indices_batching_dims))
 
 
 def _np_scatter(operand, indices, updates, combiner, update_window_dims, inserted_window_dims,
@@ -279,64 +511,37 @@ def _np_scatter(operand, indices, updates, combiner, update_window_dims, inserte
     return out
 
 
-scatter.numpy_ref = _np_scatter
-
-
-# -- differentiation rules ---------------------------------------------------------------
-
-def _gather_transpose(ct, operand, indices, offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim,
-                      slice_sizes, operand_batching_dims=_NO_DIMS, start_indices_batching_dims=_NO_DIMS):
-    """Scatter-add the cotangent of each gathered slice back where it was read."""
-    # gather clamps start indices so that slices fit, where scatter would drop them: clamp first.
-    shape, dtype = indices.aval.shape, indices.aval.dtype
-    limits = [operand.aval.shape[d] - slice_sizes[d] for d in start_index_map]
-    if index_vector_dim == len(shape):  # implicit index vectors of one index
-        limit = ops.full(shape, limits[0], dtype)
-    else:
-        one = tuple(1 if i == index_vector_dim else n for i, n in enumerate(shape))
-        limit = ops.concatenate([ops.full(one, n, dtype) for n in limits], index_vector_dim)
-    indices = ops.clamp(ops.full(shape, 0, dtype), indices, limit)
-    ct_operand = scatter(zeros(operand.aval), indices, ct, update_window_dims=offset_dims,
-                         inserted_window_dims=collapsed_slice_dims, scatter_dims_to_operand_dims=start_index_map,
-                         index_vector_dim=index_vector_dim, combiner="add",
-                         input_batching_dims=operand_batching_dims,
-                         scatter_indices_batching_dims=start_indices_batching_dims)
-    return [ct_operand, None]
-
-
 def _gather_updates(ct, indices, updates_shape, update_window_dims, inserted_window_dims,
-                    scatter_dims_to_operand_dims, index_vector_dim, input_batching_dims, scatter_indices_batching_dims):
+                    scatter_dims_to_operand_dims, index_vector_dim, input_batching_dims=_NO_DIMS,
+                    scatter_indices_batching_dims=_NO_DIMS):
     """Read, for every update, the cotangent at the place it was written."""
     window = iter(updates_shape[d] for d in update_window_dims)
     slice_sizes = tuple(1 if d in inserted_window_dims or d in input_batching_dims else next(window)
                         for d in range(len(ct.shape)))
-    return gather(ct, indices, offset_dims=update_window_dims, collapsed_slice_dims=inserted_window_dims,
-                  start_index_map=scatter_dims_to_operand_dims, index_vector_dim=index_vector_dim,
-                  slice_sizes=slice_sizes, operand_batching_dims=input_batching_dims,
-                  start_indices_batching_dims=scatter_indices_batching_dims)
+    return gather_p(ct, indices, offset_dims=update_window_dims, collapsed_slice_dims=inserted_window_dims,
+                    start_index_map=scatter_dims_to_operand_dims, index_vector_dim=index_vector_dim,
+                    slice_sizes=slice_sizes, operand_batching_dims=input_batching_dims,
+                    start_indices_batching_dims=scatter_indices_batching_dims)
 
 
 def _scatter_jvp(ctx, primals, tangents, combiner, **dims):
     operand, indices, updates = primals
     t_operand, _, t_updates = tangents
-    ans = scatter(operand, indices, updates, combiner=combiner, **dims)
+    ans = scatter_p(operand, indices, updates, combiner=combiner, **dims)
     if t_operand is None and t_updates is None:
         return [ans], [None]
     if combiner in ("set", "add"):
         # Linear in operand and updates jointly.
-        return [ans], [scatter(instantiate(t_operand, operand), indices, instantiate(t_updates, updates),
-                               combiner=combiner, **dims)]
-    window_dims = {k: dims.get(k, _NO_DIMS) for k in ("update_window_dims", "inserted_window_dims",
-                                                        "scatter_dims_to_operand_dims", "index_vector_dim",
-                                                        "input_batching_dims", "scatter_indices_batching_dims")}
-    result_at_updates = _gather_updates(ans, indices, updates.shape, **window_dims)
+        return [ans], [scatter_p(instantiate(t_operand, operand), indices, instantiate(t_updates, updates),
+                                 combiner=combiner, **dims)]
+    result_at_updates = _gather_updates(ans, indices, updates.shape, **dims)
     if combiner == "mul":
         # d(x * prod u) = t_x * prod u + out * sum(t_u / u), scattered.
         parts = []
         if t_operand is not None:
-            parts.append(scatter(t_operand, indices, updates, combiner="mul", **dims))
+            parts.append(scatter_p(t_operand, indices, updates, combiner="mul", **dims))
         if t_updates is not None:
-            ratio = scatter(zeros(operand.aval), indices, ops.div(t_updates, updates), combiner="add", **dims)
+            ratio = scatter_p(zeros(operand.aval), indices, ops.div(t_updates, updates), combiner="add", **dims)
             parts.append(ops.mul(ans, ratio))
         return [ans], [add_tangents(parts)]
     # min/max: the tangent of whichever value won.
@@ -345,7 +550,7 @@ def _scatter_jvp(ctx, primals, tangents, combiner, **dims):
         parts.append(ops.mul(t_operand, ops.convert_element_type(ops.eq(operand, ans), operand.dtype)))
     if t_updates is not None:
         won = ops.convert_element_type(ops.eq(updates, result_at_updates), updates.dtype)
-        parts.append(scatter(zeros(operand.aval), indices, ops.mul(t_updates, won), combiner="add", **dims))
+        parts.append(scatter_p(zeros(operand.aval), indices, ops.mul(t_updates, won), combiner="add", **dims))
     return [ans], [add_tangents(parts)]
 
 
@@ -353,34 +558,15 @@ def _scatter_transpose(ctx, cts, operand, indices, updates, combiner, **dims):
     [ct] = cts
     if combiner not in ("set", "add"):
         raise NotImplementedError(f"scatter with combiner {combiner!r} is not linear")
-    window_dims = {k: dims.get(k, _NO_DIMS) for k in ("update_window_dims", "inserted_window_dims",
-                                                        "scatter_dims_to_operand_dims", "index_vector_dim",
-                                                        "input_batching_dims", "scatter_indices_batching_dims")}
     ct_operand = None
     if is_linear(operand):
-        ct_operand = ct if combiner == "add" else scatter(ct, indices, zeros(updates.aval), combiner="set", **dims)
-    ct_updates = _gather_updates(ct, indices, updates.aval.shape, **window_dims) if is_linear(updates) else None
+        ct_operand = ct if combiner == "add" else scatter_p(ct, indices, zeros(updates.aval), combiner="set", **dims)
+    ct_updates = _gather_updates(ct, indices, updates.aval.shape, **dims) if is_linear(updates) else None
     return [ct_operand, None, ct_updates]
 
 
-deflinear(gather, _gather_transpose, linear_operands=(0,))
-scatter.jvp = _scatter_jvp
-scatter.traits.add("linear")  # for combiners set and add, the ones the JVP above applies to tangents
-scatter.transpose = _scatter_transpose
-
-
-# -- batching rules: the batch axis becomes a StableHLO batching dimension ----------------
-
-def _batched_gather_attrs(attrs, size):
-    return {**attrs, "offset_dims": shifted(attrs["offset_dims"]),
-            "collapsed_slice_dims": shifted(attrs["collapsed_slice_dims"]),
-            "start_index_map": shifted(attrs["start_index_map"]), "index_vector_dim": attrs["index_vector_dim"] + 1,
-            "slice_sizes": (1,) + tuple(attrs["slice_sizes"]),
-            "operand_batching_dims": (0,) + shifted(attrs.get("operand_batching_dims", _NO_DIMS)),
-            "start_indices_batching_dims": (0,) + shifted(attrs.get("start_indices_batching_dims", _NO_DIMS))}
-
-
 def _batched_scatter_attrs(attrs, size):
+    """The batch axis becomes a StableHLO batching dimension of operand, indices and updates."""
     return {**attrs, "update_window_dims": shifted(attrs["update_window_dims"]),
             "inserted_window_dims": shifted(attrs["inserted_window_dims"]),
             "scatter_dims_to_operand_dims": shifted(attrs["scatter_dims_to_operand_dims"]),
@@ -389,5 +575,24 @@ def _batched_scatter_attrs(attrs, size):
             "scatter_indices_batching_dims": (0,) + shifted(attrs.get("scatter_indices_batching_dims", _NO_DIMS))}
 
 
-defbatch_front(gather, _batched_gather_attrs)
-defbatch_front(scatter, _batched_scatter_attrs)
+scatter_p.numpy_ref = _np_scatter
+scatter_p.jvp = _scatter_jvp
+scatter_p.traits.add("linear")  # for combiners set and add, the ones the JVP above applies to tangents
+scatter_p.transpose = _scatter_transpose
+defbatch_front(scatter_p, _batched_scatter_attrs)
+
+
+# -- take_along_axis: a gather of one element per index ------------------------------------
+
+def take_along_axis(arr, indices, axis):
+    """arr's elements at `indices` (of arr's shape, in bounds) along `axis`, the other axes
+    matched one to one: out[..., i, ...] = arr[..., indices[..., i, ...], ...]."""
+    shape, dtype = aval_of(arr).shape, dtypes.result_type(dtypes.int32, aval_of(indices).dtype)
+    if aval_of(indices).shape != shape:
+        raise ValueError(f"take_along_axis: indices of shape {aval_of(indices).shape} must have arr's {shape}")
+    coordinates = [ops.convert_element_type(indices, dtype) if d == axis else ops.broadcasted_iota(dtype, shape, d)
+                   for d in range(len(shape))]
+    axes = tuple(range(len(shape)))
+    return gather(arr, ops.concatenate([ops.reshape(c, shape + (1,)) for c in coordinates], len(shape)),
+                  offset_dims=(), collapsed_slice_dims=axes, start_index_map=axes, index_vector_dim=len(shape),
+                  slice_sizes=(1,) * len(shape))

@@ -1,16 +1,16 @@
-"""dot_general: batched tensor contraction, the op behind dot, matmul, einsum.
+"""Linear algebra ops: dot_general and triangular_solve.
 
-The result's axes are the batch axes, then lhs's free axes, then rhs's free axes.
+dot_general is the batched tensor contraction behind dot, matmul and einsum; the
+result's axes are the batch axes, then lhs's free axes, then rhs's free axes.
 
-    %2 = "mlax.dot_general"(%0, %1) {lhs_contracting = array<i64: 1>, rhs_contracting = array<i64: 0>,
-           lhs_batch = array<i64>, rhs_batch = array<i64>} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+    %2 = "mlax.dot_general"(%0, %1) {lhs_batch = array<i64>, lhs_contracting = array<i64: 1>,
+           rhs_batch = array<i64>, rhs_contracting = array<i64: 0>}
+           : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
 
-triangular_solve: x with a @ x = b for triangular a (lower or upper; the other triangle
-is not read), batched over leading axes; the one solver the decompositions of lax.linalg
-need. Transposed a and right-hand sides reduce to it by transposes (lax.linalg).
-
-    %x = "mlax.triangular_solve"(%a, %b) {lower = true, unit_diagonal = false}
-           : (tensor<2x4x4xf32>, tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
+triangular_solve is x with a @ x = b for triangular a (lower or upper; the other
+triangle is not read), batched over leading axes: the one solver the decompositions
+of lax.linalg need. Its builder, with JAX's signature, reduces transposed a and
+right-hand sides to it by transposes.
 """
 
 import numpy as np
@@ -18,20 +18,33 @@ import numpy as np
 from iree.compiler import ir
 
 from mlax import ops
+from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
+from mlax.core.trace import aval_of
 from mlax.ops import _hlo
-from mlax.core import dtypes, mlir
 from mlax.ops._batching import batch_size, move_axis, shifted, to_front
 from mlax.ops._rules import add_tangents, defbilinear
 from mlax.ops.elementwise import check_same_dtypes
 
-__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+__all__ = ["dot_general", "dot", "triangular_solve"]
 
 
 def free_axes(ndim, contracting, batch):
     return [i for i in range(ndim) if i not in contracting and i not in batch]
 
+
+def batched_matmul(x, y):
+    """x @ y over matrices in the last two axes, batched over the leading ones."""
+    batch = tuple(range(x.ndim - 2))
+    return ops.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
+
+
+def _matrix_transpose(x):
+    return ops.transpose(x, tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+
+
+# -- dot_general ------------------------------------------------------------------------
 
 def _dot_general_rule(lhs, rhs, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch, preferred_element_type=None):
     check_same_dtypes("dot_general", lhs, rhs)
@@ -72,14 +85,31 @@ def _np_dot_general(lhs, rhs, lhs_contracting, rhs_contracting, lhs_batch, rhs_b
     return result.astype(preferred_element_type or lhs.dtype)
 
 
-dot_general = Op("dot_general", ["lhs", "rhs"], _dot_general_rule, _lower_dot_general,
-                 attrs={"lhs_contracting": "ints", "rhs_contracting": "ints", "lhs_batch": "ints",
-                        "rhs_batch": "ints", "preferred_element_type": "dtype"},
-                 doc="Contract lhs and rhs over the contracting axes, batched over the batch axes.")
-dot_general.numpy_ref = _np_dot_general
+dot_general_p = Op("dot_general", ["lhs", "rhs"], _dot_general_rule, _lower_dot_general,
+                   attrs={"lhs_contracting": "ints", "rhs_contracting": "ints", "lhs_batch": "ints",
+                          "rhs_batch": "ints", "preferred_element_type": "dtype"},
+                   doc='Contract lhs and rhs over the contracting axes, batched over the batch axes.\n\n'
+                       '    %2 = "mlax.dot_general"(%x, %y) {lhs_batch = array<i64>, lhs_contracting = array<i64: 1>,'
+                       ' rhs_batch = array<i64>, rhs_contracting = array<i64: 0>}'
+                       ' : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>')
 
 
-# -- differentiation rules ---------------------------------------------------------------
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """Contract lhs and rhs: dimension_numbers = ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    return dot_general_p(
+        lhs, rhs, lhs_contracting=tuple(lc), rhs_contracting=tuple(rc), lhs_batch=tuple(lb), rhs_batch=tuple(rb),
+        preferred_element_type=None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type))
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None):
+    """Vector/matrix product of 1-d or 2-d operands."""
+    contract = ((aval_of(lhs).ndim - 1,), (0,))
+    return dot_general(lhs, rhs, (contract, ((), ())), precision, preferred_element_type)
+
+
+dot_general_p.numpy_ref = _np_dot_general
+
 
 def _contract_back(ct, other, aval, own_contracting, other_contracting, own_batch, other_batch, own_first):
     """Cotangent of one dot_general operand (described by `aval`), given the other.
@@ -119,11 +149,6 @@ def _transpose_rhs(ct, lhs, rhs_aval, lhs_contracting, rhs_contracting, lhs_batc
     return _contract_back(ct, lhs, rhs_aval, rhs_contracting, lhs_contracting, rhs_batch, lhs_batch, False)
 
 
-defbilinear(dot_general, _transpose_lhs, _transpose_rhs)
-
-
-# -- batching rule --------------------------------------------------------------------
-
 def _batch_dot_general(ctx, args, dims, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch, preferred_element_type=None):
     """Both batched: one more batch axis pair. One batched: its batch axis is a free axis."""
     (lhs, rhs), (lhs_dim, rhs_dim) = args, dims
@@ -139,15 +164,16 @@ def _batch_dot_general(ctx, args, dims, lhs_contracting, rhs_contracting, lhs_ba
         out_dim = len(lhs_batch)
     else:
         out_dim = len(lhs_batch) + len(free_axes(lhs.ndim, lhs_contracting, lhs_batch))
-    out = dot_general(lhs, rhs, lhs_contracting=lhs_contracting, rhs_contracting=rhs_contracting,
-                      lhs_batch=lhs_batch, rhs_batch=rhs_batch, preferred_element_type=preferred_element_type)
+    out = dot_general_p(lhs, rhs, lhs_contracting=lhs_contracting, rhs_contracting=rhs_contracting,
+                        lhs_batch=lhs_batch, rhs_batch=rhs_batch, preferred_element_type=preferred_element_type)
     return [out], [out_dim]
 
 
-dot_general.batch = _batch_dot_general
+defbilinear(dot_general_p, _transpose_lhs, _transpose_rhs)
+dot_general_p.batch = _batch_dot_general
 
 
-# -- triangular_solve ---------------------------------------------------------------------
+# -- triangular_solve -------------------------------------------------------------------
 
 def _triangular_solve_rule(a, b, lower=True, unit_diagonal=False):
     check_same_dtypes("triangular_solve", a, b)
@@ -206,12 +232,31 @@ def _np_triangular_solve(a, b, lower=True, unit_diagonal=False):
     return np.linalg.solve(matrix, b).astype(b.dtype)
 
 
-triangular_solve = Op("triangular_solve", ["a", "b"], _triangular_solve_rule, _lower_triangular_solve,
-                      attrs={"lower": "bool", "unit_diagonal": "bool"},
-                      doc="x with a @ x = b, a lower (or upper) triangular; with unit_diagonal its diagonal "
-                          "is taken as ones.")
-triangular_solve.numpy_ref = _np_triangular_solve
-triangular_solve.traits.add("linear")  # in b
+triangular_solve_p = Op("triangular_solve", ["a", "b"], _triangular_solve_rule, _lower_triangular_solve,
+                        attrs={"lower": "bool", "unit_diagonal": "bool"},
+                        doc='x with a @ x = b, a lower (or upper) triangular; with unit_diagonal its diagonal '
+                            'is taken as ones.\n\n'
+                            '    %2 = "mlax.triangular_solve"(%a, %b) {lower = true, unit_diagonal = false}'
+                            ' : (tensor<3x3xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>')
+
+
+def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False, conjugate_a=False,
+                     unit_diagonal=False):
+    """x with op(a) @ x = b (left_side) or x @ op(a) = b, for a triangular a of which only
+    the `lower` (or upper) triangle is read; op(a) is a transposed and/or conjugated."""
+    if not left_side:  # x op(a) = b  <=>  op(a)^T x^T = b^T
+        return _matrix_transpose(triangular_solve(a, _matrix_transpose(b), left_side=True, lower=lower,
+                                                  transpose_a=not transpose_a, conjugate_a=conjugate_a,
+                                                  unit_diagonal=unit_diagonal))
+    if conjugate_a and dtypes.is_complex(aval_of(a).dtype):
+        a = ops.conj(a)
+    if transpose_a:
+        a, lower = _matrix_transpose(a), not lower
+    return triangular_solve_p(a, b, lower=bool(lower), unit_diagonal=bool(unit_diagonal))
+
+
+triangular_solve_p.numpy_ref = _np_triangular_solve
+triangular_solve_p.traits.add("linear")  # in b
 
 
 def _read_triangle(a, lower, unit_diagonal):
@@ -226,28 +271,21 @@ def _read_triangle(a, lower, unit_diagonal):
     return ops.select(ops.broadcast_in_dim(keep, a.shape, (a.ndim - 2, a.ndim - 1)), a, ops.full(a.shape, 0, a.dtype))
 
 
-def batched_matmul(x, y):
-    """x @ y over matrices in the last two axes, batched over the leading ones."""
-    batch = tuple(range(x.ndim - 2))
-    return ops.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch)))
-
-
 def _triangular_solve_jvp(ctx, primals, tangents, lower=True, unit_diagonal=False):
     (a, b), (a_dot, b_dot) = primals, tangents
     attrs = {"lower": lower, "unit_diagonal": unit_diagonal}
-    x = triangular_solve(a, b, **attrs)
-    parts = [triangular_solve(a, b_dot, **attrs) if b_dot is not None else None]
+    x = triangular_solve_p(a, b, **attrs)
+    parts = [triangular_solve_p(a, b_dot, **attrs) if b_dot is not None else None]
     if a_dot is not None:  # d(a^-1 b) = -a^-1 da a^-1 b
         change = batched_matmul(_read_triangle(a_dot, lower, unit_diagonal), x)
-        parts.append(ops.neg(triangular_solve(a, change, **attrs)))
+        parts.append(ops.neg(triangular_solve_p(a, change, **attrs)))
     return [x], [add_tangents(parts)]
 
 
 def _triangular_solve_transpose(ctx, cts, a, b, lower=True, unit_diagonal=False):
     [ct] = cts
     # x = a^-1 b, so b's cotangent is a^-T ct: a transposed swaps its triangles.
-    a_transposed = ops.transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
-    return [None, triangular_solve(a_transposed, ct, lower=not lower, unit_diagonal=unit_diagonal)]
+    return [None, triangular_solve_p(_matrix_transpose(a), ct, lower=not lower, unit_diagonal=unit_diagonal)]
 
 
 def _batch_triangular_solve(ctx, args, dims, lower=True, unit_diagonal=False):
@@ -256,12 +294,12 @@ def _batch_triangular_solve(ctx, args, dims, lower=True, unit_diagonal=False):
     if a_dim is None:  # one matrix, many right-hand sides: the examples become more columns
         b = move_axis(b, b_dim, b.ndim - 2)
         shape = b.shape
-        x = triangular_solve(a, ops.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), **attrs)
+        x = triangular_solve_p(a, ops.reshape(b, shape[:-2] + (shape[-2] * shape[-1],)), **attrs)
         return [ops.reshape(x, shape)], [b.ndim - 2]
     size = batch_size(args, dims)
-    return [triangular_solve(to_front(a, a_dim, size), to_front(b, b_dim, size), **attrs)], [0]
+    return [triangular_solve_p(to_front(a, a_dim, size), to_front(b, b_dim, size), **attrs)], [0]
 
 
-triangular_solve.jvp = _triangular_solve_jvp
-triangular_solve.transpose = _triangular_solve_transpose
-triangular_solve.batch = _batch_triangular_solve
+triangular_solve_p.jvp = _triangular_solve_jvp
+triangular_solve_p.transpose = _triangular_solve_transpose
+triangular_solve_p.batch = _batch_triangular_solve

@@ -1,6 +1,11 @@
-"""Reductions over axes (sum, max, min, prod, and, or) and argmax/argmin.
+"""Reductions over axes (sum, prod, max, min, and, or), argmax/argmin, and the
+cumulative reductions (cumsum, cumprod, cummax, cummin).
 
-    %1 = "mlax.reduce_sum"(%0) {axes = array<i64: 0>} : (tensor<3x4xf32>) -> tensor<4xf32>
+Each kind of reduction is made by one factory (shape rule, lowering, entry,
+builder, NumPy reference, batching rule); the block of each op then adds its
+differentiation rule.
+
+    %1 = "mlax.reduce_sum"(%0) {axes = array<i64: 0>} : (tensor<2x3xf32>) -> tensor<3xf32>
 """
 
 import numpy as np
@@ -8,13 +13,15 @@ import numpy as np
 from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
-from mlax.core.op import OPS, Op
+from mlax.core.op import Op
+from mlax.core.trace import aval_of
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_front, shifted
 from mlax.ops._rules import deflinear, defzero
 from mlax.ops.elementwise import ANY, INTEGRAL, _check_dtype
 
-__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+__all__ = ["reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and", "reduce_or", "argmax", "argmin",
+           "cumsum", "cumprod", "cummax", "cummin"]
 
 
 def _check_axes(name, x, axes):
@@ -22,16 +29,8 @@ def _check_axes(name, x, axes):
         raise TypeError(f"mlax.{name}: axes {axes} are invalid for an array of shape {x.shape}")
 
 
-def _reduce_rule(name, accepts):
-    def rule(x, axes):
-        _check_axes(name, x, axes)
-        _check_dtype(name, accepts, x)
-        return x.update(shape=[d for i, d in enumerate(x.shape) if i not in axes])
-    return rule
-
-
-def _identity(kind, dtype):
-    """The identity element of a reduction kind for `dtype`."""
+def identity_element(kind, dtype):
+    """The identity element of a reduction kind ("sum", "prod", "max", "min", "and", "or") for `dtype`."""
     if kind == "sum":
         return 0
     if kind == "prod":
@@ -45,6 +44,12 @@ def _identity(kind, dtype):
     info = dtypes.iinfo(dtype)
     return info.min if kind == "max" else info.max
 
+
+def _kept_axes(ndim, axes):
+    return tuple(d for d in range(ndim) if d not in axes)
+
+
+# -- reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or ---------------
 
 def _one_reduced_axis(x, axes):
     """x with the `axes` moved last and merged into one: IREE 3.13 fails to compile a
@@ -60,49 +65,107 @@ def _one_reduced_axis(x, axes):
     return _hlo.reshape(x, merged), len(kept)
 
 
-def _lower_reduce(kind, hlo_name):
+def _reduction(kind, combiner, accepts, reference):
+    """The entry reduce_<kind> and its builder: reduce by the StableHLO op `combiner` over
+    `axes`, for operands of the dtypes `accepts` names."""
+    name = f"reduce_{kind}"
+
+    def shape_rule(x, axes):
+        _check_axes(name, x, axes)
+        _check_dtype(name, accepts, x)
+        return x.update(shape=[d for i, d in enumerate(x.shape) if i not in axes])
+
     def lower(ctx, x, axes):
         dtype = ctx.in_avals[0].dtype
-        init = _hlo.constant(_identity(kind, dtype), dtype)
+        init = _hlo.constant(identity_element(kind, dtype), dtype)
         if len(axes) > 1 and None not in _hlo.shape_of(x):
             x, axis = _one_reduced_axis(x, axes)
             axes = (axis,)
-        return _hlo.reduce([x], [init], axes, _hlo.binary(hlo_name))[0]
-    return lower
+        return _hlo.reduce([x], [init], axes, _hlo.binary(combiner))[0]
+
+    element = "i1" if accepts is INTEGRAL else "f32"
+    op = Op(name, ["x"], shape_rule, lower, attrs={"axes": "ints"},
+            doc=f'Reduce by {kind} over `axes`, which are removed.\n\n'
+                f'    %1 = "mlax.{name}"(%x) {{axes = array<i64: 0>}} : (tensor<2x3x{element}>) -> tensor<3x{element}>')
+    op.traits.add("reduction")
+
+    def builder(operand, axes):
+        axes = tuple(sorted(int(a) for a in axes))
+        return op(operand, axes=axes) if axes else operand
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = f"Reduce by {kind} over `axes`."
+
+    op.numpy_ref = lambda x, axes: np.asarray(reference(x, axis=tuple(axes))).astype(x.dtype)
+    defbatch_front(op, lambda attrs, size: {**attrs, "axes": shifted(attrs["axes"])})
+    return op, builder
 
 
-# name: (StableHLO combiner, accepted dtypes, NumPy reference)
-REDUCTIONS = {
-    "sum": ("stablehlo.add", ANY, np.sum),
-    "prod": ("stablehlo.multiply", ANY, np.prod),
-    "max": ("stablehlo.maximum", ANY, np.max),
-    "min": ("stablehlo.minimum", ANY, np.min),
-    "and": ("stablehlo.and", INTEGRAL, np.bitwise_and.reduce),
-    "or": ("stablehlo.or", INTEGRAL, np.bitwise_or.reduce),
-}
-
-for _kind, (_combiner, _accepts, _ref) in REDUCTIONS.items():
-    _op = Op(f"reduce_{_kind}", ["x"], _reduce_rule(f"reduce_{_kind}", _accepts), _lower_reduce(_kind, _combiner),
-             attrs={"axes": "ints"}, doc=f"Reduce by {_kind} over `axes`, which are removed.")
-    _op.traits.add("reduction")
-    _op.numpy_ref = (lambda ref: lambda x, axes: np.asarray(ref(x, axis=tuple(axes))).astype(x.dtype))(_ref)
+reduce_sum_p, reduce_sum = _reduction("sum", "stablehlo.add", ANY, np.sum)
+deflinear(reduce_sum_p, lambda ct, x, axes: [ops.broadcast_in_dim(ct, x.aval.shape, _kept_axes(x.aval.ndim, axes))])
 
 
-def _arg_rule(name):
-    def rule(x, axis, index_dtype):
-        _check_axes(name, x, (axis,))
-        if not dtypes.is_integer(index_dtype):
-            raise TypeError(f"mlax.{name}: index_dtype must be an integer dtype, got {np.dtype(index_dtype).name}")
-        return ShapedArray([d for i, d in enumerate(x.shape) if i != axis], index_dtype)
-    return rule
+reduce_prod_p, reduce_prod = _reduction("prod", "stablehlo.multiply", ANY, np.prod)
 
+
+def _reduce_prod_jvp(ctx, primals, tangents, axes):
+    """Each element's tangent times the product of all the others (exact with zeros)."""
+    (x,), (t,) = primals, tangents
+    ans = reduce_prod_p(x, axes=axes)
+    if t is None:
+        return [ans], [None]
+    kept = _kept_axes(x.ndim, axes)
+    kept_shape = tuple(x.shape[d] for d in kept)
+    count = int(np.prod([x.shape[d] for d in axes], dtype=np.int64))
+
+    def flat(v):
+        return ops.reshape(ops.transpose(v, kept + tuple(axes)), kept_shape + (count,))
+
+    xs, last = flat(x), len(kept_shape)
+    ones = ops.full(kept_shape + (1,), 1, x.dtype)
+    before = ops.concatenate([ones, ops.slice_in_dim(ops.cumprod(xs, last), 0, count - 1, axis=last)], last)
+    after = ops.concatenate([ops.slice_in_dim(ops.cumprod(xs, last, reverse=True), 1, count, axis=last), ones], last)
+    return [ans], [ops.reduce_sum(ops.mul(flat(t), ops.mul(before, after)), (last,))]
+
+
+reduce_prod_p.jvp = _reduce_prod_jvp
+
+
+def _reduce_extremum_jvp(op):
+    """reduce_max/reduce_min: the tangent at the extreme element; ties share it equally."""
+    def jvp(ctx, primals, tangents, axes):
+        (x,), (t,) = primals, tangents
+        ans = op(x, axes=axes)
+        if t is None:
+            return [ans], [None]
+        at_extreme = ops.convert_element_type(
+            ops.eq(x, ops.broadcast_in_dim(ans, x.shape, _kept_axes(x.ndim, axes))), x.dtype)
+        share = ops.div(ops.reduce_sum(ops.mul(t, at_extreme), axes), ops.reduce_sum(at_extreme, axes))
+        return [ans], [share]
+    return jvp
+
+
+reduce_max_p, reduce_max = _reduction("max", "stablehlo.maximum", ANY, np.max)
+reduce_max_p.jvp = _reduce_extremum_jvp(reduce_max_p)
+
+reduce_min_p, reduce_min = _reduction("min", "stablehlo.minimum", ANY, np.min)
+reduce_min_p.jvp = _reduce_extremum_jvp(reduce_min_p)
+
+reduce_and_p, reduce_and = _reduction("and", "stablehlo.and", INTEGRAL, np.bitwise_and.reduce)
+defzero(reduce_and_p)
+
+reduce_or_p, reduce_or = _reduction("or", "stablehlo.or", INTEGRAL, np.bitwise_or.reduce)
+defzero(reduce_or_p)
+
+
+# -- argmax, argmin ---------------------------------------------------------------------
 
 def _lower_arg(direction):
     def lower(ctx, x, axis, index_dtype):
         x_aval = ctx.in_avals[0]
         indices = _hlo.value("stablehlo.iota", [], mlir.tensor_type(x_aval.shape, index_dtype),
                              iota_dimension=axis)
-        init_value = _hlo.constant(_identity("max" if direction == "GT" else "min", x_aval.dtype), x_aval.dtype)
+        init_value = _hlo.constant(identity_element("max" if direction == "GT" else "min", x_aval.dtype),
+                                   x_aval.dtype)
         init_index = _hlo.constant(0, index_dtype)
 
         def pick(best, best_index, value, index):
@@ -127,30 +190,45 @@ def _lower_arg(direction):
     return lower
 
 
-for _name, _direction, _ref in (("argmax", "GT", np.argmax), ("argmin", "LT", np.argmin)):
-    _op = Op(_name, ["x"], _arg_rule(_name), _lower_arg(_direction),
-             attrs={"axis": "int", "index_dtype": "dtype"},
-             doc=f"Index of the first {'largest' if _direction == 'GT' else 'smallest'} element along `axis`.")
-    _op.numpy_ref = (lambda ref: lambda x, axis, index_dtype: ref(x, axis=axis).astype(index_dtype))(_ref)
-
-
-# -- cumulative reductions -----------------------------------------------------------
-
-def _cumulative_rule(name):
-    def rule(x, axis, reverse=False):
+def _arg_reduction(name, direction, reference):
+    """The entry `name` (argmax or argmin) and its builder: the index of the first extreme
+    element along one axis (integer-valued, so its tangent is zero)."""
+    def shape_rule(x, axis, index_dtype):
         _check_axes(name, x, (axis,))
-        return x
-    return rule
+        if not dtypes.is_integer(index_dtype):
+            raise TypeError(f"mlax.{name}: index_dtype must be an integer dtype, got {np.dtype(index_dtype).name}")
+        return ShapedArray([d for i, d in enumerate(x.shape) if i != axis], index_dtype)
+
+    op = Op(name, ["x"], shape_rule, _lower_arg(direction), attrs={"axis": "int", "index_dtype": "dtype"},
+            doc=f'Index of the first {"largest" if direction == "GT" else "smallest"} element along `axis`.\n\n'
+                f'    %1 = "mlax.{name}"(%x) {{axis = 1 : i64, index_dtype = i32}}'
+                f' : (tensor<2x3xf32>) -> tensor<2xi32>')
+
+    def builder(operand, axis, index_dtype):
+        return op(operand, axis=int(axis), index_dtype=dtypes.canonicalize(index_dtype))
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = f"Index of the first {'largest' if direction == 'GT' else 'smallest'} element along `axis`."
+
+    op.numpy_ref = lambda x, axis, index_dtype: reference(x, axis=axis).astype(index_dtype)
+    defzero(op)
+    defbatch_front(op, lambda attrs, size: {**attrs, "axis": attrs["axis"] + 1})
+    return op, builder
 
 
-def _lower_cumulative(kind, hlo_name):
+argmax_p, argmax = _arg_reduction("argmax", "GT", np.argmax)
+argmin_p, argmin = _arg_reduction("argmin", "LT", np.argmin)
+
+
+# -- cumsum, cumprod, cummax, cummin ----------------------------------------------------
+
+def _lower_cumulative(kind, combiner):
     """Hillis-Steele scan: log2(n) rounds, each combining x with itself shifted by 2^k."""
     def lower(ctx, x, axis, reverse=False):
         aval = ctx.in_avals[0]
         size = aval.shape[axis]
         if reverse:
             x = _hlo.value("stablehlo.reverse", [x], x.type, dimensions=(axis,))
-        identity = _hlo.constant(_identity(kind, aval.dtype), aval.dtype)
+        identity = _hlo.constant(identity_element(kind, aval.dtype), aval.dtype)
         shift = 1
         while shift < size:
             limit = list(aval.shape)
@@ -160,9 +238,9 @@ def _lower_cumulative(kind, hlo_name):
                               strides=(1,) * aval.ndim)
             low = [0] * aval.ndim
             low[axis] = shift
-            shifted = _hlo.value("stablehlo.pad", [head, identity], x.type, edge_padding_low=tuple(low),
-                                 edge_padding_high=(0,) * aval.ndim, interior_padding=(0,) * aval.ndim)
-            x = _hlo.value(hlo_name, [x, shifted], x.type)
+            shifted_x = _hlo.value("stablehlo.pad", [head, identity], x.type, edge_padding_low=tuple(low),
+                                   edge_padding_high=(0,) * aval.ndim, interior_padding=(0,) * aval.ndim)
+            x = _hlo.value(combiner, [x, shifted_x], x.type)
             shift *= 2
         if reverse:
             x = _hlo.value("stablehlo.reverse", [x], x.type, dimensions=(axis,))
@@ -170,61 +248,39 @@ def _lower_cumulative(kind, hlo_name):
     return lower
 
 
-def _np_cumulative(ufunc):
-    def ref(x, axis, reverse=False):
+def _cumulative(kind, combiner, ufunc):
+    """The entry cum<kind> and its builder: the running reduction by `combiner` along one axis."""
+    name = f"cum{kind}"
+
+    def shape_rule(x, axis, reverse=False):
+        _check_axes(name, x, (axis,))
+        return x
+
+    op = Op(name, ["x"], shape_rule, _lower_cumulative(kind, combiner), attrs={"axis": "int", "reverse": "bool"},
+            doc=f'Running {kind} along `axis` (from the end when `reverse`).\n\n'
+                f'    %1 = "mlax.{name}"(%x) {{axis = 1 : i64, reverse = true}} : (tensor<2x3xf32>) -> tensor<2x3xf32>')
+
+    def builder(operand, axis=0, reverse=False):
+        axis = int(axis) % max(aval_of(operand).ndim, 1)
+        return op(operand, axis=axis, reverse=bool(reverse) or None)
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = f"Running {kind} along `axis` (from the end when `reverse`)."
+
+    def reference(x, axis, reverse=False):
         x = np.flip(x, axis) if reverse else x
         out = ufunc.accumulate(x, axis=axis).astype(x.dtype)
         return np.flip(out, axis) if reverse else out
-    return ref
+
+    op.numpy_ref = reference
+    defbatch_front(op, lambda attrs, size: {**attrs, "axis": attrs["axis"] + 1})
+    return op, builder
 
 
-for _kind, (_combiner, _ufunc) in {"sum": ("stablehlo.add", np.add), "prod": ("stablehlo.multiply", np.multiply),
-                                   "max": ("stablehlo.maximum", np.maximum),
-                                   "min": ("stablehlo.minimum", np.minimum)}.items():
-    _op = Op(f"cum{_kind}", ["x"], _cumulative_rule(f"cum{_kind}"), _lower_cumulative(_kind, _combiner),
-             attrs={"axis": "int", "reverse": "bool"},
-             doc=f"Running {_kind} along `axis` (from the end when `reverse`).")
-    _op.numpy_ref = _np_cumulative(_ufunc)
+cumsum_p, cumsum = _cumulative("sum", "stablehlo.add", np.add)
+deflinear(cumsum_p, lambda ct, x, axis, reverse=False: [ops.cumsum(ct, axis, not reverse)])
 
 
-# -- differentiation rules ---------------------------------------------------------------
-
-def _kept_axes(ndim, axes):
-    return tuple(d for d in range(ndim) if d not in axes)
-
-
-def _reduce_extremum_jvp(kind):
-    """max/min: the tangent at the extreme element; ties share it equally."""
-    def jvp(ctx, primals, tangents, axes):
-        (x,), (t,) = primals, tangents
-        ans = OPS[f"reduce_{kind}"](x, axes=axes)
-        if t is None:
-            return [ans], [None]
-        at_extreme = ops.convert_element_type(
-            ops.eq(x, ops.broadcast_in_dim(ans, x.shape, _kept_axes(x.ndim, axes))), x.dtype)
-        share = ops.div(ops.reduce_sum(ops.mul(t, at_extreme), axes), ops.reduce_sum(at_extreme, axes))
-        return [ans], [share]
-    return jvp
-
-
-def _reduce_prod_jvp(ctx, primals, tangents, axes):
-    """Each element's tangent times the product of all the others (exact with zeros)."""
-    (x,), (t,) = primals, tangents
-    ans = OPS["reduce_prod"](x, axes=axes)
-    if t is None:
-        return [ans], [None]
-    kept = _kept_axes(x.ndim, axes)
-    kept_shape = tuple(x.shape[d] for d in kept)
-    count = int(np.prod([x.shape[d] for d in axes], dtype=np.int64))
-
-    def flat(v):
-        return ops.reshape(ops.transpose(v, kept + tuple(axes)), kept_shape + (count,))
-
-    xs, last = flat(x), len(kept_shape)
-    ones = ops.full(kept_shape + (1,), 1, x.dtype)
-    before = ops.concatenate([ones, ops.slice_in_dim(ops.cumprod(xs, last), 0, count - 1, axis=last)], last)
-    after = ops.concatenate([ops.slice_in_dim(ops.cumprod(xs, last, reverse=True), 1, count, axis=last), ones], last)
-    return [ans], [ops.reduce_sum(ops.mul(flat(t), ops.mul(before, after)), (last,))]
+cumprod_p, cumprod = _cumulative("prod", "stablehlo.multiply", np.multiply)
 
 
 def _cumprod_jvp(ctx, primals, tangents, axis, reverse=False):
@@ -235,13 +291,14 @@ def _cumprod_jvp(ctx, primals, tangents, axis, reverse=False):
     return [ans], [ops.mul(ans, ops.cumsum(ops.div(t, x), axis, reverse))]
 
 
-def _cumulative_extremum_jvp(kind):
+cumprod_p.jvp = _cumprod_jvp
+
+
+def _cumulative_extremum_jvp(op):
     """cummax/cummin: each output takes the tangent of the element that set it."""
     def jvp(ctx, primals, tangents, axis, reverse=False):
-        from mlax.numpy._indexing import take_along_axis
-
         (x,), (t,) = primals, tangents
-        ans = OPS[f"cum{kind}"](x, axis=axis, reverse=reverse or None)
+        ans = op(x, axis=axis, reverse=reverse or None)
         if t is None:
             return [ans], [None]
         positions = ops.broadcasted_iota(dtypes.int32, x.shape, axis)
@@ -251,26 +308,12 @@ def _cumulative_extremum_jvp(kind):
         latest = ops.cummax(setter, axis, reverse)
         if reverse:
             latest = ops.sub(ops.full(x.shape, x.shape[axis] - 1, dtypes.int32), latest)
-        return [ans], [take_along_axis(t, latest, axis)]
+        return [ans], [ops.take_along_axis(t, latest, axis)]
     return jvp
 
 
-deflinear(OPS["reduce_sum"], lambda ct, x, axes: [
-    ops.broadcast_in_dim(ct, x.aval.shape, _kept_axes(x.aval.ndim, axes))])
-OPS["reduce_max"].jvp = _reduce_extremum_jvp("max")
-OPS["reduce_min"].jvp = _reduce_extremum_jvp("min")
-OPS["reduce_prod"].jvp = _reduce_prod_jvp
-for _name in ("reduce_and", "reduce_or", "argmax", "argmin"):
-    defzero(OPS[_name])
-deflinear(OPS["cumsum"], lambda ct, x, axis, reverse=False: [ops.cumsum(ct, axis, not reverse)])
-OPS["cumprod"].jvp = _cumprod_jvp
-OPS["cummax"].jvp = _cumulative_extremum_jvp("max")
-OPS["cummin"].jvp = _cumulative_extremum_jvp("min")
+cummax_p, cummax = _cumulative("max", "stablehlo.maximum", np.maximum)
+cummax_p.jvp = _cumulative_extremum_jvp(cummax_p)
 
-
-# -- batching rules -------------------------------------------------------------------
-for _name, _op in OPS.items():
-    if _name.startswith("reduce_"):
-        defbatch_front(_op, lambda attrs, size: {**attrs, "axes": shifted(attrs["axes"])})
-    elif _name in ("argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin"):
-        defbatch_front(_op, lambda attrs, size: {**attrs, "axis": attrs["axis"] + 1})
+cummin_p, cummin = _cumulative("min", "stablehlo.minimum", np.minimum)
+cummin_p.jvp = _cumulative_extremum_jvp(cummin_p)

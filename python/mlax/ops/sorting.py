@@ -1,6 +1,7 @@
-"""Sorting along one dimension: sort, and sort_key_val (values reordered by keys).
+"""Sorting along one dimension: sort, sort_key_val (values reordered by keys), and
+top_k, built on sort_key_val.
 
-    %s = "mlax.sort"(%x) {dimension = 0 : i64, descending = false} : (tensor<5xf32>) -> tensor<5xf32>
+    %1 = "mlax.sort"(%x) {descending = true, dimension = 0 : i64} : (tensor<5xf32>) -> tensor<5xf32>
 
 The order is NumPy's: stable, NaNs last (first when descending). The two
 results of sort_key_val are separate IRDL values, so keys and values may
@@ -14,27 +15,16 @@ from iree.compiler import ir
 from mlax import ops
 from mlax.core import dtypes, mlir
 from mlax.core.op import Op
+from mlax.core.trace import aval_of
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_front
 
-__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+__all__ = ["sort", "sort_key_val", "top_k"]
 
 
 def _check_dimension(name, x, dimension):
     if not 0 <= dimension < x.ndim:
         raise TypeError(f"mlax.{name}: dimension {dimension} is out of range for shape {x.shape}")
-
-
-def _sort_rule(x, dimension, descending=False):
-    _check_dimension("sort", x, dimension)
-    return x
-
-
-def _sort_key_val_rule(keys, values, dimension, descending=False):
-    _check_dimension("sort_key_val", keys, dimension)
-    if keys.shape != values.shape:
-        raise TypeError(f"mlax.sort_key_val: keys of shape {keys.shape} and values of shape {values.shape} differ")
-    return keys, values
 
 
 def _comes_first(dtype, descending):
@@ -95,46 +85,100 @@ def _np_order(keys, dimension, descending):
     return np.moveaxis(result, -1, dimension)
 
 
-sort = Op("sort", ["x"], _sort_rule, lambda ctx, x, dimension, descending=False: _lower_sort(
-    ctx, x, dimension=dimension, descending=descending)[0],
-    attrs={"dimension": "int", "descending": "bool"}, doc="x sorted along `dimension` (stable, NaNs last).")
-sort.numpy_ref = lambda x, dimension, descending=False: np.take_along_axis(
-    x, _np_order(x, dimension, descending), dimension)
-
-sort_key_val = Op("sort_key_val", ["keys", "values"], _sort_key_val_rule, _lower_sort,
-                  attrs={"dimension": "int", "descending": "bool"}, results=("sorted_keys", "sorted_values"),
-                  multiple_results=True, doc="keys sorted along `dimension`, and values in the same order.")
-sort_key_val.numpy_ref = lambda keys, values, dimension, descending=False: [
-    np.take_along_axis(a, _np_order(keys, dimension, descending), dimension) for a in (keys, values)]
-
-
-# -- differentiation: sorting permutes, so tangents follow the same permutation ---------
+# Differentiation: sorting permutes, so tangents follow the same permutation.
 
 def _permutation(keys, dimension, descending):
     iota = ops.broadcasted_iota(dtypes.int32, keys.shape, dimension)
-    return sort_key_val(keys, iota, dimension=dimension, descending=descending or None)[1]
+    return sort_key_val_p(keys, iota, dimension=dimension, descending=descending or None)[1]
 
 
 def _permute(tangent, order, dimension):
-    from mlax.numpy._indexing import take_along_axis
+    return None if tangent is None else ops.take_along_axis(tangent, order, dimension)
 
-    return None if tangent is None else take_along_axis(tangent, order, dimension)
+
+def _batch_dimension(attrs, size):
+    return {**attrs, "dimension": attrs["dimension"] + 1}
+
+
+# -- sort -------------------------------------------------------------------------------
+
+def _sort_rule(x, dimension, descending=False):
+    _check_dimension("sort", x, dimension)
+    return x
+
+
+sort_p = Op("sort", ["x"], _sort_rule, lambda ctx, x, dimension, descending=False: _lower_sort(
+    ctx, x, dimension=dimension, descending=descending)[0],
+    attrs={"dimension": "int", "descending": "bool"},
+    doc='x sorted along `dimension` (stable, NaNs last).\n\n'
+        '    %1 = "mlax.sort"(%x) {dimension = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>')
+
+
+def sort(operand, dimension=-1, is_stable=True, num_keys=1):
+    """operand sorted along `dimension` (NaNs last); a tuple (keys, values) sorts values by keys."""
+    if isinstance(operand, (tuple, list)):
+        keys, values = operand
+        return sort_key_val(keys, values, dimension)
+    dimension = int(dimension) % aval_of(operand).ndim
+    return sort_p(operand, dimension=dimension)
 
 
 def _sort_jvp(ctx, primals, tangents, dimension, descending=False):
     (x,), (t,) = primals, tangents
     order = _permutation(x, dimension, descending)
-    return [sort(x, dimension=dimension, descending=descending or None)], [_permute(t, order, dimension)]
+    return [sort_p(x, dimension=dimension, descending=descending or None)], [_permute(t, order, dimension)]
+
+
+sort_p.numpy_ref = lambda x, dimension, descending=False: np.take_along_axis(
+    x, _np_order(x, dimension, descending), dimension)
+sort_p.jvp = _sort_jvp
+defbatch_front(sort_p, _batch_dimension)
+
+
+# -- sort_key_val -----------------------------------------------------------------------
+
+def _sort_key_val_rule(keys, values, dimension, descending=False):
+    _check_dimension("sort_key_val", keys, dimension)
+    if keys.shape != values.shape:
+        raise TypeError(f"mlax.sort_key_val: keys of shape {keys.shape} and values of shape {values.shape} differ")
+    return keys, values
+
+
+sort_key_val_p = Op("sort_key_val", ["keys", "values"], _sort_key_val_rule, _lower_sort,
+                    attrs={"dimension": "int", "descending": "bool"}, results=("sorted_keys", "sorted_values"),
+                    multiple_results=True,
+                    doc='keys sorted along `dimension`, and values in the same order.\n\n'
+                        '    %1:2 = "mlax.sort_key_val"(%k, %v) {dimension = 1 : i64}'
+                        ' : (tensor<2x3xf32>, tensor<2x3xi32>) -> (tensor<2x3xf32>, tensor<2x3xi32>)')
+
+
+def sort_key_val(keys, values, dimension=-1, is_stable=True):
+    """(keys sorted along `dimension`, values in the same order)."""
+    dimension = int(dimension) % aval_of(keys).ndim
+    return tuple(sort_key_val_p(keys, values, dimension=dimension))
 
 
 def _sort_key_val_jvp(ctx, primals, tangents, dimension, descending=False):
     keys, values = primals
     order = _permutation(keys, dimension, descending)
-    outs = sort_key_val(keys, values, dimension=dimension, descending=descending or None)
+    outs = sort_key_val_p(keys, values, dimension=dimension, descending=descending or None)
     return outs, [_permute(t, order, dimension) for t in tangents]
 
 
-sort.jvp = _sort_jvp
-sort_key_val.jvp = _sort_key_val_jvp
-for _op in (sort, sort_key_val):
-    defbatch_front(_op, lambda attrs, size: {**attrs, "dimension": attrs["dimension"] + 1})
+sort_key_val_p.numpy_ref = lambda keys, values, dimension, descending=False: [
+    np.take_along_axis(a, _np_order(keys, dimension, descending), dimension) for a in (keys, values)]
+sort_key_val_p.jvp = _sort_key_val_jvp
+defbatch_front(sort_key_val_p, _batch_dimension)
+
+
+# -- top_k: a descending sort_key_val of the positions, cut short --------------------------
+
+def top_k(operand, k):
+    """The k largest entries along the last axis, and their indices (first occurrence first on ties)."""
+    ndim = aval_of(operand).ndim
+    indices = ops.broadcasted_iota(dtypes.int32, aval_of(operand).shape, ndim - 1)
+    values, order = sort_key_val_p(operand, indices, dimension=ndim - 1, descending=True)
+    size = aval_of(operand).shape[-1]
+    if not 0 <= k <= size:
+        raise ValueError(f"top_k: k={k} must be between 0 and the last axis size {size}")
+    return ops.slice_in_dim(values, 0, k, axis=ndim - 1), ops.slice_in_dim(order, 0, k, axis=ndim - 1)

@@ -1,9 +1,16 @@
-"""Ops that create arrays or move their elements: constant, iota, broadcast,
-reshape, transpose, slicing, concatenation, padding, reversal.
+"""Ops that create arrays or move their elements: constant, iota, broadcast_in_dim,
+reshape, transpose, rev, slice, concatenate, pad (the slices at run-time indices are
+in ops/indexing.py).
 
-    %1 = "mlax.broadcast_in_dim"(%0) {shape = array<i64: 2, 3>,
-           broadcast_dimensions = array<i64: 1>} : (tensor<3xf32>) -> tensor<2x3xf32>
+One block per op, read top to bottom: its shape rule and lowering, the entry
+(`<name>_p`), the builders that bind it under JAX's lax names, its NumPy
+reference, then its differentiation and batching rules.
+
+    %1 = "mlax.broadcast_in_dim"(%0) {broadcast_dimensions = array<i64: 1>, shape = array<i64: 2, 3>}
+           : (tensor<3xf32>) -> tensor<2x3xf32>
 """
+
+import builtins
 
 import numpy as np
 
@@ -11,31 +18,67 @@ from iree.compiler import ir
 
 from mlax import ops
 from mlax.core import dtypes
+from mlax.core.array_methods import ArrayMethods
 from mlax.core.aval import ShapedArray
 from mlax.core.op import Op
-from mlax.core.trace import install_constant_builder
+from mlax.core.trace import aval_of, current_trace, device_constant, install_constant_builder
 from mlax.ops import _hlo, elementwise
 from mlax.ops._batching import batch_size, defbatch_front, shifted, to_front
-from mlax.ops._rules import deflinear, defzero, is_linear, zeros
+from mlax.ops._rules import deflinear, defzero, is_linear
 
-__all__: list[str] = []  # the builders this family exports (mlax.lax re-exports them)
+__all__ = ["full", "iota", "broadcasted_iota", "broadcast_in_dim", "broadcast", "reshape", "expand_dims", "squeeze",
+           "transpose", "rev", "slice", "slice_in_dim", "concatenate", "pad"]
 
 
 def _shape_error(name, message):
     return TypeError(f"mlax.{name}: {message}")
 
 
-# -- constant and iota ----------------------------------------------------------
+def _with(**updates):
+    """An attribute adjustment for defbatch_front: each update maps (value, batch size) -> new value."""
+    def adjust(attrs, size):
+        for name, update in updates.items():
+            attrs[name] = update(attrs[name], size)
+        return attrs
+    return adjust
+
+
+# -- constant ---------------------------------------------------------------------------
 
 def _constant_rule(value):
     return ShapedArray(value.shape, value.dtype)
 
 
-constant = Op("constant", [], _constant_rule,
-              lambda ctx, value: _hlo.value("stablehlo.constant", [], ctx.out_types[0],
-                                            value=ctx.op.attributes["value"]),
-              attrs={"value": "dense"}, doc="An array literal held in the `value` attribute.")
-constant.numpy_ref = lambda value: value
+constant_p = Op("constant", [], _constant_rule,
+                lambda ctx, value: _hlo.value("stablehlo.constant", [], ctx.out_types[0],
+                                              value=ctx.op.attributes["value"]),
+                attrs={"value": "dense"},
+                doc='An array literal held in the `value` attribute.\n\n'
+                    '    %0 = "mlax.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<2xf32>')
+
+
+def full(shape, fill_value, dtype=None, weak_type=False):
+    """An array of `shape` filled with `fill_value`."""
+    shape = tuple(int(d) for d in shape)
+    if dtype is None:
+        aval = aval_of(fill_value)
+        dtype, weak_type = aval.dtype, aval.weak_type
+    dtype = dtypes.canonicalize(dtype)
+    if isinstance(fill_value, ArrayMethods):
+        value = ops.convert_element_type(fill_value, dtype, weak_type)
+        return broadcast_in_dim(value, shape, tuple(range(len(shape) - value.ndim, len(shape))))
+    # One splat constant, not a scalar and a broadcast: fewer ops to trace, pass and compile.
+    return _constant(np.broadcast_to(np.asarray(fill_value).astype(dtype), shape), weak_type)
+
+
+def _constant(value, weak_type=False):
+    """A constant array holding `value`, typed weak or strong: an op in the current
+    trace, or an array on the default device when none is active."""
+    trace = current_trace()
+    aval = ShapedArray(value.shape, value.dtype, weak_type)
+    if trace is None:
+        return device_constant(value, aval)
+    return trace.constant(value, aval)
 
 
 def _emit_constant(trace, value, aval):
@@ -44,14 +87,19 @@ def _emit_constant(trace, value, aval):
     if dtypes.is_complex(aval.dtype):
         part = aval.update(dtype=dtypes.real_dtype(aval.dtype))
         real, imag = _emit_constant(trace, np.real(value), part), _emit_constant(trace, np.imag(value), part)
-        [out] = trace.emit(elementwise.complex_, [real, imag], {}, [aval])
+        [out] = trace.emit(elementwise.complex_p, [real, imag], {}, [aval])
         return out
-    [out] = trace.emit(constant, [], {"value": value}, [aval])
+    [out] = trace.emit(constant_p, [], {"value": value}, [aval])
     return out
 
 
 install_constant_builder(_emit_constant)
+constant_p.numpy_ref = lambda value: value
+constant_p.traits.add("literal")  # its result is its `value` attribute: eager runs need no kernel
+defzero(constant_p)
 
+
+# -- iota -------------------------------------------------------------------------------
 
 def _iota_rule(dtype, shape, dimension):
     if not 0 <= dimension < len(shape):
@@ -59,17 +107,32 @@ def _iota_rule(dtype, shape, dimension):
     return ShapedArray(shape, dtype)
 
 
-iota = Op("iota", [], _iota_rule,
-          lambda ctx, dtype, shape, dimension: _hlo.value("stablehlo.iota", [], ctx.out_types[0],
-                                                          iota_dimension=dimension),
-          attrs={"dtype": "dtype", "shape": "ints", "dimension": "int"},
-          doc="0, 1, 2, ... counting along `dimension` of an array of `shape`.")
-iota.numpy_ref = lambda dtype, shape, dimension: np.broadcast_to(
+iota_p = Op("iota", [], _iota_rule,
+            lambda ctx, dtype, shape, dimension: _hlo.value("stablehlo.iota", [], ctx.out_types[0],
+                                                            iota_dimension=dimension),
+            attrs={"dtype": "dtype", "shape": "ints", "dimension": "int"},
+            doc='0, 1, 2, ... counting along `dimension` of an array of `shape`.\n\n'
+                '    %0 = "mlax.iota"() {dimension = 1 : i64, dtype = i32, shape = array<i64: 2, 3>}'
+                ' : () -> tensor<2x3xi32>')
+
+
+def iota(dtype, size):
+    """0, 1, ..., size-1."""
+    return iota_p(dtype=dtypes.canonicalize(dtype), shape=(int(size),), dimension=0)
+
+
+def broadcasted_iota(dtype, shape, dimension):
+    """Counting along `dimension` of an array of `shape`."""
+    return iota_p(dtype=dtypes.canonicalize(dtype), shape=tuple(shape), dimension=int(dimension))
+
+
+iota_p.numpy_ref = lambda dtype, shape, dimension: np.broadcast_to(
     np.arange(shape[dimension], dtype=dtype).reshape([-1 if i == dimension else 1 for i in range(len(shape))]),
     shape)
+defzero(iota_p)
 
 
-# -- broadcast, reshape, transpose ------------------------------------------------
+# -- broadcast_in_dim -------------------------------------------------------------------
 
 def _broadcast_rule(x, shape, broadcast_dimensions):
     dims = broadcast_dimensions
@@ -85,10 +148,28 @@ def _broadcast_rule(x, shape, broadcast_dimensions):
     return x.update(shape=shape)
 
 
-broadcast_in_dim = Op("broadcast_in_dim", ["x"], _broadcast_rule,
-                      lambda ctx, x, shape, broadcast_dimensions: _hlo.broadcast_in_dim(x, shape, broadcast_dimensions),
-                      attrs={"shape": "ints", "broadcast_dimensions": "ints"},
-                      doc="Broadcast x into `shape`, operand dimension i going to broadcast_dimensions[i].")
+broadcast_in_dim_p = Op(
+    "broadcast_in_dim", ["x"], _broadcast_rule,
+    lambda ctx, x, shape, broadcast_dimensions: _hlo.broadcast_in_dim(x, shape, broadcast_dimensions),
+    attrs={"shape": "ints", "broadcast_dimensions": "ints"},
+    doc='Broadcast x into `shape`, operand dimension i going to broadcast_dimensions[i].\n\n'
+        '    %1 = "mlax.broadcast_in_dim"(%x) {broadcast_dimensions = array<i64: 1>, shape = array<i64: 2, 3>}'
+        ' : (tensor<3xf32>) -> tensor<2x3xf32>')
+
+
+def broadcast_in_dim(operand, shape, broadcast_dimensions):
+    """Broadcast `operand` to `shape`, its axis i going to broadcast_dimensions[i]."""
+    shape, dims = tuple(int(d) for d in shape), tuple(int(d) for d in broadcast_dimensions)
+    if aval_of(operand).shape == shape and dims == tuple(range(len(shape))):
+        return operand
+    return broadcast_in_dim_p(operand, shape=shape, broadcast_dimensions=dims)
+
+
+def broadcast(operand, sizes):
+    """Add leading axes of `sizes` to operand."""
+    ndim = aval_of(operand).ndim
+    shape = tuple(sizes) + aval_of(operand).shape
+    return broadcast_in_dim(operand, shape, tuple(range(len(sizes), len(sizes) + ndim)))
 
 
 def _np_broadcast_in_dim(x, shape, broadcast_dimensions):
@@ -97,8 +178,21 @@ def _np_broadcast_in_dim(x, shape, broadcast_dimensions):
     return np.broadcast_to(expanded, shape)
 
 
-broadcast_in_dim.numpy_ref = _np_broadcast_in_dim
+def _broadcast_transpose(ct, x, shape, broadcast_dimensions):
+    """Sum the cotangent over the axes the broadcast created or stretched."""
+    stretched = [broadcast_dimensions[i] for i, size in enumerate(x.aval.shape)
+                 if size == 1 and shape[broadcast_dimensions[i]] != 1]
+    created = [d for d in range(len(shape)) if d not in broadcast_dimensions]
+    return [ops.reshape(ops.reduce_sum(ct, tuple(sorted(created + stretched))), x.aval.shape)]
 
+
+broadcast_in_dim_p.numpy_ref = _np_broadcast_in_dim
+deflinear(broadcast_in_dim_p, _broadcast_transpose)
+defbatch_front(broadcast_in_dim_p, _with(shape=lambda s, b: (b,) + tuple(s),
+                                         broadcast_dimensions=lambda d, b: (0,) + shifted(d)))
+
+
+# -- reshape ----------------------------------------------------------------------------
 
 def _reshape_rule(x, new_sizes):
     if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
@@ -107,11 +201,47 @@ def _reshape_rule(x, new_sizes):
     return x.update(shape=new_sizes)
 
 
-reshape = Op("reshape", ["x"], _reshape_rule,
-             lambda ctx, x, new_sizes: _hlo.reshape(x, new_sizes),
-             attrs={"new_sizes": "ints"}, doc="The same elements in row-major order, with shape new_sizes.")
-reshape.numpy_ref = lambda x, new_sizes: np.reshape(x, new_sizes)
+reshape_p = Op("reshape", ["x"], _reshape_rule,
+               lambda ctx, x, new_sizes: _hlo.reshape(x, new_sizes),
+               attrs={"new_sizes": "ints"},
+               doc='The same elements in row-major order, with shape new_sizes.\n\n'
+                   '    %1 = "mlax.reshape"(%x) {new_sizes = array<i64: 6>} : (tensor<2x3xf32>) -> tensor<6xf32>')
 
+
+def reshape(operand, new_sizes, dimensions=None):
+    """Reshape (after transposing by `dimensions` when given)."""
+    if dimensions is not None:
+        operand = transpose(operand, dimensions)
+    new_sizes = tuple(int(d) for d in new_sizes)
+    if aval_of(operand).shape == new_sizes:
+        return operand
+    return reshape_p(operand, new_sizes=new_sizes)
+
+
+def expand_dims(operand, dimensions):
+    """operand with axes of size 1 inserted at `dimensions`."""
+    shape = list(aval_of(operand).shape)
+    for d in sorted(dimensions):
+        shape.insert(d, 1)
+    return reshape(operand, shape)
+
+
+def squeeze(operand, dimensions):
+    """operand without its axes `dimensions`, which must have size 1."""
+    shape = aval_of(operand).shape
+    dimensions = {d % len(shape) for d in dimensions}
+    for d in dimensions:
+        if shape[d] != 1:
+            raise ValueError(f"cannot squeeze axis {d} of size {shape[d]} in shape {shape}")
+    return reshape(operand, [s for i, s in enumerate(shape) if i not in dimensions])
+
+
+reshape_p.numpy_ref = lambda x, new_sizes: np.reshape(x, new_sizes)
+deflinear(reshape_p, lambda ct, x, new_sizes: [ops.reshape(ct, x.aval.shape)])
+defbatch_front(reshape_p, _with(new_sizes=lambda s, b: (b,) + tuple(s)))
+
+
+# -- transpose --------------------------------------------------------------------------
 
 def _transpose_rule(x, permutation):
     if sorted(permutation) != list(range(x.ndim)):
@@ -120,12 +250,29 @@ def _transpose_rule(x, permutation):
     return x.update(shape=[x.shape[p] for p in permutation])
 
 
-transpose = Op("transpose", ["x"], _transpose_rule,
-               lambda ctx, x, permutation: _hlo.value("stablehlo.transpose", [x], ctx.out_types[0],
-                                                      permutation=permutation),
-               attrs={"permutation": "ints"}, doc="Permute the axes: result axis i is operand axis permutation[i].")
-transpose.numpy_ref = lambda x, permutation: np.transpose(x, permutation)
+transpose_p = Op("transpose", ["x"], _transpose_rule,
+                 lambda ctx, x, permutation: _hlo.value("stablehlo.transpose", [x], ctx.out_types[0],
+                                                        permutation=permutation),
+                 attrs={"permutation": "ints"},
+                 doc='Permute the axes: result axis i is operand axis permutation[i].\n\n'
+                     '    %1 = "mlax.transpose"(%x) {permutation = array<i64: 1, 0>}'
+                     ' : (tensor<2x3xf32>) -> tensor<3x2xf32>')
 
+
+def transpose(operand, permutation):
+    """operand with its axes permuted: result axis i is operand axis permutation[i]."""
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return operand
+    return transpose_p(operand, permutation=permutation)
+
+
+transpose_p.numpy_ref = lambda x, permutation: np.transpose(x, permutation)
+deflinear(transpose_p, lambda ct, x, permutation: [ops.transpose(ct, tuple(np.argsort(permutation)))])
+defbatch_front(transpose_p, _with(permutation=lambda p, b: (0,) + shifted(p)))
+
+
+# -- rev --------------------------------------------------------------------------------
 
 def _rev_rule(x, dimensions):
     if any(not 0 <= d < x.ndim for d in dimensions):
@@ -142,12 +289,22 @@ def _lower_rev(ctx, x, dimensions):
     return _hlo.value("stablehlo.reverse", [x], x.type, dimensions=dimensions)
 
 
-rev = Op("rev", ["x"], _rev_rule, _lower_rev,
-         attrs={"dimensions": "ints"}, doc="Reverse the order of elements along `dimensions`.")
-rev.numpy_ref = lambda x, dimensions: np.flip(x, dimensions) if dimensions else x
+rev_p = Op("rev", ["x"], _rev_rule, _lower_rev, attrs={"dimensions": "ints"},
+           doc='Reverse the order of elements along `dimensions`.\n\n'
+               '    %1 = "mlax.rev"(%x) {dimensions = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>')
 
 
-# -- slicing -----------------------------------------------------------------------
+def rev(operand, dimensions):
+    """operand reversed along `dimensions`."""
+    return rev_p(operand, dimensions=tuple(int(d) for d in dimensions))
+
+
+rev_p.numpy_ref = lambda x, dimensions: np.flip(x, dimensions) if dimensions else x
+deflinear(rev_p, lambda ct, x, dimensions: [ops.rev(ct, dimensions)])
+defbatch_front(rev_p, _with(dimensions=lambda d, b: shifted(d)))
+
+
+# -- slice ------------------------------------------------------------------------------
 
 def _slice_rule(x, start_indices, limit_indices, strides):
     if not len(start_indices) == len(limit_indices) == len(strides) == x.ndim:
@@ -161,78 +318,53 @@ def _slice_rule(x, start_indices, limit_indices, strides):
     return x.update(shape=shape)
 
 
-slice_ = Op("slice", ["x"], _slice_rule,
-            lambda ctx, x, start_indices, limit_indices, strides: _hlo.value(
-                "stablehlo.slice", [x], ctx.out_types[0], start_indices=start_indices,
-                limit_indices=limit_indices, strides=strides),
-            attrs={"start_indices": "ints", "limit_indices": "ints", "strides": "ints"},
-            doc="The static strided slice x[start:limit:stride] along every axis.")
-slice_.numpy_ref = lambda x, start_indices, limit_indices, strides: x[
-    tuple(slice(a, b, c) for a, b, c in zip(start_indices, limit_indices, strides))]
+slice_p = Op("slice", ["x"], _slice_rule,
+             lambda ctx, x, start_indices, limit_indices, strides: _hlo.value(
+                 "stablehlo.slice", [x], ctx.out_types[0], start_indices=start_indices,
+                 limit_indices=limit_indices, strides=strides),
+             attrs={"start_indices": "ints", "limit_indices": "ints", "strides": "ints"},
+             doc='The static strided slice x[start:limit:stride] along every axis.\n\n'
+                 '    %1 = "mlax.slice"(%x) {limit_indices = array<i64: 2, 3>, start_indices = array<i64: 0, 1>,'
+                 ' strides = array<i64: 1, 2>} : (tensor<2x3xf32>) -> tensor<2x1xf32>')
 
 
-def _check_indices(name, x, indices):
-    if len(indices) != x.ndim:
-        raise _shape_error(name, f"needs {x.ndim} start indices for shape {x.shape}, got {len(indices)}")
-    for i in indices:
-        if i.shape != () or not dtypes.is_integer(i.dtype):
-            raise _shape_error(name, f"start indices must be integer scalars, got {i.str_short()}")
-    if len({i.dtype for i in indices}) > 1:
-        raise _shape_error(name, "start indices must all have one integer dtype, got "
-                                 + ", ".join(i.str_short() for i in indices))
+def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001 - JAX's name
+    """The static slice operand[start:limit:stride] along every axis."""
+    ndim = aval_of(operand).ndim
+    strides = tuple(strides) if strides is not None else (1,) * ndim
+    start, limit = tuple(int(s) for s in start_indices), tuple(int(s) for s in limit_indices)
+    if start == (0,) * ndim and limit == aval_of(operand).shape and strides == (1,) * ndim:
+        return operand
+    return slice_p(operand, start_indices=start, limit_indices=limit, strides=tuple(int(s) for s in strides))
 
 
-def _dynamic_slice_rule(x, *start_indices, slice_sizes):
-    _check_indices("dynamic_slice", x, start_indices)
-    if len(slice_sizes) != x.ndim or any(not 0 <= s <= d for s, d in zip(slice_sizes, x.shape)):
-        raise _shape_error("dynamic_slice", f"slice_sizes {slice_sizes} do not fit shape {x.shape}")
-    return x.update(shape=slice_sizes)
+def slice_in_dim(operand, start_index, limit_index, stride=1, axis=0):
+    """The static slice operand[start_index:limit_index:stride] along `axis`."""
+    shape = aval_of(operand).shape
+    start = [0] * len(shape)
+    limit = list(shape)
+    strides = [1] * len(shape)
+    start[axis], limit[axis], strides[axis] = start_index, limit_index, stride
+    return slice(operand, start, limit, strides)
 
 
-dynamic_slice = Op("dynamic_slice", ["x", "*start_indices"], _dynamic_slice_rule,
-                   lambda ctx, x, *idx, slice_sizes: _hlo.value(
-                       "stablehlo.dynamic_slice", [x, *idx], ctx.out_types[0],
-                       slice_sizes=slice_sizes),
-                   attrs={"slice_sizes": "ints"},
-                   doc="A slice of static size at run-time start indices (clamped to stay in bounds).")
+def _slice_transpose(ct, x, start_indices, limit_indices, strides):
+    """Put the cotangent back where the slice took it from, zeros elsewhere."""
+    config = []
+    for size, start, stride, count in zip(x.aval.shape, start_indices, strides, ct.shape):
+        end = start + (count - 1) * stride + 1 if count else start
+        config.append((start, size - end, stride - 1 if count else 0))
+    return [ops.pad(ct, 0, config)]
 
 
-def _np_dynamic_slice(x, *start_indices, slice_sizes):
-    starts = [int(np.clip(s, 0, d - n)) for s, d, n in zip(start_indices, x.shape, slice_sizes)]
-    return x[tuple(slice(s, s + n) for s, n in zip(starts, slice_sizes))]
+slice_p.numpy_ref = lambda x, start_indices, limit_indices, strides: x[
+    tuple(builtins.slice(a, b, c) for a, b, c in zip(start_indices, limit_indices, strides))]
+deflinear(slice_p, _slice_transpose)
+defbatch_front(slice_p, _with(start_indices=lambda s, b: (0,) + tuple(s), limit_indices=lambda s, b: (b,) + tuple(s),
+                              strides=lambda s, b: (1,) + tuple(s)))
 
 
-dynamic_slice.numpy_ref = _np_dynamic_slice
-
-
-def _dynamic_update_slice_rule(x, update, *start_indices):
-    _check_indices("dynamic_update_slice", x, start_indices)
-    if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape)):
-        raise _shape_error("dynamic_update_slice", f"update of shape {update.shape} does not fit "
-                                                   f"operand of shape {x.shape}")
-    if update.dtype != x.dtype:
-        raise _shape_error("dynamic_update_slice", f"update dtype {update.dtype.name} differs from "
-                                                   f"operand dtype {x.dtype.name}")
-    return x
-
-
-dynamic_update_slice = Op("dynamic_update_slice", ["x", "update", "*start_indices"], _dynamic_update_slice_rule,
-                          lambda ctx, x, u, *idx: _hlo.value(
-                              "stablehlo.dynamic_update_slice", [x, u, *idx], x.type),
-                          doc="x with `update` written at run-time start indices (clamped to stay in bounds).")
-
-
-def _np_dynamic_update_slice(x, update, *start_indices):
-    out = np.array(x, copy=True)
-    starts = [int(np.clip(s, 0, d - n)) for s, d, n in zip(start_indices, x.shape, update.shape)]
-    out[tuple(slice(s, s + n) for s, n in zip(starts, update.shape))] = update
-    return out
-
-
-dynamic_update_slice.numpy_ref = _np_dynamic_update_slice
-
-
-# -- concatenate and pad ---------------------------------------------------------
+# -- concatenate ------------------------------------------------------------------------
 
 def _concatenate_rule(*xs, dimension):
     if not xs:
@@ -252,13 +384,41 @@ def _concatenate_rule(*xs, dimension):
 
 
 # Binary, so that MLIR's IRDL can verify it (an IRDL variadic operand list must be of one type);
-# ops.concatenate builds n-ary joins as a balanced tree, which StableHLO flattens again.
-concatenate = Op("concatenate", ["lhs", "rhs"], _concatenate_rule,
-                 lambda ctx, *xs, dimension: _hlo.value("stablehlo.concatenate", xs, ctx.out_types[0],
-                                                        dimension=dimension),
-                 attrs={"dimension": "int"}, doc="Join two arrays along `dimension`.")
-concatenate.numpy_ref = lambda *xs, dimension: np.concatenate(xs, axis=dimension)
+# the builder makes n-ary joins a balanced tree, which StableHLO flattens again.
+concatenate_p = Op("concatenate", ["lhs", "rhs"], _concatenate_rule,
+                   lambda ctx, *xs, dimension: _hlo.value("stablehlo.concatenate", xs, ctx.out_types[0],
+                                                          dimension=dimension),
+                   attrs={"dimension": "int"},
+                   doc='Join two arrays along `dimension`.\n\n'
+                       '    %2 = "mlax.concatenate"(%x, %y) {dimension = 0 : i64}'
+                       ' : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>')
 
+
+def concatenate(operands, dimension):
+    """Join arrays along `dimension` (as a balanced tree of binary joins)."""
+    operands = list(operands)
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    return concatenate_p(concatenate(operands[:middle], dimension), concatenate(operands[middle:], dimension),
+                         dimension=int(dimension))
+
+
+def _concatenate_transpose(ct, *xs, dimension):
+    cts, offset = [], 0
+    for x in xs:
+        size = x.aval.shape[dimension]
+        cts.append(ops.slice_in_dim(ct, offset, offset + size, axis=dimension) if is_linear(x) else None)
+        offset += size
+    return cts
+
+
+concatenate_p.numpy_ref = lambda *xs, dimension: np.concatenate(xs, axis=dimension)
+deflinear(concatenate_p, _concatenate_transpose)
+defbatch_front(concatenate_p, _with(dimension=lambda d, b: d + 1))
+
+
+# -- pad --------------------------------------------------------------------------------
 
 def _pad_rule(x, padding_value, low, high, interior):
     if padding_value.shape != () or padding_value.dtype != x.dtype:
@@ -272,63 +432,31 @@ def _pad_rule(x, padding_value, low, high, interior):
     return x.update(shape=shape)
 
 
-pad = Op("pad", ["x", "padding_value"], _pad_rule,
-         lambda ctx, x, v, low, high, interior: _hlo.value(
-             "stablehlo.pad", [x, v], ctx.out_types[0], edge_padding_low=low, edge_padding_high=high,
-             interior_padding=interior),
-         attrs={"low": "ints", "high": "ints", "interior": "ints"},
-         doc="Pad with padding_value: `low`/`high` at the edges (negative crops), `interior` between elements.")
+pad_p = Op("pad", ["x", "padding_value"], _pad_rule,
+           lambda ctx, x, v, low, high, interior: _hlo.value(
+               "stablehlo.pad", [x, v], ctx.out_types[0], edge_padding_low=low, edge_padding_high=high,
+               interior_padding=interior),
+           attrs={"low": "ints", "high": "ints", "interior": "ints"},
+           doc='Pad with padding_value: `low`/`high` at the edges (negative crops), `interior` between elements.\n\n'
+               '    %2 = "mlax.pad"(%x, %v) {high = array<i64: 0, 1>, interior = array<i64: 0, 1>,'
+               ' low = array<i64: 1, 0>} : (tensor<2x3xf32>, tensor<f32>) -> tensor<3x6xf32>')
+
+
+def pad(operand, padding_value, padding_config):
+    """Pad with (low, high, interior) per axis; negative low/high crop."""
+    low, high, interior = zip(*padding_config) if padding_config else ((), (), ())
+    padding_value = ops.convert_element_type(padding_value, aval_of(operand).dtype)
+    return pad_p(operand, padding_value, low=tuple(low), high=tuple(high), interior=tuple(interior))
 
 
 def _np_pad(x, padding_value, low, high, interior):
     shape = _pad_rule(ShapedArray(x.shape, x.dtype), ShapedArray((), x.dtype), low, high, interior).shape
     out = np.full([d + max(d - 1, 0) * it for d, it in zip(x.shape, interior)], padding_value, x.dtype)
-    out[tuple(slice(None, None, it + 1) for it in interior)] = x
+    out[tuple(builtins.slice(None, None, it + 1) for it in interior)] = x
     pads = [(max(lo, 0), max(hi, 0)) for lo, hi in zip(low, high)]
     out = np.pad(out, pads, constant_values=padding_value)
-    crops = tuple(slice(max(-lo, 0), max(-lo, 0) + s) for lo, s in zip(low, shape))
+    crops = tuple(builtins.slice(max(-lo, 0), max(-lo, 0) + s) for lo, s in zip(low, shape))
     return out[crops]
-
-
-pad.numpy_ref = _np_pad
-
-
-# -- differentiation rules ---------------------------------------------------------------
-
-def _broadcast_transpose(ct, x, shape, broadcast_dimensions):
-    """Sum the cotangent over the axes the broadcast created or stretched."""
-    stretched = [broadcast_dimensions[i] for i, size in enumerate(x.aval.shape)
-                 if size == 1 and shape[broadcast_dimensions[i]] != 1]
-    created = [d for d in range(len(shape)) if d not in broadcast_dimensions]
-    return [ops.reshape(ops.reduce_sum(ct, tuple(sorted(created + stretched))), x.aval.shape)]
-
-
-def _slice_transpose(ct, x, start_indices, limit_indices, strides):
-    """Put the cotangent back where the slice took it from, zeros elsewhere."""
-    config = []
-    for size, start, stride, count in zip(x.aval.shape, start_indices, strides, ct.shape):
-        end = start + (count - 1) * stride + 1 if count else start
-        config.append((start, size - end, stride - 1 if count else 0))
-    return [ops.pad(ct, 0, config)]
-
-
-def _dynamic_slice_transpose(ct, x, *start_indices, slice_sizes):
-    return [ops.dynamic_update_slice(zeros(x.aval), ct, start_indices)] + [None] * len(start_indices)
-
-
-def _dynamic_update_slice_transpose(ct, x, update, *start_indices):
-    ct_x = ops.dynamic_update_slice(ct, zeros(update.aval), start_indices) if is_linear(x) else None
-    ct_update = ops.dynamic_slice(ct, start_indices, update.aval.shape) if is_linear(update) else None
-    return [ct_x, ct_update] + [None] * len(start_indices)
-
-
-def _concatenate_transpose(ct, *xs, dimension):
-    cts, offset = [], 0
-    for x in xs:
-        size = x.aval.shape[dimension]
-        cts.append(ops.slice_in_dim(ct, offset, offset + size, axis=dimension) if is_linear(x) else None)
-        offset += size
-    return cts
 
 
 def _pad_transpose(ct, x, padding_value, low, high, interior):
@@ -340,30 +468,6 @@ def _pad_transpose(ct, x, padding_value, low, high, interior):
         everything = ops.reduce_sum(ct, tuple(range(len(low))))
         ct_value = ops.sub(everything, ops.reduce_sum(ct_x, tuple(range(len(low)))))
     return [ct_x if is_linear(x) else None, ct_value]
-
-
-defzero(constant)
-defzero(iota)
-deflinear(broadcast_in_dim, _broadcast_transpose)
-deflinear(reshape, lambda ct, x, new_sizes: [ops.reshape(ct, x.aval.shape)])
-deflinear(transpose, lambda ct, x, permutation: [ops.transpose(ct, tuple(np.argsort(permutation)))])
-deflinear(rev, lambda ct, x, dimensions: [ops.rev(ct, dimensions)])
-deflinear(slice_, _slice_transpose)
-deflinear(dynamic_slice, _dynamic_slice_transpose, linear_operands=(0,))
-deflinear(dynamic_update_slice, _dynamic_update_slice_transpose, linear_operands=(0, 1))
-deflinear(concatenate, _concatenate_transpose)
-deflinear(pad, _pad_transpose)
-
-
-# -- batching rules -------------------------------------------------------------------
-
-def _with(**updates):
-    """An attribute adjustment for defbatch_front: each update maps (value, batch size) -> new value."""
-    def adjust(attrs, size):
-        for name, update in updates.items():
-            attrs[name] = update(attrs[name], size)
-        return attrs
-    return adjust
 
 
 def _batch_pad(ctx, args, dims, low, high, interior):
@@ -381,72 +485,6 @@ def _batch_pad(ctx, args, dims, low, high, interior):
     return [ops.select(inside, padded, fill)], [0]
 
 
-def _element_coordinates(starts, index_dims, shape, size):
-    """For a window of `shape` = (batch, sizes...) at per-example start indices: the
-    (example, start + offset...) coordinates of every element, one row each.
-
-    Batched dynamic slices and updates become element gathers and scatters: IREE
-    compiles no scatter whose windows span indexed axes (the gather's transpose)."""
-    count = int(np.prod(shape, dtype=np.int64))
-    coordinates = [ops.broadcasted_iota(dtypes.int32, shape, 0)] + [
-        ops.add(ops.broadcast_in_dim(ops.convert_element_type(to_front(i, d, size), dtypes.int32), shape, (0,)),
-                ops.broadcasted_iota(dtypes.int32, shape, k + 1)) for k, (i, d) in enumerate(zip(starts, index_dims))]
-    return ops.concatenate([ops.reshape(c, (count, 1)) for c in coordinates], 1), count
-
-
-def _gather_slices(x, starts, index_dims, sizes, size):
-    """dynamic_slice with per-example start indices, as one element gather."""
-    from mlax.ops.indexing import gather
-
-    shape = (size,) + tuple(sizes)
-    flat, _ = _element_coordinates(starts, index_dims, shape, size)
-    axes = tuple(range(len(shape)))
-    out = gather(x, flat, offset_dims=(), collapsed_slice_dims=axes, start_index_map=axes, index_vector_dim=1,
-                 slice_sizes=(1,) * len(shape))
-    return ops.reshape(out, shape)
-
-
-def _clamp_start(index, largest):
-    """dynamic_slice clamps start indices into bounds; a gather needs the same clamp spelled out."""
-    return ops.clamp(ops.full(index.shape, 0, index.dtype), index, ops.full(index.shape, largest, index.dtype))
-
-
-def _batch_dynamic_slice(ctx, args, dims, slice_sizes):
-    size = batch_size(args, dims)
-    x = to_front(args[0], dims[0], size)
-    indices, index_dims = args[1:], dims[1:]
-    if all(d is None for d in index_dims):
-        zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
-        return [ops.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
-    starts = [_clamp_start(i, limit - s) for i, limit, s in zip(indices, x.shape[1:], slice_sizes)]
-    return [_gather_slices(x, starts, index_dims, slice_sizes, size)], [0]
-
-
-def _batch_dynamic_update_slice(ctx, args, dims):
-    from mlax.ops.indexing import scatter
-
-    size = batch_size(args, dims)
-    x, update = to_front(args[0], dims[0], size), to_front(args[1], dims[1], size)
-    indices, index_dims = args[2:], dims[2:]
-    if all(d is None for d in index_dims):
-        zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
-        return [ops.dynamic_update_slice(x, update, [zero, *indices])], [0]
-    starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
-    flat, count = _element_coordinates(starts, index_dims, update.shape, size)
-    axes = tuple(range(update.ndim))
-    out = scatter(x, flat, ops.reshape(update, (count,)), update_window_dims=(), inserted_window_dims=axes,
-                  scatter_dims_to_operand_dims=axes, index_vector_dim=1, combiner="set")
-    return [out], [0]
-
-
-defbatch_front(broadcast_in_dim, _with(shape=lambda s, b: (b,) + tuple(s),
-                                       broadcast_dimensions=lambda d, b: (0,) + shifted(d)))
-defbatch_front(reshape, _with(new_sizes=lambda s, b: (b,) + tuple(s)))
-defbatch_front(transpose, _with(permutation=lambda p, b: (0,) + shifted(p)))
-defbatch_front(rev, _with(dimensions=lambda d, b: shifted(d)))
-defbatch_front(slice_, _with(start_indices=lambda s, b: (0,) + tuple(s), limit_indices=lambda s, b: (b,) + tuple(s),
-                             strides=lambda s, b: (1,) + tuple(s)))
-defbatch_front(concatenate, _with(dimension=lambda d, b: d + 1))
-pad.batch = _batch_pad
-dynamic_slice.batch = _batch_dynamic_slice
-dynamic_update_slice.batch = _batch_dynamic_update_slice
+pad_p.numpy_ref = _np_pad
+deflinear(pad_p, _pad_transpose)
+pad_p.batch = _batch_pad
