@@ -207,7 +207,7 @@ def test_the_compiled_program_runs_on_n_devices(n):
     stablehlo = lowered.as_text("stablehlo")
     for k in range(n):
         assert f"#hal.device.affinity<@__device_{k}>" in stablehlo
-    assert backends.device_count(stablehlo) == n
+    assert f"mlax.num_devices = {n} : i64" in stablehlo  # the module says how many devices it runs on
     compiled = lowered.compile()
     np.testing.assert_allclose(compiled(np.zeros((n, 3), np.float32)), np.full((n, 3), n), rtol=1e-6)
     # IREE places work on each device: a command buffer executes on the last one.

@@ -47,15 +47,16 @@ def check_output(output, checks, prefixes=("CHECK",), match_full_lines=False):
 
 def run_lowered(text, *args):
     """Compile a lowered (StableHLO) module text with IREE and run its @main on numpy arrays
-    (on as many CPU devices as it names)."""
+    (on as many CPU devices as its `mlax.num_devices` attribute says)."""
     import numpy as np
 
-    from mlax.runtime import backends, compiler
+    from mlax.ops.collectives import num_devices
+    from mlax.runtime import compiler
     from mlax.runtime.device import Executable, devices
 
     with mlir.context(), ir.Location.unknown():
         module = ir.Module.parse(text)
-    device, count = devices("cpu")[0], backends.device_count(text)
+    device, count = devices("cpu")[0], num_devices(module.operation)
     executable = Executable(compiler.compile_module(module, "cpu"), device,
                             devices=devices("cpu")[:count] if count > 1 else None)
     num_results = text.split("func.func @main")[1].split("{")[0].count("tensor<") - len(args)

@@ -77,3 +77,52 @@ def test_grad_of_vmap_lowers_and_computes_the_derivative(tmp_path, capsys):
     xs = np.array([[0.5, -1.0, 2.0], [0.0, 1.5, -3.0]], np.float32)
     [grad] = run_lowered(out, xs)
     np.testing.assert_allclose(grad, np.cos(xs), rtol=1e-6)
+
+
+# A call with its own JVP rule: @g calls @f (sin) through custom_jvp_call, whose rule @f_rule
+# says the tangent is twice the input tangent.
+CUSTOM_JVP = """
+func.func private @f(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %0 = "mlax.sin"(%x) : (tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+func.func private @f_rule(%x: tensor<3xf32>, %t: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>) {
+  %0 = "mlax.sin"(%x) : (tensor<3xf32>) -> tensor<3xf32>
+  %1 = "mlax.add"(%t, %t) : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0, %1 : tensor<3xf32>, tensor<3xf32>
+}
+func.func private @g(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %0 = "mlax.custom_jvp_call"(%x) {callee = @f, jvp = @f_rule} : (tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+func.func @main(%x: tensor<3xf32>, %ct: tensor<3xf32>) -> tensor<3xf32> {
+  %r:2 = "mlax.vjp"(%x, %ct) {callee = @g, wrt = array<i64: 0>} : (tensor<3xf32>, tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>)
+  return %r#1 : tensor<3xf32>
+}
+"""
+
+
+def test_a_custom_jvp_rule_gives_the_derivative(tmp_path, capsys):
+    status, out, err = mlax_opt(CUSTOM_JVP, ["mlax-expand-transforms", "mlax-simplify", "mlax-lower"], tmp_path, capsys)
+    assert (status, err) == (0, "")
+    x, ct = np.array([0.5, -1.0, 2.0], np.float32), np.array([1.0, 2.0, -3.0], np.float32)
+    [grad] = run_lowered(out, x, ct)
+    np.testing.assert_allclose(grad, 2 * ct, rtol=1e-6)
+
+
+# With no transformation left to give it meaning, a custom_jvp_call is a plain call of its callee.
+CUSTOM_JVP_ALONE = """
+// CHECK-LABEL: func.func private @g(
+// CHECK-SAME:      %[[X:.*]]: tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[Y:.*]] = call @f(%[[X]]) : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    return %[[Y]] : tensor<3xf32>
+
+// GONE-NOT:      mlax.custom_jvp_call
+"""
+
+
+def test_a_custom_jvp_call_left_alone_becomes_a_call(tmp_path, capsys):
+    text = CUSTOM_JVP.split("func.func @main")[0]
+    status, out, err = mlax_opt(text, ["mlax-expand-transforms"], tmp_path, capsys)
+    assert (status, err) == (0, "")
+    check_output(out, CUSTOM_JVP_ALONE, prefixes=("CHECK", "GONE"))

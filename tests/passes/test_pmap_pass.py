@@ -92,3 +92,15 @@ def test_a_collective_no_pmap_binds_cannot_be_lowered(tmp_path, capsys):
     status, _, err = mlax_opt(PMAP, ["mlax-lower"], tmp_path, capsys)
     assert status == 2
     assert "mlax.psum over axis 'i' cannot be lowered: no vmap or pmap binds the axis name 'i'" in err
+
+
+# The module says how many devices its program runs on; the runtime compiles it for that many.
+PMAP_DEVICES = """
+// CHECK: module attributes {mlax.num_devices = 2 : i64}
+"""
+
+
+def test_pmap_records_the_number_of_devices_on_the_module(tmp_path, capsys):
+    status, out, err = mlax_opt(PMAP, ["mlax-pmap"], tmp_path, capsys)
+    assert (status, err) == (0, "")
+    check_output(out, PMAP_DEVICES)

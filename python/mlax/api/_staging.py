@@ -10,10 +10,9 @@ import numpy as np
 from mlax.core import dtypes
 from mlax.api.jit import Jitted
 from mlax.core.mlir import Symbol
-from mlax.core.op import OPS
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.trace import Trace, aval_of, current_trace
-from mlax.ops import builders
+from mlax import ops
 from mlax.tree_util import tree_flatten
 
 
@@ -40,10 +39,10 @@ def leaves_of(args, kwargs=None):
     return tree_flatten((tuple(args), dict(kwargs or {})))[0]
 
 
-def emit_transform(kind, sub, operands, out_avals, **attrs):
-    """Emit the transformation op `kind` naming the traced function `sub`."""
+def emit_transform(op, sub, operands, out_avals, **attrs):
+    """Emit `op` (an entry of ops/higher_order.py) naming the traced function `sub`."""
     parent = current_trace()
-    return parent.emit(OPS[kind], list(operands), {"callee": Symbol(sub.name), **attrs}, out_avals)
+    return parent.emit(op, list(operands), {"callee": Symbol(sub.name), **attrs}, out_avals)
 
 
 def call_function(sub, operands):
@@ -79,11 +78,11 @@ def is_differentiable(aval):
 
 
 def zeros_like_aval(aval):
-    return builders.full(aval.shape, 0, aval.dtype)
+    return ops.full(aval.shape, 0, aval.dtype)
 
 
 def ones_like_aval(aval):
-    return builders.full(aval.shape, 1, aval.dtype)
+    return ops.full(aval.shape, 1, aval.dtype)
 
 
 def as_value(x):
@@ -92,7 +91,7 @@ def as_value(x):
     if isinstance(x, ArrayMethods):
         return x
     aval = aval_of(x)
-    return builders.full(aval.shape, x, aval.dtype, weak_type=aval.weak_type)
+    return ops.full(aval.shape, x, aval.dtype, weak_type=aval.weak_type)
 
 
 def check_shape_dtype(what, expected, got):

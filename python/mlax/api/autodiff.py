@@ -11,7 +11,8 @@ import functools
 
 from mlax.core import dtypes
 from mlax.core.trace import aval_of
-from mlax.ops import builders
+from mlax import ops
+from mlax.ops import higher_order
 from mlax.api.vmap import vmap
 from mlax.api._staging import (as_value, call_function, emit_transform, is_differentiable, leaves_of,
                                       memoized_transform, ones_like_aval, staged, trace_function,
@@ -88,7 +89,7 @@ def _value_and_grads(fun, argnums, has_aux):
         leaves = leaves_of(args, kwargs)
         out_avals = [a.strip_weak_type() for a in sub.out_avals]
         cotangents = [ones_like_aval(out_avals[0])] + [zeros_like_aval(a) for a in out_avals[1:]]
-        results = emit_transform("vjp", sub, leaves + sub.captures + cotangents,
+        results = emit_transform(higher_order.vjp_p, sub, leaves + sub.captures + cotangents,
                                  out_avals + [aval_of(leaves[k]) for k in wrt], wrt=tuple(wrt))
         value_and_aux = out_tree.unflatten(results[:len(out_avals)])
         grads_flat = iter(results[len(out_avals):])
@@ -147,7 +148,7 @@ def _jvp_staged(fun, has_aux):
         wrt = [k for k, x in enumerate(leaves) if is_differentiable(aval_of(x))]
         tangent_leaves = tree_flatten(tuple(tangents))[0]
         out_avals = [a.strip_weak_type() for a in sub.out_avals]
-        results = emit_transform("jvp", sub, leaves + sub.captures + [tangent_leaves[k] for k in wrt],
+        results = emit_transform(higher_order.jvp_p, sub, leaves + sub.captures + [tangent_leaves[k] for k in wrt],
                                  out_avals + out_avals, wrt=tuple(wrt))
         primal_out, aux = out_tree.unflatten(results[:len(out_avals)])
         tangent_out, _ = out_tree.unflatten(results[len(out_avals):])
@@ -189,10 +190,10 @@ def _pullback_staged(fun, has_aux):
             ct_aval = aval_of(ct)
             if ct_aval.shape != aval.shape:
                 raise ValueError(f"vjp: the cotangent has shape {ct_aval.shape}, the output has shape {aval.shape}")
-        ct_leaves = [builders.convert_element_type(as_value(ct), aval.dtype) for ct, aval in zip(ct_leaves, out_avals)]
+        ct_leaves = [ops.convert_element_type(as_value(ct), aval.dtype) for ct, aval in zip(ct_leaves, out_avals)]
         aux_zeros = [zeros_like_aval(a) for a in out_avals[len(ct_leaves):]]
         wrt = [k for k, x in enumerate(leaves) if is_differentiable(aval_of(x))]
-        results = emit_transform("vjp", sub, leaves + sub.captures + ct_leaves + aux_zeros,
+        results = emit_transform(higher_order.vjp_p, sub, leaves + sub.captures + ct_leaves + aux_zeros,
                                  out_avals + [aval_of(leaves[k]).strip_weak_type() for k in wrt], wrt=tuple(wrt))
         grads = dict(zip(wrt, results[len(out_avals):]))
         flat = [grads[k] if k in grads else zeros_like_aval(aval_of(x)) for k, x in enumerate(leaves)]
@@ -240,13 +241,13 @@ def _basis(leaves):
     """The standard basis over all entries of `leaves`: per leaf, shape (total,) + leaf shape."""
     sizes = [aval_of(x).size for x in leaves]
     total = sum(sizes)
-    eye = builders.eq(builders.broadcasted_iota(dtypes.int32, (total, total), 0),
-                      builders.broadcasted_iota(dtypes.int32, (total, total), 1))
+    eye = ops.eq(ops.broadcasted_iota(dtypes.int32, (total, total), 0),
+                      ops.broadcasted_iota(dtypes.int32, (total, total), 1))
     blocks, start = [], 0
     for x, size in zip(leaves, sizes):
         aval = aval_of(x)
-        block = builders.slice_in_dim(eye, start, start + size, axis=1)
-        blocks.append(builders.convert_element_type(builders.reshape(block, (total,) + aval.shape), aval.dtype))
+        block = ops.slice_in_dim(eye, start, start + size, axis=1)
+        blocks.append(ops.convert_element_type(ops.reshape(block, (total,) + aval.shape), aval.dtype))
         start += size
     return blocks
 
@@ -254,7 +255,7 @@ def _basis(leaves):
 def _axis_to_end(x):
     """x with its first axis moved last."""
     ndim = aval_of(x).ndim
-    return builders.transpose(x, tuple(range(1, ndim)) + (0,))
+    return ops.transpose(x, tuple(range(1, ndim)) + (0,))
 
 
 def _segments(avals):
@@ -286,7 +287,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
         in_avals = [aval_of(x) for x in in_leaves]
         blocks = []
         for column, out in zip(columns, out_leaves):
-            per_input = [builders.reshape(_axis_to_end(builders.slice_in_dim(column, start, stop, axis=0)),
+            per_input = [ops.reshape(_axis_to_end(ops.slice_in_dim(column, start, stop, axis=0)),
                                           out.shape + in_aval.shape)
                          for (start, stop), in_aval in zip(_segments(in_avals), in_avals)]
             blocks.append(_pick(argnums, in_tree.unflatten(per_input)))
@@ -311,7 +312,7 @@ def jacrev(fun, argnums=0, has_aux=False):
         in_avals = [aval_of(x).update(shape=aval_of(x).shape[1:]) for x in in_leaves_rows]
         blocks = []
         for (start, stop), out_leaf in zip(_segments([aval_of(o) for o in out_leaves]), out_leaves):
-            per_input = [builders.reshape(builders.slice_in_dim(row, start, stop, axis=0),
+            per_input = [ops.reshape(ops.slice_in_dim(row, start, stop, axis=0),
                                           aval_of(out_leaf).shape + in_aval.shape)
                          for row, in_aval in zip(in_leaves_rows, in_avals)]
             blocks.append(_pick(argnums, in_tree.unflatten(per_input)))

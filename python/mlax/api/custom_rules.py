@@ -11,7 +11,8 @@ fixed Python values baked into all of them.
 import functools
 
 from mlax.core.mlir import Symbol
-from mlax.core.op import OPS
+from mlax import ops
+from mlax.ops import higher_order
 from mlax.core.trace import aval_of, current_trace
 from mlax.api._staging import emit_transform, is_differentiable, leaves_of, trace_function, zeros_like_aval
 from mlax.tree_util import tree_flatten, tree_map, tree_structure
@@ -20,7 +21,7 @@ from mlax.tree_util import tree_flatten, tree_map, tree_structure
 def stop_gradient(x):
     """x, treated as a constant by differentiation (zero derivative)."""
     def stop(leaf):
-        return OPS["stop_gradient"](leaf) if is_differentiable(aval_of(leaf)) else leaf
+        return ops.stop_gradient(leaf) if is_differentiable(aval_of(leaf)) else leaf
     return tree_map(stop, x)
 
 
@@ -90,7 +91,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
         finally:
             self._tracing_rule = False
         _check_no_captures(self.__name__, rule_sub)
-        results = emit_transform("custom_jvp_call", primal, leaves_of(dynamic) + primal.captures,
+        results = emit_transform(higher_order.custom_jvp_call_p, primal, leaves_of(dynamic) + primal.captures,
                                  _out_avals(primal), jvp=Symbol(rule_sub.name))
         return out_tree.unflatten(results)
 
@@ -153,7 +154,7 @@ class custom_vjp:  # noqa: N801 - JAX's name
         finally:
             self._tracing_rules = False
         _check_no_captures(self.__name__, fwd_sub, bwd_sub)
-        results = emit_transform("custom_vjp_call", primal, leaves_of(dynamic) + primal.captures,
+        results = emit_transform(higher_order.custom_vjp_call_p, primal, leaves_of(dynamic) + primal.captures,
                                  _out_avals(primal), fwd=Symbol(fwd_sub.name), bwd=Symbol(bwd_sub.name))
         return out_tree.unflatten(results)
 
@@ -188,7 +189,7 @@ def checkpoint(fun, prevent_cse=True, policy=None, static_argnums=()):
             return fun(*args)
         static, dynamic, merge = _split_static(args, static_argnums)
         sub, out_tree = trace_function(lambda *dyn: fun(*merge(dyn)), dynamic)
-        results = emit_transform("checkpoint", sub, leaves_of(dynamic) + sub.captures, _out_avals(sub))
+        results = emit_transform(higher_order.checkpoint_p, sub, leaves_of(dynamic) + sub.captures, _out_avals(sub))
         return out_tree.unflatten(results)
     return remat_f
 

@@ -24,5 +24,5 @@ def export(fun, platforms=None):
                         [a.strip_weak_type() for a in program.in_avals],
                         [a.strip_weak_type() for a in program.out_avals], program.in_tree, program.out_tree,
                         vmfbs, program.name, program.written_args, program.builder.work,
-                        device_count=backends.device_count(program.as_text("stablehlo")))
+                        device_count=program.num_devices)
     return exported

@@ -8,7 +8,6 @@ jitted function is simply traced inline.
 import functools
 import inspect
 
-import numpy as np
 
 from mlax import config
 from mlax.core.trace import arg_aval, current_trace

@@ -12,6 +12,7 @@ from mlax.api.jit import Jitted
 from mlax.core.trace import aval_of
 from mlax.runtime import device as device_lib
 from mlax.core.axes import bind_axis, bound_kinds
+from mlax.ops import higher_order
 from mlax.api._staging import emit_transform, leaves_of, trace_function
 from mlax.api.vmap import broadcast_prefix, freeze, mapped_outputs, normalize_axis
 from mlax.tree_util import tree_flatten
@@ -105,6 +106,6 @@ def _pmap_traced(fun, in_axes, out_axes, axis_name, device_ids, backend, static,
         sub, out_tree = trace_function(body, dynamic, kwargs, avals=example_avals)
     out_avals, out_axes_flat = mapped_outputs(sub, out_tree, out_axes, size, "pmap")
     in_axes_flat = [-1 if a is None else a for a in leaf_axes] + [-1] * len(sub.captures)
-    results = emit_transform("pmap", sub, leaves + sub.captures, out_avals, in_axes=tuple(in_axes_flat),
+    results = emit_transform(higher_order.pmap_p, sub, leaves + sub.captures, out_avals, in_axes=tuple(in_axes_flat),
                              out_axes=out_axes_flat, axis_size=size, axis_name=axis_name, devices=tuple(devices))
     return out_tree.unflatten(results)

@@ -9,6 +9,7 @@ import functools
 
 from mlax.core.trace import aval_of
 from mlax.core.axes import bind_axis
+from mlax.ops import higher_order
 from mlax.api._staging import emit_transform, leaves_of, staged, trace_function
 from mlax.tree_util import tree_flatten, tree_structure
 
@@ -118,6 +119,6 @@ def _vmap_traced(fun, in_axes, out_axes, axis_size, axis_name, *args, **kwargs):
         sub, out_tree = trace_function(fun, args, kwargs, avals=example_avals)
     out_avals, out_axes_flat = mapped_outputs(sub, out_tree, out_axes, size)
     in_axes_flat = [-1 if a is None else a for a in leaf_axes] + [-1] * len(sub.captures)
-    results = emit_transform("vmap", sub, leaves + sub.captures, out_avals, in_axes=tuple(in_axes_flat),
+    results = emit_transform(higher_order.vmap_p, sub, leaves + sub.captures, out_avals, in_axes=tuple(in_axes_flat),
                              out_axes=out_axes_flat, axis_size=size, axis_name=axis_name)
     return out_tree.unflatten(results)

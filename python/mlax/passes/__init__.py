@@ -1,36 +1,19 @@
 """mlax's MLIR passes, one per file, found by name through `PASSES`.
 
 Each pass is a Python function over a module, registered with `@register`
-under the name `mlax opt --passes` uses, and run by MLIR's PassManager.
+(passes/_registry.py) under the name `mlax opt --passes` uses, and run by MLIR's
+PassManager. Importing this package imports every pass module.
 """
-
-import importlib
 
 from iree.compiler import ir, passmanager
 
 from mlax.core import mlir
-
-PASSES = {}
-
-_PASS_MODULES = ("verify", "autodiff", "vmap", "pmap", "expand_transforms", "simplify", "lower")
-
-
-def register(name):
-    """Register `fn(module_op)` as the pass `name`."""
-    def wrap(fn):
-        PASSES[name] = fn
-        return fn
-    return wrap
-
-
-def _load():
-    for module_name in _PASS_MODULES:
-        importlib.import_module(f"mlax.passes.{module_name}")
+from mlax.passes import autodiff, expand_transforms, lower, pmap, simplify, verify, vmap  # noqa: F401 (they register)
+from mlax.passes._registry import PASSES, register  # noqa: F401
 
 
 def run(module, names):
     """Run the passes `names`, in order, on `module` through MLIR's PassManager."""
-    _load()
     unknown = [n for n in names if n not in PASSES]
     if unknown:
         raise ValueError(f"unknown pass(es) {unknown}; known passes: {sorted(PASSES)}")
@@ -49,5 +32,5 @@ def _as_external_pass(fn):
 
 
 def available():
-    _load()
+    """The registered passes by name."""
     return dict(PASSES)

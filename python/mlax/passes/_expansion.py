@@ -1,18 +1,58 @@
-"""The driver the transformation passes share: find transformation ops ready
-to expand (innermost first) and hand each to its expander."""
+"""The driver the transformation passes share, and what their rules get first.
+
+A transformation op's entry (ops/higher_order.py, `Transformation.writer`) names
+the function writer that expands it; the passes register their writers here
+(`@writer("jvp")`), so rules and passes reach each other's writers through this
+module rather than by importing one another. `expand` then:
+
+1. finds the transformation ops whose writer is among those asked for, and picks
+   one whose callee (with everything it calls) holds no transformation op, so
+   nested transformations expand innermost first;
+2. writes the transformed function with its writer and checks that the op's
+   operands fit it;
+3. replaces the op by a func.call of that function, and repeats;
+4. once no transformation op is left in the module, turns the ops that only call
+   their callee when no transformation gives them meaning (trait "calls_callee":
+   custom_jvp_call, custom_vjp_call, checkpoint) into plain calls.
+
+`Interpreter` is the walk each pass runs over a function's ops (a map from old
+values to new ones, each op applied through its op-table entry); it is also the
+`RuleContext` the rules get first.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
 
 from mlax.core import aval as aval_lib
 from mlax.core import mlir, op as op_table
+from mlax.core.aval import ShapedArray
 from mlax.core.ir_builder import ModuleBuilder
+from mlax.core.mlir import Symbol
+from mlax.core.trace import Trace, current_trace
+from mlax.ops._rules import is_linear
+from mlax.ops.higher_order import Transformation
 from mlax.passes import _walk
 
-# Ops that transform the function they name, by op name; each pass adds its expander.
-EXPANDERS = {}
-# Ops that only call their callee unless a transformation gives them meaning.
-CALLS_OF_CALLEE = ("mlax.custom_jvp_call", "mlax.custom_vjp_call", "mlax.checkpoint")
+# Function writers by name: writer(ctx, callee, **options) -> the Symbol of the function it writes
+# (the batching writer also gives its results' batch axes). Each pass registers its own.
+WRITERS: dict[str, Callable[..., Any]] = {}
+
+
+def writer(name):
+    """Register `fn(ctx, callee, **options)` as the function writer `name`."""
+    def register(fn):
+        WRITERS[name] = fn
+        return fn
+    return register
+
+
+def transformation_writer(operation):
+    """The writer expanding `operation`, or None when it is not a transformation op."""
+    entry = op_table.lookup(operation.name)
+    return WRITERS[entry.writer] if isinstance(entry, Transformation) else None
 
 
 class Module:
@@ -28,6 +68,10 @@ class Module:
                 return f
         raise ValueError(f"no function @{name} in the module")
 
+    def operations(self):
+        """Every operation in the module's functions, inner ops first."""
+        return [op for f in _walk.functions(self.module_op) for op in _walk.post_order(f)]
+
     def referenced(self, func_op, seen=None):
         """func_op and every function it references, transitively."""
         seen = {} if seen is None else seen
@@ -42,7 +86,7 @@ class Module:
     def ready(self, operation):
         """Whether `operation`'s callee reaches no unexpanded transformation op."""
         callee = self.function(mlir.op_attrs(operation)["callee"])
-        return not any(inner.name in EXPANDERS
+        return not any(transformation_writer(inner)
                        for f in self.referenced(callee) for inner in _walk.post_order(f))
 
     def uses_axis(self, operation, axis_name):
@@ -65,20 +109,31 @@ def arg_avals(func_op):
     return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
 
 
+def _function_type(func_op):
+    return ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+
+
 def result_avals(func_op):
-    function_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
-    return [aval_lib.from_type(t) for t in function_type.results]
+    return [aval_lib.from_type(t) for t in _function_type(func_op).results]
 
 
-def reemit(operation, definition, ins, attrs):
-    """Apply the op of `operation` to `ins` in the function being built; return its results."""
-    from mlax.core.trace import current_trace
+def mapped_aval(aval, axis, size):
+    """aval with a mapped axis of `size` inserted at `axis` (None: not mapped)."""
+    if axis is None:
+        return aval
+    shape = list(aval.shape)
+    shape.insert(axis, size)
+    return ShapedArray(shape, aval.dtype)
 
-    if "typed_by_callee" in definition.traits:
-        out_avals = [aval_lib.from_type(r.type) for r in operation.results]
-        return current_trace().emit(definition, ins, attrs, out_avals)
-    out = definition(*ins, **attrs)
-    return list(out) if definition.multiple_results else [out]
+
+def reemit(operation, entry, ins, attrs):
+    """The op of `operation` applied to `ins` (values of the types of its operands) in the
+    function being built, its results typed as `operation`'s; applied to a tangent of
+    reverse mode, it goes on the tangent's tape instead."""
+    if any(is_linear(x) for x in ins):
+        out = entry(*ins, **attrs)
+        return list(out) if entry.multiple_results else [out]
+    return current_trace().emit(entry, list(ins), attrs, [aval_lib.from_type(r.type) for r in operation.results])
 
 
 def replace_by_call(operation, name):
@@ -89,30 +144,44 @@ def replace_by_call(operation, name):
     _walk.replace_op(operation, list(call.results))
 
 
-def expand(module_op, kinds):
-    """Expand the transformation ops named in `kinds`, innermost first, until none is left.
-
-    Once no transformation op is left at all, custom-rule and checkpoint ops
-    (which only mean something under a transformation) become plain calls."""
+def expand(module_op, writers: Iterable[Callable[..., Any]]):
+    """Expand the transformation ops that `writers` write, innermost first, until none is left;
+    then, if no transformation op is left at all, make plain calls of the "calls_callee" ops."""
     module = Module(module_op)
+    chosen = set(writers)
     while True:
-        pending = [op for f in _walk.functions(module_op) for op in _walk.post_order(f) if op.name in kinds]
+        pending = [op for op in module.operations() if transformation_writer(op) in chosen]
         ready = next((op for op in pending if module.ready(op)), None)
         if ready is None:
-            if pending and set(kinds) >= set(EXPANDERS):
+            if pending and chosen >= set(WRITERS.values()):
                 raise ValueError("transformation ops refer to each other recursively")
             break
-        EXPANDERS[ready.name](module, ready)
-    if not any(op.name in EXPANDERS for f in _walk.functions(module_op) for op in _walk.post_order(f)):
-        for f in _walk.functions(module_op):
-            for operation in _walk.post_order(f):
-                if operation.name in CALLS_OF_CALLEE:
-                    replace_by_call(operation, mlir.op_attrs(operation)["callee"])
+        _expand_one(module, ready)
+    if not any(transformation_writer(op) for op in module.operations()):
+        for operation in module.operations():
+            entry = op_table.lookup(operation.name)
+            if entry is not None and "calls_callee" in entry.traits:
+                replace_by_call(operation, mlir.op_attrs(operation)["callee"])
+
+
+def _expand_one(module, operation):
+    """Write the function a transformation op stands for, and call it instead."""
+    attrs = mlir.op_attrs(operation)
+    name = transformation_writer(operation)(RuleContext(module), **attrs)
+    function_type = _function_type(module.function(name))
+    operand_types, result_types = [v.type for v in operation.operands], [r.type for r in operation.results]
+    if len(operand_types) != len(function_type.inputs):
+        raise ValueError(f"{operation.name} has {len(operand_types)} operands; @{attrs['callee']} needs "
+                         f"{len(function_type.inputs)}")
+    if operand_types != list(function_type.inputs) or result_types != list(function_type.results):
+        raise ValueError(f"{operation.name} of @{attrs['callee']} is typed {operand_types} -> {result_types}, but "
+                         f"the transformed function {function_type}")
+    replace_by_call(operation, name)
 
 
 class RuleContext:
-    """What the rules of ops that name functions (control flow) need from the pass
-    running them: the functions' signatures, and new functions derived from them; for
+    """What a rule gets first from the pass running it: the functions of the module being
+    transformed and new functions derived from them (through the registered writers); for
     batching rules, the vmapped axis (its name, None when it has none, and size)."""
 
     def __init__(self, module, axis_name=None, axis_size=None):
@@ -127,9 +196,6 @@ class RuleContext:
 
     def trace(self, fn, in_avals, name):
         """Trace fn(*args) -> list of results into a new private function; return its Symbol."""
-        from mlax.core.mlir import Symbol
-        from mlax.core.trace import Trace
-
         trace = Trace(self.module.builder, name, in_avals)
         with trace:
             trace.finish(list(fn(*trace.args)))
@@ -137,36 +203,52 @@ class RuleContext:
 
     def call(self, name, args):
         """Call @name from the function being built; return its results."""
-        from mlax.core.trace import current_trace
-
         return current_trace().call(name, args, self.signature(name)[1])
 
     def batch(self, name, dims, size):
         """(Symbol of @name batched along `dims`, its results' batch axes, None where unbatched)."""
-        from mlax.passes.vmap import batched_function
-
-        return batched_function(self.module, self.module.function(name), dims, size, front=False,
-                                axis_name=self.axis_name)
+        return WRITERS["batched"](self, name, list(dims), size, front=False)
 
     def batched(self, name, dims, size, front=True):
         """Symbol of @name batched along `dims`, its results (all, or those flagged in
         `front`) batched along their first axis."""
-        from mlax.passes.vmap import batched_function
-
-        return batched_function(self.module, self.module.function(name), dims, size, front,
-                                axis_name=self.axis_name)[0]
+        return WRITERS["batched"](self, name, list(dims), size, front)[0]
 
     def jvp(self, name, wrt):
         """Symbol of @name's JVP: (args, tangents of the args in `wrt`) -> (results, their tangents)."""
-        from mlax.core.mlir import Symbol
-        from mlax.passes.autodiff import jvp_function
-
-        return Symbol(jvp_function(self.module, self.module.function(name), list(wrt)))
+        return WRITERS["jvp"](self, name, tuple(wrt))
 
     def vjp(self, name, wrt):
         """Symbol of @name's VJP: (args, cotangents of the results) -> (results, cotangents
         of the args in `wrt`)."""
-        from mlax.core.mlir import Symbol
-        from mlax.passes.autodiff import vjp_function
+        return WRITERS["vjp"](self, name, tuple(wrt))
 
-        return Symbol(vjp_function(self.module, self.module.function(name), list(wrt)))
+
+class Interpreter(RuleContext):
+    """A pass's walk over a function's ops: a map from the function's values to new ones
+    (what a new value is, each pass says: a Tracer with its tangent, with its batch axis,
+    one per device). Calls are walked into; the block's terminator gives the results;
+    every other op goes to `apply` with its op-table entry."""
+
+    unknown = "{} is not an mlax op"  # the error for an op outside the op table
+
+    def walk(self, func_op, values):
+        """The new values of func_op's results, given those of its arguments."""
+        block = func_op.regions[0].blocks[0]
+        env = dict(zip(block.arguments, values))
+        *body, terminator = _walk.operations(block)
+        for operation in body:
+            ins = [env[v] for v in operation.operands]
+            if _walk.is_call(operation):
+                outs = self.walk(self.module.function(mlir.op_attrs(operation)["callee"]), ins)
+            else:
+                entry = op_table.lookup(operation.name)
+                if entry is None:
+                    raise ValueError(self.unknown.format(operation.name))
+                outs = self.apply(operation, entry, ins)
+            env.update(zip(operation.results, outs))
+        return [env[v] for v in terminator.operands]
+
+    def apply(self, operation, entry, ins):
+        """The new values of `operation`'s results, given those of its operands."""
+        raise NotImplementedError

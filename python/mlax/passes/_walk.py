@@ -1,6 +1,7 @@
 """Helpers the passes share for walking and editing MLIR."""
 
 from iree.compiler import ir
+from iree.compiler.dialects import func as func_dialect
 
 
 def operations(block):
@@ -10,12 +11,17 @@ def operations(block):
 
 def functions(module_op):
     """The func.func operations of a module."""
-    return [op for op in operations(module_op.regions[0].blocks[0]) if op.name == "func.func"]
+    return [op for op in operations(module_op.regions[0].blocks[0]) if isinstance(op.opview, func_dialect.FuncOp)]
 
 
 def function_blocks(module_op):
     """The top-level blocks of every function of a module."""
     return [block for f in functions(module_op) for region in f.regions for block in region.blocks]
+
+
+def is_call(operation):
+    """Whether `operation` is a func.call (of the function its `callee` names)."""
+    return isinstance(operation.opview, func_dialect.CallOp)
 
 
 def function_name(func_op):

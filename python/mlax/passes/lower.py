@@ -12,7 +12,8 @@ from iree.compiler import ir
 
 from mlax.core import aval as aval_lib
 from mlax.core import mlir, op as op_table
-from mlax.passes import _walk, register
+from mlax.passes import _walk
+from mlax.passes._registry import register
 
 
 class LoweringContext:

@@ -12,7 +12,8 @@ their effects); mlax ops are all pure, so this pass does the job for them.
 
 from iree.compiler import ir
 
-from mlax.passes import _walk, register
+from mlax.passes import _walk
+from mlax.passes._registry import register
 
 
 def _callee(call_op):
@@ -25,7 +26,7 @@ def _has_body(func_op):
 
 def _calls(func_op, bodies):
     """The func.call ops in func_op whose callee has a body here."""
-    return [op for op in _walk.post_order(func_op) if op.name == "func.call" and _callee(op) in bodies]
+    return [op for op in _walk.post_order(func_op) if _walk.is_call(op) and _callee(op) in bodies]
 
 
 def _check_no_recursion(bodies):
@@ -62,12 +63,9 @@ def inline_calls(module_op):
 def _inline(call_op, callee):
     block = callee.regions[0].blocks[0]
     mapping = {arg: operand for arg, operand in zip(block.arguments, call_op.operands)}
-    results = None
+    *body, terminator = _walk.operations(block)
     with ir.InsertionPoint(call_op):
-        for operation in _walk.operations(block):
-            if operation.name == "func.return":
-                results = [mapping.get(v, v) for v in operation.operands]
-                break
+        for operation in body:
             clone = operation.clone()
             for i, operand in enumerate(clone.operands):
                 if operand in mapping:
@@ -75,7 +73,7 @@ def _inline(call_op, callee):
             _remap_nested(clone, mapping)
             for old, new in zip(operation.results, clone.results):
                 mapping[old] = new
-    _walk.replace_op(call_op, results)
+    _walk.replace_op(call_op, [mapping.get(v, v) for v in terminator.operands])
 
 
 def _remap_nested(operation, mapping):

@@ -9,7 +9,8 @@ Raises ValueError naming the op and what is wrong.
 
 from mlax.core import aval as aval_lib
 from mlax.core import mlir, op as op_table
-from mlax.passes import _walk, register
+from mlax.passes import _walk
+from mlax.passes._registry import register
 
 
 def verify_op(operation):

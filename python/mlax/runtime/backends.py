@@ -4,14 +4,16 @@ One row per backend. `jit_flags` tune for this machine (host CPU); export uses
 `export_flags`, which run on any machine of the backend's kind; `feature_flags`
 add flags for modules with a feature (see compiler.module_features). A module
 over several devices (pmap) names device k `__device_k` in its IR
-(#hal.device.affinity<@__device_k>) and is compiled for that many devices of the backend.
+(#hal.device.affinity<@__device_k>; ops/collectives.py owns that naming and the
+module attribute saying how many there are) and is compiled for that many devices
+of the backend.
 """
 
 import dataclasses
 import os
-import re
 
 from mlax import config, errors
+from mlax.ops.collectives import device_symbol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,19 +40,6 @@ class Backend:
         target = self.target_flags[0].split("=", 1)[1]
         return (tuple(f"--iree-hal-target-device={device_symbol(k)}={target}[{k}]" for k in range(count))
                 + self.target_flags[1:])
-
-
-def device_symbol(index):
-    """The name of device `index` in a module's IR."""
-    return f"__device_{index}"
-
-
-_AFFINITY = re.compile(r"#hal\.device\.affinity<@__device_(\d+)>")
-
-
-def device_count(text):
-    """How many devices a lowered module's text runs on."""
-    return max((int(k) + 1 for k in _AFFINITY.findall(text)), default=1)
 
 
 # f64 really is computed in f64 (IREE demotes it by default); mlax has already

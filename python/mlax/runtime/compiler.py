@@ -22,6 +22,7 @@ from iree.compiler.api import Output, Session, Source
 from mlax import errors
 from mlax._version import __version__
 from mlax.core import mlir
+from mlax.ops.collectives import num_devices
 from mlax.runtime import backends
 
 _sessions = {}
@@ -145,7 +146,7 @@ def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
     text = str(module) if text is None else text
-    flags = backend.flags(portable, module_features(text), backends.device_count(text))
+    flags = backend.flags(portable, module_features(text), num_devices(module.operation))
     if '"mlax.' in text:
         # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
         raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",

@@ -9,13 +9,14 @@ calls it on device arrays.
 
 import numpy as np
 
-from mlax import errors
+from mlax import errors, passes
 from mlax.core import mlir
 from mlax.core.ir_builder import ModuleBuilder
 from mlax.core.trace import Trace
+from mlax.ops.collectives import num_devices
 from mlax.tree_util import tree_flatten
 from mlax.runtime.array import Array, device_put
-from mlax.runtime import aliasing, backends, compiler, device as device_lib
+from mlax.runtime import aliasing, compiler, device as device_lib
 
 # Callables given the text of every traced module (the test suite verifies
 # each against the IRDL dialect definition).
@@ -74,8 +75,6 @@ class Program:
         """Run the mlax passes; afterwards the module is StableHLO and MLIR-verified."""
         if "stablehlo" in self._stage_texts:
             return self.module
-        from mlax import passes
-
         passes.run(self.module, LOWERING_PASSES)
         with mlir.context():
             if not self.module.operation.verify():
@@ -91,8 +90,13 @@ class Program:
         self.lower()
         return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
 
+    @property
+    def num_devices(self):
+        """How many devices the program runs on (several for pmap)."""
+        return num_devices(self.lower().operation)
+
     def compile(self, backend_name, device=None):
-        program_devices = device_lib.devices_for(backend_name, backends.device_count(self.as_text("stablehlo")))
+        program_devices = device_lib.devices_for(backend_name, self.num_devices)
         executable = device_lib.Executable(self.vmfb(backend_name), device or program_devices[0],
                                            inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
                                            devices=program_devices if len(program_devices) > 1 else None)
