@@ -227,3 +227,118 @@ def test_shape_mismatch_names_both_shapes():
         mlax.jit(lambda x, y: x - y)(FLOATS, np.ones(3, np.float32))
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 4\)"):
         mnp.where(np.ones(3, bool), FLOATS, 0.0)
+
+
+# -- floats taken apart, integer divisors, complex arguments -----------------------------------
+
+TINY = np.finfo(np.float32).smallest_subnormal
+EDGES = np.array([0.0, -0.0, TINY, -3 * TINY, 1.1754944e-38, -3e-39, 3.4e38, -1e30, np.inf, -np.inf, np.nan,
+                  -0.5, 0.5, -2.5, 1e-3, 8.0, -7.3, 1.0], np.float32)
+
+
+def assert_bitwise(actual, expected):
+    """Equal values (NaN included), dtypes and signs of zeros."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype, f"dtype {actual.dtype} != {expected.dtype}"
+    np.testing.assert_array_equal(actual, expected)
+    np.testing.assert_array_equal(np.signbit(actual), np.signbit(expected))
+
+
+def test_frexp_and_modf_on_edge_values():
+    for mantissa, exponent in eager_and_jit(mnp.frexp, EDGES):
+        assert_bitwise(mantissa, np.frexp(EDGES)[0])
+        assert_bitwise(exponent, np.frexp(EDGES)[1])
+    for fraction, integral in eager_and_jit(mnp.modf, EDGES):
+        assert_bitwise(fraction, np.modf(EDGES)[0])
+        assert_bitwise(integral, np.modf(EDGES)[1])
+    # Integers compute in float32 (NumPy: float64).
+    assert_matches(mnp.frexp(INTS)[0], np.frexp(INTS)[0], dtype=np.float32)
+    assert_matches(mnp.modf(INTS)[1], np.modf(INTS)[1], dtype=np.float32)
+
+
+def test_ldexp_on_edge_values_and_exponents():
+    exponents = np.array([0, 1, -1, 200, -200, -140, -149, 2**31 - 1, -2**31, 3, -3, 1, 127, -126, 5, 0, -1, 2],
+                         np.int32)
+    with np.errstate(over="ignore"):
+        expected = np.ldexp(EDGES, exponents)
+    for result in eager_and_jit(mnp.ldexp, EDGES, exponents):
+        assert_bitwise(result, expected)
+    # Broadcasting, integer mantissas (float32), exponents of any integer dtype.
+    assert_matches(mnp.ldexp(FLOATS, INT_ROW), np.ldexp(FLOATS, INT_ROW))
+    assert_matches(mnp.ldexp(INTS, np.int8(3)), np.ldexp(INTS, np.int8(3)), dtype=np.float32)
+    with np.errstate(over="ignore"):
+        assert_matches(mnp.ldexp(ROW, np.uint8(200)), np.ldexp(ROW, np.uint8(200)))
+    with pytest.raises(TypeError, match="integer exponents"):
+        mnp.ldexp(FLOATS, 1.5)
+
+
+def test_float_parts_in_half_precision():
+    info = np.finfo(np.float16)
+    x = np.array([0, -0.0, info.smallest_subnormal, -3 * info.smallest_subnormal, info.tiny, info.max, -1e3,
+                  np.inf, np.nan, -0.5, 2.5], np.float16)
+    exponents = np.array([0, 1, -1, 3, -5, 1, -20, 3, 0, -1, 100], np.int32)
+    assert_bitwise(mnp.frexp(x)[0], np.frexp(x)[0])
+    assert_bitwise(mnp.frexp(x)[1], np.frexp(x)[1])
+    assert_bitwise(mnp.modf(x)[0], np.modf(x)[0])
+    assert_bitwise(mnp.nextafter(x, x[::-1]), np.nextafter(x, x[::-1]))
+    with np.errstate(over="ignore"):
+        assert_bitwise(mnp.ldexp(x, exponents), np.ldexp(x, exponents))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16])
+def test_gcd_and_lcm_in_narrow_integers(dtype):
+    info = np.iinfo(dtype)
+    a = np.array([0, 12, info.max, info.min, 9, 0, 7], dtype)
+    b = np.array([5, 18, 3, 6, info.max, 0, info.min], dtype)
+    assert_matches(mnp.gcd(a, b), np.gcd(a, b))
+    assert_matches(mnp.lcm(a, b), np.lcm(a, b))
+
+
+def test_nextafter_steps_to_the_neighbouring_float():
+    towards = np.array([1, 2, -2, 0, 1, 0, np.inf, 1, -1, 2, -np.inf, np.nan, 0, 1, -8, 0, -7, 0.5], np.float32)
+    for result in eager_and_jit(mnp.nextafter, EDGES, towards):
+        assert_bitwise(result, np.nextafter(EDGES, towards))
+    assert_matches(mnp.nextafter(INTS, 0), np.nextafter(INTS, 0), dtype=np.float32)
+
+
+def test_gcd_and_lcm_follow_numpy_on_signs_zeros_and_extremes():
+    low = np.iinfo(np.int32).min
+    a = np.array([0, 0, -4, 6, -12, low, 7, 6, low, 1071, 2**30, -15, 1, -1], np.int32)
+    b = np.array([0, 5, 6, -4, -18, 0, low, low, low, 462, 3 * 2**20, 0, -1, 2**31 - 1], np.int32)
+    for name in ("gcd", "lcm"):
+        for result in eager_and_jit(getattr(mnp, name), a, b):
+            assert_matches(result, getattr(np, name)(a, b))
+        assert_matches(getattr(mnp, name)(INTS, INT_ROW), getattr(np, name)(INTS, INT_ROW))
+        unsigned = np.array([4000000000, 0, 7, 12], np.uint32), np.array([3000000000, 9, 0, 18], np.uint32)
+        assert_matches(getattr(mnp, name)(*unsigned), getattr(np, name)(*unsigned))
+        for not_integers in ((FLOATS, 2), (np.array([True, False]), True)):
+            with pytest.raises(TypeError, match="integer arrays"):
+                getattr(mnp, name)(*not_integers)
+
+
+def test_angle_of_complex_and_real_values():
+    z = np.array([1 + 1j, complex(-0.0, 0), complex(-1, -0.0), complex(-1, 0), complex(0, -0.0),
+                  complex(-0.0, -0.0), 3 - 4j, complex(np.nan, 1), complex(np.inf, -np.inf)], np.complex64)
+    for result in eager_and_jit(mnp.angle, z):
+        assert_matches(result, np.angle(z))
+        assert_bitwise(np.signbit(result), np.signbit(np.angle(z)))
+    for result in eager_and_jit(mnp.angle, EDGES):
+        assert_bitwise(result, np.angle(EDGES))
+    assert_matches(mnp.angle(z, deg=True), np.angle(z, deg=True), rtol=1e-5)
+    assert_matches(mnp.angle(INTS), np.angle(INTS), dtype=np.float32)
+
+
+def test_derivatives_of_the_new_ufuncs_match_finite_differences():
+    x = np.array([0.3, -0.7, 1.4, -2.6, 5.3], np.float32)
+    eps = 1e-3
+
+    def central(f, x):
+        return (f(x.astype(np.float64) + eps) - f(x.astype(np.float64) - eps)) / (2 * eps)
+
+    grad = mlax.jit(mlax.grad(lambda x: mnp.sum(mnp.ldexp(x, 3) + mnp.frexp(x)[0] + 2 * mnp.modf(x)[0])))
+    expected = central(lambda x: np.ldexp(x, 3) + np.frexp(x)[0] + 2 * np.modf(x)[0], x)
+    np.testing.assert_allclose(np.asarray(grad(x)), expected, rtol=1e-3)
+    z = np.array([1 + 2j, -0.5 + 1j, 2 - 1j], np.complex64)
+    # d angle(z) / d(Re z, Im z) = (-Im z, Re z) / |z|^2; mlax.grad of a real function of z gives its conjugate.
+    gradient = np.asarray(mlax.grad(lambda z: mnp.sum(mnp.angle(z)))(z))
+    np.testing.assert_allclose(gradient, np.conj((-z.imag + 1j * z.real) / np.abs(z) ** 2), rtol=1e-5)

@@ -2,16 +2,26 @@
 
 Every function builds mlax ops, so it runs eagerly on arrays and traces
 under jit and the transformations; results match NumPy to float32 tolerance.
+
+The modules form a chain, each importing only those before it:
+_dtypes (dtype names, asarray) -> _promotion -> _shape -> _ufuncs -> _creation
+-> _indexing -> _reductions -> _diagonals, _tiling, _sorting, _contractions,
+_convolve -> linalg; array_methods attaches the methods of mlax.Array and Tracer.
 """
 
-from mlax.numpy._core import *  # noqa: F401,F403
-from mlax.numpy._core import abs, round  # noqa: F401,A004  (NumPy's names shadow builtins)
-from mlax.numpy._convolve import convolve  # noqa: F401
+from mlax.numpy._dtypes import *  # noqa: F401,F403
+from mlax.numpy._promotion import *  # noqa: F401,F403
+from mlax.numpy._shape import *  # noqa: F401,F403
+from mlax.numpy._ufuncs import *  # noqa: F401,F403
+from mlax.numpy._ufuncs import abs, round  # noqa: F401,A004  (NumPy's names shadow builtins)
+from mlax.numpy._creation import *  # noqa: F401,F403
 from mlax.numpy._indexing import take, take_along_axis  # noqa: F401
-from mlax.numpy._contractions import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
 from mlax.numpy._reductions import *  # noqa: F401,F403
 from mlax.numpy._reductions import all, any, max, min, sum  # noqa: F401,A004
-from mlax.numpy._shape import *  # noqa: F401,F403
+from mlax.numpy._diagonals import diag, diagonal, trace  # noqa: F401
+from mlax.numpy._tiling import pad, repeat, tile  # noqa: F401
 from mlax.numpy._sorting import argsort, median, percentile, quantile, sort  # noqa: F401
+from mlax.numpy._contractions import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
+from mlax.numpy._convolve import convolve  # noqa: F401
 from mlax.numpy import linalg  # noqa: F401,E402
 from mlax.numpy import array_methods  # noqa: F401,E402  (attaches the methods of mlax.Array and Tracer)

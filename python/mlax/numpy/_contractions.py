@@ -6,8 +6,11 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.numpy._core import broadcast_to, promote_dtypes
-from mlax.numpy._shape import _axis, diagonal, ravel, reshape, transpose
+from mlax.numpy._diagonals import diagonal
+from mlax.numpy._dtypes import asarray
+from mlax.numpy._promotion import broadcast_to, promote_dtypes
+from mlax.numpy._shape import _axis, ravel, reshape, transpose
+from mlax.numpy._ufuncs import conj
 
 
 def dot(a, b, *, precision=None, preferred_element_type=None):
@@ -21,8 +24,6 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
 
 
 def _dot_operands(name, a, b):
-    from mlax.numpy._core import asarray
-
     a, b = asarray(a), asarray(b)
     dtype, weak = dtypes.promote_types((a.dtype, a.weak_type), (b.dtype, b.weak_type))
     return [lax.convert_element_type(x, dtype, weak) for x in (a, b)]
@@ -56,8 +57,6 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b):
-    from mlax.numpy._core import conj
-
     return dot(ravel(conj(a)), ravel(b))
 
 

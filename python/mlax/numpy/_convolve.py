@@ -1,7 +1,8 @@
 """mlax.numpy's convolve, over lax.conv_general_dilated."""
 
 from mlax import lax
-from mlax.numpy._core import asarray, promote_dtypes
+from mlax.numpy._dtypes import asarray
+from mlax.numpy._promotion import promote_dtypes
 
 
 def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):

@@ -13,17 +13,14 @@ import operator
 
 import numpy as np
 
-from mlax import errors, lax
+from mlax import errors, lax, ops
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.op import OPS
 from mlax.core.trace import Tracer
-
-
-def _asarray(x):
-    from mlax.numpy._core import asarray
-
-    return asarray(x)
+from mlax.numpy._dtypes import asarray
+from mlax.numpy._promotion import broadcast_arrays, broadcast_to
+from mlax.numpy._shape import _axis, ravel, stack
+from mlax.numpy._ufuncs import negative, where
 
 
 def _is_int_scalar(entry):
@@ -125,7 +122,7 @@ def _normalized_index_array(entry, size):
     if isinstance(entry, np.ndarray):
         entry = entry.astype(np.int64)
         return np.clip(np.where(entry < 0, entry + size, entry), 0, max(size - 1, 0)).astype(np.int32)
-    index = _asarray(entry)
+    index = asarray(entry)
     if index.dtype != dtypes.int32 and not (dtypes.is_integer(index.dtype) and index.dtype.itemsize > 4):
         index = lax.convert_element_type(index, dtypes.int32)
     if not dtypes.is_unsigned(index.dtype):
@@ -136,10 +133,7 @@ def _normalized_index_array(entry, size):
 
 def getitem(x, index):
     """x[index] with NumPy's semantics (array indices clamped into bounds)."""
-    from mlax.numpy._core import broadcast_arrays
-    from mlax.numpy._shape import stack
-
-    x = _asarray(x)
+    x = asarray(x)
     x, entries = _expand(x, index)
     advanced = [i for i, e in enumerate(entries) if isinstance(e, (ArrayMethods, np.ndarray)) and np.ndim(e) > 0]
     if not advanced:
@@ -167,8 +161,8 @@ def getitem(x, index):
     if any(x.shape[i] == 0 for i in advanced) and int(np.prod(batch_shape)):
         raise IndexError(f"index is out of bounds for an axis of size 0 in shape {x.shape}")
     operand = lax.transpose(x, advanced + rest)
-    out = OPS["gather"](
-        operand, _asarray(index_vectors),
+    out = ops.gather(
+        operand, asarray(index_vectors),
         offset_dims=tuple(range(len(batch_shape), len(batch_shape) + len(rest))),
         collapsed_slice_dims=tuple(range(len(advanced))), start_index_map=tuple(range(len(advanced))),
         index_vector_dim=len(batch_shape),
@@ -184,9 +178,7 @@ def getitem(x, index):
 def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False,
          fill_value=None):
     """Elements of `a` at `indices` along `axis` (of the flattened array when None)."""
-    from mlax.numpy._shape import _axis, ravel
-
-    a = _asarray(a)
+    a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, a.ndim)
@@ -195,9 +187,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indic
 
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     """arr's elements at `indices` along `axis`, the other axes matched one to one."""
-    from mlax.numpy._shape import _axis, ravel
-
-    arr, indices = _asarray(arr), _asarray(indices)
+    arr, indices = asarray(arr), asarray(indices)
     if axis is None:
         arr, axis = ravel(arr), 0
     axis = _axis(axis, arr.ndim)
@@ -222,31 +212,30 @@ def _scatter(x, index, values, combiner):
     Updates through out-of-bounds array indices are dropped, as in JAX: their
     coordinates (clamped by indexing) are moved out of bounds, where scatter skips them.
     """
-    import mlax.numpy as mnp
-
-    x = _asarray(x)
+    x = asarray(x)
     expanded, entries = _expand(x, index)
     coordinates = [_indexed_iota(expanded.shape, d, entries) for d in range(expanded.ndim)]
     selected = coordinates[0].shape if coordinates else ()
     if int(np.prod(selected, dtype=np.int64)) == 0:
         return x
-    updates = mnp.asarray(values)
+    updates = asarray(values)
     if dtypes.is_complex(updates.dtype) and not dtypes.is_complex(x.dtype):
         raise TypeError(f"cannot write complex values into an array of dtype {x.dtype.name}")
     try:
-        updates = mnp.broadcast_to(lax.convert_element_type(updates, x.dtype, x.weak_type), selected)
+        updates = broadcast_to(lax.convert_element_type(updates, x.dtype, x.weak_type), selected)
     except ValueError:
         raise ValueError(f"values of shape {updates.shape} do not broadcast to the shape {selected} "
                          f"that the index selects from an array of shape {x.shape}") from None
     if expanded.ndim == 0:
         return {"set": lambda: updates, "add": lambda: lax.add(x, updates), "mul": lambda: lax.mul(x, updates),
                 "min": lambda: lax.min(x, updates), "max": lambda: lax.max(x, updates)}[combiner]()
-    xp = np if _is_static(entries) else mnp
+    # A static index has NumPy coordinates (nothing to compile); a traced one, mlax arrays.
+    where_, stack_ = (np.where, np.stack) if _is_static(entries) else (where, stack)
     dropped = _out_of_bounds(expanded.shape, entries)
     if dropped is not None:
-        coordinates[0] = xp.where(dropped, expanded.shape[0], coordinates[0])
-    out = OPS["scatter"](
-        expanded, _asarray(xp.stack(coordinates, axis=-1)), updates, update_window_dims=(),
+        coordinates[0] = where_(dropped, expanded.shape[0], coordinates[0])
+    out = ops.scatter(
+        expanded, asarray(stack_(coordinates, axis=-1)), updates, update_window_dims=(),
         inserted_window_dims=tuple(range(expanded.ndim)), scatter_dims_to_operand_dims=tuple(range(expanded.ndim)),
         index_vector_dim=len(selected), combiner=combiner)
     return lax.reshape(out, x.shape)
@@ -306,8 +295,6 @@ class _IndexUpdateRef:
         return _scatter(self.array, self.index, values, "add")
 
     def subtract(self, values, **kwargs):
-        from mlax.numpy._core import negative
-
         return _scatter(self.array, self.index, negative(values), "add")
 
     def multiply(self, values, **kwargs):

@@ -1,5 +1,6 @@
 """mlax.numpy reductions: sum, prod, mean, var, std, max, min, argmax, argmin,
-all, any, cumulative sums and products, with NumPy's axis/keepdims/where."""
+all, any, cumulative sums and products, with NumPy's axis/keepdims/where; and
+allclose and array_equal, which reduce an elementwise comparison with all."""
 
 import builtins
 
@@ -7,8 +8,10 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.numpy._core import asarray, astype, inexact_dtype, promote_args_inexact, where
+from mlax.numpy._dtypes import asarray, astype
+from mlax.numpy._promotion import inexact_dtype, promote_args_inexact
 from mlax.numpy._shape import _axes, _axis, expand_dims, ravel, reshape
+from mlax.numpy._ufuncs import equal, isclose, isnan, logical_and, logical_or, where
 
 
 def _sum_dtype(dtype):
@@ -188,8 +191,6 @@ cumulative_prod = cumprod
 
 def _nan_reduction(name, reduce_fn, fill):
     def fn(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        from mlax.numpy._core import isnan
-
         a = asarray(a)
         if dtypes.is_inexact(a.dtype):
             a = where(isnan(a), lax.full((), fill, a.dtype), a)
@@ -207,8 +208,20 @@ nanmin = _nan_reduction("nanmin", min, np.inf)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
-    from mlax.numpy._core import isnan
-
     a = asarray(a)
     valid = ~isnan(a)
     return nansum(a, axis, keepdims=keepdims) / sum(valid, axis, keepdims=keepdims)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    a1, a2 = asarray(a1), asarray(a2)
+    if a1.shape != a2.shape:
+        return asarray(False)
+    eq = equal(a1, a2)
+    if equal_nan:
+        eq = logical_or(eq, logical_and(isnan(a1), isnan(a2)))
+    return all(eq)

@@ -1,5 +1,10 @@
-"""mlax.numpy shape functions: reshape, transpose, stacking, splitting, tiling,
-flipping, rolling, padding, diagonals."""
+"""mlax.numpy shape functions: reshape, transpose, stacking, splitting, flipping,
+rolling, meshgrid, nonzero.
+
+They move elements without computing with them (static slices, reshapes,
+transposes, concatenations); the ones that gather elements by an index vector
+(repeat, pad, diagonal) are in _tiling.py and _diagonals.py, above indexing.
+"""
 
 import builtins
 import operator
@@ -8,14 +13,9 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.runtime.array import Array
 from mlax.core.trace import Tracer
-
-
-def _asarray(x):
-    from mlax.numpy._core import asarray
-
-    return asarray(x)
+from mlax.numpy._dtypes import asarray
+from mlax.numpy._promotion import promote_dtypes
 
 
 def _axis(axis, ndim, name="axis"):
@@ -37,7 +37,7 @@ def _axes(axis, ndim):
 
 def reshape(a, shape=None, order="C", *, newshape=None):
     """The elements of `a` in row-major order with a new shape (one entry may be -1)."""
-    a = _asarray(a)
+    a = asarray(a)
     shape = newshape if shape is None else shape
     shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
     shape = tuple(operator.index(d) for d in shape)
@@ -65,7 +65,7 @@ def flatten(a, order="C"):
 
 def transpose(a, axes=None):
     """Permute the axes (reverse them when `axes` is None)."""
-    a = _asarray(a)
+    a = asarray(a)
     axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(_axis(x, a.ndim) for x in axes)
     if sorted(axes) != list(range(a.ndim)):
         raise ValueError(f"axes {axes} don't match an array of dimension {a.ndim}")
@@ -81,7 +81,7 @@ def matrix_transpose(x):
 
 
 def moveaxis(a, source, destination):
-    a = _asarray(a)
+    a = asarray(a)
     source = _axes(source, a.ndim)
     destination = _axes(destination, a.ndim)
     if len(source) != len(destination):
@@ -93,7 +93,7 @@ def moveaxis(a, source, destination):
 
 
 def swapaxes(a, axis1, axis2):
-    a = _asarray(a)
+    a = asarray(a)
     perm = list(range(a.ndim))
     i, j = _axis(axis1, a.ndim), _axis(axis2, a.ndim)
     perm[i], perm[j] = perm[j], perm[i]
@@ -101,7 +101,7 @@ def swapaxes(a, axis1, axis2):
 
 
 def rollaxis(a, axis, start=0):
-    a = _asarray(a)
+    a = asarray(a)
     axis = _axis(axis, a.ndim)
     start = start % (a.ndim + 1) if start < 0 else start
     if axis < start:
@@ -110,7 +110,7 @@ def rollaxis(a, axis, start=0):
 
 
 def expand_dims(a, axis):
-    a = _asarray(a)
+    a = asarray(a)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     out_ndim = a.ndim + len(axes)
     axes = sorted(_axis(x, out_ndim) for x in axes)
@@ -118,7 +118,7 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
-    a = _asarray(a)
+    a = asarray(a)
     axes = tuple(i for i, d in enumerate(a.shape) if d == 1) if axis is None else _axes(axis, a.ndim)
     for ax in axes:
         if a.shape[ax] != 1:
@@ -128,14 +128,14 @@ def squeeze(a, axis=None):
 
 
 def atleast_1d(*arys):
-    out = [reshape(a, (1,)) if _asarray(a).ndim == 0 else _asarray(a) for a in arys]
+    out = [reshape(a, (1,)) if asarray(a).ndim == 0 else asarray(a) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
     out = []
     for a in arys:
-        a = _asarray(a)
+        a = asarray(a)
         out.append(reshape(a, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else a)
     return out[0] if len(out) == 1 else out
 
@@ -143,7 +143,7 @@ def atleast_2d(*arys):
 def atleast_3d(*arys):
     out = []
     for a in arys:
-        a = _asarray(a)
+        a = asarray(a)
         if a.ndim == 0:
             a = reshape(a, (1, 1, 1))
         elif a.ndim == 1:
@@ -156,8 +156,6 @@ def atleast_3d(*arys):
 
 def concatenate(arrays, axis=0, dtype=None):
     """Join arrays along an existing axis (axis=None flattens them first)."""
-    from mlax.numpy._core import promote_dtypes
-
     if not len(arrays):
         raise ValueError("need at least one array to concatenate")
     arrays = promote_dtypes(*arrays)
@@ -180,8 +178,6 @@ def concat(arrays, /, *, axis=0):
 
 def stack(arrays, axis=0, dtype=None):
     """Join arrays of one shape along a new axis."""
-    from mlax.numpy._core import promote_dtypes
-
     if not len(arrays):
         raise ValueError("need at least one array to stack")
     arrays = promote_dtypes(*arrays)
@@ -210,7 +206,7 @@ def dstack(tup, dtype=None):
 
 
 def column_stack(tup):
-    arrays = [_asarray(a) for a in tup]
+    arrays = [asarray(a) for a in tup]
     return concatenate([reshape(a, (-1, 1)) if a.ndim < 2 else a for a in arrays], 1)
 
 
@@ -238,14 +234,14 @@ def array_split(ary, indices_or_sections, axis=0):
 
 
 def _split(ary, indices_or_sections, axis, even):
-    ary = _asarray(ary)
+    ary = asarray(ary)
     axis = _axis(axis, ary.ndim)
     points = _split_points(ary.shape[axis], indices_or_sections, even)
     return [lax.slice_in_dim(ary, start, builtins.max(start, stop), axis=axis) for start, stop in zip(points, points[1:])]
 
 
 def hsplit(ary, indices_or_sections):
-    ary = _asarray(ary)
+    ary = asarray(ary)
     return split(ary, indices_or_sections, 1 if ary.ndim > 1 else 0)
 
 
@@ -257,43 +253,8 @@ def dsplit(ary, indices_or_sections):
     return split(ary, indices_or_sections, 2)
 
 
-def tile(A, reps):  # noqa: N803 - NumPy's name
-    """A repeated `reps` times along each axis."""
-    a = _asarray(A)
-    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
-    ndim = builtins.max(len(reps), a.ndim)
-    reps = (1,) * (ndim - len(reps)) + reps
-    a = reshape(a, (1,) * (ndim - a.ndim) + a.shape)
-    # Broadcast to (r0, s0, r1, s1, ...) and merge each pair of axes.
-    expanded = [d for pair in zip(reps, a.shape) for d in pair]
-    out = lax.broadcast_in_dim(a, expanded, [2 * i + 1 for i in range(ndim)])
-    return lax.reshape(out, [r * s for r, s in zip(reps, a.shape)])
-
-
-def repeat(a, repeats, axis=None, total_repeat_length=None):
-    """Repeat each element `repeats` times (a static int or sequence) along `axis`."""
-    a = _asarray(a)
-    if axis is None:
-        a, axis = ravel(a), 0
-    axis = _axis(axis, a.ndim)
-    if isinstance(repeats, (Tracer,)):
-        raise repeats._concretization_error("the repeats of repeat")
-    repeats_np = np.asarray(repeats if not isinstance(repeats, Array) else repeats._value())
-    if repeats_np.ndim == 0:
-        count = int(repeats_np)
-        shape = list(a.shape)
-        expanded = lax.broadcast_in_dim(a, shape[:axis + 1] + [count] + shape[axis + 1:],
-                                        list(range(axis + 1)) + list(range(axis + 2, a.ndim + 1)))
-        shape[axis] *= count
-        return lax.reshape(expanded, shape)
-    index = np.repeat(np.arange(a.shape[axis]), repeats_np)
-    from mlax.numpy._indexing import take
-
-    return take(a, index.astype(np.int32), axis=axis)
-
-
 def flip(m, axis=None):
-    m = _asarray(m)
+    m = asarray(m)
     return lax.rev(m, _axes(axis, m.ndim))
 
 
@@ -306,7 +267,7 @@ def flipud(m):
 
 
 def rot90(m, k=1, axes=(0, 1)):
-    m = _asarray(m)
+    m = asarray(m)
     k %= 4
     ax0, ax1 = _axis(axes[0], m.ndim), _axis(axes[1], m.ndim)
     if k == 0:
@@ -320,7 +281,7 @@ def rot90(m, k=1, axes=(0, 1)):
 
 def roll(a, shift, axis=None):
     """Shift elements along `axis`, wrapping around (static shifts)."""
-    a = _asarray(a)
+    a = asarray(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), a.shape)
     shifts = (shift,) if np.ndim(shift) == 0 else tuple(shift)
@@ -339,69 +300,6 @@ def roll(a, shift, axis=None):
             a = lax.concatenate([lax.slice_in_dim(a, size - s, size, axis=ax),
                                  lax.slice_in_dim(a, 0, size - s, axis=ax)], ax)
     return a
-
-
-def pad(array, pad_width, mode="constant", constant_values=0):
-    """Pad with a constant (mode "constant"), or by "edge", "reflect", "symmetric", "wrap"."""
-    a = _asarray(array)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.ndim, 2)).tolist()
-    if mode == "constant":
-        from mlax.numpy._core import ndim
-
-        if ndim(constant_values) == 0:
-            return lax.pad(a, constant_values, [(lo, hi, 0) for lo, hi in widths])
-        # One (before, after) value pair per axis, applied axis by axis as NumPy does.
-        values = np.broadcast_to(np.asarray(constant_values), (a.ndim, 2))
-        for ax, ((lo, hi), (before, after)) in enumerate(zip(widths, values)):
-            no_pad = [(0, 0, 0)] * a.ndim
-            a = lax.pad(a, before, no_pad[:ax] + [(lo, 0, 0)] + no_pad[ax + 1:])
-            a = lax.pad(a, after, no_pad[:ax] + [(0, hi, 0)] + no_pad[ax + 1:])
-        return a
-    if mode not in ("edge", "reflect", "symmetric", "wrap"):
-        raise NotImplementedError(f"pad mode {mode!r}")
-    from mlax.numpy._indexing import take
-
-    for ax, (lo, hi) in enumerate(widths):
-        # numpy pads an index vector the same way; gather along the axis with it.
-        index = np.pad(np.arange(a.shape[ax]), (lo, hi), mode=mode)
-        a = take(a, index.astype(np.int32), axis=ax)
-    return a
-
-
-def diagonal(a, offset=0, axis1=0, axis2=1):
-    """The diagonal at `offset` of the (axis1, axis2) planes, as the last axis."""
-    a = _asarray(a)
-    axis1, axis2 = _axis(axis1, a.ndim), _axis(axis2, a.ndim)
-    a = moveaxis(a, (axis1, axis2), (-2, -1))
-    n, m = a.shape[-2], a.shape[-1]
-    rows = np.arange(builtins.max(0, -offset), builtins.min(n, m - offset))
-    if rows.size == 0:
-        return lax.full(a.shape[:-2] + (0,), 0, a.dtype)
-    from mlax.numpy._indexing import getitem
-
-    return getitem(a, (Ellipsis, rows.astype(np.int32), (rows + offset).astype(np.int32)))
-
-
-def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
-    from mlax.numpy._reductions import sum as sum_
-
-    return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
-
-
-def diag(v, k=0):
-    """The k-th diagonal of a matrix, or a matrix with v on its k-th diagonal."""
-    v = _asarray(v)
-    if v.ndim == 2:
-        return diagonal(v, k)
-    if v.ndim != 1:
-        raise ValueError(f"diag input must be 1-d or 2-d, got shape {v.shape}")
-    from mlax.numpy._core import eye, where
-
-    n = v.shape[0] + builtins.abs(k)
-    # Row i of the result holds v[i] (k >= 0) or v[i + k] (k < 0) on its diagonal entry.
-    padded = lax.pad(v, 0, [(builtins.max(-k, 0), builtins.max(k, 0), 0)])
-    values = lax.broadcast_in_dim(padded, (n, n), (0,))
-    return where(eye(n, k=k, dtype=dtypes.bool_), values, lax.full((n, n), 0, v.dtype))
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
@@ -425,8 +323,6 @@ def nonzero(a, *, size=None, fill_value=None):
     """Indices of nonzero elements; needs a concrete array (the count sets the shape)."""
     if isinstance(a, Tracer):
         raise a._concretization_error("nonzero (its output shape depends on the values)")
-    from mlax.numpy._core import asarray
-
     values = np.asarray(a)
     result = np.nonzero(values)
     if size is not None:
@@ -440,5 +336,5 @@ def flatnonzero(a, *, size=None, fill_value=None):
 
 
 def argwhere(a, *, size=None, fill_value=None):
-    return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1) if _asarray(a).ndim else reshape(
-        _asarray(a), (0, 0))
+    return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1) if asarray(a).ndim else reshape(
+        asarray(a), (0, 0))

@@ -3,10 +3,10 @@
 
 import numpy as np
 
-from mlax import lax
+from mlax import lax, ops
 from mlax.core import dtypes
-from mlax.core.op import OPS
-from mlax.numpy._core import asarray, astype, promote_args_inexact
+from mlax.numpy._dtypes import asarray, astype
+from mlax.numpy._promotion import promote_args_inexact
 from mlax.numpy._shape import _axis, ravel
 
 
@@ -22,14 +22,20 @@ def _prepared(a, axis):
 def sort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
     """a sorted along `axis` (flattened when None): stable, NaNs last (first when descending)."""
     a, axis = _prepared(a, axis)
-    return OPS["sort"](a, dimension=axis, descending=bool(descending) or None)
+    if descending:
+        # The sort builder sorts ascending only; the op table's entry takes the order as an attribute.
+        return ops.sorting.sort_p(a, dimension=axis, descending=True)
+    return ops.sort(a, dimension=axis)
 
 
 def argsort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
     """The indices that sort a along `axis` (equal elements keep their order)."""
     a, axis = _prepared(a, axis)
     positions = lax.broadcasted_iota(dtypes.int32, a.shape, axis)
-    order_ = OPS["sort_key_val"](a, positions, dimension=axis, descending=bool(descending) or None)[1]
+    if descending:
+        order_ = ops.sorting.sort_key_val_p(a, positions, dimension=axis, descending=True)[1]
+    else:
+        order_ = ops.sort_key_val(a, positions, dimension=axis)[1]
     return astype(order_, dtypes.default_int())
 
 
@@ -44,7 +50,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     reduce_all = axis is None
     original_ndim = a.ndim
     a, axis = _prepared(a, axis)
-    ordered = OPS["sort"](a, dimension=axis)
+    ordered = ops.sort(a, dimension=axis)
     size = a.shape[axis]
     position = q_array * (size - 1)
     low = np.floor(position).astype(np.int64)

@@ -9,13 +9,14 @@ from mlax import lax
 from mlax.core import dtypes
 from mlax.api.jit import compiled
 from mlax.lax import linalg as lax_linalg
-from mlax.numpy._core import abs as abs_
-from mlax.numpy._core import (asarray, broadcast_shapes, broadcast_to, inexact_dtype, promote_args_inexact,
-                              promote_dtypes)
+from mlax.numpy._dtypes import asarray
+from mlax.numpy._promotion import (broadcast_shapes, broadcast_to, inexact_dtype, promote_args_inexact,
+                                   promote_dtypes)
 from mlax.numpy._reductions import max as max_
 from mlax.numpy._reductions import min as min_
 from mlax.numpy._reductions import sum as sum_
 from mlax.numpy._shape import _axes, ravel
+from mlax.numpy._ufuncs import abs as abs_
 
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name

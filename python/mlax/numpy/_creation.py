@@ -1,0 +1,151 @@
+"""mlax.numpy's array creation: zeros, ones, full and their *_like forms, arange,
+linspace, logspace, eye, identity, tri, tril, triu. (asarray and array are in
+_dtypes.py.)
+
+Without a trace the values are made by NumPy and put on the device, nothing to
+compile; inside one they are constants or iotas.
+"""
+
+import builtins
+
+import numpy as np
+
+from mlax import lax
+from mlax.core import dtypes
+from mlax.runtime.array import device_put
+from mlax.core.array_methods import ArrayMethods
+from mlax.core.trace import Tracer, aval_of, current_trace
+from mlax.numpy._dtypes import _dtype_arg, asarray, astype, bool_
+from mlax.numpy._promotion import _shape_arg, broadcast_to
+from mlax.numpy._shape import concatenate, expand_dims, moveaxis, reshape
+from mlax.numpy._ufuncs import power, where
+
+
+def zeros(shape, dtype=None):
+    return full(shape, 0, dtype or dtypes.default_float())
+
+
+def ones(shape, dtype=None):
+    return full(shape, 1, dtype or dtypes.default_float())
+
+
+def empty(shape, dtype=None):
+    return zeros(shape, dtype)
+
+
+def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value` (weakly typed for a Python scalar without dtype)."""
+    shape = _shape_arg(shape)
+    dtype = _dtype_arg(dtype)
+    if isinstance(fill_value, ArrayMethods) or np.ndim(fill_value):
+        return broadcast_to(asarray(fill_value, dtype), shape)
+    if dtype is not None:
+        return _filled(shape, fill_value, dtype, weak=False)
+    if isinstance(fill_value, (bool, int, float, complex)):
+        return _filled(shape, fill_value, aval_of(fill_value).dtype, weak=True)
+    return _filled(shape, fill_value, dtypes.canonicalize(np.asarray(fill_value).dtype), weak=False)
+
+
+def _filled(shape, fill_value, dtype, weak):
+    if current_trace() is not None:
+        return lax.full(shape, fill_value, dtype, weak_type=weak)
+    out = device_put(np.full(shape, fill_value, dtype))
+    return lax.convert_element_type(out, dtype, weak_type=True) if weak else out
+
+
+def zeros_like(a, dtype=None, shape=None):
+    return full_like(a, 0, dtype, shape)
+
+
+def ones_like(a, dtype=None, shape=None):
+    return full_like(a, 1, dtype, shape)
+
+
+def empty_like(a, dtype=None, shape=None):
+    return zeros_like(a, dtype, shape)
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    """An array shaped like `a` (or `shape`) filled with `fill_value`, of a's dtype and weak type unless `dtype`."""
+    aval = aval_of(a)
+    shape = aval.shape if shape is None else _shape_arg(shape)
+    if dtype is not None or isinstance(fill_value, ArrayMethods) or np.ndim(fill_value):
+        return full(shape, fill_value, _dtype_arg(dtype) or aval.dtype)
+    return _filled(shape, fill_value, aval.dtype, aval.weak_type)
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) (all bounds static)."""
+    for bound in (start, stop, step):
+        if isinstance(bound, Tracer):
+            raise bound._concretization_error("a bound of arange")
+    values = np.arange(start, stop, step) if step is not None else (
+        np.arange(start, stop) if stop is not None else np.arange(start))
+    dtype = _dtype_arg(dtype) or (dtypes.default_int() if values.dtype.kind in "iu" else dtypes.default_float())
+    if current_trace() is None:
+        return device_put(values.astype(dtype))
+    if step is None and (stop is None or start == 0):
+        return lax.iota(dtype, values.size)
+    return asarray(values.astype(dtype))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`num` evenly spaced samples from start to stop."""
+    dtype = _dtype_arg(dtype) or dtypes.default_float()
+    if current_trace() is None:  # eager: NumPy computes the samples, nothing to compile
+        samples, step = np.linspace(np.asarray(start), np.asarray(stop), num, endpoint, retstep=True, axis=axis)
+        out = device_put(samples.astype(dtype))
+        return (out, device_put(np.asarray(step, dtypes.default_float()))) if retstep else out
+    start, stop = asarray(start, dtype=dtypes.default_float()), asarray(stop, dtype=dtypes.default_float())
+    divisor = (num - 1) if endpoint else num
+    steps = lax.iota(dtypes.default_float(), num)
+    step = (stop - start) / builtins.max(divisor, 1)
+    shape = [num] + [1] * start.ndim
+    out = start + reshape(steps, shape) * step
+    if endpoint and num > 1:
+        out = concatenate([out[:-1], expand_dims(stop, 0)], axis=0)
+    out = moveaxis(out, 0, axis) if start.ndim else out
+    out = astype(out, dtype)
+    return (out, step) if retstep else out
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    return astype(power(base, linspace(start, stop, num, endpoint, axis=axis)), _dtype_arg(dtype) or dtypes.default_float())
+
+
+def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
+    """Ones on the k-th diagonal of an N x M matrix."""
+    M = N if M is None else M
+    dtype = _dtype_arg(dtype) or dtypes.default_float()
+    if current_trace() is None:
+        return device_put(np.eye(N, M, k, dtype))
+    rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
+    cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
+    return astype(lax.eq(lax.add(rows, k), cols), dtype)
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):  # noqa: N803
+    """Ones at and below the k-th diagonal of an N x M matrix."""
+    M = N if M is None else M
+    dtype = _dtype_arg(dtype) or dtypes.default_float()
+    if current_trace() is None:
+        return device_put(np.tri(N, M, k, dtype))
+    rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
+    cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
+    return astype(lax.ge(lax.add(rows, k), cols), dtype)
+
+
+def tril(m, k=0):
+    m = asarray(m)
+    mask = tri(m.shape[-2], m.shape[-1], k, dtype=bool_)
+    return where(mask, m, zeros_like(m))
+
+
+def triu(m, k=0):
+    m = asarray(m)
+    mask = tri(m.shape[-2], m.shape[-1], k - 1, dtype=bool_)
+    return where(mask, zeros_like(m), m)

@@ -1,0 +1,470 @@
+"""mlax.numpy's elementwise functions (ufuncs): arithmetic, comparisons, exponentials
+and logarithms, trigonometry, rounding, bitwise and logical functions, and where/clip.
+
+Each promotes its operands with promote_args (promote_args_inexact where integers
+compute in floating point), then applies lax ops. The simplest ones are made from
+the two tables below, a NumPy name and the lax function it applies.
+"""
+
+import numpy as np
+
+from mlax import lax
+from mlax.core import dtypes
+from mlax.numpy._dtypes import asarray, astype
+from mlax.numpy._promotion import broadcast_shapes, broadcast_to, promote_args, promote_args_inexact
+from mlax.numpy._shape import nonzero
+
+
+def _full_like(x, value):
+    """A constant of x's shape, dtype and weak type."""
+    return lax.full(x.shape, value, x.dtype, weak_type=x.weak_type)
+
+
+def _unary_ufunc(name, lax_fn, inexact=False):
+    def fn(x, /):
+        (x,) = promote_args_inexact(name, x) if inexact else promote_args(name, x)
+        return lax_fn(x)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}, as numpy.{name}."
+    return fn
+
+
+def _binary_ufunc(name, lax_fn, inexact=False):
+    def fn(x1, x2, /):
+        x1, x2 = promote_args_inexact(name, x1, x2) if inexact else promote_args(name, x1, x2)
+        return lax_fn(x1, x2)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} with broadcasting, as numpy.{name}."
+    return fn
+
+
+# numpy name: (lax function, promote integers to float?)
+_UNARY_UFUNCS = {
+    "negative": (lax.neg, False), "rint": (lax.round, True),
+    "exp": (lax.exp, True), "exp2": (lax.exp2, True), "expm1": (lax.expm1, True),
+    "log": (lax.log, True), "log1p": (lax.log1p, True), "sqrt": (lax.sqrt, True), "cbrt": (lax.cbrt, True),
+    "sin": (lax.sin, True), "cos": (lax.cos, True), "tan": (lax.tan, True),
+    "arcsin": (lax.asin, True), "arccos": (lax.acos, True), "arctan": (lax.atan, True),
+    "sinh": (lax.sinh, True), "cosh": (lax.cosh, True), "tanh": (lax.tanh, True),
+    "arcsinh": (lax.asinh, True), "arccosh": (lax.acosh, True), "arctanh": (lax.atanh, True),
+}
+_BINARY_UFUNCS = {
+    "add": (lax.add, False), "subtract": (lax.sub, False), "multiply": (lax.mul, False),
+    "maximum": (lax.max, False), "minimum": (lax.min, False), "arctan2": (lax.atan2, True),
+    "equal": (lax.eq, False), "not_equal": (lax.ne, False), "less": (lax.lt, False),
+    "less_equal": (lax.le, False), "greater": (lax.gt, False), "greater_equal": (lax.ge, False),
+    "left_shift": (lax.shift_left, False), "nextafter": (lax.nextafter, True),
+}
+
+for _name, (_fn, _inexact) in _UNARY_UFUNCS.items():
+    globals()[_name] = _unary_ufunc(_name, _fn, _inexact)
+for _name, (_fn, _inexact) in _BINARY_UFUNCS.items():
+    globals()[_name] = _binary_ufunc(_name, _fn, _inexact)
+
+
+def _rounding(name, lax_fn):
+    def fn(x, /):
+        (x,) = promote_args(name, x)
+        return lax_fn(x) if dtypes.is_inexact(x.dtype) else x
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}, as numpy.{name} (integers and bools are returned unchanged)."
+    return fn
+
+
+floor = _rounding("floor", lax.floor)
+ceil = _rounding("ceil", lax.ceil)
+trunc = fix = _rounding("trunc", lambda x: where(lax.lt(x, _full_like(x, 0)), lax.ceil(x), lax.floor(x)))
+
+
+def sign(x, /):
+    """-1, 0 or 1 by the sign of each element (NaN for NaN)."""
+    (x,) = promote_args("sign", x)
+    return lax.sign(x)
+
+
+def right_shift(x1, x2, /):
+    """x1 >> x2: arithmetic for signed integers, logical for unsigned ones."""
+    x1, x2 = promote_args("right_shift", x1, x2)
+    shift = lax.shift_right_logical if dtypes.is_unsigned(x1.dtype) else lax.shift_right_arithmetic
+    return shift(x1, x2)
+
+
+def positive(x, /):
+    return asarray(x)
+
+
+def abs(x, /):  # noqa: A001 - NumPy's name
+    """Elementwise absolute value (unsigned and bool inputs are returned as they are)."""
+    x = asarray(x)
+    if x.dtype == dtypes.bool_ or dtypes.is_unsigned(x.dtype):
+        return x
+    return lax.abs(x)
+
+
+absolute = abs
+
+
+def fabs(x, /):
+    (x,) = promote_args_inexact("fabs", x)
+    return lax.abs(x)
+
+
+def _numeric(x):
+    """x, with bools turned into the default integer."""
+    x = asarray(x)
+    return lax.convert_element_type(x, dtypes.default_int(), x.weak_type) if x.dtype == dtypes.bool_ else x
+
+
+def square(x, /):
+    x = _numeric(x)
+    return lax.mul(x, x)
+
+
+def reciprocal(x, /):
+    (x,) = promote_args_inexact("reciprocal", x)
+    return lax.div(_full_like(x, 1), x)
+
+
+def log2(x, /):
+    (x,) = promote_args_inexact("log2", x)
+    return lax.div(lax.log(x), _full_like(x, np.log(2)))
+
+
+def log10(x, /):
+    (x,) = promote_args_inexact("log10", x)
+    return lax.div(lax.log(x), _full_like(x, np.log(10)))
+
+
+def round(a, decimals=0):  # noqa: A001
+    """Round half to even at `decimals` places, as numpy.round."""
+    (a,) = promote_args("round", a)
+    if not dtypes.is_inexact(a.dtype):
+        return a
+    if decimals == 0:
+        return lax.round(a)
+    factor = _full_like(a, 10.0 ** decimals)
+    return lax.div(lax.round(lax.mul(a, factor)), factor)
+
+
+around = round
+
+
+def true_divide(x1, x2, /):
+    x1, x2 = promote_args_inexact("true_divide", x1, x2)
+    return lax.div(x1, x2)
+
+
+divide = true_divide
+
+
+def floor_divide(x1, x2, /):
+    """Division rounded toward minus infinity, as numpy.floor_divide."""
+    x1, x2 = promote_args("floor_divide", x1, x2)
+    if dtypes.is_unsigned(x1.dtype) or x1.dtype == dtypes.bool_:
+        return lax.div(x1, x2)
+    if dtypes.is_integer(x1.dtype):
+        quotient = lax.div(x1, x2)
+        zero = _full_like(x1, 0)
+        signs_differ = lax.ne(lax.lt(x1, zero), lax.lt(x2, zero))
+        inexact_division = lax.ne(lax.rem(x1, x2), zero)
+        adjust = lax.bitwise_and(signs_differ, inexact_division)
+        return select(adjust, lax.sub(quotient, _full_like(x1, 1)), quotient)
+    return lax.floor(lax.div(x1, x2))
+
+
+def remainder(x1, x2, /):
+    """Remainder with the sign of the divisor, as numpy.remainder."""
+    x1, x2 = promote_args("remainder", x1, x2)
+    rem = lax.rem(x1, x2)
+    if dtypes.is_unsigned(x1.dtype) or x1.dtype == dtypes.bool_:
+        return rem
+    zero = _full_like(x1, 0)
+    fix_sign = lax.bitwise_and(lax.ne(rem, zero), lax.ne(lax.lt(rem, zero), lax.lt(x2, zero)))
+    return select(fix_sign, lax.add(rem, x2), rem)
+
+
+mod = remainder
+
+
+def fmod(x1, x2, /):
+    x1, x2 = promote_args("fmod", x1, x2)
+    return lax.rem(x1, x2)
+
+
+def divmod(x1, x2, /):  # noqa: A001
+    return floor_divide(x1, x2), remainder(x1, x2)
+
+
+def power(x1, x2, /):
+    """x1 ** x2; a static integer exponent becomes repeated multiplication."""
+    if isinstance(x2, int) and not isinstance(x2, bool) and not isinstance(x1, (int, float)):
+        x1 = _numeric(x1)
+        if 0 <= x2 <= 16 or (dtypes.is_inexact(x1.dtype) and -16 <= x2 < 0):
+            return lax.integer_pow(x1, x2)
+    x1, x2 = promote_args("power", x1, x2)
+    return lax.pow(x1, x2)
+
+
+def float_power(x1, x2, /):
+    x1, x2 = promote_args_inexact("float_power", x1, x2)
+    return lax.pow(x1, x2)
+
+
+def hypot(x1, x2, /):
+    x1, x2 = promote_args_inexact("hypot", x1, x2)
+    return lax.sqrt(lax.add(lax.mul(x1, x1), lax.mul(x2, x2)))
+
+
+def logaddexp(x1, x2, /):
+    """log(exp(x1) + exp(x2)), computed without overflow."""
+    x1, x2 = promote_args_inexact("logaddexp", x1, x2)
+    biggest = lax.max(x1, x2)
+    diff = lax.neg(lax.abs(lax.sub(x1, x2)))
+    out = lax.add(biggest, lax.log1p(lax.exp(diff)))
+    return where(lax.eq(x1, x2), lax.add(x1, _full_like(x1, np.log(2))), out)
+
+
+def logaddexp2(x1, x2, /):
+    x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
+    ln2 = _full_like(x1, np.log(2))
+    return lax.div(logaddexp(lax.mul(x1, ln2), lax.mul(x2, ln2)), ln2)
+
+
+def deg2rad(x, /):
+    (x,) = promote_args_inexact("deg2rad", x)
+    return lax.mul(x, _full_like(x, np.pi / 180))
+
+
+def rad2deg(x, /):
+    (x,) = promote_args_inexact("rad2deg", x)
+    return lax.mul(x, _full_like(x, 180 / np.pi))
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+def sinc(x, /):
+    (x,) = promote_args_inexact("sinc", x)
+    pix = lax.mul(x, _full_like(x, np.pi))
+    is_zero = lax.eq(x, _full_like(x, 0))
+    safe = select(is_zero, _full_like(x, 1), pix)
+    return select(is_zero, _full_like(x, 1), lax.div(lax.sin(safe), safe))
+
+
+def copysign(x1, x2, /):
+    x1, x2 = promote_args_inexact("copysign", x1, x2)
+    return where(signbit(x2), lax.neg(lax.abs(x1)), lax.abs(x1))
+
+
+def signbit(x, /):
+    """True where the sign bit is set (also for -0.0 and negative NaNs)."""
+    (x,) = promote_args("signbit", x)
+    if dtypes.is_float(x.dtype):
+        bits = {2: dtypes.int16, 4: dtypes.int32, 8: dtypes.int64}[x.dtype.itemsize]
+        return lax.lt(lax.bitcast_convert_type(x, bits), lax.full(x.shape, 0, bits))
+    return lax.lt(x, _full_like(x, 0))
+
+
+def heaviside(x1, x2, /):
+    x1, x2 = promote_args_inexact("heaviside", x1, x2)
+    zero = _full_like(x1, 0)
+    step = where(lax.lt(x1, zero), zero, where(lax.gt(x1, zero), _full_like(x1, 1), x2))
+    return where(lax.ne(x1, x1), x1, step)
+
+
+def isfinite(x, /):
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return lax.full(x.shape, True, dtypes.bool_)
+    return lax.is_finite(x)
+
+
+def isnan(x, /):
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return lax.full(x.shape, False, dtypes.bool_)
+    return lax.ne(x, x)
+
+
+def isinf(x, /):
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return lax.full(x.shape, False, dtypes.bool_)
+    return lax.eq(lax.abs(x), _full_like(x, np.inf))
+
+
+def isposinf(x, /):
+    x = asarray(x)
+    return lax.eq(x, _full_like(x, np.inf)) if dtypes.is_inexact(x.dtype) else lax.full(x.shape, False, dtypes.bool_)
+
+
+def isneginf(x, /):
+    x = asarray(x)
+    return lax.eq(x, _full_like(x, -np.inf)) if dtypes.is_inexact(x.dtype) else lax.full(x.shape, False, dtypes.bool_)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return x
+    info = dtypes.finfo(x.dtype)
+    x = where(isnan(x), nan, x)
+    x = where(isposinf(x), info.max if posinf is None else posinf, x)
+    return where(isneginf(x), info.min if neginf is None else neginf, x)
+
+
+def logical_and(x1, x2, /):
+    x1, x2 = promote_args("logical_and", astype(asarray(x1), bool), astype(asarray(x2), bool))
+    return lax.bitwise_and(x1, x2)
+
+
+def logical_or(x1, x2, /):
+    x1, x2 = promote_args("logical_or", astype(asarray(x1), bool), astype(asarray(x2), bool))
+    return lax.bitwise_or(x1, x2)
+
+
+def logical_xor(x1, x2, /):
+    x1, x2 = promote_args("logical_xor", astype(asarray(x1), bool), astype(asarray(x2), bool))
+    return lax.bitwise_xor(x1, x2)
+
+
+def logical_not(x, /):
+    return lax.bitwise_not(astype(asarray(x), bool))
+
+
+def _bitwise(name, lax_fn):
+    def fn(x1, x2, /):
+        x1, x2 = promote_args(name, x1, x2)
+        if dtypes.is_inexact(x1.dtype):
+            raise TypeError(f"{name} is only defined for boolean and integer arrays, got {x1.dtype.name}")
+        return lax_fn(x1, x2)
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", lax.bitwise_and)
+bitwise_or = _bitwise("bitwise_or", lax.bitwise_or)
+bitwise_xor = _bitwise("bitwise_xor", lax.bitwise_xor)
+
+
+def invert(x, /):
+    x = asarray(x)
+    if dtypes.is_inexact(x.dtype):
+        raise TypeError(f"invert is only defined for boolean and integer arrays, got {x.dtype.name}")
+    return lax.bitwise_not(x)
+
+
+bitwise_not = bitwise_invert = invert
+
+
+def ldexp(x1, x2, /):
+    """x1 * 2**x2 for integer x2, exactly (subnormal results too), as numpy.ldexp."""
+    (x1,) = promote_args_inexact("ldexp", x1)
+    x2 = asarray(x2)
+    if dtypes.is_inexact(x2.dtype):
+        raise TypeError(f"ldexp requires integer exponents, got {x2.dtype.name}")
+    if x2.dtype == dtypes.bool_:
+        x2 = astype(x2, dtypes.int32)
+    shape = broadcast_shapes(x1.shape, x2.shape)
+    return lax.ldexp(broadcast_to(x1, shape), broadcast_to(x2, shape))
+
+
+def frexp(x, /):
+    """(mantissa in [0.5, 1), int32 exponent) with x = mantissa * 2**exponent, as numpy.frexp."""
+    (x,) = promote_args_inexact("frexp", x)
+    return lax.frexp(x)
+
+
+def modf(x, /):
+    """(fractional part, integral part), both with the sign of x, as numpy.modf."""
+    (x,) = promote_args_inexact("modf", x)
+    return lax.modf(x)
+
+
+def _integer_ufunc(name, lax_fn):
+    def fn(x1, x2, /):
+        x1, x2 = promote_args(name, x1, x2)
+        if not dtypes.is_integer(x1.dtype):
+            raise TypeError(f"{name} is only defined for integer arrays, got {x1.dtype.name}")
+        return lax_fn(x1, x2)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of integers with broadcasting, as numpy.{name}."
+    return fn
+
+
+gcd = _integer_ufunc("gcd", lax.gcd)
+lcm = _integer_ufunc("lcm", lax.lcm)
+
+
+def angle(z, deg=False):
+    """The argument of complex z in radians (degrees with `deg`); 0 or pi for real z, as numpy.angle."""
+    (z,) = promote_args_inexact("angle", z)
+    a = lax.angle(z)
+    return lax.mul(a, _full_like(a, 180 / np.pi)) if deg else a
+
+
+def fmax(x1, x2, /):
+    x1, x2 = promote_args("fmax", x1, x2)
+    return where(isnan(x1), x2, where(isnan(x2), x1, lax.max(x1, x2)))
+
+
+def fmin(x1, x2, /):
+    x1, x2 = promote_args("fmin", x1, x2)
+    return where(isnan(x1), x2, where(isnan(x2), x1, lax.min(x1, x2)))
+
+
+def select(condlist_or_pred, on_true, on_false):
+    return lax.select(condlist_or_pred, on_true, on_false)
+
+
+def where(condition, x=None, y=None, /):
+    """x where condition else y, with broadcasting; the one-argument form needs concrete input."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("where takes either one or three arguments")
+    condition = astype(asarray(condition), bool)
+    x, y = promote_args("where", x, y)
+    shape = broadcast_shapes(condition.shape, x.shape, y.shape)
+    return lax.select(broadcast_to(condition, shape), broadcast_to(x, shape), broadcast_to(y, shape))
+
+
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
+    """a limited to [a_min, a_max] (either bound may be None)."""
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    a = asarray(a)
+    if lo is not None:
+        a = maximum(a, lo)
+    if hi is not None:
+        a = minimum(a, hi)
+    return a
+
+
+def real(x, /):
+    x = asarray(x)
+    return lax.real(x) if dtypes.is_complex(x.dtype) else x
+
+
+def imag(x, /):
+    x = asarray(x)
+    return lax.imag(x) if dtypes.is_complex(x.dtype) else _full_like(x, 0)
+
+
+def conj(x, /):
+    x = asarray(x)
+    return lax.conj(x) if dtypes.is_complex(x.dtype) else x
+
+
+conjugate = conj
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b = promote_args_inexact("isclose", a, b)
+    close = lax.le(lax.abs(lax.sub(a, b)), lax.add(_full_like(a, atol),
+                                                    lax.mul(_full_like(a, rtol), lax.abs(b))))
+    close = logical_or(close, lax.eq(a, b))
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
