@@ -10,9 +10,9 @@ import numpy as np
 from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.mlir import Symbol
-from mlax.core.op import OPS
 from mlax.core.trace import Trace, aval_of, current_trace
 from mlax import ops
+from mlax.ops import control_flow as control_flow_ops
 from mlax.api._staging import staged, trace_function
 from mlax.tree_util import tree_flatten, tree_unflatten
 
@@ -87,7 +87,8 @@ def _switch(index, branches, operands, names):
         leaf_avals = [aval_of(x) for x in leaves]
         captures = _union([sub.captures for sub, _ in traced])
         symbols = tuple(_wrapper(sub, leaf_avals, captures, f"{sub.name}_branch") for sub, _ in traced)
-        results = current_trace().emit(OPS["cond"], [index] + leaves + captures, {"branches": symbols}, out_avals)
+        results = current_trace().emit(control_flow_ops.cond_p, [index] + leaves + captures, {"branches": symbols},
+                                       out_avals)
         return out_tree.unflatten(results)
 
     return _staged_call(run, index, *operands)
@@ -136,7 +137,7 @@ def while_loop(cond_fun, body_fun, init_val, max_steps=None):
         cond_sub, _ = trace_function(checked_cond, carry, name="cond_fun", avals=avals)
         body_sub, _ = trace_function(checked_body, carry, name="body_fun", avals=avals)
         results = current_trace().emit(
-            OPS["while"], carry + cond_sub.captures + body_sub.captures,
+            control_flow_ops.while_p, carry + cond_sub.captures + body_sub.captures,
             {"cond": Symbol(cond_sub.name), "body": Symbol(body_sub.name), "num_carry": len(carry),
              "num_cond_consts": len(cond_sub.captures)}, avals)
         return tree_unflatten(tree, results)
@@ -222,7 +223,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         y_avals = [a.strip_weak_type() for a in sub.out_avals[len(carry_leaves):]]
         out_avals = carry_avals + [ShapedArray((steps,) + a.shape, a.dtype) for a in y_avals]
         results = current_trace().emit(
-            OPS["scan"], operands + sub.captures,
+            control_flow_ops.scan_p, operands + sub.captures,
             {"body": Symbol(sub.name), "length": steps, "reverse": bool(reverse),
              "num_carry": len(carry_leaves), "num_xs": len(x_leaves)}, out_avals)
         return (tree_unflatten(carry_tree, results[:len(carry_leaves)]),

@@ -1,16 +1,13 @@
 """Convolutions and windowed reductions with JAX's signatures, over the op table's
 conv_general_dilated and reduce_window_sum/max/min."""
 
-import builtins
 import collections
 
 import numpy as np
 
-from mlax.core import dtypes
-from mlax.core.op import OPS
+from mlax import ops
 from mlax.core.trace import Tracer, aval_of
-from mlax.ops import add, convert_element_type, full, max, min  # noqa: A004 - lax's names
-from mlax.ops.reduction import _identity
+from mlax.ops.reduction import identity_element
 
 ConvDimensionNumbers = collections.namedtuple("ConvDimensionNumbers", ["lhs_spec", "rhs_spec", "out_spec"])
 ConvDimensionNumbers.__doc__ = """Axes of lhs (batch, feature, spatial...), rhs (output feature, input
@@ -27,7 +24,7 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding):
         raise RuntimeError(f"Unrecognized padding type: expected 'VALID', 'SAME', or 'SAME_LOWER', got {padding}.")
     pads = []
     for size, window, stride in zip(in_shape, window_shape, window_strides):
-        total = builtins.max(0, (-(-size // stride) - 1) * stride + window - size)
+        total = max(0, (-(-size // stride) - 1) * stride + window - size)
         pads.append((total // 2, total - total // 2) if kind == "SAME" else (total - total // 2, total // 2))
     return pads
 
@@ -82,12 +79,11 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
         windows = [(rhs_shape[a] - 1) * d + 1 for a, d in zip(dn.rhs_spec[2:], rhs_dilation)]
         padding = padtype_to_pads([lhs_shape[a] for a in dn.lhs_spec[2:]], windows, window_strides, padding)
     low, high = _pairs(padding, "conv_general_dilated")
-    return OPS["conv_general_dilated"](
-        lhs, rhs, window_strides=tuple(int(s) for s in window_strides), padding_low=low, padding_high=high,
-        lhs_dilation=tuple(int(d) for d in lhs_dilation), rhs_dilation=tuple(int(d) for d in rhs_dilation),
-        lhs_spec=dn.lhs_spec, rhs_spec=dn.rhs_spec, out_spec=dn.out_spec,
-        feature_group_count=int(feature_group_count), batch_group_count=int(batch_group_count),
-        preferred_element_type=None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type))
+    return ops.conv_general_dilated(
+        lhs, rhs, window_strides=window_strides, padding_low=low, padding_high=high, lhs_dilation=lhs_dilation,
+        rhs_dilation=rhs_dilation, lhs_spec=dn.lhs_spec, rhs_spec=dn.rhs_spec, out_spec=dn.out_spec,
+        feature_group_count=feature_group_count, batch_group_count=batch_group_count,
+        preferred_element_type=preferred_element_type)
 
 
 def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
@@ -103,20 +99,22 @@ def conv_with_general_padding(lhs, rhs, window_strides, padding, lhs_dilation, r
                                 preferred_element_type=preferred_element_type)
 
 
-_MONOIDS = {add: "sum", max: "max", min: "min"}
+# computation: (reduction kind, the op's builder)
+_MONOIDS = {ops.add: ("sum", ops.reduce_window_sum), ops.max: ("max", ops.reduce_window_max),
+            ops.min: ("min", ops.reduce_window_min)}
 
 
 def _is_identity(value, kind, dtype):
     if isinstance(value, Tracer):
         return False
-    return bool(np.asarray(value) == np.asarray(_identity(kind, dtype), dtype))
+    return bool(np.asarray(value) == np.asarray(identity_element(kind, dtype), dtype))
 
 
 def reduce_window(operand, init_value, computation, window_dimensions, window_strides=None, padding="VALID",
                   base_dilation=None, window_dilation=None):
     """Reduce each window of operand with computation (lax.add, lax.max or lax.min), starting
     from init_value."""
-    kind = _MONOIDS.get(computation)
+    kind, reduce = _MONOIDS.get(computation, (None, None))
     if kind is None:
         raise TypeError(f"reduce_window: computation must be lax.add, lax.max or lax.min, got {computation!r}")
     aval = aval_of(operand)
@@ -133,10 +131,9 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     if init_aval.shape != () or (init_aval.dtype != aval.dtype and not init_aval.weak_type):
         raise TypeError(f"reduce_window: init_value must be a scalar of the operand's dtype {aval.dtype.name}, "
                         f"got {init_aval.str_short()}")
-    out = OPS[f"reduce_window_{kind}"](operand, window_dimensions=window_dimensions, window_strides=window_strides,
-                                       padding_low=low, padding_high=high, base_dilation=base_dilation,
-                                       window_dilation=window_dilation)
+    out = reduce(operand, window_dimensions=window_dimensions, window_strides=window_strides, padding_low=low,
+                 padding_high=high, base_dilation=base_dilation, window_dilation=window_dilation)
     if _is_identity(init_value, kind, aval.dtype):
         return out
     # As in XLA, padding and holes are left out of each window, so init_value counts once.
-    return computation(out, full(out.shape, convert_element_type(init_value, aval.dtype), aval.dtype))
+    return computation(out, ops.full(out.shape, ops.convert_element_type(init_value, aval.dtype), aval.dtype))

@@ -11,9 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mlax import lax
+from mlax import lax, ops
 from mlax.core import dtypes
-from mlax.core.op import OPS
 from mlax.core.trace import aval_of
 
 
@@ -84,11 +83,11 @@ def gather(operand, start_indices, dimension_numbers, slice_sizes, *, unique_ind
     numbers = GatherDimensionNumbers(*dimension_numbers)
     indices = start_indices
     slice_sizes = _ints(slice_sizes)
-    out = OPS["gather"](operand, indices, offset_dims=_ints(numbers.offset_dims),
-                        collapsed_slice_dims=_ints(numbers.collapsed_slice_dims),
-                        start_index_map=_ints(numbers.start_index_map), index_vector_dim=aval_of(indices).ndim - 1,
-                        slice_sizes=slice_sizes, operand_batching_dims=_ints(numbers.operand_batching_dims),
-                        start_indices_batching_dims=_ints(numbers.start_indices_batching_dims))
+    out = ops.gather(operand, indices, offset_dims=numbers.offset_dims,
+                     collapsed_slice_dims=numbers.collapsed_slice_dims, start_index_map=numbers.start_index_map,
+                     index_vector_dim=aval_of(indices).ndim - 1, slice_sizes=slice_sizes,
+                     operand_batching_dims=numbers.operand_batching_dims,
+                     start_indices_batching_dims=numbers.start_indices_batching_dims)
     if mode is not GatherScatterMode.FILL_OR_DROP:
         return out
     inside = _window_in_bounds(indices, aval_of(operand).shape, slice_sizes, numbers.start_index_map)
@@ -120,11 +119,11 @@ def _scatter(combiner, doc):
             outside = lax.full(aval_of(indices).shape, max(shape, default=0), aval_of(indices).dtype)
             indices = lax.select(lax.broadcast_in_dim(inside, aval_of(indices).shape, tuple(range(indices.ndim - 1))),
                                  indices, outside)
-        return OPS["scatter"](operand, indices, updates, update_window_dims=_ints(numbers.update_window_dims),
-                              inserted_window_dims=_ints(numbers.inserted_window_dims),
-                              scatter_dims_to_operand_dims=index_map, index_vector_dim=aval_of(indices).ndim - 1,
-                              combiner=combiner, input_batching_dims=_ints(numbers.operand_batching_dims),
-                              scatter_indices_batching_dims=_ints(numbers.scatter_indices_batching_dims))
+        return ops.scatter(operand, indices, updates, update_window_dims=numbers.update_window_dims,
+                           inserted_window_dims=numbers.inserted_window_dims,
+                           scatter_dims_to_operand_dims=index_map, index_vector_dim=aval_of(indices).ndim - 1,
+                           combiner=combiner, input_batching_dims=numbers.operand_batching_dims,
+                           scatter_indices_batching_dims=numbers.scatter_indices_batching_dims)
     scatter_fn.__doc__ = doc + (" Windows are laid out by dimension_numbers (ScatterDimensionNumbers); "
                                 "default mode: out-of-bounds windows are dropped.")
     return scatter_fn

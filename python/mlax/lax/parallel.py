@@ -9,9 +9,9 @@ each array of a pytree.
 
 from mlax.core import dtypes
 from mlax.core.axes import axis_size
-from mlax.core.op import OPS
 from mlax.core.trace import aval_of
 from mlax import ops
+from mlax.ops import collectives
 from mlax.tree_util import tree_map
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "ppermute", "axis_index"]
@@ -23,23 +23,23 @@ def _names(axis_name):
     return names
 
 
-def _reduction(kind):
+def _reduction(op):
     def fn(x, axis_name):
         names = _names(axis_name)
 
         def reduce(leaf):
             for name in names:
-                leaf = OPS[kind](leaf, axis_name=name)
+                leaf = op(leaf, axis_name=name)
             return leaf
         return tree_map(reduce, x)
-    fn.__name__ = kind
-    fn.__doc__ = f"The {kind[1:]} of x over the instances along the axis (or axes) `axis_name`."
+    fn.__name__ = op.name
+    fn.__doc__ = f"The {op.name[1:]} of x over the instances along the axis (or axes) `axis_name`."
     return fn
 
 
-psum = _reduction("psum")
-pmax = _reduction("pmax")
-pmin = _reduction("pmin")
+psum = _reduction(collectives.psum_p)
+pmax = _reduction(collectives.pmax_p)
+pmin = _reduction(collectives.pmin_p)
 
 
 def pmean(x, axis_name):
@@ -61,8 +61,8 @@ def all_gather(x, axis_name, *, axis=0, tiled=False):
 
     def gather(leaf):
         rank = aval_of(leaf).ndim + (not tiled)
-        return OPS["all_gather"](leaf, axis_name=name, axis=int(axis) % rank if rank else int(axis),
-                                 axis_size=axis_size(name), tiled=bool(tiled))
+        return collectives.all_gather_p(leaf, axis_name=name, axis=int(axis) % rank if rank else int(axis),
+                                        axis_size=axis_size(name), tiled=bool(tiled))
     return tree_map(gather, x)
 
 
@@ -77,10 +77,10 @@ def ppermute(x, axis_name, perm):
             raise ValueError(f"ppermute: pair ({source}, {destination}) is out of range for axis {name!r} "
                              f"of size {size}")
     flat = tuple(v for pair in pairs for v in pair)
-    return tree_map(lambda leaf: OPS["ppermute"](leaf, axis_name=name, perm=flat), x)
+    return tree_map(lambda leaf: collectives.ppermute_p(leaf, axis_name=name, perm=flat), x)
 
 
 def axis_index(axis_name):
     """This instance's position along the axis `axis_name` (int32)."""
     [name] = _names(axis_name)
-    return OPS["axis_index"](axis_name=name)
+    return collectives.axis_index_p(axis_name=name)
