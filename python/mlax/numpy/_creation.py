@@ -113,15 +113,20 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     return astype(power(base, linspace(start, stop, num, endpoint, axis=axis)), _dtype_arg(dtype) or dtypes.default_float())
 
 
-def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
-    """Ones on the k-th diagonal of an N x M matrix."""
+def _diagonal_mask(N, M, k, dtype, numpy_fn, compare):  # noqa: N803 - NumPy's names
+    """An N x M matrix of ones where compare(row + k, column) holds (numpy_fn outside a trace)."""
     M = N if M is None else M
     dtype = _dtype_arg(dtype) or dtypes.default_float()
     if current_trace() is None:
-        return device_put(np.eye(N, M, k, dtype))
+        return device_put(numpy_fn(N, M, k, dtype))
     rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
     cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
-    return astype(lax.eq(lax.add(rows, k), cols), dtype)
+    return astype(compare(lax.add(rows, k), cols), dtype)
+
+
+def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
+    """Ones on the k-th diagonal of an N x M matrix."""
+    return _diagonal_mask(N, M, k, dtype, np.eye, lax.eq)
 
 
 def identity(n, dtype=None):
@@ -130,13 +135,7 @@ def identity(n, dtype=None):
 
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803
     """Ones at and below the k-th diagonal of an N x M matrix."""
-    M = N if M is None else M
-    dtype = _dtype_arg(dtype) or dtypes.default_float()
-    if current_trace() is None:
-        return device_put(np.tri(N, M, k, dtype))
-    rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
-    cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
-    return astype(lax.ge(lax.add(rows, k), cols), dtype)
+    return _diagonal_mask(N, M, k, dtype, np.tri, lax.ge)
 
 
 def tril(m, k=0):
