@@ -7,9 +7,11 @@ re-exports the builders.
 """
 
 from mlax.core.op import OPS, Op, lookup  # noqa: F401
-from mlax.ops import (collectives, control_flow, convolution, elementwise, higher_order, indexing,  # noqa: F401
-                      linalg, reduction, sorting, structural)
+from mlax.ops import (collectives, control_flow, conversion, convolution, elementwise, higher_order, indexing,  # noqa: F401
+                      linalg, numeric, reduction, sorting, structural)
 from mlax.ops.elementwise import *  # noqa: F401,F403
+from mlax.ops.conversion import *  # noqa: F401,F403
+from mlax.ops.numeric import *  # noqa: F401,F403
 from mlax.ops.structural import *  # noqa: F401,F403
 from mlax.ops.reduction import *  # noqa: F401,F403
 from mlax.ops.indexing import *  # noqa: F401,F403
@@ -20,6 +22,6 @@ from mlax.ops.control_flow import *  # noqa: F401,F403
 from mlax.ops.collectives import *  # noqa: F401,F403
 from mlax.ops.higher_order import *  # noqa: F401,F403
 
-__all__ = sorted({name for family in (elementwise, structural, reduction, indexing, sorting, linalg,
+__all__ = sorted({name for family in (elementwise, conversion, numeric, structural, reduction, indexing, sorting, linalg,
                                       convolution, control_flow, collectives, higher_order)
                   for name in family.__all__})

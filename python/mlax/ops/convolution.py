@@ -35,7 +35,7 @@ from mlax.core.op import Op
 from mlax.ops import _hlo, structural
 from mlax.ops._batching import defbatch_front, move_axis
 from mlax.ops._rules import defbilinear, deflinear
-from mlax.ops.elementwise import NUMERIC, _check_dtype, check_same_dtypes
+from mlax.ops._elementwise import NUMERIC, _check_dtype, check_same_dtypes
 from mlax.ops.reduction import identity_element
 
 __all__ = ["conv_general_dilated", "reduce_window_sum", "reduce_window_max", "reduce_window_min"]

@@ -22,7 +22,7 @@ from mlax.core.op import Op
 from mlax.core.trace import aval_of
 from mlax.ops import _hlo
 from mlax.ops._batching import batch_size, defbatch_front, shifted, to_front
-from mlax.ops._rules import add_tangents, deflinear, instantiate, is_linear, zeros
+from mlax.ops._rules import add_tangents, deflinear, deftranspose, instantiate, is_linear, zeros
 
 __all__ = ["dynamic_slice", "dynamic_index_in_dim", "dynamic_update_slice", "gather", "scatter", "take_along_axis"]
 
@@ -554,8 +554,7 @@ def _scatter_jvp(ctx, primals, tangents, combiner, **dims):
     return [ans], [add_tangents(parts)]
 
 
-def _scatter_transpose(ctx, cts, operand, indices, updates, combiner, **dims):
-    [ct] = cts
+def _scatter_transpose(ct, operand, indices, updates, combiner, **dims):
     if combiner not in ("set", "add"):
         raise NotImplementedError(f"scatter with combiner {combiner!r} is not linear")
     ct_operand = None
@@ -577,8 +576,9 @@ def _batched_scatter_attrs(attrs, size):
 
 scatter_p.numpy_ref = _np_scatter
 scatter_p.jvp = _scatter_jvp
-scatter_p.traits.add("linear")  # for combiners set and add, the ones the JVP above applies to tangents
-scatter_p.transpose = _scatter_transpose
+# Linear in operand and updates jointly for combiners set and add, the ones the transpose takes
+# (mul's JVP above passes a tangent as operand alone, which this transpose refuses).
+deftranspose(scatter_p, _scatter_transpose, linear_operands=(0, 2))
 defbatch_front(scatter_p, _batched_scatter_attrs)
 
 

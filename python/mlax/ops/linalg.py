@@ -24,8 +24,8 @@ from mlax.core.op import Op
 from mlax.core.trace import aval_of
 from mlax.ops import _hlo
 from mlax.ops._batching import batch_size, move_axis, shifted, to_front
-from mlax.ops._rules import add_tangents, defbilinear
-from mlax.ops.elementwise import check_same_dtypes
+from mlax.ops._rules import add_tangents, defbilinear, deftranspose
+from mlax.ops._elementwise import check_same_dtypes
 
 __all__ = ["dot_general", "dot", "triangular_solve"]
 
@@ -256,7 +256,6 @@ def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False, c
 
 
 triangular_solve_p.numpy_ref = _np_triangular_solve
-triangular_solve_p.traits.add("linear")  # in b
 
 
 def _read_triangle(a, lower, unit_diagonal):
@@ -282,8 +281,7 @@ def _triangular_solve_jvp(ctx, primals, tangents, lower=True, unit_diagonal=Fals
     return [x], [add_tangents(parts)]
 
 
-def _triangular_solve_transpose(ctx, cts, a, b, lower=True, unit_diagonal=False):
-    [ct] = cts
+def _triangular_solve_transpose(ct, a, b, lower=True, unit_diagonal=False):
     # x = a^-1 b, so b's cotangent is a^-T ct: a transposed swaps its triangles.
     return [None, triangular_solve_p(_matrix_transpose(a), ct, lower=not lower, unit_diagonal=unit_diagonal)]
 
@@ -301,5 +299,5 @@ def _batch_triangular_solve(ctx, args, dims, lower=True, unit_diagonal=False):
 
 
 triangular_solve_p.jvp = _triangular_solve_jvp
-triangular_solve_p.transpose = _triangular_solve_transpose
+deftranspose(triangular_solve_p, _triangular_solve_transpose, linear_operands=(1,))  # linear in b
 triangular_solve_p.batch = _batch_triangular_solve

@@ -18,7 +18,7 @@ from mlax.core.trace import aval_of
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_front, shifted
 from mlax.ops._rules import deflinear, defzero
-from mlax.ops.elementwise import ANY, INTEGRAL, _check_dtype
+from mlax.ops._elementwise import ANY, INTEGRAL, _check_dtype
 
 __all__ = ["reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and", "reduce_or", "argmax", "argmin",
            "cumsum", "cumprod", "cummax", "cummin"]
