@@ -19,6 +19,7 @@ import inspect
 import os
 import sys
 
+import numpy as np
 from iree.compiler import ir
 
 import mlax
@@ -107,8 +108,6 @@ def _compile(args):
 
 
 def _run(args):
-    import numpy as np
-
 
     exported = mlax.load(args.package)
     if len(args.input) != len(exported.in_avals):

@@ -9,24 +9,22 @@ import functools
 import sys
 import types
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from iree.compiler import ir
+from iree.compiler.api import Session, ctypes_dl
 
 from mlax.core import dtypes
-
-if TYPE_CHECKING:
-    from iree.compiler.api import Session
 
 # The MLIR bindings look for a Python module for each dialect whose ops they
 # wrap (iree.compiler.dialects.<name>) and retry the import every time it is
 # missing; an empty module for mlax saves a failed import per op visited.
 sys.modules.setdefault("iree.compiler.dialects.mlax", types.ModuleType("iree.compiler.dialects.mlax"))
 
-_session: "Session | None" = None
+_session: Session | None = None
 
 # Process-wide IREE compiler options (the per-session flags do not reach these).
 # Indirect command buffers are off: IREE 3.13 records some programs with loops inside
@@ -38,17 +36,13 @@ GLOBAL_COMPILER_OPTIONS: tuple[str, ...] = ("--iree-hal-indirect-command-buffers
 @functools.cache
 def set_global_compiler_options() -> None:
     """Set them, once per process, before the first compiler session."""
-    from iree.compiler.api import ctypes_dl
-
     ctypes_dl._initializeGlobalCL("mlax", *GLOBAL_COMPILER_OPTIONS)
 
 
-def compiler_session() -> "Session":
+def compiler_session() -> Session:
     """The process's IREE compiler session whose context holds every mlax module."""
     global _session
     if _session is None:
-        from iree.compiler.api import Session
-
         set_global_compiler_options()
         _session = Session()
         _session.context.allow_unregistered_dialects = True
