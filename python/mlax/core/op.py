@@ -10,7 +10,10 @@ reference for tests. Passes, the IRDL generator and the tests iterate
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, Protocol
 
+from iree.compiler import ir
+
 from mlax.core import mlir
+from mlax.core.aval import ShapedArray
 from mlax.core.trace import bind
 
 # Attribute kinds: the Python value an attribute holds and its IRDL base.
@@ -74,7 +77,7 @@ class Op:
 
     def __init__(self, name: str, operands: Sequence[str], shape_rule: Callable[..., Any], lower: LowerRule,
                  attrs: dict[str, str] | None = None, doc: str = "", regions: int = 0,
-                 multiple_results: bool = False, results: Sequence[str] = ("result",)):
+                 multiple_results: bool = False, results: Sequence[str] = ("result",)) -> None:
         self.name = name
         self.mlir_name = "mlax." + name
         self.operands = tuple(operands)
@@ -103,27 +106,27 @@ class Op:
     def variadic(self) -> bool:
         return bool(self.operands) and self.operands[-1].startswith("*")
 
-    def check_operands(self, count):
+    def check_operands(self, count: int) -> None:
         fixed = len(self.operands) - self.variadic
         if count < fixed or (count > fixed and not self.variadic):
             raise TypeError(f"mlax.{self.name} takes {'at least ' if self.variadic else ''}{fixed} operands, got {count}")
 
-    def abstract_eval(self, avals, attrs):
+    def abstract_eval(self, avals: Sequence[ShapedArray], attrs: dict[str, Any]) -> list[ShapedArray]:
         """Result avals as a list (one entry per result)."""
         self.check_operands(len(avals))
         out = self.shape_rule(*avals, **attrs)
         return list(out) if isinstance(out, (tuple, list)) else [out]
 
-    def encode_attrs(self, attrs):
+    def encode_attrs(self, attrs: dict[str, Any]) -> dict[str, ir.Attribute]:
         unknown = set(attrs) - set(self.attrs)
         if unknown:
             raise TypeError(f"mlax.{self.name} got unknown attributes {sorted(unknown)}")
         return {k: mlir.encode_attr(v) for k, v in attrs.items() if v is not None}
 
-    def __call__(self, *operands, **attrs):
+    def __call__(self, *operands: Any, **attrs: Any) -> Any:
         return bind(self, operands, attrs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<mlax op {self.name}>"
 
 

@@ -10,7 +10,14 @@ as usual; they are the primal computation and the residuals the transposed
 program reads.
 """
 
-from mlax.core.trace import Tracer, aval_of
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mlax.core.aval import ShapedArray
+from mlax.core.trace import Trace, Tracer, aval_of
+
+if TYPE_CHECKING:
+    from mlax.core.op import Op, TransposeRule
 
 
 class LinearValue(Tracer):
@@ -18,12 +25,22 @@ class LinearValue(Tracer):
 
     is_linear = True
 
-    def __init__(self, aval, tape):
+    def __init__(self, aval: ShapedArray, tape: "Tape") -> None:
         super().__init__(tape.trace, None, aval)
         self.tape = tape
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Linear<{self.aval.str_short()}>"
+
+
+class LinearStep(Protocol):
+    """What an equation applies: an Op, or a step of the autodiff pass standing for several ops."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def transpose(self) -> "TransposeRule | None": ...
 
 
 class Equation:
@@ -31,7 +48,8 @@ class Equation:
 
     __slots__ = ("op", "operands", "attrs", "outs")
 
-    def __init__(self, op, operands, attrs, outs):
+    def __init__(self, op: LinearStep, operands: list[Any], attrs: dict[str, Any],
+                 outs: Sequence[LinearValue | None]) -> None:
         self.op = op
         self.operands = operands
         self.attrs = attrs
@@ -41,19 +59,17 @@ class Equation:
 class Tape:
     """The linear equations recorded while a JVP runs, in order."""
 
-    def __init__(self, trace):
+    def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.equations = []
+        self.equations: list[Equation] = []
 
-    def new_input(self, aval):
+    def new_input(self, aval: ShapedArray) -> LinearValue:
         return LinearValue(aval, self)
 
-    def record(self, op, operands, attrs):
+    def record(self, op: "Op", operands: Sequence[Any], attrs: dict[str, Any]) -> list[LinearValue]:
         """Bind `op` with linear operands (core.trace.bind sends them here): put an
         equation on the tape; return its outputs as new LinearValues."""
-        linear = op.linear_operands
-        if linear is None and "linear" in op.traits:  # an op with the trait alone: linear in every operand
-            linear = range(len(operands))
+        linear: Sequence[int] | None = op.linear_operands
         if linear is None:
             raise NotImplementedError(
                 f"mlax.{op.name} was applied to a tangent but is not linear: a JVP rule must only apply "

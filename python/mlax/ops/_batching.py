@@ -6,15 +6,19 @@ batched). It returns (outputs, output batch dims). Rules emit ordinary mlax
 ops through mlax.lax.
 """
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
 from mlax import ops
+from mlax.core.op import Op, RuleContext
 from mlax.core.trace import aval_of
 
 
-def batch_size(args, dims):
+def batch_size(args: Sequence[Any], dims: Sequence[int | None]) -> int | None:
     return next(aval_of(x).shape[d] for x, d in zip(args, dims) if d is not None)
 
 
-def to_front(x, dim, size):
+def to_front(x: Any, dim: int | None, size: int | None) -> Any:
     """x with its batch axis first (broadcast along a new first axis when unbatched)."""
     aval = aval_of(x)
     if dim is None:
@@ -25,7 +29,7 @@ def to_front(x, dim, size):
     return ops.transpose(x, perm)
 
 
-def move_axis(x, source, destination):
+def move_axis(x: Any, source: int, destination: int) -> Any:
     if source == destination:
         return x
     ndim = aval_of(x).ndim
@@ -34,13 +38,14 @@ def move_axis(x, source, destination):
     return ops.transpose(x, order)
 
 
-def shifted(axes, by=1):
+def shifted(axes: Iterable[int], by: int = 1) -> tuple[int, ...]:
     return tuple(a + by for a in axes)
 
 
-def defbatch_elementwise(op):
+def defbatch_elementwise(op: Op) -> None:
     """Operands of one shape: keep a batch axis all operands share, else move them first."""
-    def batch(ctx, args, dims, **attrs):
+    def batch(ctx: RuleContext, args: Sequence[Any], dims: Sequence[int | None],
+              **attrs: Any) -> tuple[list[Any], list[int | None]]:
         distinct = {d for d in dims}
         if len(distinct) == 1 and None not in distinct:
             lined_up, target = list(args), dims[0]
@@ -53,10 +58,12 @@ def defbatch_elementwise(op):
     op.batch = batch
 
 
-def defbatch_front(op, adjust=lambda attrs, size: attrs):
+def defbatch_front(op: Op, adjust: Callable[[dict[str, Any], int | None], dict[str, Any]] = lambda attrs, size: attrs
+                   ) -> None:
     """Move every batch axis first (broadcasting unbatched operands), then apply
     op with the attributes adjust(attrs, batch_size) returns; results are batched first."""
-    def batch(ctx, args, dims, **attrs):
+    def batch(ctx: RuleContext, args: Sequence[Any], dims: Sequence[int | None],
+              **attrs: Any) -> tuple[list[Any], list[int | None]]:
         size = batch_size(args, dims)
         front = [to_front(x, d, size) for x, d in zip(args, dims)]
         out = op(*front, **adjust(dict(attrs), size))

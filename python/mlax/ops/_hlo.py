@@ -5,14 +5,19 @@ op classes); each builder inserts at the current insertion point, which the
 lowering pass sets before calling an op's lowering.
 """
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
+
 import numpy as np
+import numpy.typing as npt
 
 from iree.compiler import ir
 
 from mlax.core import dtypes, mlir
 
 
-def op(name, operands, result_types, attrs=None, regions=0):
+def op(name: str, operands: Sequence[ir.Value], result_types: ir.Type | Sequence[ir.Type],
+       attrs: dict[str, Any] | None = None, regions: int = 0) -> ir.Operation:
     """Create `name` (e.g. "stablehlo.add"); return the operation."""
     if isinstance(result_types, ir.Type):
         result_types = [result_types]
@@ -25,21 +30,21 @@ def op(name, operands, result_types, attrs=None, regions=0):
     )
 
 
-def value(name, operands, result_type, **attrs):
+def value(name: str, operands: Sequence[ir.Value], result_type: ir.Type, **attrs: Any) -> ir.Value:
     """Create a single-result op and return its value."""
     return op(name, operands, result_type, attrs).result
 
 
-def shape_of(v):
+def shape_of(v: ir.Value) -> tuple[int | None, ...]:
     """The shape of a tensor value; None marks a dynamic dimension."""
     return mlir.shape_dtype(v.type)[0]
 
 
-def dtype_of(v):
+def dtype_of(v: ir.Value) -> np.dtype:
     return mlir.shape_dtype(v.type)[1]
 
 
-def constant(val, dtype, shape=()):
+def constant(val: Any, dtype: npt.DTypeLike, shape: Sequence[int] = ()) -> ir.Value:
     """A StableHLO constant: `val` broadcast to `shape`."""
     array = np.broadcast_to(np.asarray(val, dtype=dtype), shape)
     if dtypes.is_complex(dtype):  # the bindings cannot hand complex dense attributes back
@@ -48,11 +53,11 @@ def constant(val, dtype, shape=()):
     return value("stablehlo.constant", [], mlir.tensor_type(shape, dtype), value=mlir.dense_attr(array, dtype))
 
 
-def full_like(v, val):
+def full_like(v: ir.Value, val: Any) -> ir.Value:
     """A tensor of v's shape (static or dynamic) filled with `val`."""
     shape, dtype = shape_of(v), dtype_of(v)
     if None not in shape:
-        return constant(val, dtype, shape)
+        return constant(val, dtype, cast(tuple[int, ...], shape))  # static: no None
     sizes = [reshape(value("stablehlo.get_dimension_size", [v], mlir.tensor_type((), dtypes.int32), dimension=i),
                      (1,)) for i in range(len(shape))]
     extents = value("stablehlo.concatenate", sizes, mlir.tensor_type((len(shape),), dtypes.int32), dimension=0) \
@@ -61,22 +66,22 @@ def full_like(v, val):
                  broadcast_dimensions=())
 
 
-def convert(v, dtype):
+def convert(v: ir.Value, dtype: npt.DTypeLike) -> ir.Value:
     if dtype_of(v) == np.dtype(dtype):
         return v
     return value("stablehlo.convert", [v], mlir.tensor_type(shape_of(v), dtype))
 
 
-def broadcast_in_dim(v, shape, dims):
+def broadcast_in_dim(v: ir.Value, shape: Sequence[int | None], dims: Iterable[int]) -> ir.Value:
     return value("stablehlo.broadcast_in_dim", [v], mlir.tensor_type(shape, dtype_of(v)),
                  broadcast_dimensions=tuple(dims))
 
 
-def reshape(v, shape):
+def reshape(v: ir.Value, shape: Sequence[int | None]) -> ir.Value:
     return value("stablehlo.reshape", [v], mlir.tensor_type(shape, dtype_of(v)))
 
 
-def compare_type(dtype):
+def compare_type(dtype: npt.DTypeLike) -> str:
     if dtypes.is_inexact(dtype):
         return "FLOAT"
     if dtype == dtypes.bool_ or dtypes.is_unsigned(dtype):
@@ -84,7 +89,7 @@ def compare_type(dtype):
     return "SIGNED"
 
 
-def compare(a, b, direction):
+def compare(a: ir.Value, b: ir.Value, direction: str) -> ir.Value:
     """Elementwise comparison; direction is EQ, NE, LT, LE, GT or GE."""
     return value(
         "stablehlo.compare", [a, b], mlir.tensor_type(shape_of(a), dtypes.bool_),
@@ -93,11 +98,12 @@ def compare(a, b, direction):
     )
 
 
-def select(pred, on_true, on_false):
+def select(pred: ir.Value, on_true: ir.Value, on_false: ir.Value) -> ir.Value:
     return value("stablehlo.select", [pred, on_true, on_false], on_true.type)
 
 
-def scalar_region(operation, index, dtype_list, build):
+def scalar_region(operation: ir.Operation, index: int, dtype_list: Sequence[npt.DTypeLike],
+                  build: Callable[..., Sequence[ir.Value]]) -> ir.Block:
     """Fill region `index` of `operation` with one block of scalar-tensor
     arguments; `build(*args)` returns the values it yields."""
     types = [mlir.tensor_type((), d) for d in dtype_list]
@@ -108,7 +114,8 @@ def scalar_region(operation, index, dtype_list, build):
     return block
 
 
-def reduce(operands, inits, dims, body):
+def reduce(operands: Sequence[ir.Value], inits: Sequence[ir.Value], dims: Iterable[int],
+           body: Callable[..., Sequence[ir.Value]]) -> list[ir.Value]:
     """stablehlo.reduce over `dims`; `body(*accumulators, *elements)` returns
     the combined values (as many as operands)."""
     dims = tuple(sorted(dims))
@@ -122,6 +129,6 @@ def reduce(operands, inits, dims, body):
     return list(reduce_op.results)
 
 
-def binary(name):
+def binary(name: str) -> Callable[[ir.Value, ir.Value], list[ir.Value]]:
     """A region body applying the binary StableHLO op `name` to two scalars."""
     return lambda a, b: [value(name, [a, b], a.type)]

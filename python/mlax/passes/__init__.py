@@ -5,14 +5,16 @@ Each pass is a Python function over a module, registered with `@register`
 PassManager. Importing this package imports every pass module.
 """
 
+from collections.abc import Callable, Sequence
+
 from iree.compiler import ir, passmanager
 
 from mlax.core import mlir
 from mlax.passes import autodiff, expand_transforms, lower, pmap, simplify, verify, vmap  # noqa: F401 (they register)
-from mlax.passes._registry import PASSES, register  # noqa: F401
+from mlax.passes._registry import PASSES, PassFunction, register  # noqa: F401
 
 
-def run(module, names):
+def run(module: ir.Module, names: Sequence[str]) -> ir.Module:
     """Run the passes `names`, in order, on `module` through MLIR's PassManager."""
     unknown = [n for n in names if n not in PASSES]
     if unknown:
@@ -25,12 +27,12 @@ def run(module, names):
     return module
 
 
-def _as_external_pass(fn):
-    def external(op, _pass):
+def _as_external_pass(fn: PassFunction) -> Callable[[ir.Operation, passmanager.ExternalPass], None]:
+    def external(op: ir.Operation, _pass: passmanager.ExternalPass) -> None:
         fn(op)
     return external
 
 
-def available():
+def available() -> dict[str, PassFunction]:
     """The registered passes by name."""
     return dict(PASSES)

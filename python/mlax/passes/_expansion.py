@@ -20,8 +20,8 @@ values to new ones, each op applied through its op-table entry); it is also the
 `RuleContext` the rules get first.
 """
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence, ValuesView
+from typing import Any, TypeVar, cast
 
 from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
@@ -31,7 +31,7 @@ from mlax.core import mlir, op as op_table
 from mlax.core.aval import ShapedArray
 from mlax.core.ir_builder import ModuleBuilder
 from mlax.core.mlir import Symbol
-from mlax.core.trace import Trace, current_trace
+from mlax.core.trace import Trace, Tracer, current_trace
 from mlax.ops._rules import is_linear
 from mlax.ops.higher_order import Transformation
 from mlax.passes import _walk
@@ -40,16 +40,18 @@ from mlax.passes import _walk
 # (the batching writer also gives its results' batch axes). Each pass registers its own.
 WRITERS: dict[str, Callable[..., Any]] = {}
 
+W = TypeVar("W", bound=Callable[..., Any])
 
-def writer(name):
+
+def writer(name: str) -> Callable[[W], W]:
     """Register `fn(ctx, callee, **options)` as the function writer `name`."""
-    def register(fn):
+    def register(fn: W) -> W:
         WRITERS[name] = fn
         return fn
     return register
 
 
-def transformation_writer(operation):
+def transformation_writer(operation: ir.Operation) -> Callable[..., Any] | None:
     """The writer expanding `operation`, or None when it is not a transformation op."""
     entry = op_table.lookup(operation.name)
     return WRITERS[entry.writer] if isinstance(entry, Transformation) else None
@@ -58,21 +60,22 @@ def transformation_writer(operation):
 class Module:
     """Functions of the module by name, and a builder for new ones."""
 
-    def __init__(self, module_op):
+    def __init__(self, module_op: ir.Operation) -> None:
         self.module_op = module_op
         self.builder = ModuleBuilder(module_op)
 
-    def function(self, name):
+    def function(self, name: str) -> ir.Operation:
         for f in _walk.functions(self.module_op):
             if _walk.function_name(f) == name:
                 return f
         raise ValueError(f"no function @{name} in the module")
 
-    def operations(self):
+    def operations(self) -> list[ir.Operation]:
         """Every operation in the module's functions, inner ops first."""
         return [op for f in _walk.functions(self.module_op) for op in _walk.post_order(f)]
 
-    def referenced(self, func_op, seen=None):
+    def referenced(self, func_op: ir.Operation,
+                   seen: dict[str, ir.Operation] | None = None) -> ValuesView[ir.Operation]:
         """func_op and every function it references, transitively."""
         seen = {} if seen is None else seen
         name = _walk.function_name(func_op)
@@ -83,13 +86,13 @@ class Module:
                     self.referenced(self.function(symbol), seen)
         return seen.values()
 
-    def ready(self, operation):
+    def ready(self, operation: ir.Operation) -> bool:
         """Whether `operation`'s callee reaches no unexpanded transformation op."""
         callee = self.function(mlir.op_attrs(operation)["callee"])
         return not any(transformation_writer(inner)
                        for f in self.referenced(callee) for inner in _walk.post_order(f))
 
-    def uses_axis(self, operation, axis_name):
+    def uses_axis(self, operation: ir.Operation, axis_name: str | None) -> bool:
         """Whether `operation` is, or calls a function holding, a collective over `axis_name`."""
         if axis_name is None:
             return False
@@ -99,25 +102,25 @@ class Module:
         return any(_is_collective_over(inner, axis_name) for inner in operations)
 
 
-def _is_collective_over(operation, axis_name):
+def _is_collective_over(operation: ir.Operation, axis_name: str) -> bool:
     definition = op_table.lookup(operation.name)
     return (definition is not None and "collective" in definition.traits
             and ir.StringAttr(operation.attributes["axis_name"]).value == axis_name)
 
 
-def arg_avals(func_op):
+def arg_avals(func_op: ir.Operation) -> list[ShapedArray]:
     return [aval_lib.from_type(a.type) for a in func_op.regions[0].blocks[0].arguments]
 
 
-def _function_type(func_op):
+def _function_type(func_op: ir.Operation) -> ir.FunctionType:
     return ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
 
 
-def result_avals(func_op):
+def result_avals(func_op: ir.Operation) -> list[ShapedArray]:
     return [aval_lib.from_type(t) for t in _function_type(func_op).results]
 
 
-def mapped_aval(aval, axis, size):
+def mapped_aval(aval: ShapedArray, axis: int | None, size: int) -> ShapedArray:
     """aval with a mapped axis of `size` inserted at `axis` (None: not mapped)."""
     if axis is None:
         return aval
@@ -126,17 +129,18 @@ def mapped_aval(aval, axis, size):
     return ShapedArray(shape, aval.dtype)
 
 
-def reemit(operation, entry, ins, attrs):
+def reemit(operation: ir.Operation, entry: op_table.Op, ins: Sequence[Any], attrs: dict[str, Any]) -> list[Any]:
     """The op of `operation` applied to `ins` (values of the types of its operands) in the
     function being built, its results typed as `operation`'s; applied to a tangent of
     reverse mode, it goes on the tangent's tape instead."""
     if any(is_linear(x) for x in ins):
         out = entry(*ins, **attrs)
         return list(out) if entry.multiple_results else [out]
-    return current_trace().emit(entry, list(ins), attrs, [aval_lib.from_type(r.type) for r in operation.results])
+    return cast(Trace, current_trace()).emit(entry, list(ins), attrs,
+                                             [aval_lib.from_type(r.type) for r in operation.results])
 
 
-def replace_by_call(operation, name):
+def replace_by_call(operation: ir.Operation, name: str) -> None:
     """Replace `operation` by a func.call of @name with the same operands and results."""
     with operation.location, ir.InsertionPoint(operation):
         call = func_dialect.CallOp([r.type for r in operation.results], ir.FlatSymbolRefAttr.get(name),
@@ -144,7 +148,7 @@ def replace_by_call(operation, name):
     _walk.replace_op(operation, list(call.results))
 
 
-def expand(module_op, writers: Iterable[Callable[..., Any]]):
+def expand(module_op: ir.Operation, writers: Iterable[Callable[..., Any]]) -> None:
     """Expand the transformation ops that `writers` write, innermost first, until none is left;
     then, if no transformation op is left at all, make plain calls of the "calls_callee" ops."""
     module = Module(module_op)
@@ -164,10 +168,10 @@ def expand(module_op, writers: Iterable[Callable[..., Any]]):
                 replace_by_call(operation, mlir.op_attrs(operation)["callee"])
 
 
-def _expand_one(module, operation):
+def _expand_one(module: Module, operation: ir.Operation) -> None:
     """Write the function a transformation op stands for, and call it instead."""
     attrs = mlir.op_attrs(operation)
-    name = transformation_writer(operation)(RuleContext(module), **attrs)
+    name = cast(Callable[..., Any], transformation_writer(operation))(RuleContext(module), **attrs)
     function_type = _function_type(module.function(name))
     operand_types, result_types = [v.type for v in operation.operands], [r.type for r in operation.results]
     if len(operand_types) != len(function_type.inputs):
@@ -184,41 +188,42 @@ class RuleContext:
     transformed and new functions derived from them (through the registered writers); for
     batching rules, the vmapped axis (its name, None when it has none, and size)."""
 
-    def __init__(self, module, axis_name=None, axis_size=None):
+    def __init__(self, module: Module, axis_name: str | None = None, axis_size: int | None = None) -> None:
         self.module = module
         self.axis_name = axis_name
         self.axis_size = axis_size
 
-    def signature(self, name):
+    def signature(self, name: str) -> tuple[list[ShapedArray], list[ShapedArray]]:
         """(argument avals, result avals) of the function @name."""
         function = self.module.function(name)
         return arg_avals(function), result_avals(function)
 
-    def trace(self, fn, in_avals, name):
+    def trace(self, fn: Callable[..., Iterable[Any]], in_avals: Sequence[ShapedArray], name: str) -> Symbol:
         """Trace fn(*args) -> list of results into a new private function; return its Symbol."""
         trace = Trace(self.module.builder, name, in_avals)
         with trace:
             trace.finish(list(fn(*trace.args)))
         return Symbol(trace.name)
 
-    def call(self, name, args):
+    def call(self, name: str, args: Sequence[Any]) -> list[Tracer]:
         """Call @name from the function being built; return its results."""
-        return current_trace().call(name, args, self.signature(name)[1])
+        return cast(Trace, current_trace()).call(name, args, self.signature(name)[1])
 
-    def batch(self, name, dims, size):
+    def batch(self, name: str, dims: Iterable[int | None], size: int) -> tuple[Symbol, list[int | None]]:
         """(Symbol of @name batched along `dims`, its results' batch axes, None where unbatched)."""
         return WRITERS["batched"](self, name, list(dims), size, front=False)
 
-    def batched(self, name, dims, size, front=True):
+    def batched(self, name: str, dims: Iterable[int | None], size: int,
+                front: bool | Sequence[bool] = True) -> Symbol:
         """Symbol of @name batched along `dims`, its results (all, or those flagged in
         `front`) batched along their first axis."""
         return WRITERS["batched"](self, name, list(dims), size, front)[0]
 
-    def jvp(self, name, wrt):
+    def jvp(self, name: str, wrt: Iterable[int]) -> Symbol:
         """Symbol of @name's JVP: (args, tangents of the args in `wrt`) -> (results, their tangents)."""
         return WRITERS["jvp"](self, name, tuple(wrt))
 
-    def vjp(self, name, wrt):
+    def vjp(self, name: str, wrt: Iterable[int]) -> Symbol:
         """Symbol of @name's VJP: (args, cotangents of the results) -> (results, cotangents
         of the args in `wrt`)."""
         return WRITERS["vjp"](self, name, tuple(wrt))
@@ -232,7 +237,7 @@ class Interpreter(RuleContext):
 
     unknown = "{} is not an mlax op"  # the error for an op outside the op table
 
-    def walk(self, func_op, values):
+    def walk(self, func_op: ir.Operation, values: Sequence[Any]) -> list[Any]:
         """The new values of func_op's results, given those of its arguments."""
         block = func_op.regions[0].blocks[0]
         env = dict(zip(block.arguments, values))
@@ -249,6 +254,6 @@ class Interpreter(RuleContext):
             env.update(zip(operation.results, outs))
         return [env[v] for v in terminator.operands]
 
-    def apply(self, operation, entry, ins):
+    def apply(self, operation: ir.Operation, entry: op_table.Op, ins: list[Any]) -> list[Any]:
         """The new values of `operation`'s results, given those of its operands."""
         raise NotImplementedError

@@ -1,36 +1,38 @@
 """Helpers the passes share for walking and editing MLIR."""
 
+from collections.abc import Sequence
+
 from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
 
 
-def operations(block):
+def operations(block: ir.Block) -> list[ir.Operation]:
     """The ops of a block as ir.Operation (an OpView's `.name` may be its symbol)."""
     return [op.operation for op in block.operations]
 
 
-def functions(module_op):
+def functions(module_op: ir.Operation) -> list[ir.Operation]:
     """The func.func operations of a module."""
     return [op for op in operations(module_op.regions[0].blocks[0]) if isinstance(op.opview, func_dialect.FuncOp)]
 
 
-def function_blocks(module_op):
+def function_blocks(module_op: ir.Operation) -> list[ir.Block]:
     """The top-level blocks of every function of a module."""
     return [block for f in functions(module_op) for region in f.regions for block in region.blocks]
 
 
-def is_call(operation):
+def is_call(operation: ir.Operation) -> bool:
     """Whether `operation` is a func.call (of the function its `callee` names)."""
     return isinstance(operation.opview, func_dialect.CallOp)
 
 
-def function_name(func_op):
+def function_name(func_op: ir.Operation) -> str:
     return ir.StringAttr(func_op.attributes["sym_name"]).value
 
 
-def post_order(op):
+def post_order(op: ir.Operation) -> list[ir.Operation]:
     """Every operation nested in `op`, inner ops before the ops holding them."""
-    result = []
+    result: list[ir.Operation] = []
     for region in op.regions:
         for block in region.blocks:
             for inner in operations(block):
@@ -39,16 +41,16 @@ def post_order(op):
     return result
 
 
-def replace_op(op, new_values):
+def replace_op(op: ir.Operation, new_values: Sequence[ir.Value]) -> None:
     """Replace the results of `op` by `new_values` and erase it."""
     for old, new in zip(op.results, new_values):
         old.replace_all_uses_with(new)
     op.erase()
 
 
-def referenced_symbols(operation):
+def referenced_symbols(operation: ir.Operation) -> list[str]:
     """Names of the functions an operation refers to (symbol attributes, or arrays of them)."""
-    names = []
+    names: list[str] = []
     for attr in operation.attributes.values():
         if isinstance(attr, ir.FlatSymbolRefAttr):
             names.append(attr.value)
@@ -57,5 +59,5 @@ def referenced_symbols(operation):
     return names
 
 
-def has_uses(op):
+def has_uses(op: ir.Operation) -> bool:
     return any(True for result in op.results for _ in result.uses)

@@ -19,16 +19,22 @@ function, so higher derivatives come from running the pass again.
 4. Replace the op by a func.call of the new function; repeat until none is left.
 """
 
-from mlax.core import dtypes, mlir
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from iree.compiler import ir
+
+from mlax.core import dtypes, mlir, op as op_table
+from mlax.core.aval import ShapedArray
 from mlax.core.mlir import Symbol
 from mlax.core.tape import Equation, LinearValue, Tape
 from mlax.core.trace import Trace, current_trace
 from mlax.ops._rules import add_tangents, instantiate, is_linear
-from mlax.passes._expansion import Interpreter, arg_avals, expand, reemit, result_avals, writer
+from mlax.passes._expansion import Interpreter, RuleContext, arg_avals, expand, reemit, result_avals, writer
 from mlax.passes._registry import register
 
 
-def _has_tangent(aval):
+def _has_tangent(aval: ShapedArray) -> bool:
     return dtypes.is_inexact(aval.dtype)
 
 
@@ -38,21 +44,23 @@ class Differentiate(Interpreter):
 
     unknown = "mlax-autodiff: cannot differentiate through {}"
 
-    def run(self, name, primals, tangents):
+    def run(self, name: str, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         """(results, result tangents) of @name on `primals` with `tangents` (None: zero)."""
         pairs = self.walk(self.module.function(name), list(zip(primals, tangents)))
         return [p for p, _ in pairs], [t for _, t in pairs]
 
-    def pullback(self, name, primals, tangents, cotangents):
+    def pullback(self, name: str, primals: Sequence[Any], tangents: Sequence[Any],
+                 cotangents: Sequence[Any]) -> list[Any]:
         """Cotangents of the operands whose `tangents` are linear, given those of @name's
         results at `primals`: @name's linear part recorded on a new tape and transposed."""
-        tape = Tape(current_trace())
+        tape = Tape(cast(Trace, current_trace()))
         inner = [tape.new_input(t.aval) if is_linear(t) else None for t in tangents]
         _, out_tangents = self.run(name, primals, inner)
         return backward_pass(self, tape, out_tangents, cotangents, inner)
 
-    def apply(self, operation, entry, ins):
+    def apply(self, operation: ir.Operation, entry: op_table.Op, ins: list[Any]) -> list[Any]:
         attrs = mlir.op_attrs(operation)
+        out_tangents: list[Any]
         primals, tangents = [p for p, _ in ins], [t for _, t in ins]
         if all(t is None for t in tangents):
             outs = reemit(operation, entry, primals, attrs)
@@ -72,15 +80,17 @@ class Differentiate(Interpreter):
 class _Backward:
     """A step on the tape whose transpose is the backward function a linearize rule gave."""
 
-    def __init__(self, name, backward, outs):
+    def __init__(self, name: str, backward: Callable[[list[Any]], list[Any]],
+                 outs: Sequence[LinearValue | None]) -> None:
         self.name, self.backward, self.outs = name, backward, outs
 
-    def transpose(self, ctx, cotangents, *operands):
+    def transpose(self, ctx: op_table.RuleContext, cotangents: Sequence[Any], *operands: Any) -> list[Any]:
         """Cotangents of the step's operands (the backward function takes every result's)."""
         return self.backward([instantiate(ct, o) if o is not None else None for ct, o in zip(cotangents, self.outs)])
 
 
-def _record(name, backward, tangents, outs):
+def _record(name: str, backward: Callable[[list[Any]], list[Any]], tangents: Sequence[Any],
+            outs: Sequence[Any]) -> list[LinearValue | None]:
     """Put a multi-result linear step on the tape of `tangents`; return its output tangents."""
     tape = next(t.tape for t in tangents if is_linear(t))
     linear_outs = [LinearValue(o.aval.strip_weak_type(), tape) if _has_tangent(o.aval) else None for o in outs]
@@ -88,11 +98,12 @@ def _record(name, backward, tangents, outs):
     return linear_outs
 
 
-def backward_pass(ctx, tape, out_tangents, cotangents, inputs):
+def backward_pass(ctx: Differentiate, tape: Tape, out_tangents: Sequence[Any], cotangents: Sequence[Any],
+                  inputs: Sequence[Any]) -> list[Any]:
     """Transpose the tape: cotangents of `inputs` (LinearValues or None) given those of `out_tangents`."""
-    accumulated = {}
+    accumulated: dict[int, Any] = {}
 
-    def accumulate(linear, ct):
+    def accumulate(linear: Any, ct: Any) -> None:
         if ct is not None and is_linear(linear):
             key = id(linear)
             accumulated[key] = ct if key not in accumulated else add_tangents([accumulated[key], ct])
@@ -112,13 +123,13 @@ def backward_pass(ctx, tape, out_tangents, cotangents, inputs):
 
 
 @writer("jvp")
-def jvp_function(ctx, callee, wrt):
+def jvp_function(ctx: RuleContext, callee: str, wrt: Sequence[int]) -> Symbol:
     """Write @callee_jvp(args, tangents of the args in `wrt`) -> (results, their tangents)."""
     in_avals = arg_avals(ctx.module.function(callee))
     trace = Trace(ctx.module.builder, f"{callee}_jvp", in_avals + [in_avals[i] for i in wrt])
     with trace:
         primals, tangent_args = trace.args[:len(in_avals)], trace.args[len(in_avals):]
-        tangents = [None] * len(in_avals)
+        tangents: list[Any] = [None] * len(in_avals)
         for i, t in zip(wrt, tangent_args):
             tangents[i] = t
         outs, out_tangents = Differentiate(ctx.module).run(callee, primals, tangents)
@@ -127,7 +138,7 @@ def jvp_function(ctx, callee, wrt):
 
 
 @writer("vjp")
-def vjp_function(ctx, callee, wrt):
+def vjp_function(ctx: RuleContext, callee: str, wrt: Sequence[int]) -> Symbol:
     """Write @callee_vjp(args, cotangents of the results) -> (results, cotangents of the args in `wrt`)."""
     function = ctx.module.function(callee)
     in_avals, out_avals = arg_avals(function), result_avals(function)
@@ -144,5 +155,5 @@ def vjp_function(ctx, callee, wrt):
 
 
 @register("mlax-autodiff")
-def autodiff(module_op):
+def autodiff(module_op: ir.Operation) -> None:
     expand(module_op, [jvp_function, vjp_function])

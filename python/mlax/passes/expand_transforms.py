@@ -7,10 +7,12 @@ the writer its entry names (every pass module registers its writers when the
 package `mlax.passes` is imported).
 """
 
+from iree.compiler import ir
+
 from mlax.passes._expansion import WRITERS, expand
 from mlax.passes._registry import register
 
 
 @register("mlax-expand-transforms")
-def expand_transforms(module_op):
+def expand_transforms(module_op: ir.Operation) -> None:
     expand(module_op, WRITERS.values())

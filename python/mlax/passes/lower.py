@@ -19,14 +19,14 @@ from mlax.passes._registry import register
 class LoweringContext:
     """What a lowering rule may ask about the op it lowers."""
 
-    def __init__(self, operation):
+    def __init__(self, operation: ir.Operation) -> None:
         self.op = operation
         self.in_avals = [aval_lib.from_type(v.type) for v in operation.operands]
         self.out_types = [r.type for r in operation.results]
         self.out_avals = [aval_lib.from_type(t) for t in self.out_types]
 
 
-def lower_op(operation):
+def lower_op(operation: ir.Operation) -> None:
     definition = op_table.lookup(operation.name)
     if definition is None:
         if operation.name.startswith("mlax."):
@@ -40,7 +40,7 @@ def lower_op(operation):
 
 
 @register("mlax-lower")
-def lower(module_op):
+def lower(module_op: ir.Operation) -> None:
     for func_op in _walk.functions(module_op):
         for operation in _walk.post_order(func_op):
             lower_op(operation)

@@ -28,12 +28,18 @@ folded across the devices with ctx.folded; custom-rule and checkpoint calls: the
 callee inline).
 """
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from iree.compiler import ir
+
 from mlax import ops
-from mlax.core import mlir
+from mlax.core import mlir, op as op_table
 from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace
 from mlax.ops.collectives import move, note_devices
-from mlax.passes._expansion import Interpreter, arg_avals, expand, mapped_aval, reemit, result_avals, writer
+from mlax.passes._expansion import (Interpreter, Module, RuleContext, arg_avals, expand, mapped_aval, reemit,
+                                    result_avals, writer)
 from mlax.passes._registry import register
 
 HOST = 0  # the device the function calling a pmap runs on
@@ -46,16 +52,16 @@ class Spmd(Interpreter):
 
     unknown = "mlax-pmap: cannot map {} over devices"
 
-    def __init__(self, module, axis_name, devices):
+    def __init__(self, module: Module, axis_name: str | None, devices: Iterable[int]) -> None:
         super().__init__(module)
         self.spmd_axis = axis_name
         self.devices = list(devices)
 
-    def run(self, name, args):
+    def run(self, name: str, args: Sequence[Sequence[Any]]) -> list[list[Any]]:
         """The results (each a list over the devices) of @name on `args` (likewise)."""
         return self.walk(self.module.function(name), args)
 
-    def apply(self, operation, entry, ins):
+    def apply(self, operation: ir.Operation, entry: op_table.Op, ins: list[Any]) -> list[Any]:
         attrs = mlir.op_attrs(operation)
         if self.module.uses_axis(operation, self.spmd_axis):
             if entry.spmd is None:
@@ -65,7 +71,7 @@ class Spmd(Interpreter):
         per_device = [reemit(operation, entry, [x[k] for x in ins], attrs) for k in range(len(self.devices))]
         return [list(values) for values in zip(*per_device)]
 
-    def folded(self, name, first_device_only=False):
+    def folded(self, name: str, first_device_only: bool = False) -> Symbol:
         """Symbol of @name run once per device: it takes each argument once per device
         (argument after argument) and returns each result likewise, or only the first
         device's results."""
@@ -79,7 +85,7 @@ class Spmd(Interpreter):
         return Symbol(trace.name)
 
 
-def _shard(x, axis, index, device):
+def _shard(x: Any, axis: int, index: int, device: int) -> Any:
     """Device `device`'s part of x: slice `index` along `axis` (all of x when axis is -1)."""
     if axis >= 0:
         x = ops.squeeze(ops.slice_in_dim(x, index, index + 1, axis=axis), (axis,))
@@ -87,7 +93,8 @@ def _shard(x, axis, index, device):
 
 
 @writer("pmap")
-def pmap_function(ctx, callee, in_axes, out_axes, axis_size, devices, axis_name=None):
+def pmap_function(ctx: RuleContext, callee: str, in_axes: Sequence[int], out_axes: Sequence[int], axis_size: int,
+                  devices: Sequence[int], axis_name: str | None = None) -> Symbol:
     """Write @callee_pmap: @callee run on each of `devices`, on its slice along `in_axes` of
     each argument (-1: all of it), the devices' results joined along `out_axes`."""
     function = ctx.module.function(callee)
@@ -115,5 +122,5 @@ def pmap_function(ctx, callee, in_axes, out_axes, axis_size, devices, axis_name=
 
 
 @register("mlax-pmap")
-def pmap(module_op):
+def pmap(module_op: ir.Operation) -> None:
     expand(module_op, [pmap_function])

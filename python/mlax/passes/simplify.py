@@ -15,25 +15,28 @@ from iree.compiler import ir
 from mlax.passes import _walk
 from mlax.passes._registry import register
 
+# (name, operands, attributes as (name, text), result types as text): ops with equal keys compute the same.
+CseKey = tuple[str, tuple[ir.Value, ...], tuple[tuple[str, str], ...], tuple[str, ...]]
 
-def _callee(call_op):
+
+def _callee(call_op: ir.Operation) -> str:
     return ir.FlatSymbolRefAttr(call_op.attributes["callee"]).value
 
 
-def _has_body(func_op):
+def _has_body(func_op: ir.Operation) -> bool:
     return len(func_op.regions[0].blocks) > 0
 
 
-def _calls(func_op, bodies):
+def _calls(func_op: ir.Operation, bodies: dict[str, ir.Operation]) -> list[ir.Operation]:
     """The func.call ops in func_op whose callee has a body here."""
     return [op for op in _walk.post_order(func_op) if _walk.is_call(op) and _callee(op) in bodies]
 
 
-def _check_no_recursion(bodies):
+def _check_no_recursion(bodies: dict[str, ir.Operation]) -> None:
     """Raise on a call cycle (f calls f, or f calls g calls f): inlining would never end."""
-    state = {}  # name -> "visiting" | "done"
+    state: dict[str, str] = {}  # name -> "visiting" | "done"
 
-    def visit(name):
+    def visit(name: str) -> None:
         if state.get(name) == "done":
             return
         if state.get(name) == "visiting":
@@ -47,7 +50,7 @@ def _check_no_recursion(bodies):
         visit(name)
 
 
-def inline_calls(module_op):
+def inline_calls(module_op: ir.Operation) -> None:
     bodies = {_walk.function_name(f): f for f in _walk.functions(module_op) if _has_body(f)}
     _check_no_recursion(bodies)
     changed = True
@@ -60,9 +63,9 @@ def inline_calls(module_op):
     _erase_unreferenced_private_functions(module_op)
 
 
-def _inline(call_op, callee):
+def _inline(call_op: ir.Operation, callee: ir.Operation) -> None:
     block = callee.regions[0].blocks[0]
-    mapping = {arg: operand for arg, operand in zip(block.arguments, call_op.operands)}
+    mapping: dict[ir.Value, ir.Value] = {arg: operand for arg, operand in zip(block.arguments, call_op.operands)}
     *body, terminator = _walk.operations(block)
     with ir.InsertionPoint(call_op):
         for operation in body:
@@ -76,7 +79,7 @@ def _inline(call_op, callee):
     _walk.replace_op(call_op, [mapping.get(v, v) for v in terminator.operands])
 
 
-def _remap_nested(operation, mapping):
+def _remap_nested(operation: ir.Operation, mapping: dict[ir.Value, ir.Value]) -> None:
     """Point uses of outer values inside the clone's regions at their copies."""
     for inner in _walk.post_order(operation):
         for i, operand in enumerate(inner.operands):
@@ -84,15 +87,15 @@ def _remap_nested(operation, mapping):
                 inner.operands[i] = mapping[operand]
 
 
-def _referenced_symbols(module_op):
-    names = set()
+def _referenced_symbols(module_op: ir.Operation) -> set[str]:
+    names: set[str] = set()
     for func_op in _walk.functions(module_op):
         for operation in _walk.post_order(func_op):
             names.update(_walk.referenced_symbols(operation))
     return names
 
 
-def _erase_unreferenced_private_functions(module_op):
+def _erase_unreferenced_private_functions(module_op: ir.Operation) -> None:
     while True:
         used = _referenced_symbols(module_op)
         dead = [f for f in _walk.functions(module_op)
@@ -105,19 +108,19 @@ def _erase_unreferenced_private_functions(module_op):
             f.erase()
 
 
-def _cse_key(operation):
+def _cse_key(operation: ir.Operation) -> CseKey:
     return (operation.name, tuple(operation.operands),
             tuple(sorted((name, str(attr)) for name, attr in operation.attributes.items())),
             tuple(str(r.type) for r in operation.results))
 
 
-def eliminate_common_subexpressions(module_op):
+def eliminate_common_subexpressions(module_op: ir.Operation) -> None:
     for block in _walk.function_blocks(module_op):
         _cse_block(block)
 
 
-def _cse_block(block):
-    seen = {}
+def _cse_block(block: ir.Block) -> None:
+    seen: dict[CseKey, ir.Operation] = {}
     for operation in _walk.operations(block):
         for region in operation.regions:
             for inner in region.blocks:
@@ -131,12 +134,12 @@ def _cse_block(block):
             seen[key] = operation
 
 
-def eliminate_dead_code(module_op):
+def eliminate_dead_code(module_op: ir.Operation) -> None:
     for block in _walk.function_blocks(module_op):
         _dce_block(block)
 
 
-def _dce_block(block):
+def _dce_block(block: ir.Block) -> None:
     for operation in reversed(_walk.operations(block)):
         if operation.name.startswith("mlax.") and not _walk.has_uses(operation):
             operation.erase()
@@ -147,7 +150,7 @@ def _dce_block(block):
 
 
 @register("mlax-simplify")
-def simplify(module_op):
+def simplify(module_op: ir.Operation) -> None:
     inline_calls(module_op)
     eliminate_common_subexpressions(module_op)
     eliminate_dead_code(module_op)

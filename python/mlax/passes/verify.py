@@ -7,13 +7,15 @@
 Raises ValueError naming the op and what is wrong.
 """
 
+from iree.compiler import ir
+
 from mlax.core import aval as aval_lib
 from mlax.core import mlir, op as op_table
 from mlax.passes import _walk
 from mlax.passes._registry import register
 
 
-def verify_op(operation):
+def verify_op(operation: ir.Operation) -> None:
     definition = op_table.lookup(operation.name)
     if definition is None:
         if operation.name.startswith("mlax."):
@@ -38,7 +40,7 @@ def verify_op(operation):
 
 
 @register("mlax-verify")
-def verify(module_op):
+def verify(module_op: ir.Operation) -> None:
     for func_op in _walk.functions(module_op):
         for operation in _walk.post_order(func_op):
             verify_op(operation)

@@ -18,11 +18,17 @@ and checkpoint calls) batch those functions through the batching writer here, so
 differentiating the batched function later still uses their rules.
 """
 
-from mlax.core import mlir
+from collections.abc import Sequence
+from typing import Any
+
+from iree.compiler import ir
+
+from mlax.core import mlir, op as op_table
 from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace
 from mlax.ops._batching import move_axis, to_front
-from mlax.passes._expansion import Interpreter, arg_avals, expand, mapped_aval, reemit, result_avals, writer
+from mlax.passes._expansion import (Interpreter, Module, RuleContext, arg_avals, expand, mapped_aval, reemit,
+                                    result_avals, writer)
 from mlax.passes._registry import register
 
 
@@ -33,15 +39,16 @@ class Batch(Interpreter):
 
     unknown = "mlax-vmap: cannot batch {}"
 
-    def __init__(self, module, size, axis_name=None):
+    def __init__(self, module: Module, size: int, axis_name: str | None = None) -> None:
         super().__init__(module, axis_name, size)
 
-    def run(self, name, args, dims):
+    def run(self, name: str, args: Sequence[Any],
+            dims: Sequence[int | None]) -> tuple[list[Any], list[int | None]]:
         """(results, their batch axes) of @name on `args` batched along `dims`."""
         pairs = self.walk(self.module.function(name), list(zip(args, dims)))
         return [x for x, _ in pairs], [d for _, d in pairs]
 
-    def apply(self, operation, entry, ins):
+    def apply(self, operation: ir.Operation, entry: op_table.Op, ins: list[Any]) -> list[Any]:
         attrs = mlir.op_attrs(operation)
         args, dims = [x for x, _ in ins], [d for _, d in ins]
         if all(d is None for d in dims):
@@ -59,7 +66,8 @@ class Batch(Interpreter):
 
 
 @writer("batched")
-def batched_function(ctx, callee, dims, size, front=True):
+def batched_function(ctx: RuleContext, callee: str, dims: Sequence[int | None], size: int,
+                     front: bool | Sequence[bool] = True) -> tuple[Symbol, list[int | None]]:
     """Write a version of @callee batched along `dims` (the axis ctx.axis_name); return (its
     Symbol, its results' batch axes). `front` (one flag, or one per result) says which
     results are batched along their first axis; the others keep the axis the rules gave
@@ -76,7 +84,8 @@ def batched_function(ctx, callee, dims, size, front=True):
 
 
 @writer("vmap")
-def vmap_function(ctx, callee, in_axes, out_axes, axis_size, axis_name=None):
+def vmap_function(ctx: RuleContext, callee: str, in_axes: Sequence[int], out_axes: Sequence[int], axis_size: int,
+                  axis_name: str | None = None) -> Symbol:
     """Write @callee_vmap: @callee mapped along `in_axes` of its arguments (-1: not mapped),
     its results along `out_axes`."""
     function = ctx.module.function(callee)
@@ -100,5 +109,5 @@ def vmap_function(ctx, callee, in_axes, out_axes, axis_size, axis_name=None):
 
 
 @register("mlax-vmap")
-def vmap(module_op):
+def vmap(module_op: ir.Operation) -> None:
     expand(module_op, [vmap_function])
