@@ -21,10 +21,10 @@ from mlax.core.aval import ShapedArray
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_elementwise
 from mlax.ops._rules import deflinear, defzero
-from mlax.ops._elementwise import (FLOAT, INTEGER, _binary_rule, _bits_dtype, _check_dtype, _entry, _h, _ir, _like,
-                                   _sign_bit, _unary_rule, check_same_shapes)
+from mlax.ops._elementwise import (FLOAT, INTEGER, ZERO, Binary, _binary_rule, _bits_dtype, _check_dtype, _entry, _h,
+                                   _ir, _like, _sign_bit, _unary_rule, check_same_shapes, define_row)
 
-__all__ = ["nextafter", "frexp", "ldexp", "modf", "gcd", "lcm"]
+__all__ = ["frexp", "ldexp", "modf", "gcd", "lcm"]  # and nextafter, added by its row
 
 
 # -- nextafter: the neighbouring float ----------------------------------------------------
@@ -49,18 +49,9 @@ def _lower_nextafter(ctx, x, y):
     return _hlo.select(is_nan, _h("stablehlo.add", x, y), _hlo.select(_hlo.compare(key_x, key_y, "EQ"), y, result))
 
 
-nextafter_p = _entry("nextafter", ["lhs", "rhs"], _binary_rule("nextafter", FLOAT), _lower_nextafter, np.nextafter,
-                     doc="Elementwise nextafter: " + _ir("nextafter", ["f32", "f32"], ["f32"]))
-
-
-def nextafter(x, y):
-    """The float next to x toward y, as numpy.nextafter."""
-    return nextafter_p(*_like((x, y)))
-
-
-# nextafter steps to the neighbouring float: treated like rounding, its derivative is zero.
-defzero(nextafter_p)
-defbatch_elementwise(nextafter_p)
+# One row, as in the elementwise tables: it steps to the neighbouring float, so, like
+# rounding, its derivative is zero.
+define_row("nextafter", Binary(_lower_nextafter, FLOAT, np.nextafter, ZERO), globals())
 
 
 # -- floats taken apart: frexp, ldexp, modf ------------------------------------------------
