@@ -5,6 +5,8 @@ methods (`x + y`, `x.sum(0)`, `x[1:, None]`, `x.at[...]`) when it is imported,
 so they mean the same traced or eager without core depending on mlax.numpy.
 """
 
+from __future__ import annotations
+
 from typing import TYPE_CHECKING, Any
 
 from mlax.core.aval import ShapedArray

@@ -1,5 +1,7 @@
 """Abstract values: what tracing knows about an array (shape, dtype, weak type)."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 
 import numpy as np

@@ -5,6 +5,8 @@ vmap(..., axis_name=...) or pmap(..., axis_name=...) being traced with that
 name binds it. Like the trace stack, the bindings are per thread.
 """
 
+from __future__ import annotations
+
 import contextlib
 import threading
 from collections.abc import Iterator

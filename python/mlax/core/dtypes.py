@@ -6,6 +6,8 @@ least upper bound of the two in the lattice below. With x64 disabled, 64-bit
 types are canonicalized to their 32-bit counterparts.
 """
 
+from __future__ import annotations
+
 import functools
 from collections.abc import Callable
 

@@ -10,6 +10,8 @@ avals only: tracing (core/trace.py) and the passes build functions through them.
     fn.finish([y])
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 

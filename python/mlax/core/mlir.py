@@ -5,6 +5,8 @@ a traced module is handed to IREE without printing and re-parsing it. The
 context allows unregistered dialects: mlax ops are generic operations.
 """
 
+from __future__ import annotations
+
 import functools
 import sys
 import types

@@ -7,6 +7,8 @@ reference for tests. Passes, the IRDL generator and the tests iterate
 `OPS`; no other file lists op names.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, Protocol
 

@@ -10,6 +10,8 @@ as usual; they are the primal computation and the residuals the transposed
 program reads.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 

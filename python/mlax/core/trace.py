@@ -8,6 +8,8 @@ function, and whoever calls it (a transformation op, or the runtime for a
 top-level jit) passes them in. With no trace active, ops run eagerly.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import threading

@@ -6,6 +6,8 @@ batched). It returns (outputs, output batch dims). Rules emit ordinary mlax
 ops through mlax.lax.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 

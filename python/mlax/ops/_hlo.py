@@ -5,6 +5,8 @@ op classes); each builder inserts at the current insertion point, which the
 lowering pass sets before calling an op's lowering.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 

@@ -11,6 +11,8 @@ one cotangent. An op with a transpose rule states the operands it is linear
 in (`Op.linear_operands`): the tape refuses a tangent anywhere else.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 

@@ -5,6 +5,8 @@ Each pass is a Python function over a module, registered with `@register`
 PassManager. Importing this package imports every pass module.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Sequence
 
 from iree.compiler import ir, passmanager

@@ -20,6 +20,8 @@ values to new ones, each op applied through its op-table entry); it is also the
 `RuleContext` the rules get first.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Sequence, ValuesView
 from typing import Any, TypeVar, cast
 

@@ -1,5 +1,7 @@
 """The name -> pass registry: each pass module registers its pass here with `@register`."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 
 from iree.compiler import ir

@@ -1,5 +1,7 @@
 """Helpers the passes share for walking and editing MLIR."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 
 from iree.compiler import ir

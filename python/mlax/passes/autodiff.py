@@ -19,6 +19,8 @@ function, so higher derivatives come from running the pass again.
 4. Replace the op by a func.call of the new function; repeat until none is left.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 

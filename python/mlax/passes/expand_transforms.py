@@ -7,6 +7,8 @@ the writer its entry names (every pass module registers its writers when the
 package `mlax.passes` is imported).
 """
 
+from __future__ import annotations
+
 from iree.compiler import ir
 
 from mlax.passes._expansion import WRITERS, expand

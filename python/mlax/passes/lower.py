@@ -8,6 +8,8 @@
 After this pass the module holds no mlax op and passes MLIR's verifier.
 """
 
+from __future__ import annotations
+
 from iree.compiler import ir
 
 from mlax.core import aval as aval_lib

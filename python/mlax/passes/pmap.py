@@ -28,6 +28,8 @@ folded across the devices with ctx.folded; custom-rule and checkpoint calls: the
 callee inline).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from typing import Any
 

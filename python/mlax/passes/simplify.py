@@ -10,6 +10,8 @@ their effects); mlax ops are all pure, so this pass does the job for them.
 3. DCE: mlax ops whose results are unused are erased, last to first.
 """
 
+from __future__ import annotations
+
 from iree.compiler import ir
 
 from mlax.passes import _walk

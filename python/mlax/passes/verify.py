@@ -7,6 +7,8 @@
 Raises ValueError naming the op and what is wrong.
 """
 
+from __future__ import annotations
+
 from iree.compiler import ir
 
 from mlax.core import aval as aval_lib

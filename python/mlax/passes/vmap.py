@@ -18,6 +18,8 @@ and checkpoint calls) batch those functions through the batching writer here, so
 differentiating the batched function later still uses their rules.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import Any
 
