@@ -87,15 +87,22 @@ def _count(a, axes, where_):
     return sum(astype(asarray(where_), bool) & np.ones(a.shape, bool), axis=axes, keepdims=True)
 
 
+def _accumulation_dtype(dtype):
+    """The dtype means and variances are computed in: float32 for float16 and bfloat16
+    (as JAX does: their sums and counts overflow or round away), else `dtype`."""
+    return dtypes.float32 if dtype in (dtypes.float16, dtypes.bfloat16) else dtype
+
+
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over `axis`; integers average in floating point."""
     a = asarray(a)
     axes = _axes(axis, a.ndim)
     if dtype is None:
         dtype = inexact_dtype(a.dtype)
-    total = sum(astype(a, dtype), axes, keepdims=True, where=where)
+    wide = _accumulation_dtype(dtypes.canonicalize(dtype))
+    total = sum(astype(a, wide), axes, keepdims=True, where=where)
     count = _count(a, axes, where)
-    out_value = total / (astype(count, dtype) if not isinstance(count, int) else count)
+    out_value = astype(total / (astype(count, wide) if not isinstance(count, int) else count), dtype)
     return out_value if keepdims else lax.squeeze(out_value, axes)
 
 
@@ -106,12 +113,14 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     (a,) = promote_args_inexact("var", a)
     if dtype is not None:
         a = astype(a, dtype)
+    result_dtype = a.dtype
+    a = astype(a, _accumulation_dtype(a.dtype))
     axes = _axes(axis, a.ndim)
     centered = a - mean(a, axes, keepdims=True, where=where)
     squared = lax.real(centered * lax.conj(centered)) if dtypes.is_complex(a.dtype) else centered * centered
     count = _count(a, axes, where)
     total = sum(squared, axes, keepdims=True, where=where)
-    out_value = total / (count - ddof)
+    out_value = astype(total / (count - ddof), dtypes.real_dtype(result_dtype))
     return out_value if keepdims else lax.squeeze(out_value, axes)
 
 

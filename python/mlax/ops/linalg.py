@@ -70,7 +70,15 @@ def _lower_dot_general(ctx, lhs, rhs, lhs_contracting, rhs_contracting, lhs_batc
         "#stablehlo.dot<lhs_batching_dimensions = [%s], rhs_batching_dimensions = [%s], "
         "lhs_contracting_dimensions = [%s], rhs_contracting_dimensions = [%s]>"
         % tuple(", ".join(map(str, axes)) for axes in (lhs_batch, rhs_batch, lhs_contracting, rhs_contracting)))
-    return _hlo.value("stablehlo.dot_general", [lhs, rhs], ctx.out_types[0], dot_dimension_numbers=numbers)
+    out_type = ctx.out_types[0]
+    dtype = _hlo.dtype_of(lhs)
+    if dtype in (dtypes.float16, dtypes.bfloat16) and preferred_element_type in (None, dtype):
+        # Half-precision products accumulate in float32, as XLA does (a float16 dot of 4096
+        # ones gave 2048, where its accumulator stopped growing), rounded once at the end.
+        wide = mlir.tensor_type(mlir.shape_dtype(out_type)[0], dtypes.float32)
+        return _hlo.convert(_hlo.value("stablehlo.dot_general", [lhs, rhs], wide, dot_dimension_numbers=numbers),
+                            dtype)
+    return _hlo.value("stablehlo.dot_general", [lhs, rhs], out_type, dot_dimension_numbers=numbers)
 
 
 def _np_dot_general(lhs, rhs, lhs_contracting, rhs_contracting, lhs_batch, rhs_batch, preferred_element_type=None):
