@@ -53,7 +53,9 @@ class Table:
         print("-" * len(header))
         for metric, unit, m, n, j in self.rows:
             def fmt(v):
-                return f"{v:10.3f}" if v is not None else f"{'-':>10s}"
+                if v is None:
+                    return f"{'-':>10s}"
+                return f"{v:10.1e}" if 0 < abs(v) < 1e-2 else f"{v:10.3f}"
 
             def ratio(v):
                 return f"{m / v:9.2f}x" if v else f"{'-':>10s}"

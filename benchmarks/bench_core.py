@@ -6,6 +6,7 @@
 - first call of a 30-op function: cold (new process, empty compile cache) and
   from the disk cache (new process, cache filled by the cold run)
 - a fused 8-op elementwise chain on 1M and 16M float32 elements (ms)
+- float32 sums of 1M and 50M elements (ms, with each library's relative error)
 - float32 matmul 1024x1024 (GFLOP/s)
 """
 
@@ -93,6 +94,27 @@ def main():
             jf(jd).block_until_ready()
             jax_ms = best_time(lambda: jf(jd).block_until_ready()) * 1e3
         table.add(f"8-op elementwise chain, {n >> 20}M f32", "ms", mlax_ms, numpy_ms, jax_ms)
+
+    # Long float32 sums (a tree of short blocks: accurate past 2**24 terms), with each
+    # library's relative error against a float64 sum.
+    for n in (1_000_000, 50_000_000):
+        data = np.random.default_rng(2).random(n, dtype=np.float32)
+        exact = data.astype(np.float64).sum()
+        msum = mlax.jit(mnp.sum)
+        md = mnp.asarray(data)
+        msum(md).block_until_ready()
+        mlax_ms = best_time(lambda: msum(md).block_until_ready(), number=5) * 1e3
+        numpy_ms = best_time(lambda: data.sum(), number=5) * 1e3
+        errors = {"mlax": abs(float(msum(md)) / exact - 1), "numpy": abs(float(data.sum()) / exact - 1)}
+        jax_ms = None
+        if jax:
+            jsum = jax.jit(jnp.sum)
+            jd = jnp.asarray(data)
+            jsum(jd).block_until_ready()
+            jax_ms = best_time(lambda: jsum(jd).block_until_ready(), number=5) * 1e3
+            errors["jax"] = abs(float(jsum(jd)) / exact - 1)
+        table.add(f"sum of {n / 1e6:g}M f32", "ms", mlax_ms, numpy_ms, jax_ms)
+        table.add("  its error relative to float64", "rel.", errors["mlax"], errors["numpy"], errors.get("jax"))
 
     # Matmul.
     size = 1024
