@@ -39,8 +39,11 @@ class ModuleBuilder:
         self.total_elements = 0     # produced by the ops built into it
         self.largest_elements = 0   # produced by its largest op
         self.has_control_flow = False
-        self._names: set[str] = {ir.StringAttr(op.attributes["sym_name"]).value
-                       for op in self.body.operations if "sym_name" in op.operation.attributes}
+        # The module's symbol table: its functions by name, kept as functions are built.
+        self.functions: dict[str, ir.Operation] = {
+            ir.StringAttr(op.operation.attributes["sym_name"]).value: op.operation
+            for op in self.body.operations if "sym_name" in op.operation.attributes}
+        self._names: set[str] = set(self.functions)
 
     @property
     def work(self) -> int:
@@ -78,6 +81,7 @@ class FunctionBuilder:
             with ir.InsertionPoint(module.body):
                 self.func = func_dialect.FuncOp(self.name, fn_type, visibility="private" if private else None)
             self.block = self.func.add_entry_block()
+        module.functions[self.name] = self.func.operation
 
     @property
     def arguments(self) -> list[ir.Value]:

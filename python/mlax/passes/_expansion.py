@@ -22,6 +22,7 @@ values to new ones, each op applied through its op-table entry); it is also the
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterable, Sequence, ValuesView
 from typing import Any, TypeVar, cast
 
@@ -67,10 +68,11 @@ class Module:
         self.builder = ModuleBuilder(module_op)
 
     def function(self, name: str) -> ir.Operation:
-        for f in _walk.functions(self.module_op):
-            if _walk.function_name(f) == name:
-                return f
-        raise ValueError(f"no function @{name} in the module")
+        """The function @name, from the module builder's symbol table."""
+        function = self.builder.functions.get(name)
+        if function is None:
+            raise ValueError(f"no function @{name} in the module")
+        return function
 
     def operations(self) -> list[ir.Operation]:
         """Every operation in the module's functions, inner ops first."""
@@ -87,12 +89,6 @@ class Module:
                 for symbol in _walk.referenced_symbols(operation):
                     self.referenced(self.function(symbol), seen)
         return seen.values()
-
-    def ready(self, operation: ir.Operation) -> bool:
-        """Whether `operation`'s callee reaches no unexpanded transformation op."""
-        callee = self.function(mlir.op_attrs(operation)["callee"])
-        return not any(transformation_writer(inner)
-                       for f in self.referenced(callee) for inner in _walk.post_order(f))
 
     def uses_axis(self, operation: ir.Operation, axis_name: str | None) -> bool:
         """Whether `operation` is, or calls a function holding, a collective over `axis_name`."""
@@ -150,20 +146,59 @@ def replace_by_call(operation: ir.Operation, name: str) -> None:
     _walk.replace_op(operation, list(call.results))
 
 
+class _CallGraph:
+    """Per function of a module: its transformation ops and the functions it refers to,
+    rescanned only for the functions a round of expansion changed or added."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.transformations: dict[str, list[ir.Operation]] = {}
+        self.callees: dict[str, set[str]] = {}
+
+    def scan(self, changed: Iterable[str]) -> None:
+        """Read the `changed` functions again, and every function new since the last scan."""
+        for name in set(changed) | (self.module.builder.functions.keys() - self.transformations.keys()):
+            operations = _walk.post_order(self.module.function(name))
+            self.transformations[name] = [op for op in operations if transformation_writer(op)]
+            self.callees[name] = {symbol for op in operations for symbol in _walk.referenced_symbols(op)}
+
+    def holding(self) -> set[str]:
+        """The functions holding a transformation op or calling, however indirectly, one that does."""
+        holding = {name for name, ops in self.transformations.items() if ops}
+        callers: collections.defaultdict[str, set[str]] = collections.defaultdict(set)
+        for name, callees in self.callees.items():
+            for callee in callees:
+                callers[callee].add(name)
+        unvisited = list(holding)
+        while unvisited:
+            for caller in callers[unvisited.pop()] - holding:
+                holding.add(caller)
+                unvisited.append(caller)
+        return holding
+
+
 def expand(module_op: ir.Operation, writers: Iterable[Callable[..., Any]]) -> None:
     """Expand the transformation ops that `writers` write, innermost first, until none is left;
     then, if no transformation op is left at all, make plain calls of the "calls_callee" ops."""
     module = Module(module_op)
     chosen = set(writers)
+    graph, changed = _CallGraph(module), set(module.builder.functions)
     while True:
-        pending = [op for op in module.operations() if transformation_writer(op) in chosen]
-        ready = next((op for op in pending if module.ready(op)), None)
-        if ready is None:
+        # Every op whose callee reaches no transformation op is ready; expanding one never
+        # makes another unready, so all of them expand in one round (rounds: nesting depth).
+        graph.scan(changed)
+        holding = graph.holding()
+        pending = [(name, op) for name, ops in graph.transformations.items() for op in ops
+                   if transformation_writer(op) in chosen]
+        ready = [(name, op) for name, op in pending if mlir.op_attrs(op)["callee"] not in holding]
+        if not ready:
             if pending and chosen >= set(WRITERS.values()):
                 raise ValueError("transformation ops refer to each other recursively")
             break
-        _expand_one(module, ready)
-    if not any(transformation_writer(op) for op in module.operations()):
+        for _, operation in ready:
+            _expand_one(module, operation)
+        changed = {name for name, _ in ready}
+    if not any(graph.transformations.values()):
         for operation in module.operations():
             entry = op_table.lookup(operation.name)
             if entry is not None and "calls_callee" in entry.traits:
