@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import types
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,12 @@ from mlax.core import dtypes
 sys.modules.setdefault("iree.compiler.dialects.mlax", types.ModuleType("iree.compiler.dialects.mlax"))
 
 _session: Session | None = None
+
+# Held while a thread builds, transforms, prints or compiles IR: the process has one MLIR
+# context and one IREE compiler session, which threads must not use at once (three threads
+# calling jit crashed IREE's compiler). Re-entrant: tracing runs the user's function, which
+# may jit and compile an inner function.
+lock = threading.RLock()
 
 # Process-wide IREE compiler options (the per-session flags do not reach these).
 # Indirect command buffers are off: IREE 3.13 records some programs with loops inside

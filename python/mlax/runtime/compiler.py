@@ -8,16 +8,18 @@ and a file holding the IR it failed on.
 """
 
 import contextlib
+import ctypes
 import hashlib
 import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 
 import numpy as np
 
 from iree.compiler import version as iree_version
-from iree.compiler.api import Output, Session, Source
+from iree.compiler.api import Invocation, Output, Session, Source, ctypes_dl
 
 from mlax import errors
 from mlax._version import __version__
@@ -98,20 +100,25 @@ def save_failed_ir(stage, text):
     return path
 
 
+# IREE's C API reports an invocation's diagnostics to a callback (severity, message, size,
+# user data); its Python API offers only printing them to the process's stderr.
+_DIAGNOSTIC_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+_enable_callback_diagnostics = ctypes_dl._dylib.ireeCompilerInvocationEnableCallbackDiagnostics
+_enable_callback_diagnostics.argtypes = [ctypes.c_void_p, ctypes.c_int, _DIAGNOSTIC_CALLBACK, ctypes.c_void_p]
+_enable_callback_diagnostics.restype = None
+
+
 @contextlib.contextmanager
-def _captured_stderr():
-    """Collect what native code writes to fd 2 (IREE's diagnostics) meanwhile."""
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        captured = []
-        try:
-            yield captured
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            captured.append(sink.read().decode(errors="replace"))
+def _collected_diagnostics(invocation: Invocation) -> Iterator[list[str]]:
+    """The diagnostics `invocation` reports meanwhile, as a list of messages (nothing is
+    written to the process's stderr, which other threads may be using)."""
+    messages: list[str] = []
+
+    def collect(severity, message, size, user_data):
+        messages.append(ctypes.string_at(message, size).decode(errors="replace"))
+    callback = _DIAGNOSTIC_CALLBACK(collect)
+    _enable_callback_diagnostics(invocation._inv_p, 0, callback, None)
+    yield messages
 
 
 # A dot_general contracting over this many elements per output is "large" (packing
@@ -145,36 +152,43 @@ def module_features(text):
 def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
-    text = str(module) if text is None else text
-    flags = backend.flags(portable, module_features(text), num_devices(module.operation))
-    if '"mlax.' in text:
-        # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
-        raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
-                                      save_failed_ir("iree-input", text))
-    key = cache_key(text, flags)
+    # The module's MLIR context and the compiler session serve one thread at a time.
+    with mlir.lock:
+        text = str(module) if text is None else text
+        flags = backend.flags(portable, module_features(text), num_devices(module.operation))
+        if '"mlax.' in text:
+            # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
+            raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
+                                          save_failed_ir("iree-input", text))
+        key = cache_key(text, flags)
+        if _cache_enabled():
+            cached = _read_cache(key)
+            if cached is not None:
+                return cached
+        vmfb = _compile(module, backend_name, flags, text)
     if _cache_enabled():
-        cached = _read_cache(key)
-        if cached is not None:
-            return cached
+        _write_cache(key, vmfb)
+    return vmfb
+
+
+def _compile(module, backend_name, flags, text):
+    """Run IREE's compiler on `module` in process; its diagnostics go into the error."""
     buffer = io.BytesIO()
     module.operation.write_bytecode(buffer)
     session = _session(flags)
     invocation = session.invocation()
     try:
-        invocation.enable_console_diagnostics()
-        invocation.parse_source(Source.wrap_buffer(session, buffer.getvalue()))
-        with _captured_stderr() as diagnostics:
+        with _collected_diagnostics(invocation) as diagnostics:
+            invocation.parse_source(Source.wrap_buffer(session, buffer.getvalue()))
             ok = invocation.execute()
         if not ok:
             stage = f"IREE compilation for backend '{backend_name}'"
             path = save_failed_ir(stage, text)
-            raise errors.CompilationError(stage, diagnostics[0].strip() or "no diagnostics", path)
+            raise errors.CompilationError(stage, "\n".join(diagnostics).strip() or "no diagnostics", path)
         output = Output.open_membuffer()
         invocation.output_vm_bytecode(output)
         vmfb = bytes(output.map_memory())
         output.close()
     finally:
         invocation.close()
-    if _cache_enabled():
-        _write_cache(key, vmfb)
     return vmfb

@@ -9,6 +9,7 @@ devices (pmap) is loaded with all of them.
 """
 
 import os
+import threading
 
 import numpy as np
 
@@ -181,6 +182,7 @@ class Executable:
         hal_module = _multi_device_module(devices) if devices else device.hal_module(self.inline)
         self.context = rt.VmContext(vm_instance(), [hal_module, self.vm_module])
         self.function = self.vm_module.lookup_function(entry)
+        self._lock = threading.Lock()
         if self.function is None:
             raise errors.CompilationError("loading", f"the module has no function @{entry}")
 
@@ -190,7 +192,8 @@ class Executable:
         for view in buffer_views:
             args.push_ref(view)
         results = rt.VmVariantList(num_results)
-        self.context.invoke(self.function, args, results)
+        with self._lock:  # a VM context runs one invocation at a time
+            self.context.invoke(self.function, args, results)
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)]
 
 

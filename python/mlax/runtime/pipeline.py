@@ -35,13 +35,14 @@ INLINE_WORK_LIMIT = 1 << 16
 def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False):
     """Trace `fun(*args)` for flat `in_avals` shaped as `in_tree` into a Program
     (whose arrays closed over are constants in the IR with `embed_constants`)."""
-    builder = ModuleBuilder()
-    with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants) as trace:
-        args, kwargs = in_tree.unflatten(trace.args)
-        out = fun(*args, **kwargs)
-        out_leaves, out_tree = tree_flatten(out)
-        trace.finish(out_leaves)
-    return Program(builder, trace, in_tree, out_tree)
+    with mlir.lock:
+        builder = ModuleBuilder()
+        with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants) as trace:
+            args, kwargs = in_tree.unflatten(trace.args)
+            out = fun(*args, **kwargs)
+            out_leaves, out_tree = tree_flatten(out)
+            trace.finish(out_leaves)
+        return Program(builder, trace, in_tree, out_tree)
 
 
 class Program:
@@ -73,17 +74,18 @@ class Program:
 
     def lower(self):
         """Run the mlax passes; afterwards the module is StableHLO and MLIR-verified."""
-        if "stablehlo" in self._stage_texts:
+        with mlir.lock:
+            if "stablehlo" in self._stage_texts:
+                return self.module
+            passes.run(self.module, LOWERING_PASSES)
+            with mlir.context():
+                if not self.module.operation.verify():
+                    text = str(self.module)
+                    raise errors.CompilationError("MLIR verification after mlax-lower", "the module is invalid",
+                                                  compiler.save_failed_ir("mlax-lower", text))
+            self._stage_texts["stablehlo"] = str(self.module)
+            self.written_args = aliasing.written_arguments(self.module.operation, self.name)
             return self.module
-        passes.run(self.module, LOWERING_PASSES)
-        with mlir.context():
-            if not self.module.operation.verify():
-                text = str(self.module)
-                raise errors.CompilationError("MLIR verification after mlax-lower", "the module is invalid",
-                                              compiler.save_failed_ir("mlax-lower", text))
-        self._stage_texts["stablehlo"] = str(self.module)
-        self.written_args = aliasing.written_arguments(self.module.operation, self.name)
-        return self.module
 
     def vmfb(self, backend_name, portable=False):
         """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable."""
