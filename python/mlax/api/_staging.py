@@ -11,7 +11,7 @@ from mlax.core import dtypes
 from mlax.api.jit import Jitted
 from mlax.core.mlir import Symbol
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.trace import Trace, aval_of, current_trace
+from mlax.core.trace import Trace, aval_of, current_trace, user_frame
 from mlax import ops
 from mlax.tree_util import tree_flatten
 
@@ -26,7 +26,7 @@ def trace_function(fun, args, kwargs=None, name=None, post=None, avals=None):
     parent = current_trace()
     leaves, in_tree = tree_flatten((tuple(args), dict(kwargs or {})))
     avals = [aval_of(x) for x in leaves] if avals is None else avals
-    sub = Trace(parent.builder, name or getattr(fun, "__name__", "fn"), avals, parent=parent)
+    sub = Trace(parent.builder, name or getattr(fun, "__name__", "fn"), avals, parent=parent, origin=user_frame())
     with sub:
         inner_args, inner_kwargs = in_tree.unflatten(sub.args)
         out = fun(*inner_args, **inner_kwargs)

@@ -31,14 +31,15 @@ def _wrt_leaves(args, argnums):
         count = len(tree_flatten(a)[0])
         ranges.append(range(start, start + count))
         start += count
-    for i in argnums:
-        if not -len(args) <= i < len(args):
-            raise TypeError(f"argnums {argnums} refers to argument {i}, but the function was called with "
-                            f"{len(args)} positional arguments")
     return [k for i in argnums for k in ranges[i % len(args)]], ranges
 
 
 def _check_differentiable_inputs(name, args, argnums):
+    """ValueError for argnums naming no positional argument, TypeError for a non-float input."""
+    for i in argnums:
+        if not -len(args) <= i < len(args):
+            raise ValueError(f"{name}: argnums {argnums} refers to argument {i}, but the function was called "
+                             f"with {len(args)} positional argument{'s' if len(args) != 1 else ''}")
     for i in argnums:
         for leaf in tree_flatten(args[i])[0]:
             aval = aval_of(leaf)

@@ -92,9 +92,11 @@ class Trace:
     Tracers, the capture of outer values and its place on the trace stack."""
 
     def __init__(self, builder: ModuleBuilder, name: str, in_avals: Sequence[ShapedArray],
-                 parent: "Trace | None" = None, private: bool = True, embed_constants: bool = False) -> None:
+                 parent: "Trace | None" = None, private: bool = True, embed_constants: bool = False,
+                 origin: str | None = None) -> None:
         self.builder = builder
         self.parent = parent
+        self.origin = origin  # the user's file:line that started tracing, for tracer-leak errors
         # Concrete arrays become constants in the IR rather than extra arguments
         # (for export, whose program must stand alone).
         self.embed_constants = embed_constants
@@ -126,11 +128,7 @@ class Trace:
             if x._trace is self:
                 return x.value
             if x._trace.finished or not self._encloses(x._trace):
-                raise errors.UnexpectedTracerError(
-                    f"a traced value ({x.aval.str_short()}) from a finished transformation was used "
-                    f"outside it (a tracer leak): it was created while tracing '{x._trace.name}'; "
-                    "return values from transformed functions instead of storing them in globals or closures"
-                )
+                raise x.leak_error()
             return self._capture(x)
         if _is_concrete_array(x) and not self.embed_constants:
             return self._capture(x)
@@ -218,6 +216,9 @@ def bind(op: "Op", operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
     if linear is not None:
         outs = linear.tape.record(op, operands, attrs)
     elif (trace := current_trace()) is None:
+        leaked = next((x for x in operands if isinstance(x, Tracer)), None)
+        if leaked is not None:
+            raise leaked.leak_error()
         outs = _hooks.eager(op, operands, attrs)
     else:
         outs = trace.emit(op, operands, attrs)
@@ -259,6 +260,15 @@ class Tracer(ArrayMethods):
         if not self.shape:
             raise TypeError("len() of unsized object")
         return self.shape[0]
+
+    def leak_error(self) -> errors.UnexpectedTracerError:
+        """The error for this tracer used outside the transformation that made it."""
+        trace = self._trace
+        started = f" (traced from {trace.origin})" if trace.origin else ""
+        return errors.UnexpectedTracerError(
+            f"a traced value ({self.aval.str_short()}) from a finished transformation was used outside it at "
+            f"{user_frame()} (a tracer leak): it was created while tracing '{trace.name}'{started}; return "
+            "values from transformed functions instead of storing them in globals or closures")
 
     def _concretization_error(self, what: str) -> errors.ConcretizationTypeError:
         return errors.ConcretizationTypeError(

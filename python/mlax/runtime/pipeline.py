@@ -12,7 +12,7 @@ import numpy as np
 from mlax import errors, passes
 from mlax.core import mlir
 from mlax.core.ir_builder import ModuleBuilder
-from mlax.core.trace import Trace
+from mlax.core.trace import Trace, user_frame
 from mlax.ops.collectives import num_devices
 from mlax.tree_util import tree_flatten
 from mlax.runtime.array import Array, device_put
@@ -37,7 +37,8 @@ def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False):
     (whose arrays closed over are constants in the IR with `embed_constants`)."""
     with mlir.lock:
         builder = ModuleBuilder()
-        with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants) as trace:
+        with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants,
+                   origin=user_frame()) as trace:
             args, kwargs = in_tree.unflatten(trace.args)
             out = fun(*args, **kwargs)
             out_leaves, out_tree = tree_flatten(out)
