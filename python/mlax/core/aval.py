@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from iree.compiler import ir
 
 from mlax.core import dtypes, mlir
+
+
+def concrete_shape(shape: Any) -> tuple[int, ...]:
+    """A shape argument (an integer or a sequence of them) as a tuple of ints: TypeError for
+    anything else (a float such as 2.5 is not truncated), ValueError for a negative size."""
+    entries = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    try:
+        dims = tuple(operator.index(d) for d in entries)
+    except TypeError:
+        raise TypeError(f"shapes must be integers or sequences of integers, got {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"negative dimensions are not allowed, got shape {shape!r}")
+    return dims
 
 
 class ShapedArray:
@@ -18,7 +32,8 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak_type")
 
     def __init__(self, shape: Sequence[int | None], dtype: npt.DTypeLike, weak_type: bool = False) -> None:
-        self.shape: tuple[int | None, ...] = tuple(None if d is None else int(d) for d in shape)  # None: dynamic
+        self.shape: tuple[int | None, ...] = tuple(None if d is None else operator.index(d)
+                                                   for d in shape)  # None: a dynamic size
         self.dtype: np.dtype = np.dtype(dtype)
         self.weak_type: bool = bool(weak_type)
 

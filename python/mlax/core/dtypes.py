@@ -165,7 +165,12 @@ def python_scalar_dtype(value: object) -> np.dtype:
     if isinstance(value, bool):
         return bool_
     if isinstance(value, int):
-        return default_int()
+        dtype = default_int()
+        bounds = np.iinfo(dtype)
+        if not bounds.min <= value <= bounds.max:
+            # As JAX: no silent wraparound (2**40 became 0); x64 gives int64.
+            raise OverflowError(f"Python int {value} too large to convert to {dtype.name}")
+        return dtype
     if isinstance(value, float):
         return default_float()
     if isinstance(value, complex):

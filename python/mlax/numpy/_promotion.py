@@ -11,6 +11,7 @@ import numpy as np
 from mlax import lax
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
+from mlax.core.aval import concrete_shape
 from mlax.core.trace import aval_of
 from mlax.numpy._dtypes import _dtype_arg, _ScalarType, asarray
 
@@ -48,7 +49,7 @@ def inexact_dtype(dtype):
 
 def _shape_arg(shape):
     """A user's shape argument (an int or a sequence of ints) as a tuple."""
-    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+    return concrete_shape(shape)
 
 
 def broadcast_shapes(*shapes):

@@ -19,7 +19,7 @@ from iree.compiler import ir
 from mlax import ops
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.aval import ShapedArray
+from mlax.core.aval import ShapedArray, concrete_shape
 from mlax.core.op import Op
 from mlax.core.trace import aval_of, current_trace, device_constant, install_constant_builder
 from mlax.ops import _hlo, elementwise
@@ -59,7 +59,7 @@ constant_p = Op("constant", [], _constant_rule,
 
 def full(shape, fill_value, dtype=None, weak_type=False):
     """An array of `shape` filled with `fill_value`."""
-    shape = tuple(int(d) for d in shape)
+    shape = concrete_shape(shape)
     if dtype is None:
         aval = aval_of(fill_value)
         dtype, weak_type = aval.dtype, aval.weak_type
@@ -159,7 +159,7 @@ broadcast_in_dim_p = Op(
 
 def broadcast_in_dim(operand, shape, broadcast_dimensions):
     """Broadcast `operand` to `shape`, its axis i going to broadcast_dimensions[i]."""
-    shape, dims = tuple(int(d) for d in shape), tuple(int(d) for d in broadcast_dimensions)
+    shape, dims = concrete_shape(shape), tuple(int(d) for d in broadcast_dimensions)
     if aval_of(operand).shape == shape and dims == tuple(range(len(shape))):
         return operand
     return broadcast_in_dim_p(operand, shape=shape, broadcast_dimensions=dims)
@@ -212,7 +212,7 @@ def reshape(operand, new_sizes, dimensions=None):
     """Reshape (after transposing by `dimensions` when given)."""
     if dimensions is not None:
         operand = transpose(operand, dimensions)
-    new_sizes = tuple(int(d) for d in new_sizes)
+    new_sizes = concrete_shape(new_sizes)
     if aval_of(operand).shape == new_sizes:
         return operand
     return reshape_p(operand, new_sizes=new_sizes)
