@@ -1,9 +1,8 @@
 """IREE compilation, in process, with a persistent on-disk cache.
 
 A lowered (StableHLO) module is handed to an IREE compiler session as MLIR
-bytecode; the resulting .vmfb is stored under MLAX_CACHE_DIR keyed by a hash
-of the module text, the flags and the versions, so a second process skips
-IREE entirely. A failed compilation raises CompilationError naming the stage
+bytecode; the resulting .vmfb is kept in the checked disk cache
+(runtime/disk_cache.py), so a second process skips IREE entirely. A failed compilation raises CompilationError naming the stage
 and a file holding the IR it failed on.
 """
 
@@ -25,22 +24,9 @@ from mlax import errors
 from mlax._version import __version__
 from mlax.core import mlir
 from mlax.ops.collectives import num_devices
-from mlax.runtime import backends
+from mlax.runtime import backends, disk_cache
 
 _sessions = {}
-
-
-def cache_dir():
-    """Where compiled modules are kept: $MLAX_CACHE_DIR, else the user cache directory."""
-    explicit = os.environ.get("MLAX_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mlax")
-
-
-def _cache_enabled():
-    return os.environ.get("MLAX_CACHE_DIR", "x") != ""
 
 
 def _session(flags):
@@ -56,36 +42,6 @@ def close_sessions():
     for session in _sessions.values():
         session.close()
     _sessions.clear()
-
-
-def cache_key(text, flags):
-    digest = hashlib.sha256()
-    all_flags = mlir.GLOBAL_COMPILER_OPTIONS + tuple(flags)
-    for part in (__version__, str(iree_version.VERSION), "\0".join(all_flags), text):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _read_cache(key):
-    path = os.path.join(cache_dir(), key[:2], key + ".vmfb")
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def _write_cache(key, vmfb):
-    directory = os.path.join(cache_dir(), key[:2])
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(vmfb)
-        os.replace(tmp, os.path.join(directory, key + ".vmfb"))
-    except OSError:
-        pass  # a read-only or full cache directory only costs recompilation
 
 
 def save_failed_ir(stage, text):
@@ -160,14 +116,14 @@ def compile_module(module, backend_name, portable=False, text=None):
             # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
             raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
                                           save_failed_ir("iree-input", text))
-        key = cache_key(text, flags)
-        if _cache_enabled():
-            cached = _read_cache(key)
+        entry = disk_cache.key(text, flags, (__version__, str(iree_version.VERSION)))
+        if disk_cache.enabled():
+            cached = disk_cache.read(entry)
             if cached is not None:
                 return cached
         vmfb = _compile(module, backend_name, flags, text)
-    if _cache_enabled():
-        _write_cache(key, vmfb)
+    if disk_cache.enabled():
+        disk_cache.write(entry, vmfb)
     return vmfb
 
 
