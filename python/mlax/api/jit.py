@@ -7,6 +7,7 @@ jitted function is simply traced inline.
 
 import functools
 import inspect
+import warnings
 
 
 from mlax import config
@@ -14,7 +15,7 @@ from mlax.core.trace import arg_aval, current_trace
 from mlax.runtime import backends
 from mlax.runtime.array import Array
 from mlax.runtime.pipeline import trace_program
-from mlax.tree_util import tree_flatten
+from mlax.tree_util import tree_flatten, tree_leaves
 
 
 def _normalize_argnums(argnums, count):
@@ -27,7 +28,8 @@ def _normalize_argnums(argnums, count):
 class Jitted:
     """The callable `mlax.jit(f)` returns."""
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
+    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None,
+                 donate_argnames=()):
         # updated=(): copying fun's __dict__ would clobber our fields when fun is itself jitted.
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
@@ -36,7 +38,10 @@ class Jitted:
         self._backend = backend
         self._cache = {}
         self._fast = {}  # (argument avals, config) -> caller, for calls with Array arguments only
-        self._fast_path_allowed = not self._static_argnums and not self._static_argnames
+        self._donate_argnums = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums or ())
+        self._donate_argnames = (donate_argnames,) if isinstance(donate_argnames, str) else tuple(donate_argnames or ())
+        self._fast_path_allowed = not (self._static_argnums or self._static_argnames or self._donate_argnums
+                                       or self._donate_argnames)
         try:
             self._params = list(inspect.signature(fun).parameters)
         except (TypeError, ValueError):
@@ -102,7 +107,31 @@ class Jitted:
         compiled, leaves = self._compiled(args, kwargs)
         if not kwargs and self._fast_path_allowed and all(type(a) is Array for a in args):
             self._fast[key] = compiled.fast_caller()
-        return compiled.out_tree.unflatten(compiled.call_flat(leaves))
+        outs = compiled.call_flat(leaves)
+        if self._donate_argnums or self._donate_argnames:
+            self._donate(args, kwargs, outs)
+        return compiled.out_tree.unflatten(outs)
+
+    def _donate(self, args, kwargs, outs):
+        """Delete the donated argument arrays whose buffers a result of the same shape and
+        dtype can take (one result each), as JAX does; warn about the others."""
+        donated = [leaf for i in _normalize_argnums(self._donate_argnums, len(args)) if i < len(args)
+                   for leaf in tree_leaves(args[i])]
+        donated += [leaf for name in self._donate_argnames if name in kwargs for leaf in tree_leaves(kwargs[name])]
+        taken, unusable = set(), []
+        for leaf in donated:
+            if not isinstance(leaf, Array) or leaf.is_deleted():
+                continue
+            match = next((k for k, out in enumerate(outs) if k not in taken
+                          and out.shape == leaf.shape and out.dtype == leaf.dtype), None)
+            if match is None:
+                unusable.append(leaf.aval.str_short())
+                continue
+            taken.add(match)
+            leaf.delete()
+        if unusable:
+            warnings.warn(f"Some donated buffers were not usable: {', '.join(unusable)} (no result of the same "
+                          "shape and dtype takes them)", UserWarning, stacklevel=3)
 
     def lower(self, *args, **kwargs):
         """Trace for these arguments (arrays or ShapeDtypeStructs) without compiling."""
@@ -160,12 +189,15 @@ class Compiled:
         return self._compiled.out_tree.unflatten(self._compiled.call_flat(leaves))
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
-    """Compile `fun` with MLIR/IREE; usable as `@jit` or `@partial(jit, static_argnums=...)`."""
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), donate_argnames=(), backend=None):
+    """Compile `fun` with MLIR/IREE; usable as `@jit` or `@partial(jit, static_argnums=...)`.
+
+    Arguments in `donate_argnums`/`donate_argnames` are donated, as in JAX: a donated array
+    whose shape and dtype a result has is deleted after the call (using it raises)."""
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
-                                 donate_argnums=donate_argnums, backend=backend)
-    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend)
+                                 donate_argnums=donate_argnums, donate_argnames=donate_argnames, backend=backend)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, donate_argnames)
 
 
 def compiled(*static_argnames):

@@ -16,10 +16,10 @@ from mlax.runtime.device import default_device
 class Array(ArrayMethods):
     """An array on a device; arithmetic, indexing and methods follow NumPy."""
 
-    __slots__ = ("_buffer", "aval", "_device", "_host")
+    __slots__ = ("_buffer_view", "aval", "_device", "_host")
 
     def __init__(self, buffer_view, aval, device):
-        self._buffer = buffer_view
+        self._buffer_view = buffer_view
         self.aval = aval
         self._device = device
         self._host = None
@@ -45,7 +45,25 @@ class Array(ArrayMethods):
     def device(self):
         return self._device
 
+    @property
+    def _buffer(self):
+        """The device buffer; RuntimeError once the array was deleted (donated)."""
+        if self._buffer_view is None:
+            raise RuntimeError(f"Array has been deleted with shape={self.aval.str_short()}: it was donated to a "
+                               "jitted function (donate_argnums/donate_argnames) whose result took its buffer")
+        return self._buffer_view
+
+    def delete(self):
+        """Free the device buffer; using the array afterwards raises RuntimeError."""
+        self._buffer_view = None
+        self._host = None
+
+    def is_deleted(self):
+        return self._buffer_view is None
+
     def _value(self):
+        if self._buffer_view is None:
+            self._buffer  # noqa: B018 - raises the deleted-array error
         if self._host is None:
             self._host = self._device.fetch(self._buffer, self.shape, self.dtype)
             self._host.flags.writeable = False
