@@ -182,7 +182,13 @@ class custom_vjp:  # noqa: N801 - JAX's name
 
 def checkpoint(fun, prevent_cse=True, policy=None, static_argnums=()):
     """fun, but reverse-mode differentiation recomputes its intermediate values
-    in the backward pass instead of keeping them (less memory, more compute)."""
+    in the backward pass instead of keeping them (less memory, more compute).
+    Recomputation is never merged with the forward pass (prevent_cse=False only permits
+    that in JAX); saving policies are not supported."""
+    if policy is not None:
+        raise NotImplementedError(f"checkpoint: policy={policy!r} is not supported; mlax saves nothing inside a "
+                                  "checkpointed function and recomputes every intermediate (JAX's default policy)")
+
     @functools.wraps(fun)
     def remat_f(*args):
         if current_trace() is None:

@@ -147,3 +147,10 @@ def iscomplexobj(x):
 
 def isrealobj(x):
     return not iscomplexobj(x)
+
+
+def reject_out(name, out):
+    """NotImplementedError for NumPy's `out=` argument: mlax arrays are immutable."""
+    if out is not None:
+        raise NotImplementedError(f"{name}: the 'out' argument is not supported (mlax arrays are immutable); "
+                                  "use the returned array")

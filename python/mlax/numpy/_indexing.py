@@ -17,7 +17,7 @@ from mlax import errors, lax, ops
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.trace import Tracer
-from mlax.numpy._dtypes import asarray
+from mlax.numpy._dtypes import asarray, reject_out
 from mlax.numpy._promotion import broadcast_arrays, broadcast_to
 from mlax.numpy._shape import _axis, ravel, stack
 from mlax.numpy._ufuncs import negative, where
@@ -175,22 +175,68 @@ def getitem(x, index):
     return out
 
 
+def _default_fill(dtype):
+    """JAX's fill value for out-of-bounds reads: NaN, the most negative signed integer, the
+    largest unsigned one, True."""
+    if dtypes.is_inexact(dtype):
+        return np.nan
+    if dtype == dtypes.bool_:
+        return True
+    bounds = dtypes.iinfo(dtype)
+    return bounds.max if dtypes.is_unsigned(dtype) else bounds.min
+
+
+def _moded_indices(name, indices, size, mode, clip_from_end=False):
+    """(indices safe to read at, the mask of those in bounds or None) for a take `mode`:
+    "fill" (the default: negative indices count from the end, others out of bounds are
+    filled), "clip" (clamped to [0, size - 1]; negative ones counted from the end first when
+    `clip_from_end`, as JAX's take_along_axis does and its take does not) or "wrap" (taken
+    modulo size)."""
+    indices = asarray(indices)
+    if not dtypes.is_integer(indices.dtype):
+        raise TypeError(f"{name}: indices must be integers, got dtype {indices.dtype.name}")
+    mode = "fill" if mode is None else mode
+    counted = where(lax.lt(indices, 0), lax.add(indices, size), indices)
+    if mode == "clip":
+        return lax.clamp(0, counted if clip_from_end else indices, size - 1), None
+    if mode == "wrap":
+        return lax.rem(lax.add(lax.rem(indices, size), size), size), None
+    if mode != "fill":
+        raise ValueError(f"Invalid mode {mode!r} for {name}: use 'fill', 'clip' or 'wrap'")
+    valid = lax.bitwise_and(lax.ge(indices, -size), lax.lt(indices, size))
+    return lax.clamp(0, counted, size - 1), valid
+
+
+def _filled(values, valid, where_axis, fill_value):
+    """values where `valid` (broadcast from axis `where_axis` on), else fill_value."""
+    if valid is None:
+        return values
+    fill = _default_fill(values.dtype) if fill_value is None else fill_value
+    mask = lax.reshape(valid, (1,) * where_axis + valid.shape + (1,) * (values.ndim - where_axis - valid.ndim))
+    return where(broadcast_to(mask, values.shape), values, lax.full(values.shape, fill, values.dtype))
+
+
 def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False,
          fill_value=None):
-    """Elements of `a` at `indices` along `axis` (of the flattened array when None)."""
+    """Elements of `a` at `indices` along `axis` (of the flattened array when None); out-of-bounds
+    indices follow `mode` ("fill" with `fill_value` by default, "clip" or "wrap"), as in JAX."""
+    reject_out("take", out)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, a.ndim)
-    return getitem(a, (slice(None),) * axis + (indices,))
+    safe, valid = _moded_indices("take", indices, a.shape[axis], mode)
+    return _filled(getitem(a, (slice(None),) * axis + (safe,)), valid, axis, fill_value)
 
 
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
-    """arr's elements at `indices` along `axis`, the other axes matched one to one."""
+    """arr's elements at `indices` along `axis`, the other axes matched one to one; out-of-bounds
+    indices follow `mode` as in `take`."""
     arr, indices = asarray(arr), asarray(indices)
     if axis is None:
         arr, axis = ravel(arr), 0
     axis = _axis(axis, arr.ndim)
+    indices, valid = _moded_indices("take_along_axis", indices, arr.shape[axis], mode, clip_from_end=True)
     if indices.ndim != arr.ndim:
         raise ValueError(f"take_along_axis: indices of shape {indices.shape} must have as many dimensions as "
                          f"arr of shape {arr.shape}")
@@ -203,7 +249,7 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
             raise ValueError(f"take_along_axis: indices of shape {indices.shape} do not broadcast against arr of "
                              f"shape {arr.shape} on axis {i}")
         grid.append(np.arange(size, dtype=np.int32).reshape([size if j == i else 1 for j in range(arr.ndim)]))
-    return getitem(arr, tuple(grid))
+    return _filled(getitem(arr, tuple(grid)), valid, 0, fill_value)
 
 
 def _scatter(x, index, values, combiner):

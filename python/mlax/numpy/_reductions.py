@@ -8,7 +8,7 @@ import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
-from mlax.numpy._dtypes import asarray, astype
+from mlax.numpy._dtypes import asarray, astype, reject_out
 from mlax.numpy._promotion import inexact_dtype, promote_args_inexact
 from mlax.numpy._shape import _axes, _axis, expand_dims, ravel, reshape
 from mlax.numpy._ufuncs import equal, isclose, isnan, logical_and, logical_or, where
@@ -55,18 +55,22 @@ def _reduction(name, kind, a, axis, dtype, keepdims, initial, where_, accumulate
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     """Sum over `axis` (all axes when None)."""
+    reject_out("sum", out)
     return _reduction("sum", "sum", a, axis, dtype, keepdims, initial, where, _sum_dtype)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    reject_out("prod", out)
     return _reduction("prod", "prod", a, axis, dtype, keepdims, initial, where, _sum_dtype)
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    reject_out("max", out)
     return _reduction("max", "max", a, axis, None, keepdims, initial, where)
 
 
 def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    reject_out("min", out)
     return _reduction("min", "min", a, axis, None, keepdims, initial, where)
 
 
@@ -74,10 +78,12 @@ amax, amin = max, min
 
 
 def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
+    reject_out("all", out)
     return _reduction("all", "and", astype(asarray(a), bool), axis, None, keepdims, None, where)
 
 
 def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
+    reject_out("any", out)
     return _reduction("any", "or", astype(asarray(a), bool), axis, None, keepdims, None, where)
 
 
@@ -95,6 +101,7 @@ def _accumulation_dtype(dtype):
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over `axis`; integers average in floating point."""
+    reject_out("mean", out)
     a = asarray(a)
     axes = _axes(axis, a.ndim)
     if dtype is None:
@@ -108,6 +115,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
     """Variance over `axis` with `ddof` delta degrees of freedom."""
+    reject_out("var", out)
     if correction is not None:
         ddof = correction
     (a,) = promote_args_inexact("var", a)
@@ -125,6 +133,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
+    reject_out("std", out)
     return lax.sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
 
 
@@ -168,15 +177,18 @@ def _arg(name, lax_fn, a, axis, keepdims):
 
 def argmax(a, axis=None, out=None, keepdims=False):
     """Index of the first maximum along `axis` (of the flattened array when None)."""
+    reject_out("argmax", out)
     return _arg("argmax", lax.argmax, a, axis, keepdims)
 
 
 def argmin(a, axis=None, out=None, keepdims=False):
+    reject_out("argmin", out)
     return _arg("argmin", lax.argmin, a, axis, keepdims)
 
 
 def _cumulative(name, lax_fn, accumulate_dtype):
     def fn(a, axis=None, dtype=None, out=None):
+        reject_out(name, out)
         a = asarray(a)
         if axis is None:
             a, axis = ravel(a), 0
@@ -200,6 +212,7 @@ cumulative_prod = cumprod
 
 def _nan_reduction(name, reduce_fn, fill):
     def fn(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        reject_out(name, out)
         a = asarray(a)
         if dtypes.is_inexact(a.dtype):
             a = where(isnan(a), lax.full((), fill, a.dtype), a)
@@ -217,6 +230,7 @@ nanmin = _nan_reduction("nanmin", min, np.inf)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    reject_out("nanmean", out)
     a = asarray(a)
     valid = ~isnan(a)
     return nansum(a, axis, keepdims=keepdims) / sum(valid, axis, keepdims=keepdims)

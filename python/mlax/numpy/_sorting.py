@@ -5,7 +5,7 @@ import numpy as np
 
 from mlax import lax, ops
 from mlax.core import dtypes
-from mlax.numpy._dtypes import asarray, astype
+from mlax.numpy._dtypes import asarray, astype, reject_out
 from mlax.numpy._promotion import promote_args_inexact
 from mlax.numpy._shape import _axis, ravel
 
@@ -41,6 +41,7 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False)
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """The q-th quantiles (q in [0, 1]) along `axis`, interpolating linearly, as numpy.quantile."""
+    reject_out("quantile", out)
     if method != "linear":
         raise NotImplementedError(f"quantile method {method!r}; mlax has 'linear'")
     (a,) = promote_args_inexact("quantile", a)
@@ -73,9 +74,11 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """The q-th percentiles (q in [0, 100]) along `axis`."""
+    reject_out("percentile", out)
     return quantile(a, np.asarray(q, dtype=np.float64) / 100, axis, out, overwrite_input, method, keepdims)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median along `axis` (of all elements when None)."""
+    reject_out("median", out)
     return quantile(a, 0.5, axis, keepdims=keepdims)
