@@ -58,3 +58,29 @@ def test_out_arguments_raise(call):
 def test_checkpoint_policies_raise():
     with pytest.raises(NotImplementedError, match="checkpoint: policy=.* is not supported"):
         mlax.checkpoint(lambda x: x, policy=lambda *args, **kwargs: True)
+
+
+def test_at_get_and_updates_follow_jax_modes():
+    x = mnp.arange(5.0)
+    i = mnp.array([1, 9, -1, -7])
+    np.testing.assert_array_equal(np.asarray(x.at[i].get()), [1, 4, 4, 0])
+    np.testing.assert_array_equal(np.asarray(x.at[i].get(mode="fill")), [1, np.nan, 4, np.nan])
+    np.testing.assert_array_equal(np.asarray(x.at[i].get(mode="fill", fill_value=-1)), [1, -1, 4, -1])
+    np.testing.assert_array_equal(np.asarray(x.at[i].set(10.0)), [0, 10, 2, 3, 10])
+    np.testing.assert_array_equal(np.asarray(x.at[i].set(10.0, mode="clip")), [10, 10, 2, 3, 10])
+    np.testing.assert_array_equal(np.asarray(x.at[i].add(1.0, mode="clip")), [1, 2, 2, 3, 6])
+    m = mnp.arange(6.0).reshape(2, 3)
+    got = mlax.jit(lambda m, j: m.at[:, j].get(mode="fill", fill_value=0.0))(m, mnp.array([2, 3]))
+    np.testing.assert_array_equal(np.asarray(got), [[2, 0], [5, 0]])
+    np.testing.assert_array_equal(np.asarray(m.at[:, mnp.array([0, 7])].set(-1.0, mode="clip")),
+                                  [[-1, 1, -1], [-1, 4, -1]])
+
+
+def test_at_rejects_unknown_modes_and_keywords():
+    x = mnp.arange(5.0)
+    with pytest.raises(ValueError, match='Unknown gather mode "wrap"'):
+        x.at[mnp.array([1])].get(mode="wrap")
+    with pytest.raises(ValueError, match='Unknown scatter mode "bogus"'):
+        x.at[1].set(1.0, mode="bogus")
+    with pytest.raises(TypeError, match="fill_value"):
+        x.at[1].set(1.0, fill_value=3)

@@ -252,11 +252,12 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     return _filled(getitem(arr, tuple(grid)), valid, 0, fill_value)
 
 
-def _scatter(x, index, values, combiner):
+def _scatter(x, index, values, combiner, clip=False):
     """x with `values` combined into the elements x[index] selects.
 
     Updates through out-of-bounds array indices are dropped, as in JAX: their
     coordinates (clamped by indexing) are moved out of bounds, where scatter skips them.
+    With `clip` they go to the clamped coordinates instead.
     """
     x = asarray(x)
     expanded, entries = _expand(x, index)
@@ -277,7 +278,7 @@ def _scatter(x, index, values, combiner):
                 "min": lambda: lax.min(x, updates), "max": lambda: lax.max(x, updates)}[combiner]()
     # A static index has NumPy coordinates (nothing to compile); a traced one, mlax arrays.
     where_, stack_ = (np.where, np.stack) if _is_static(entries) else (where, stack)
-    dropped = _out_of_bounds(expanded.shape, entries)
+    dropped = None if clip else _out_of_bounds(expanded.shape, entries)
     if dropped is not None:
         coordinates[0] = where_(dropped, expanded.shape[0], coordinates[0])
     out = ops.scatter(
@@ -324,41 +325,62 @@ def _out_of_bounds(shape, entries):
     return flags
 
 
+_SCATTER_MODES = (None, "drop", "fill", "promise_in_bounds", "clip")
+
+
 class _IndexUpdateRef:
-    """`x.at[index]`: functional updates of the elements x[index] selects."""
+    """`x.at[index]`: functional updates of the elements x[index] selects. Out-of-bounds
+    array indices follow `mode` as in JAX: reads clamp (`get(mode="fill")` fills instead),
+    updates are dropped (`mode="clip"` clamps them into bounds)."""
 
     def __init__(self, array, index):
         self.array = array
         self.index = index
 
-    def get(self, **kwargs):
-        return getitem(self.array, self.index)
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
+        if mode in (None, "clip", "promise_in_bounds"):
+            return getitem(self.array, self.index)
+        if mode != "fill":
+            raise ValueError(f'Unknown gather mode "{mode}": use "fill", "clip" or "promise_in_bounds"')
+        x = asarray(self.array)
+        out = getitem(x, self.index)
+        expanded, entries = _expand(x, self.index)
+        outside = _out_of_bounds(expanded.shape, entries)
+        if outside is None:
+            return out
+        fill = _default_fill(out.dtype) if fill_value is None else fill_value
+        return where(lax.reshape(asarray(outside), out.shape), lax.full(out.shape, fill, out.dtype), out)
 
-    def set(self, values, **kwargs):
-        return _scatter(self.array, self.index, values, "set")
+    def _update(self, values, combiner, mode):
+        if mode not in _SCATTER_MODES:
+            raise ValueError(f'Unknown scatter mode "{mode}": use "drop", "fill", "clip" or "promise_in_bounds"')
+        return _scatter(self.array, self.index, values, combiner, clip=mode == "clip")
 
-    def add(self, values, **kwargs):
-        return _scatter(self.array, self.index, values, "add")
+    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(values, "set", mode)
 
-    def subtract(self, values, **kwargs):
-        return _scatter(self.array, self.index, negative(values), "add")
+    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(values, "add", mode)
 
-    def multiply(self, values, **kwargs):
-        return _scatter(self.array, self.index, values, "mul")
+    def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(negative(values), "add", mode)
+
+    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(values, "mul", mode)
 
     mul = multiply
 
-    def divide(self, values, **kwargs):
-        return self.set(getitem(self.array, self.index) / values)
+    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self.set(self.get(mode="clip") / values, mode=mode)
 
-    def power(self, values, **kwargs):
-        return self.set(getitem(self.array, self.index) ** values)
+    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self.set(self.get(mode="clip") ** values, mode=mode)
 
-    def min(self, values, **kwargs):
-        return _scatter(self.array, self.index, values, "min")
+    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(values, "min", mode)
 
-    def max(self, values, **kwargs):
-        return _scatter(self.array, self.index, values, "max")
+    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(values, "max", mode)
 
 
 class IndexUpdateHelper:
