@@ -1,6 +1,7 @@
 """The runtime: devices and backends, eager kernels and their cache, arrays
 staying on the device, and a clean interpreter exit."""
 
+import collections
 import os
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def test_eager_elementwise_kernels_are_shape_polymorphic(monkeypatch):
     compiled = []
     original = compiler.compile_module
     monkeypatch.setattr(compiler, "compile_module", lambda *a, **k: compiled.append(1) or original(*a, **k))
-    monkeypatch.setattr(eager, "_kernels", {})
+    monkeypatch.setattr(eager, "_kernels", collections.OrderedDict())
     a = mnp.asarray(np.arange(6, dtype=np.float32))
     b = mnp.asarray(np.arange(35, dtype=np.float32).reshape(5, 7))
     np.testing.assert_allclose(np.asarray(a * a), np.arange(6) ** 2)
@@ -71,3 +72,14 @@ def test_clean_exit_without_leak_reports():
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "18.0"
     assert run.stderr == "", f"unexpected output at exit: {run.stderr}"
+
+
+def test_the_eager_kernel_cache_is_bounded(monkeypatch):
+    import mlax.numpy as mnp
+    from mlax.runtime import eager
+
+    monkeypatch.setattr(eager, "KERNEL_CACHE_SIZE", 3)
+    eager._kernels.clear()
+    for n in range(1, 7):  # reshapes compile one kernel per shape
+        np.testing.assert_array_equal(np.asarray(mnp.arange(float(n)).reshape(n, 1)), np.arange(n).reshape(n, 1))
+    assert len(eager._kernels) <= 3

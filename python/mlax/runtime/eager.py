@@ -6,6 +6,8 @@ get one kernel per dtype, over flattened operands of dynamic length
 (`tensor<?xf32>`), so new shapes cost no new compilation.
 """
 
+import collections
+
 import numpy as np
 
 import iree.runtime as rt
@@ -18,7 +20,10 @@ from mlax.runtime.device import default_device, devices
 from mlax.runtime.pipeline import trace_program
 from mlax.tree_util import tree_structure
 
-_kernels = {}
+# Compiled one-op kernels, least recently used first; the oldest go past this many (each
+# holds a loaded executable: without a bound, eager code over ever-new shapes grew for good).
+KERNEL_CACHE_SIZE = 2048
+_kernels: collections.OrderedDict = collections.OrderedDict()
 
 
 def _hashable(value):
@@ -37,12 +42,17 @@ def _kernel(op, attrs, avals, device):
     key = (op.name, tuple(sorted((k, _hashable(v)) for k, v in attrs.items())), tuple(avals), device.platform,
            device.id)
     kernel = _kernels.get(key)
-    if kernel is None:
-        def apply(*xs):
-            out = op(*xs, **attrs)
-            return list(out) if op.multiple_results else out
-        program = trace_program(apply, avals, tree_structure((tuple(avals), {})))
-        kernel = _kernels[key] = program.compile(device.platform, device)
+    if kernel is not None:
+        _kernels.move_to_end(key)
+        return kernel
+
+    def apply(*xs):
+        out = op(*xs, **attrs)
+        return list(out) if op.multiple_results else out
+    program = trace_program(apply, avals, tree_structure((tuple(avals), {})))
+    kernel = _kernels[key] = program.compile(device.platform, device)
+    while len(_kernels) > KERNEL_CACHE_SIZE:
+        _kernels.popitem(last=False)
     return kernel
 
 
