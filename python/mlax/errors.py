@@ -41,3 +41,8 @@ class ExportError(MlaxError):
 
 class BackendError(MlaxError):
     """A backend, target or device is unknown or not available here."""
+
+
+class DeviceOutOfMemoryError(MemoryError, MlaxError):
+    """A device could not allocate what a program or a transfer needed; the message names the
+    device and the bytes involved."""

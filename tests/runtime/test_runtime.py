@@ -83,3 +83,14 @@ def test_the_eager_kernel_cache_is_bounded(monkeypatch):
     for n in range(1, 7):  # reshapes compile one kernel per shape
         np.testing.assert_array_equal(np.asarray(mnp.arange(float(n)).reshape(n, 1)), np.arange(n).reshape(n, 1))
     assert len(eager._kernels) <= 3
+
+
+def test_device_out_of_memory_is_an_mlax_error_naming_the_device():
+    from mlax import errors
+
+    too_big = mlax.jit(lambda x: mnp.broadcast_to(x, (1_000_000, 1_000_000)).sum())  # 4 TB of float32
+    with pytest.raises(errors.DeviceOutOfMemoryError, match=r"CpuDevice\(id=0\) ran out of memory running a "
+                                                            r"compiled program .*1000000000000 elements"):
+        too_big(mnp.ones(()))
+    assert isinstance(errors.DeviceOutOfMemoryError("x"), MemoryError)
+    assert float(mlax.jit(lambda x: x + 1)(1.0)) == 2.0  # the process goes on

@@ -42,6 +42,16 @@ def vm_instance():
     return _instance
 
 
+def out_of_memory(error, device, doing):
+    """`error` from IREE as a DeviceOutOfMemoryError naming `device` and what was being done
+    (`doing`, with its bytes) when it is an out-of-memory failure (RESOURCE_EXHAUSTED); else
+    `error` itself."""
+    if "RESOURCE_EXHAUSTED" not in str(error):
+        return error
+    return errors.DeviceOutOfMemoryError(
+        f"{device} ran out of memory {doing} (IREE: {str(error).splitlines()[0].strip()})")
+
+
 class Device:
     """One device of a backend, e.g. `CpuDevice(id=0)`."""
 
@@ -67,9 +77,12 @@ class Device:
         """Copy the numpy array `value` into a new device buffer view."""
         value = np.asarray(value, order="C")
         raw = value.reshape(-1).view(np.uint8) if value.size else np.zeros(1, np.uint8)
-        buffer = self.hal_device.allocator.allocate_buffer_copy(
-            memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
-            device=self.hal_device, buffer=raw)
+        try:
+            buffer = self.hal_device.allocator.allocate_buffer_copy(
+                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
+                device=self.hal_device, buffer=raw)
+        except (RuntimeError, ValueError) as error:
+            raise out_of_memory(error, self, f"copying {value.nbytes} bytes to it")
         return rt.HalBufferView(buffer, list(value.shape), _ELEMENT_TYPES[value.dtype])
 
     def copy(self, buffer_view):

@@ -104,7 +104,7 @@ class Program:
                                            inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
                                            devices=program_devices if len(program_devices) > 1 else None)
         return CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
-                               self.written_args)
+                               self.written_args, self.builder.largest_elements)
 
 
 class CompiledProgram:
@@ -113,7 +113,7 @@ class CompiledProgram:
     `consts` are the arrays passed after them; the arguments at `written_args`
     are ones IREE may overwrite."""
 
-    def __init__(self, executable, in_avals, out_avals, out_tree, consts=(), written_args=()):
+    def __init__(self, executable, in_avals, out_avals, out_tree, consts=(), written_args=(), largest_elements=0):
         self.executable = executable
         self.device = executable.device
         self.in_avals = in_avals
@@ -123,6 +123,10 @@ class CompiledProgram:
         # Arguments IREE may overwrite get a private copy on each call.
         self._copy_args = set(written_args)
         self._num_results = len(self.out_avals)
+        result_bytes = sum(int(np.prod(a.shape, dtype=np.int64)) * a.dtype.itemsize
+                           for a in self.out_avals if None not in a.shape)  # eager kernels: sizes vary
+        largest = f"; the largest array it traced has {largest_elements} elements" if largest_elements else ""
+        self._memory_use = f"running a compiled program (its results take {result_bytes} bytes{largest})"
 
     def _buffer(self, x, aval):
         if isinstance(x, Array) and x._device is self.device:
@@ -137,7 +141,10 @@ class CompiledProgram:
             buffers = list(buffers) + self._const_buffers
         for i in self._copy_args:
             buffers[i] = self.device.copy(buffers[i])
-        return self.executable.run(buffers, self._num_results)
+        try:
+            return self.executable.run(buffers, self._num_results)
+        except (RuntimeError, ValueError) as error:
+            raise device_lib.out_of_memory(error, self.device, self._memory_use)
 
     def fast_caller(self):
         """A caller taking a tuple of Arrays already on this device (falls back to call_flat)."""
