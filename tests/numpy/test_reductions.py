@@ -143,3 +143,14 @@ def test_weighted_sums_over_several_axes_compile(axis):
     reduced = mlax.jit(lambda x, w: ((w * x).sum(axis=axis), (w * x).max(axis=axis)))(x, weights)
     assert_matches(reduced[0], (weights * x).sum(axis=axis), rtol=1e-5)
     assert_matches(reduced[1], (weights * x).max(axis=axis))
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_complex_cumulative_sums_and_products(name, axis):
+    # IREE 3.13 failed to compile a complex scan; the lowering scans the parts.
+    z = np.array([[1 + 1j, 2 - 1j, 3j, 0.5], [0.5, -1j, 2, 1 + 2j]], dtype=np.complex64)
+    np.testing.assert_allclose(np.asarray(getattr(mnp, name)(mnp.asarray(z), axis=axis)), getattr(np, name)(z, axis=axis),
+                               rtol=1e-5, atol=1e-5)
+    reversed_ = getattr(mlax.lax, name)(mnp.asarray(z[0]), reverse=True)
+    np.testing.assert_allclose(np.asarray(reversed_), getattr(np, name)(z[0][::-1])[::-1], rtol=1e-5, atol=1e-5)

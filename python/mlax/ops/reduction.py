@@ -275,26 +275,46 @@ argmin_p, argmin = _arg_reduction("argmin", "LT", np.argmin)
 # -- cumsum, cumprod, cummax, cummin ----------------------------------------------------
 
 def _lower_cumulative(kind, combiner):
-    """Hillis-Steele scan: log2(n) rounds, each combining x with itself shifted by 2^k."""
+    """Hillis-Steele scan: log2(n) rounds, each combining x with itself shifted by 2^k.
+    Complex x is scanned as its real and imaginary parts (the products written out): IREE
+    3.13 fails on a complex scan (an internal error in stream partitioning, "stream.yield")."""
+    def combine_parts(dtype):
+        """(the parts' identities, combine(parts, shifted parts) -> parts) for `dtype`'s parts."""
+        if not dtypes.is_complex(dtype):
+            return [identity_element(kind, dtype)], lambda x, y: [_hlo.value(combiner, [x[0], y[0]], x[0].type)]
+
+        def h(name, a, b):
+            return _hlo.value(f"stablehlo.{name}", [a, b], a.type)
+        if kind == "sum":
+            return [0, 0], lambda x, y: [h("add", x[0], y[0]), h("add", x[1], y[1])]
+        return [1, 0], lambda x, y: [h("subtract", h("multiply", x[0], y[0]), h("multiply", x[1], y[1])),
+                                     h("add", h("multiply", x[0], y[1]), h("multiply", x[1], y[0]))]
+
     def lower(ctx, x, axis, reverse=False):
         aval = ctx.in_avals[0]
-        size = aval.shape[axis]
+        shape, ndim, size = aval.shape, aval.ndim, aval.shape[axis]
+        part_dtype = dtypes.real_dtype(aval.dtype) if dtypes.is_complex(aval.dtype) else aval.dtype
+        part_type = mlir.tensor_type(shape, part_dtype)
         if reverse:
             x = _hlo.value("stablehlo.reverse", [x], x.type, dimensions=(axis,))
-        identity = _hlo.constant(identity_element(kind, aval.dtype), aval.dtype)
+        parts = ([_hlo.value(f"stablehlo.{name}", [x], part_type) for name in ("real", "imag")]
+                 if dtypes.is_complex(aval.dtype) else [x])
+        identities, combine = combine_parts(aval.dtype)
         shift = 1
         while shift < size:
-            limit = list(aval.shape)
+            limit = list(shape)
             limit[axis] = size - shift
-            head = _hlo.value("stablehlo.slice", [x], mlir.tensor_type(limit, aval.dtype),
-                              start_indices=(0,) * aval.ndim, limit_indices=tuple(limit),
-                              strides=(1,) * aval.ndim)
-            low = [0] * aval.ndim
+            low = [0] * ndim
             low[axis] = shift
-            shifted_x = _hlo.value("stablehlo.pad", [head, identity], x.type, edge_padding_low=tuple(low),
-                                   edge_padding_high=(0,) * aval.ndim, interior_padding=(0,) * aval.ndim)
-            x = _hlo.value(combiner, [x, shifted_x], x.type)
+            shifted = [_hlo.value("stablehlo.pad", [
+                _hlo.value("stablehlo.slice", [part], mlir.tensor_type(limit, part_dtype), start_indices=(0,) * ndim,
+                           limit_indices=tuple(limit), strides=(1,) * ndim),
+                _hlo.constant(identity, part_dtype)], part_type, edge_padding_low=tuple(low),
+                edge_padding_high=(0,) * ndim, interior_padding=(0,) * ndim)
+                for part, identity in zip(parts, identities)]
+            parts = combine(parts, shifted)
             shift *= 2
+        x = _hlo.value("stablehlo.complex", parts, x.type) if len(parts) == 2 else parts[0]
         if reverse:
             x = _hlo.value("stablehlo.reverse", [x], x.type, dimensions=(axis,))
         return x
