@@ -1,7 +1,7 @@
 """The base class that mlax.Array and Tracer share.
 
-It holds no methods of its own: mlax.numpy attaches the NumPy operators and
-methods (`x + y`, `x.sum(0)`, `x[1:, None]`, `x.at[...]`) when it is imported,
+It holds what follows from the aval (shape, dtype, ndim, size, weak_type, len);
+mlax.numpy attaches the NumPy operators and methods (`x + y`, `x.sum(0)`, `x[1:, None]`, `x.at[...]`) when it is imported,
 so they mean the same traced or eager without core depending on mlax.numpy.
 """
 
@@ -18,6 +18,17 @@ class ArrayMethods:
     __array_priority__ = 100
     __slots__ = ()
     aval: ShapedArray
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
 
     if TYPE_CHECKING:
         # For type checkers only: mlax.numpy attaches the real method at import.

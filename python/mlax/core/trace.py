@@ -250,17 +250,6 @@ class Tracer(ArrayMethods):
         self.value = value  # None for a LinearValue
         self.aval = aval
 
-    shape = property(lambda self: self.aval.shape)
-    dtype = property(lambda self: self.aval.dtype)
-    ndim = property(lambda self: self.aval.ndim)
-    size = property(lambda self: self.aval.size)
-    weak_type = property(lambda self: self.aval.weak_type)
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
-
     def leak_error(self) -> errors.UnexpectedTracerError:
         """The error for this tracer used outside the transformation that made it."""
         trace = self._trace

@@ -24,12 +24,6 @@ class Array(ArrayMethods):
         self._device = device
         self._host = None
 
-    shape = property(lambda self: self.aval.shape)
-    dtype = property(lambda self: self.aval.dtype)
-    ndim = property(lambda self: self.aval.ndim)
-    size = property(lambda self: self.aval.size)
-    weak_type = property(lambda self: self.aval.weak_type)
-
     @property
     def nbytes(self):
         return self.size * self.dtype.itemsize
@@ -103,11 +97,6 @@ class Array(ArrayMethods):
         if not dtypes.is_integer(self.dtype):
             raise TypeError(f"only integer arrays can be used as an index, got dtype {self.dtype.name}")
         return int(self._value())
-
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
 
     def __iter__(self):
         if not self.shape:
