@@ -111,6 +111,11 @@ def test_leaked_tracer_is_reported():
     f(1.0)
     with pytest.raises(errors.UnexpectedTracerError, match="leak"):
         mlax.jit(lambda y: y + leaked[0])(2.0)
+    # Eagerly too (it used to be AttributeError '_buffer'), naming where it was used and traced.
+    with pytest.raises(errors.UnexpectedTracerError, match=r"used outside it at .*test_jit.py:\d+ \(a tracer leak\)"):
+        leaked[0] + 1  # noqa: B018 - the eager op on the leaked tracer is the test
+    with pytest.raises(errors.UnexpectedTracerError, match=r"traced from .*test_jit.py:\d+"):
+        mnp.sin(leaked[0])
 
 
 def test_nested_jit_is_inlined():
