@@ -22,6 +22,14 @@ def test_sort_and_argsort_match_numpy(axis):
         assert np.asarray(got).dtype == np.int32
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+def test_sort_of_300_by_300_compiles(axis):
+    # IREE kept the unused positions of a tile of rows in a stack buffer past its 32 KiB
+    # limit, and compilation failed.
+    big = RNG.standard_normal((300, 300)).astype(np.float32)
+    np.testing.assert_array_equal(mnp.sort(big, axis=axis), np.sort(big, axis=axis))
+
+
 def test_sort_is_stable_with_nans_last():
     np.testing.assert_array_equal(mnp.sort(TIES), np.sort(TIES))
     np.testing.assert_array_equal(mnp.argsort(TIES), np.argsort(TIES, kind="stable"))

@@ -60,6 +60,10 @@ def _lower_sort(ctx, *operands, dimension, descending=False):
     _hlo.scalar_region(sort, 0, [key_dtype, key_dtype, dtypes.int32, dtypes.int32],
                        _comes_first(key_dtype, descending))
     sorted_keys, order = sort.results
+    # Both results stay live through a barrier: when only the keys were used, IREE kept the
+    # positions of each tile of rows in a stack buffer, past its 32 KiB limit from 300x300 on.
+    sorted_keys, order = _hlo.op("stablehlo.optimization_barrier", [sorted_keys, order],
+                                 [keys.type, positions.type]).results
     others = [d for d in range(len(shape)) if d != dimension]
     numbers = ir.Attribute.parse(
         "#stablehlo.gather<collapsed_slice_dims = [%d], operand_batching_dims = [%s], "
