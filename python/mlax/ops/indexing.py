@@ -77,10 +77,14 @@ def _dynamic_slice_rule(x, *start_indices, slice_sizes):
     return x.update(shape=slice_sizes)
 
 
+def _lower_dynamic_slice(ctx, x, *start_indices, slice_sizes):
+    if not start_indices:  # a 0-d operand is its only slice (IREE 3.13 crashed compiling it)
+        return x
+    return _hlo.value("stablehlo.dynamic_slice", [x, *start_indices], ctx.out_types[0], slice_sizes=slice_sizes)
+
+
 dynamic_slice_p = Op(
-    "dynamic_slice", ["x", "*start_indices"], _dynamic_slice_rule,
-    lambda ctx, x, *idx, slice_sizes: _hlo.value("stablehlo.dynamic_slice", [x, *idx], ctx.out_types[0],
-                                                 slice_sizes=slice_sizes),
+    "dynamic_slice", ["x", "*start_indices"], _dynamic_slice_rule, _lower_dynamic_slice,
     attrs={"slice_sizes": "ints"},
     doc='A slice of static size at run-time start indices (clamped to stay in bounds).\n\n'
         '    %2 = "mlax.dynamic_slice"(%x, %i, %j) {slice_sizes = array<i64: 2, 2>}'
@@ -170,7 +174,7 @@ def _dynamic_update_slice_rule(x, update, *start_indices):
 
 dynamic_update_slice_p = Op(
     "dynamic_update_slice", ["x", "update", "*start_indices"], _dynamic_update_slice_rule,
-    lambda ctx, x, u, *idx: _hlo.value("stablehlo.dynamic_update_slice", [x, u, *idx], x.type),
+    lambda ctx, x, u, *idx: _hlo.value("stablehlo.dynamic_update_slice", [x, u, *idx], x.type) if idx else u,
     doc='x with `update` written at run-time start indices (clamped to stay in bounds).\n\n'
         '    %3 = "mlax.dynamic_update_slice"(%x, %u, %i, %j)'
         ' : (tensor<2x3xf32>, tensor<2x1xf32>, tensor<i32>, tensor<i32>) -> tensor<2x3xf32>')

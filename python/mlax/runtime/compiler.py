@@ -1,47 +1,117 @@
-"""IREE compilation, in process, with a persistent on-disk cache.
+"""IREE compilation, in a worker process, with a persistent on-disk cache.
 
-A lowered (StableHLO) module is handed to an IREE compiler session as MLIR
-bytecode; the resulting .vmfb is kept in the checked disk cache
-(runtime/disk_cache.py), so a second process skips IREE entirely. A failed compilation raises CompilationError naming the stage
-and a file holding the IR it failed on.
+A lowered (StableHLO) module is handed as MLIR bytecode to IREE's compiler
+running in a process of its own (runtime/compile_worker.py), so that a crash,
+abort or hang inside IREE raises CompilationError instead of taking the user's
+process down; the worker is restarted for the next compilation. The resulting
+.vmfb is kept in the checked disk cache (runtime/disk_cache.py), so a second
+process skips IREE entirely. A failed compilation raises CompilationError
+naming the stage and a file holding the IR it failed on.
 """
 
-import contextlib
-import ctypes
 import hashlib
 import io
 import os
 import re
+import select
+import signal
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import threading
 
 import numpy as np
 
 from iree.compiler import version as iree_version
-from iree.compiler.api import Invocation, Output, Session, Source, ctypes_dl
 
 from mlax import errors
 from mlax._version import __version__
 from mlax.core import mlir
 from mlax.ops.collectives import num_devices
-from mlax.runtime import backends, disk_cache
+from mlax.runtime import backends, compile_worker, disk_cache
 
-_sessions = {}
+# Seconds one compilation may take before its worker is stopped (MLAX_COMPILE_TIMEOUT).
+DEFAULT_COMPILE_TIMEOUT = 1800.0
+
+# Runs the worker script without putting its folder (which holds array.py) on sys.path,
+# with the parent's module search path.
+_LAUNCH = "import runpy, sys; sys.path[:0] = sys.argv[2:]; runpy.run_path(sys.argv[1], run_name='__main__')"
 
 
-def _session(flags):
-    if flags not in _sessions:
-        mlir.set_global_compiler_options()
-        session = Session()
-        session.set_flags(*flags)
-        _sessions[flags] = session
-    return _sessions[flags]
+def compile_timeout() -> float:
+    value = os.environ.get("MLAX_COMPILE_TIMEOUT")
+    if value is None:
+        return DEFAULT_COMPILE_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"MLAX_COMPILE_TIMEOUT must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+class _Worker:
+    """The compile worker process: started on first use, one compilation at a time,
+    restarted after it died or was stopped."""
+
+    def __init__(self, script: str = compile_worker.__file__) -> None:
+        self.script = script
+        self.process: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+
+    def compile(self, flags: tuple[str, ...], bytecode: bytes, stage: str, text: str) -> bytes:
+        timeout = compile_timeout()
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                # A session of its own: Ctrl-C in a terminal reaches this process, which stops the worker.
+                self.process = subprocess.Popen([sys.executable, "-c", _LAUNCH, self.script, *sys.path],
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+            process = self.process
+            try:
+                compile_worker.send(process.stdin, (mlir.GLOBAL_COMPILER_OPTIONS, flags, bytecode))
+                ready, _, _ = select.select([process.stdout], [], [], timeout)
+                reply = compile_worker.receive(process.stdout) if ready else None
+            except BrokenPipeError:
+                reply = None
+            except BaseException:  # KeyboardInterrupt included: the compilation stops with it
+                self.stop()
+                raise
+            if reply is None:
+                self.stop()
+                cause = (f"it did not finish within {timeout:g} s (MLAX_COMPILE_TIMEOUT)" if not ready
+                         else f"the IREE compiler crashed ({_exit_reason(process.returncode)})")
+                raise errors.CompilationError(stage, cause, save_failed_ir(stage, text))
+        status, payload = reply
+        if status != "ok":
+            raise errors.CompilationError(stage, payload, save_failed_ir(stage, text))
+        return payload
+
+    def stop(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process.stdin.close()
+            self.process.stdout.close()
+            self.process = None
+
+
+def _exit_reason(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            pass
+    return f"exit status {returncode}"
+
+
+_worker = _Worker()
 
 
 def close_sessions():
-    for session in _sessions.values():
-        session.close()
-    _sessions.clear()
+    """Stop the compile worker (at interpreter exit)."""
+    _worker.stop()
 
 
 def save_failed_ir(stage, text):
@@ -54,27 +124,6 @@ def save_failed_ir(stage, text):
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-# IREE's C API reports an invocation's diagnostics to a callback (severity, message, size,
-# user data); its Python API offers only printing them to the process's stderr.
-_DIAGNOSTIC_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
-_enable_callback_diagnostics = ctypes_dl._dylib.ireeCompilerInvocationEnableCallbackDiagnostics
-_enable_callback_diagnostics.argtypes = [ctypes.c_void_p, ctypes.c_int, _DIAGNOSTIC_CALLBACK, ctypes.c_void_p]
-_enable_callback_diagnostics.restype = None
-
-
-@contextlib.contextmanager
-def _collected_diagnostics(invocation: Invocation) -> Iterator[list[str]]:
-    """The diagnostics `invocation` reports meanwhile, as a list of messages (nothing is
-    written to the process's stderr, which other threads may be using)."""
-    messages: list[str] = []
-
-    def collect(severity, message, size, user_data):
-        messages.append(ctypes.string_at(message, size).decode(errors="replace"))
-    callback = _DIAGNOSTIC_CALLBACK(collect)
-    _enable_callback_diagnostics(invocation._inv_p, 0, callback, None)
-    yield messages
 
 
 # A dot_general contracting over this many elements per output is "large" (packing
@@ -108,7 +157,7 @@ def module_features(text):
 def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
-    # The module's MLIR context and the compiler session serve one thread at a time.
+    # The module's MLIR context serves one thread at a time; the compiler runs unlocked.
     with mlir.lock:
         text = str(module) if text is None else text
         flags = backend.flags(portable, module_features(text), num_devices(module.operation))
@@ -121,30 +170,9 @@ def compile_module(module, backend_name, portable=False, text=None):
             cached = disk_cache.read(entry)
             if cached is not None:
                 return cached
-        vmfb = _compile(module, backend_name, flags, text)
+        bytecode = io.BytesIO()
+        module.operation.write_bytecode(bytecode)
+    vmfb = _worker.compile(tuple(flags), bytecode.getvalue(), f"IREE compilation for backend '{backend_name}'", text)
     if disk_cache.enabled():
         disk_cache.write(entry, vmfb)
-    return vmfb
-
-
-def _compile(module, backend_name, flags, text):
-    """Run IREE's compiler on `module` in process; its diagnostics go into the error."""
-    buffer = io.BytesIO()
-    module.operation.write_bytecode(buffer)
-    session = _session(flags)
-    invocation = session.invocation()
-    try:
-        with _collected_diagnostics(invocation) as diagnostics:
-            invocation.parse_source(Source.wrap_buffer(session, buffer.getvalue()))
-            ok = invocation.execute()
-        if not ok:
-            stage = f"IREE compilation for backend '{backend_name}'"
-            path = save_failed_ir(stage, text)
-            raise errors.CompilationError(stage, "\n".join(diagnostics).strip() or "no diagnostics", path)
-        output = Output.open_membuffer()
-        invocation.output_vm_bytecode(output)
-        vmfb = bytes(output.map_memory())
-        output.close()
-    finally:
-        invocation.close()
     return vmfb

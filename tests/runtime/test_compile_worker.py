@@ -1,0 +1,133 @@
+"""IREE compiles in a worker process: a crash, an abort or a hang there raises
+CompilationError naming the stage and the saved IR, Ctrl-C stops a compilation
+promptly, and the next compilation works (runtime/compiler.py)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import mlax
+import mlax.numpy as mnp
+from mlax import errors, lax
+from mlax.core import mlir
+from mlax.runtime import compiler, disk_cache
+from iree.compiler import ir
+
+# IREE 3.13 segfaults compiling a dynamic_slice of a 0-d tensor (mlax no longer emits it).
+CRASHING_MODULE = """
+func.func @main(%arg0: tensor<f32>) -> tensor<f32> {
+  %0 = stablehlo.dynamic_slice %arg0, sizes = [] : (tensor<f32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+"""
+
+
+def _module(text):
+    with mlir.lock, mlir.context():
+        return ir.Module.parse(text)
+
+
+def _fresh_program_runs():
+    # A program no cache holds: it needs a working compiler.
+    k = float(np.random.default_rng().integers(1, 1 << 20))
+    assert float(mlax.jit(lambda x: x * k + 1.0)(mnp.asarray(2.0))) == 2.0 * k + 1.0
+
+
+def test_a_compiler_crash_raises_and_the_next_compilation_works(monkeypatch):
+    monkeypatch.setattr(disk_cache, "enabled", lambda: False)
+    with pytest.raises(errors.CompilationError, match=r"IREE compilation for backend 'cpu' failed: the IREE compiler "
+                                                     r"crashed \(killed by SIGSEGV\).*saved at (\S+\.mlir)") as info:
+        compiler.compile_module(_module(CRASHING_MODULE), "cpu")
+    assert os.path.exists(info.value.ir_path)
+    _fresh_program_runs()
+
+
+HANGING_WORKER = textwrap.dedent("""
+    import sys, time
+    sys.stdin.buffer.read(8)
+    time.sleep(600)
+""")
+
+
+@pytest.fixture
+def hanging_worker(tmp_path):
+    path = tmp_path / "hang.py"
+    path.write_text(HANGING_WORKER)
+    worker = compiler._Worker(str(path))
+    yield worker
+    worker.stop()
+
+
+def test_a_hang_past_the_time_limit_raises(hanging_worker, monkeypatch):
+    monkeypatch.setenv("MLAX_COMPILE_TIMEOUT", "0.5")
+    start = time.perf_counter()
+    with pytest.raises(errors.CompilationError, match=r"did not finish within 0.5 s \(MLAX_COMPILE_TIMEOUT\)"):
+        hanging_worker.compile(("--flag",), b"bytecode", "IREE compilation for backend 'cpu'", "module {}")
+    assert time.perf_counter() - start < 5
+    assert hanging_worker.process is None  # stopped; the next compilation starts a new one
+
+
+def test_ctrl_c_stops_a_compilation_promptly(hanging_worker):
+    process = []
+
+    def interrupt():
+        while hanging_worker.process is None:
+            time.sleep(0.01)
+        process.append(hanging_worker.process)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=interrupt).start()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        hanging_worker.compile(("--flag",), b"bytecode", "IREE compilation for backend 'cpu'", "module {}")
+    assert time.perf_counter() - start < 5
+    assert process[0].poll() is not None  # the worker is gone
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_bad_time_limit_is_named(monkeypatch, value):
+    monkeypatch.setenv("MLAX_COMPILE_TIMEOUT", value)
+    with pytest.raises(ValueError, match=f"MLAX_COMPILE_TIMEOUT must be a positive number of seconds, got '{value}'"):
+        compiler.compile_timeout()
+
+
+def test_user_process_survives_a_crash_in_a_fresh_process(tmp_path):
+    # The whole story in a process of its own, with an empty cache: crash, then work on.
+    script = textwrap.dedent("""
+        import sys
+        import mlax, mlax.numpy as mnp
+        from mlax import errors
+        from mlax.core import mlir
+        from mlax.runtime import compiler
+        from iree.compiler import ir
+        with mlir.lock, mlir.context():
+            module = ir.Module.parse(sys.argv[1])
+        try:
+            compiler.compile_module(module, "cpu")
+        except errors.CompilationError as error:
+            print("raised", "SIGSEGV" in str(error))
+        print("then", float(mlax.jit(lambda x: x * 3.0)(mnp.asarray(2.0))))
+    """)
+    env = dict(os.environ, MLAX_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-c", script, CRASHING_MODULE], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["raised", "True", "then", "6.0"]
+
+
+# -- the inputs that crashed IREE, now compiled ------------------------------------------
+
+def test_dynamic_slice_of_a_scalar():
+    x = mnp.asarray(3.0)
+    assert float(lax.dynamic_slice(x, [], [])) == 3.0
+    assert float(lax.dynamic_update_slice(x, mnp.asarray(5.0), [])) == 5.0
+    np.testing.assert_array_equal(mlax.vmap(lambda v: lax.dynamic_slice(v, [], []))(mnp.arange(3.0)), [0, 1, 2])
+    assert float(mlax.grad(lambda v: lax.dynamic_slice(v, [], []) * 2)(x)) == 2.0
+    np.testing.assert_array_equal(
+        mlax.jit(mlax.vmap(lambda v, u: lax.dynamic_update_slice(v, u, [])))(mnp.ones(3), mnp.zeros(3)), [0, 0, 0])
