@@ -148,7 +148,7 @@ def accepts(op, avals, attrs):
     """Does the op's shape rule accept these operands?"""
     try:
         op.abstract_eval(avals, attrs)
-    except TypeError:
+    except (TypeError, ValueError):
         return False
     return True
 
@@ -327,3 +327,37 @@ def cases_for(op):
 # collectives, which need an axis that a vmap or pmap binds (tests/test_pmap.py).
 TESTED_OPS = {name: op for name, op in sorted(OPS.items()) if not {"typed_by_callee", "collective"} & op.traits}
 CASES = [case for op in TESTED_OPS.values() for case in cases_for(op)]
+
+
+def empty(rng, shape, dtype):
+    return np.zeros(shape, dtype)
+
+
+def _emptied(case):
+    """`case` with its operands' first axis (and any axis of the same length in every operand
+    of that rank) of size zero: the same application with no elements."""
+    shapes = [shape for shape, _, _ in case.operands if shape]
+    if not shapes:
+        return None
+    operands = [((0,) + tuple(shape[1:]), dtype, empty) if shape else (shape, dtype, sampler)
+                for shape, dtype, sampler in case.operands]
+    emptied = Case(case.op, operands, case.attrs, tag=(case.tag + "-" if case.tag else "") + "zero-size")
+    return emptied if accepts(OPS[case.op], emptied.avals(), emptied.attrs) else None
+
+
+# Ops whose size attributes tie them to their operands' sizes, with no elements.
+EXPLICIT_ZERO_SIZE = [
+    Case("constant", [], {"value": np.zeros((0, 3), F32)}, tag="zero-size"),
+    Case("iota", [], {"dtype": I32, "shape": (2, 0, 4), "dimension": 1}, tag="zero-size"),
+    Case("broadcast_in_dim", [_operand((1, 0))], {"shape": (2, 4, 0), "broadcast_dimensions": (0, 2)}, tag="zero-size"),
+    Case("reshape", [_operand((0, 6))], {"new_sizes": (3, 0, 4)}, tag="zero-size"),
+    Case("slice", [_operand((5, 7))], {"start_indices": (1, 3), "limit_indices": (5, 3), "strides": (1, 1)},
+         tag="zero-size"),
+    Case("dynamic_slice", [_operand((5, 0)), _index(1), _index(4)], {"slice_sizes": (2, 0)}, tag="zero-size"),
+    Case("gather", [_operand((4, 5)), _operand((0, 2), I32, uniform(0, 4))],
+         {"offset_dims": (), "collapsed_slice_dims": (0, 1), "start_index_map": (0, 1),
+          "index_vector_dim": 1, "slice_sizes": (1, 1)}, tag="zero-size"),
+]
+
+# Every case that stays a valid application with an axis of size zero (one per op and tag).
+ZERO_SIZE_CASES = list({str(c): c for c in map(_emptied, CASES) if c is not None}.values()) + EXPLICIT_ZERO_SIZE

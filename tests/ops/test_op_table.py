@@ -14,7 +14,7 @@ import pytest
 import mlax
 from mlax.core.op import OPS
 
-from _cases import CASES, F32, I32, SHAPE, TESTED_OPS, Case, accepts, cases_for
+from _cases import CASES, F32, I32, SHAPE, TESTED_OPS, ZERO_SIZE_CASES, Case, accepts, cases_for
 
 
 # -- tests ----------------------------------------------------------------------------
@@ -85,3 +85,30 @@ def test_shape_rule_error_names_the_problem(name, operands, attrs, fragments):
         OPS[name](*args, **attrs)
     for fragment in [f"mlax.{name}"] + fragments:
         assert fragment in str(error.value)
+
+
+def test_every_op_has_a_zero_size_case():
+    assert sorted(set(TESTED_OPS) - {case.op for case in ZERO_SIZE_CASES}) == []
+
+
+# Reductions NumPy refuses over no elements, and what lax gives instead (as JAX's lax does).
+EMPTY_REDUCTION_IDENTITY = {"reduce_max": -np.inf, "reduce_min": np.inf}
+
+
+@pytest.mark.parametrize("case", ZERO_SIZE_CASES, ids=str)
+def test_zero_size_operands_match_numpy_ref(case):
+    op = OPS[case.op]
+    args = case.sample()
+    got = np.asarray(op(*[mlax.device_put(a) for a in args], **case.attrs))
+    if case.op in EMPTY_REDUCTION_IDENTITY and got.size == 1:
+        expected = np.full(got.shape, EMPTY_REDUCTION_IDENTITY[case.op], args[0].dtype)
+    else:
+        expected = np.asarray(op.numpy_ref(*args, **case.attrs))
+    assert (got.dtype, got.shape) == (expected.dtype, expected.shape)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_arg_reduction_over_an_empty_axis_raises(name):
+    with pytest.raises(ValueError, match=f"mlax.{name}: the reduced axis 0 of shape \\(0, 6\\) is empty"):
+        OPS[name](mlax.device_put(np.zeros((0, 6), np.float32)), axis=0, index_dtype=np.dtype("int32"))

@@ -206,12 +206,12 @@ def _np_conv(lhs, rhs, **attrs):
     w = w.reshape((groups_b, groups_f, w.shape[0] // (groups_b * groups_f)) + w.shape[1:])
     out_sizes = [window_count(x.shape[4 + i], w.shape[4 + i], c.window_strides[i], 0, 0, 1, c.rhs_dilation[i])
                  for i in range(spatial)]
-    out = 0
+    out = np.zeros((x.shape[1], groups_b, groups_f, w.shape[2], *out_sizes), x.dtype)
     for position in itertools.product(*(range(k) for k in w.shape[4:])):
         window = x[(Ellipsis,) + tuple(slice(k * d, k * d + (n - 1) * s + 1, s) for k, d, n, s in
                                        zip(position, c.rhs_dilation, out_sizes, c.window_strides))]
         out = out + np.einsum("bngi...,bgoi->nbgo...", window, w[(Ellipsis,) + position])
-    out = np.reshape(out, (x.shape[1], -1) + tuple(out_sizes))
+    out = np.reshape(out, (x.shape[1], groups_b * groups_f * w.shape[2]) + tuple(out_sizes))
     return np.transpose(out, np.argsort(c.out_spec)).astype(c.preferred_element_type or lhs.dtype)
 
 

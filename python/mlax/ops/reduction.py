@@ -250,6 +250,9 @@ def _arg_reduction(name, direction, reference):
         _check_axes(name, x, (axis,))
         if not dtypes.is_integer(index_dtype):
             raise TypeError(f"mlax.{name}: index_dtype must be an integer dtype, got {np.dtype(index_dtype).name}")
+        if x.shape[axis] == 0:
+            raise ValueError(f"mlax.{name}: the reduced axis {axis} of shape {x.shape} is empty; an empty axis "
+                             "has no extreme element")
         return ShapedArray([d for i, d in enumerate(x.shape) if i != axis], index_dtype)
 
     op = Op(name, ["x"], shape_rule, _lower_arg(direction), attrs={"axis": "int", "index_dtype": "dtype"},

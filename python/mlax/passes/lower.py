@@ -5,15 +5,21 @@
 2. For each mlax op, ask the op table for its lowering and call it with the
    op's operands and decoded attributes, inserting before the op.
 3. Replace the op's results by the lowering's values and erase the op.
+An op whose results all have no elements becomes empty constants whatever it
+is (IREE rejects or crashes on some ops over zero-size operands, e.g. a
+convolution of an empty batch).
 After this pass the module holds no mlax op and passes MLIR's verifier.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from iree.compiler import ir
 
 from mlax.core import aval as aval_lib
 from mlax.core import mlir, op as op_table
+from mlax.ops import _hlo
 from mlax.passes import _walk
 from mlax.passes._registry import register
 
@@ -28,6 +34,20 @@ class LoweringContext:
         self.out_avals = [aval_lib.from_type(t) for t in self.out_types]
 
 
+def _empty_results(operation: ir.Operation) -> list[tuple[tuple[int, ...], np.dtype]] | None:
+    """(shape, dtype) of each result when every result is a static shape with no elements."""
+    empty = []
+    for result in operation.results:
+        if not isinstance(result.type, ir.RankedTensorType):
+            return None
+        shape, dtype = mlir.shape_dtype(result.type)
+        static = tuple(d for d in shape if d is not None)
+        if len(static) < len(shape) or 0 not in static:
+            return None
+        empty.append((static, dtype))
+    return empty or None
+
+
 def lower_op(operation: ir.Operation) -> None:
     definition = op_table.lookup(operation.name)
     if definition is None:
@@ -35,6 +55,10 @@ def lower_op(operation: ir.Operation) -> None:
             raise ValueError(f"mlax-lower: unknown mlax op {operation.name}")
         return
     with operation.location, ir.InsertionPoint(operation):
+        empty = _empty_results(operation)
+        if empty:
+            _walk.replace_op(operation, [_hlo.constant(0, dtype, shape) for shape, dtype in empty])
+            return
         lowered = definition.lower(LoweringContext(operation), *operation.operands, **mlir.op_attrs(operation))
     if isinstance(lowered, ir.Value):
         lowered = [lowered]
