@@ -4,6 +4,8 @@ names it, and running transformations outside any trace as compiled programs.
 """
 
 import functools
+import inspect
+import weakref
 
 import numpy as np
 
@@ -55,21 +57,59 @@ def staged(fn):
     return Jitted(fn)
 
 
+def weakly(fun):
+    """A callable that calls `fun` without keeping it alive (`fun` itself when it cannot
+    be weakly referenced, as builtins cannot)."""
+    try:
+        ref = weakref.WeakMethod(fun) if inspect.ismethod(fun) else weakref.ref(fun)
+    except TypeError:
+        return fun
+
+    def call(*args, **kwargs):
+        target = ref()
+        if target is None:
+            raise ReferenceError("the function this transformation was built for no longer exists")
+        return target(*args, **kwargs)
+    call.__name__ = getattr(fun, "__name__", "fn")
+    call.__qualname__ = getattr(fun, "__qualname__", call.__name__)
+    return call
+
+
+class FunctionCache:
+    """What a transformation built per (function, options), so that `mlax.grad(f)(x)` in a
+    loop compiles once. An entry holds its function weakly and goes when the function does,
+    freeing its compiled programs and the arrays the function closed over; a bound method's
+    entries go with its object. Functions that cannot be weakly referenced (builtins) are
+    kept for the life of the process; unhashable ones are built afresh on every call."""
+
+    def __init__(self) -> None:
+        self._entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # owner -> {key: built}
+        self._kept: dict = {}
+
+    def get(self, fun, options, build):
+        """`build(weakly(fun))` for (fun, options), built on first use."""
+        owner, key = (fun.__self__, (fun.__func__, options)) if inspect.ismethod(fun) else (fun, options)
+        try:
+            hash(owner)
+            hash(key)
+        except TypeError:
+            return build(fun)
+        try:
+            table = self._entries.setdefault(owner, {})
+        except TypeError:  # not weakly referenceable
+            table = self._kept.setdefault(owner, {})
+        if key not in table:
+            table[key] = build(weakly(fun))
+        return table[key]
+
+
 def memoized_transform(build):
-    """Cache the staged functions a transformation builds, per (function, options),
-    so `mlax.grad(f)(x)` in a loop compiles once."""
-    cache = {}
+    """`build(fun, *options)`, cached per (fun, options) in a FunctionCache."""
+    cache = FunctionCache()
 
     @functools.wraps(build)
     def get(fun, *options):
-        try:
-            key = (fun, options)
-            hash(key)
-        except TypeError:
-            return build(fun, *options)
-        if key not in cache:
-            cache[key] = build(fun, *options)
-        return cache[key]
+        return cache.get(fun, options, lambda f: build(f, *options))
     return get
 
 

@@ -13,7 +13,7 @@ from mlax.core.trace import aval_of
 from mlax.runtime import device as device_lib
 from mlax.core.axes import bind_axis, bound_kinds
 from mlax.ops import higher_order
-from mlax.api._staging import emit_transform, leaves_of, trace_function
+from mlax.api._staging import FunctionCache, emit_transform, leaves_of, trace_function
 from mlax.api.vmap import broadcast_prefix, freeze, mapped_outputs, normalize_axis
 from mlax.tree_util import tree_flatten
 
@@ -36,22 +36,13 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
     return mapped
 
 
-_pmap_cache = {}
+_pmap_cache = FunctionCache()
 
 
 def _staged_pmap(fun, options, key_options):
     """The compiled-when-called-outside-a-trace pmap of fun, one per (fun, options)."""
-    key = (fun, key_options)
-    try:
-        cached = _pmap_cache.get(key)
-    except TypeError:
-        cached, key = None, None
-    if cached is None:
-        cached = Jitted(functools.partial(_pmap_traced, fun, *options), static_argnums=options[-1],
-                        backend=options[-2])
-        if key is not None:
-            _pmap_cache[key] = cached
-    return cached
+    return _pmap_cache.get(fun, key_options, lambda f: Jitted(functools.partial(_pmap_traced, f, *options),
+                                                               static_argnums=options[-1], backend=options[-2]))
 
 
 def _devices_for(size, device_ids, backend):

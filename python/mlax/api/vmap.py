@@ -10,7 +10,7 @@ import functools
 from mlax.core.trace import aval_of
 from mlax.core.axes import bind_axis
 from mlax.ops import higher_order
-from mlax.api._staging import emit_transform, leaves_of, staged, trace_function
+from mlax.api._staging import FunctionCache, emit_transform, leaves_of, staged, trace_function
 from mlax.tree_util import tree_flatten, tree_structure
 
 
@@ -79,20 +79,12 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
     return mapped
 
 
-_vmap_cache = {}
+_vmap_cache = FunctionCache()
 
 
 def _staged_vmap(fun, in_axes, out_axes, axis_size, axis_name, in_key, out_key):
-    key = (fun, in_key, out_key, axis_size, axis_name)
-    try:
-        cached = _vmap_cache.get(key)
-    except TypeError:
-        cached, key = None, None
-    if cached is None:
-        cached = staged(functools.partial(_vmap_traced, fun, in_axes, out_axes, axis_size, axis_name))
-        if key is not None:
-            _vmap_cache[key] = cached
-    return cached
+    return _vmap_cache.get(fun, (in_key, out_key, axis_size, axis_name), lambda f: staged(
+        functools.partial(_vmap_traced, f, in_axes, out_axes, axis_size, axis_name)))
 
 
 def _vmap_traced(fun, in_axes, out_axes, axis_size, axis_name, *args, **kwargs):

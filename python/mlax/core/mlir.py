@@ -88,6 +88,8 @@ def shape_dtype(tensor_type: ir.Type) -> tuple[tuple[int | None, ...], np.dtype]
     if cached is None:
         ranked = ir.RankedTensorType(tensor_type)
         shape = tuple(None if ranked.is_dynamic_dim(i) else d for i, d in enumerate(ranked.shape))
+        if len(_shape_dtype_cache) >= SHAPE_DTYPE_CACHE_SIZE:  # bounded: a program may meet any number of shapes
+            _shape_dtype_cache.clear()
         cached = _shape_dtype_cache[tensor_type] = (shape, dtypes.FROM_MLIR_NAME[str(ranked.element_type)])
     return cached
 
@@ -128,6 +130,7 @@ def dense_to_numpy(attr: ir.DenseElementsAttr) -> np.ndarray:
     return np.array(attr).astype(dtype).reshape(shape)  # type: ignore[arg-type]
 
 
+SHAPE_DTYPE_CACHE_SIZE = 4096
 _shape_dtype_cache: dict[ir.Type, tuple[tuple[int | None, ...], np.dtype]] = {}
 
 

@@ -16,7 +16,7 @@ from mlax.runtime.device import default_device
 class Array(ArrayMethods):
     """An array on a device; arithmetic, indexing and methods follow NumPy."""
 
-    __slots__ = ("_buffer_view", "aval", "_device", "_host")
+    __slots__ = ("_buffer_view", "aval", "_device", "_host", "__weakref__")
 
     def __init__(self, buffer_view, aval, device):
         self._buffer_view = buffer_view
