@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +44,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))  # type: ignore[arg-type]  # TypeError if dynamic
+        return math.prod(self.shape)  # type: ignore[arg-type]  # TypeError if dynamic
 
     def update(self, shape: Sequence[int | None] | None = None, dtype: npt.DTypeLike | None = None,
                weak_type: bool | None = None) -> "ShapedArray":
@@ -91,7 +92,7 @@ class ShapeDtypeStruct:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))  # type: ignore[arg-type]  # TypeError if dynamic
+        return math.prod(self.shape)  # type: ignore[arg-type]  # TypeError if dynamic
 
     def __repr__(self) -> str:
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
