@@ -92,10 +92,10 @@ class FunctionBuilder:
         with mlir.context(), ir.Location.unknown():
             return self.block.add_argument(aval.mlir_type(), ir.Location.unknown())
 
-    def emit(self, op: "Op", values: Sequence[ir.Value], attrs: dict[str, Any], out_avals: Sequence[ShapedArray]
-             ) -> list[ir.Value]:
-        """Append the mlax op `op` (an op-table entry) on `values`; return its results."""
-        with mlir.context(), ir.Location.unknown(), ir.InsertionPoint(self.block):
+    def emit(self, op: "Op", values: Sequence[ir.Value], attrs: dict[str, Any], out_avals: Sequence[ShapedArray],
+             location: ir.Location | None = None) -> list[ir.Value]:
+        """Append the mlax op `op` (an op-table entry) on `values` at `location`; return its results."""
+        with mlir.context(), location or ir.Location.unknown(), ir.InsertionPoint(self.block):
             operation = ir.Operation.create(
                 op.mlir_name,
                 results=[a.mlir_type() for a in out_avals],

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlax.core.aval import ShapedArray
-from mlax.core.trace import Trace, Tracer, aval_of
+from mlax.core.trace import Trace, Tracer, aval_of, current_location
 
 if TYPE_CHECKING:
     from mlax.core.op import Op, TransposeRule
@@ -46,9 +46,10 @@ class LinearStep(Protocol):
 
 
 class Equation:
-    """One linear op on the tape: out = op(*operands, **attrs)."""
+    """One linear op on the tape: out = op(*operands, **attrs), with the location of the op
+    whose derivative recorded it (its transpose's ops get that location too)."""
 
-    __slots__ = ("op", "operands", "attrs", "outs")
+    __slots__ = ("op", "operands", "attrs", "outs", "location")
 
     def __init__(self, op: LinearStep, operands: list[Any], attrs: dict[str, Any],
                  outs: Sequence[LinearValue | None]) -> None:
@@ -56,6 +57,7 @@ class Equation:
         self.operands = operands
         self.attrs = attrs
         self.outs = outs
+        self.location = current_location()
 
 
 class Tape:

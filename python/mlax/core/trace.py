@@ -10,6 +10,7 @@ top-level jit) passes them in. With no trace active, ops run eagerly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -23,7 +24,7 @@ import numpy.typing as npt
 from iree.compiler import ir
 
 from mlax import errors
-from mlax.core import dtypes
+from mlax.core import dtypes, mlir
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.aval import ShapeDtypeStruct, ShapedArray
 from mlax.core.ir_builder import FunctionBuilder, ModuleBuilder
@@ -164,7 +165,8 @@ class Trace:
         values = [self.lift(x) for x in operands]
         if out_avals is None:
             out_avals = op.abstract_eval([aval_of(x) for x in operands], attrs)
-        results = self.function.emit(op, values, attrs, out_avals)
+        location = current_location() or user_location(op.mlir_name)
+        results = self.function.emit(op, values, attrs, out_avals, location)
         return [Tracer(self, r, a) for r, a in zip(results, out_avals)]
 
     def call(self, name: str, operands: Sequence[Any], out_avals: Sequence[ShapedArray]) -> list["Tracer"]:
@@ -227,6 +229,50 @@ def bind(op: "Op", operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
 
 # -- Tracers ------------------------------------------------------------------
 _MLAX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+_outside_mlax: dict[str, bool] = {}  # file name -> not part of mlax (nor functools)
+
+
+def _user_code_frame() -> FrameType | None:
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        outside = _outside_mlax.get(filename)
+        if outside is None:
+            path = os.path.abspath(filename)
+            outside = _outside_mlax[filename] = not path.startswith(_MLAX_DIR) and "functools" not in path
+        if outside:
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def current_location() -> ir.Location | None:
+    """The location `at_location` gives this thread's new ops now, if any."""
+    return getattr(_state, "location", None)
+
+
+@contextlib.contextmanager
+def at_location(location: ir.Location | None) -> Iterator[None]:
+    """Ops emitted meanwhile (by this thread) take `location`: a pass applying an op's rule
+    gives the new ops the location of the op they stand for."""
+    outer = getattr(_state, "location", None)
+    _state.location = location
+    try:
+        yield
+    finally:
+        _state.location = outer
+
+
+def user_location(op_name: str) -> ir.Location:
+    """The location of an op `op_name` emitted now: its name and the file:line of the
+    innermost stack frame outside the mlax package, as one name ("mlax.sort at
+    train.py:12"), which IREE's diagnostics quote whole (they print only the file:line
+    of a structured location)."""
+    frame = _user_code_frame()
+    where = "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return ir.Location.name(f"{op_name} at {where}", context=mlir.context())
 
 
 def user_frame() -> str:

@@ -34,7 +34,7 @@ from mlax.core import mlir, op as op_table
 from mlax.core.aval import ShapedArray
 from mlax.core.ir_builder import ModuleBuilder
 from mlax.core.mlir import Symbol
-from mlax.core.trace import Trace, Tracer, current_trace
+from mlax.core.trace import Trace, Tracer, at_location, current_trace
 from mlax.ops._rules import is_linear
 from mlax.ops.higher_order import Transformation
 from mlax.passes import _walk
@@ -287,7 +287,8 @@ class Interpreter(RuleContext):
                 entry = op_table.lookup(operation.name)
                 if entry is None:
                     raise ValueError(self.unknown.format(operation.name))
-                outs = self.apply(operation, entry, ins)
+                with at_location(operation.location):
+                    outs = self.apply(operation, entry, ins)
             env.update(zip(operation.results, outs))
         return [env[v] for v in terminator.operands]
 

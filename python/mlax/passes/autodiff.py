@@ -30,7 +30,7 @@ from mlax.core import dtypes, mlir, op as op_table
 from mlax.core.aval import ShapedArray
 from mlax.core.mlir import Symbol
 from mlax.core.tape import Equation, LinearValue, Tape
-from mlax.core.trace import Trace, current_trace
+from mlax.core.trace import Trace, at_location, current_trace
 from mlax.ops._rules import add_tangents, instantiate, is_linear
 from mlax.passes._expansion import Interpreter, RuleContext, arg_avals, expand, reemit, result_avals, writer
 from mlax.passes._registry import register
@@ -118,7 +118,8 @@ def backward_pass(ctx: Differentiate, tape: Tape, out_tangents: Sequence[Any], c
             continue
         if equation.op.transpose is None:
             raise NotImplementedError(f"transpose rule for mlax.{equation.op.name} is not implemented")
-        cts_in = equation.op.transpose(ctx, cts, *equation.operands, **equation.attrs)
+        with at_location(equation.location):
+            cts_in = equation.op.transpose(ctx, cts, *equation.operands, **equation.attrs)
         for operand, ct in zip(equation.operands, cts_in):
             accumulate(operand, ct)
     return [accumulated.get(id(x)) if x is not None else None for x in inputs]
