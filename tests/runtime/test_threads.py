@@ -83,3 +83,35 @@ def test_one_compiled_function_called_from_many_threads():
     for t in threads:
         t.join()
     assert not failures
+
+
+def test_other_threads_run_while_a_compiled_program_runs():
+    # The IREE runtime releases the GIL while a program runs: a held GIL would stop the
+    # counting thread for the whole call, but for one switch interval (5 ms).
+    import threading
+    import time
+
+    import mlax
+    import mlax.numpy as mnp
+
+    x = mnp.asarray(np.random.default_rng(0).standard_normal((1500, 1500)).astype(np.float32))
+    product = mlax.jit(lambda a: (a @ a @ a @ a @ a).sum())
+    product(x)
+    count, running = [0], [True]
+
+    def spin():
+        while running[0]:
+            count[0] += 1
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    time.sleep(0.05)
+    before, start = count[0], time.perf_counter()
+    time.sleep(0.2)
+    free_rate = (count[0] - before) / (time.perf_counter() - start)
+    before, start = count[0], time.perf_counter()
+    product(x)
+    elapsed = time.perf_counter() - start
+    rate = (count[0] - before) / elapsed
+    running[0] = False
+    spinner.join()
+    assert rate > 0.05 * free_rate, f"another thread ran at {rate / free_rate:.1%} of its speed during a {elapsed:.2f} s call"
