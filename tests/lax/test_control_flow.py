@@ -206,5 +206,7 @@ def test_recurrent_network_gradient_matches_finite_differences():
 def test_reverse_mode_of_unbounded_while_loop_names_the_fix():
     with pytest.raises(ValueError, match="while_loop needs a bound.*max_steps"):
         mlax.grad(lambda x: lax.while_loop(lambda v: v < 10.0, lambda v: v * 2.0, x))(1.0)
-    with pytest.raises(ValueError, match="max_steps"):
-        mlax.grad(lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, x))(1.5, 3)
+    with pytest.raises(ValueError, match="max_steps"):  # a traced trip count
+        mlax.grad(lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, x))(1.5, mnp.asarray(3))
+    # A Python int that is not differentiated stays an int, as in JAX: a fixed trip count.
+    assert float(mlax.grad(lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, x))(1.5, 3)) == 4 * 1.5 ** 3

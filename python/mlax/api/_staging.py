@@ -52,9 +52,72 @@ def call_function(sub, operands):
     return current_trace().call(sub.name, list(operands) + list(sub.captures), sub.out_avals)
 
 
-def staged(fn):
-    """fn, run inline inside a trace and as its own compiled program outside one."""
-    return Jitted(fn)
+def staged(fn, static_argnums=(), static_argnames=()):
+    """fn, run inline inside a trace and as its own compiled program outside one (one per
+    value of the static arguments)."""
+    return Jitted(fn, static_argnums=static_argnums, static_argnames=static_argnames)
+
+
+class Concrete:
+    """An argument a transformation hands the function as it was given: hashed by value,
+    or by identity when it is unhashable (a dict of settings)."""
+
+    __slots__ = ("value", "_key")
+
+    def __init__(self, value):
+        self.value = value
+        try:
+            hash(value)
+            self._key = (True, value)
+        except TypeError:
+            self._key = (False, id(value))
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, Concrete) and self._key == other._key and (self._key[0] or self.value is other.value)
+
+
+def _holds_array(x):
+    return any(isinstance(leaf, (ArrayMethods, np.ndarray, np.generic)) for leaf in tree_flatten(x)[0])
+
+
+def concrete_positions(args, transformed):
+    """The positions of `args` a transformation keeps as given, as JAX does: those it does not
+    transform (differentiate, map) that hold no array (Python numbers, strings, settings)."""
+    count = len(args)
+    transformed = {i % count for i in transformed if -count <= i < count}
+    return tuple(i for i, a in enumerate(args) if i not in transformed and not _holds_array(a))
+
+
+def concrete_names(kwargs):
+    """The keyword arguments a transformation keeps as given: those that hold no array."""
+    return tuple(sorted(name for name, value in kwargs.items() if not _holds_array(value)))
+
+
+def hold_concrete(args, kwargs, positions, names):
+    """(args, kwargs) with those at `positions` and `names` wrapped as Concrete (static
+    arguments of a staged function)."""
+    return (tuple(Concrete(a) if i in positions else a for i, a in enumerate(args)),
+            {k: Concrete(v) if k in names else v for k, v in kwargs.items()})
+
+
+def bind_concrete(fun, args, kwargs, positions):
+    """(fun of the other arguments, those arguments, where each went, the keyword arguments
+    left): the arguments at `positions` and the Concrete keyword arguments fixed to their values."""
+    values = [a.value if isinstance(a, Concrete) else a for a in args]
+    fixed = {k: v.value for k, v in kwargs.items() if isinstance(v, Concrete)}
+    dynamic = [i for i in range(len(values)) if i not in positions]
+
+    def bound(*dynamic_args, **dynamic_kwargs):
+        full = list(values)
+        for i, a in zip(dynamic, dynamic_args):
+            full[i] = a
+        return fun(*full, **fixed, **dynamic_kwargs)
+    bound.__name__ = getattr(fun, "__name__", "fn")
+    return (bound, tuple(values[i] for i in dynamic), {i: k for k, i in enumerate(dynamic)},
+            {k: v for k, v in kwargs.items() if k not in fixed})
 
 
 def weakly(fun):

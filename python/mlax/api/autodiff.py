@@ -14,9 +14,9 @@ from mlax.core.trace import aval_of
 from mlax import ops
 from mlax.ops import higher_order
 from mlax.api.vmap import vmap
-from mlax.api._staging import (as_value, call_function, emit_transform, is_differentiable, leaves_of,
-                                      memoized_transform, ones_like_aval, staged, trace_function,
-                                      zeros_like_aval)
+from mlax.api._staging import (as_value, bind_concrete, call_function, concrete_names, concrete_positions,
+                               emit_transform, hold_concrete, is_differentiable, leaves_of, memoized_transform,
+                               ones_like_aval, staged, trace_function, zeros_like_aval)
 from mlax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 
@@ -74,42 +74,47 @@ def _scalar_output(name):
 
 
 @memoized_transform
-def _value_and_grads(fun, argnums, has_aux):
-    """Staged: ((value, aux), gradients as a tuple, one per argnum)."""
-    @staged
+def _value_and_grads(fun, argnums, has_aux, concrete=(), names=()):
+    """Staged: ((value, aux), gradients as a tuple, one per argnum). The arguments at
+    `concrete` and `names` come Concrete-wrapped and reach fun as they were given."""
     def value_and_grads(*args, **kwargs):
         _check_differentiable_inputs("grad", args, argnums)
-        wrt, ranges = _wrt_leaves(args, argnums)
+        fun_of, dynamic_args, position, kwargs = bind_concrete(fun, args, kwargs, concrete)
+        dynamic_argnums = tuple(position[i % len(args)] for i in argnums)
+        wrt, ranges = _wrt_leaves(dynamic_args, dynamic_argnums)
         split = _split_aux("grad", has_aux)
 
         def post(out):
             value, aux = split(out)
             return _scalar_output("grad")(value), aux
 
-        sub, out_tree = trace_function(fun, args, kwargs, post=post)
-        leaves = leaves_of(args, kwargs)
+        sub, out_tree = trace_function(fun_of, dynamic_args, kwargs, post=post)
+        leaves = leaves_of(dynamic_args, kwargs)
         out_avals = [a.strip_weak_type() for a in sub.out_avals]
         cotangents = [ones_like_aval(out_avals[0])] + [zeros_like_aval(a) for a in out_avals[1:]]
         results = emit_transform(higher_order.vjp_p, sub, leaves + sub.captures + cotangents,
                                  out_avals + [aval_of(leaves[k]) for k in wrt], wrt=tuple(wrt))
         value_and_aux = out_tree.unflatten(results[:len(out_avals)])
         grads_flat = iter(results[len(out_avals):])
-        grads = tuple(tree_unflatten(tree_structure(args[i]), [next(grads_flat) for _ in ranges[i % len(args)]])
-                      for i in argnums)
+        grads = tuple(tree_unflatten(tree_structure(dynamic_args[i]), [next(grads_flat) for _ in ranges[i]])
+                      for i in dynamic_argnums)
         return value_and_aux, grads
-    return value_and_grads
+    return staged(value_and_grads, static_argnums=concrete, static_argnames=names)
 
 
 def value_and_grad(fun, argnums=0, has_aux=False):
     """A function returning (fun(*args), the gradient of fun with respect to args[argnums]).
 
     With has_aux, fun returns (value, aux) and the result is ((value, aux), gradient).
-    A tuple `argnums` gives a tuple of gradients."""
-    staged_fun = _value_and_grads(fun, _argnums_tuple(argnums), has_aux)
+    A tuple `argnums` gives a tuple of gradients. Arguments not differentiated that hold
+    no array (numbers, strings, settings) reach fun as they were given, as in JAX."""
+    nums = _argnums_tuple(argnums)
 
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
-        (value, aux), grads = staged_fun(*args, **kwargs)
+        concrete, names = concrete_positions(args, nums), concrete_names(kwargs)
+        args, kwargs = hold_concrete(args, kwargs, concrete, names)
+        (value, aux), grads = _value_and_grads(fun, nums, has_aux, concrete, names)(*args, **kwargs)
         grads = grads[0] if isinstance(argnums, int) else grads
         return ((value, aux), grads) if has_aux else (value, grads)
     return value_and_grad_f

@@ -7,6 +7,7 @@ jitted function is simply traced inline.
 
 import functools
 import inspect
+import types
 import warnings
 
 
@@ -46,6 +47,11 @@ class Jitted:
             self._params = list(inspect.signature(fun).parameters)
         except (TypeError, ValueError):
             self._params = []
+
+    def __get__(self, obj, objtype=None):
+        """As a method, bound to its object like a function (`self` is its first argument:
+        `@partial(jit, static_argnums=0)` on a method makes the object static)."""
+        return self if obj is None else types.MethodType(self, obj)
 
     def _split(self, args, kwargs):
         """(static positional args, static keyword args, dynamic (args, kwargs)) for one call.

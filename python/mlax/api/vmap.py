@@ -10,7 +10,8 @@ import functools
 from mlax.core.trace import aval_of
 from mlax.core.axes import bind_axis
 from mlax.ops import higher_order
-from mlax.api._staging import FunctionCache, emit_transform, leaves_of, staged, trace_function
+from mlax.api._staging import (FunctionCache, bind_concrete, concrete_positions, emit_transform, hold_concrete,
+                               leaves_of, staged, trace_function)
 from mlax.tree_util import tree_flatten, tree_structure
 
 
@@ -74,20 +75,34 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
 
     @functools.wraps(fun)
     def mapped(*args, **kwargs):
+        # Unmapped arguments holding no array reach fun as they were given, as in JAX.
+        concrete = concrete_positions(args, _mapped_positions(in_axes, len(args)))
+        args, kwargs = hold_concrete(args, kwargs, concrete, ())
         return _staged_vmap(fun, in_axes, out_axes, axis_size, axis_name, freeze(in_axes),
-                            freeze(out_axes))(*args, **kwargs)
+                            freeze(out_axes), concrete)(*args, **kwargs)
     return mapped
+
+
+def _mapped_positions(in_axes, count):
+    if isinstance(in_axes, (tuple, list)):
+        return [i for i, spec in enumerate(in_axes) if spec is not None]
+    return [] if in_axes is None else list(range(count))
 
 
 _vmap_cache = FunctionCache()
 
 
-def _staged_vmap(fun, in_axes, out_axes, axis_size, axis_name, in_key, out_key):
-    return _vmap_cache.get(fun, (in_key, out_key, axis_size, axis_name), lambda f: staged(
-        functools.partial(_vmap_traced, f, in_axes, out_axes, axis_size, axis_name)))
+def _staged_vmap(fun, in_axes, out_axes, axis_size, axis_name, in_key, out_key, concrete):
+    return _vmap_cache.get(fun, (in_key, out_key, axis_size, axis_name, concrete), lambda f: staged(
+        functools.partial(_vmap_traced, f, in_axes, out_axes, axis_size, axis_name, concrete),
+        static_argnums=concrete))
 
 
-def _vmap_traced(fun, in_axes, out_axes, axis_size, axis_name, *args, **kwargs):
+def _vmap_traced(fun, in_axes, out_axes, axis_size, axis_name, concrete, *args, **kwargs):
+    if concrete:
+        fun, args, _, kwargs = bind_concrete(fun, args, kwargs, concrete)
+        if isinstance(in_axes, (tuple, list)):
+            in_axes = type(in_axes)(spec for i, spec in enumerate(in_axes) if i not in concrete)
     specs = in_axes if isinstance(in_axes, (int, type(None))) else tuple(in_axes) \
         if isinstance(in_axes, list) else in_axes
     leaves = leaves_of(args, kwargs)
