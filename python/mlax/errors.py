@@ -39,7 +39,7 @@ class ExportError(MlaxError):
     """An exported artifact is corrupted, truncated, or from an incompatible version."""
 
 
-class BackendError(MlaxError):
+class BackendError(MlaxError, RuntimeError):
     """A backend, target or device is unknown or not available here."""
 
 

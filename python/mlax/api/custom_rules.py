@@ -67,6 +67,20 @@ class custom_jvp:  # noqa: N801 - JAX's name
         self.jvp_rule = jvp
         return jvp
 
+    def defjvps(self, *jvps):
+        """One rule per argument: jvps[i](tangent_i, primal_out, *primals) is argument i's
+        share of the output tangent (None: it contributes nothing); the shares are summed."""
+        if self.nondiff_argnums:
+            raise TypeError("custom_jvp.defjvps cannot be used with nondiff_argnums; use defjvp")
+
+        def jvp(primals, tangents):
+            out = self.fun(*primals)
+            shares = [rule(t, out, *primals) for rule, t in zip(jvps, tangents) if rule is not None]
+            if not shares:
+                return out, tree_map(lambda o: ops.full(aval_of(o).shape, 0, aval_of(o).dtype), out)
+            return out, tree_map(lambda *parts: functools.reduce(ops.add, parts), *shares)
+        self.defjvp(jvp)
+
     def __call__(self, *args):
         if self.jvp_rule is None:
             raise AttributeError(f"custom_jvp function {self.__name__} has no JVP rule; call .defjvp(rule)")

@@ -60,8 +60,13 @@ def full_like(v: ir.Value, val: Any) -> ir.Value:
     shape, dtype = shape_of(v), dtype_of(v)
     if None not in shape:
         return constant(val, dtype, cast(tuple[int, ...], shape))  # static: no None
-    sizes = [reshape(value("stablehlo.get_dimension_size", [v], mlir.tensor_type((), dtypes.int32), dimension=i),
-                     (1,)) for i in range(len(shape))]
+    measured = v
+    if np.issubdtype(dtype, np.unsignedinteger):
+        # IREE 3.13 cannot take the size of an unsigned tensor (tensor.dim on tensor<?xui8>
+        # stays illegal); its signed twin has the same shape.
+        measured = value("stablehlo.bitcast_convert", [v], mlir.tensor_type(shape, np.dtype(dtype.str.replace("u", "i"))))
+    sizes = [reshape(value("stablehlo.get_dimension_size", [measured], mlir.tensor_type((), dtypes.int32),
+                           dimension=i), (1,)) for i in range(len(shape))]
     extents = value("stablehlo.concatenate", sizes, mlir.tensor_type((len(shape),), dtypes.int32), dimension=0) \
         if len(sizes) > 1 else sizes[0]
     return value("stablehlo.dynamic_broadcast_in_dim", [constant(val, dtype), extents], v.type,

@@ -30,7 +30,24 @@ def _lower_convert(ctx, x, new_dtype, weak_type=False):
         x = _hlo.value("stablehlo.real", [x], ctx.in_avals[0].update(dtype=dtypes.real_dtype(source)).mlir_type())
     if new_dtype == dtypes.bfloat16 and not dtypes.is_float(source):
         return _integer_to_bfloat16(x, ctx.in_avals[0])
-    return _hlo.value("stablehlo.convert", [x], ctx.out_types[0])
+    converted = _hlo.value("stablehlo.convert", [x], ctx.out_types[0])
+    if dtypes.is_float(source) and dtypes.is_integer(new_dtype):
+        return _saturate(x, converted, new_dtype)
+    return converted
+
+
+def _saturate(x, converted, new_dtype):
+    """Float to integer as XLA (and so JAX) converts: NaN is 0, values past the integer
+    range are its ends (LLVM's conversion leaves them undefined: INT_MIN on x86)."""
+    info = np.iinfo(new_dtype)
+    # The range's ends as floats: -2**(bits-1) or 0, and 2**bits or 2**(bits-1), exact powers of two.
+    low, high = _hlo.full_like(x, float(info.min)), _hlo.full_like(x, float(info.max) + 1.0)
+
+    def end(value):
+        return _hlo.full_like(converted, int(value))
+    inside = _hlo.select(_hlo.compare(x, x, "NE"), end(0), converted)
+    inside = _hlo.select(_hlo.compare(x, low, "LE"), end(info.min), inside)
+    return _hlo.select(_hlo.compare(x, high, "GE"), end(info.max), inside)
 
 
 def _integer_to_bfloat16(x, aval):

@@ -223,17 +223,25 @@ defbatch_elementwise(div_p)
 # -- pow --------------------------------------------------------------------------------
 
 def _lower_pow(ctx, x, y):
-    """x ** y. IREE 3.13 gives NaN for a negative base, even with an integral exponent,
-    and for a -inf base: take |x| ** y there, negated for odd integral exponents."""
+    """x ** y with C's (and XLA's) special values. IREE 3.13 gives NaN for a negative base
+    (even with an integral exponent), for a -inf base, for 0 ** 0 and for 1 ** inf: a
+    negative base (or -0) takes |x| ** y, negated for odd integral exponents, and x ** 0,
+    1 ** y and (-1) ** +-inf are 1."""
     if not dtypes.is_float(ctx.in_avals[0].dtype):
         return _h("stablehlo.power", x, y)
-    magnitude = _h("stablehlo.power", _h("stablehlo.abs", x), y)
+    zero, one = _hlo.full_like(x, 0), _hlo.full_like(x, 1)
+
+    def power(base):
+        unit = _h("stablehlo.or", _hlo.compare(y, zero, "EQ"), _hlo.compare(base, one, "EQ"))
+        return _hlo.select(unit, one, _h("stablehlo.power", base, y))
+    magnitude = power(_h("stablehlo.abs", x))
     integral = _hlo.compare(_h("stablehlo.floor", y), y, "EQ")
-    odd = _hlo.compare(_h("stablehlo.remainder", y, _hlo.full_like(y, 2.0)), _hlo.full_like(y, 0), "NE")
+    odd = _hlo.compare(_h("stablehlo.abs", _h("stablehlo.remainder", y, _hlo.full_like(y, 2.0))), one, "EQ")
     signed = _hlo.select(_h("stablehlo.and", integral, odd), _h("stablehlo.negate", magnitude), magnitude)
-    use_signed = _h("stablehlo.and", _hlo.compare(x, _hlo.full_like(x, 0), "LT"),
+    negative = _h("stablehlo.or", _hlo.compare(x, zero, "LT"), _hlo.compare(_h("stablehlo.divide", one, x), zero, "LT"))
+    use_signed = _h("stablehlo.and", negative,
                     _h("stablehlo.or", integral, _hlo.compare(x, _hlo.full_like(x, -math.inf), "EQ")))
-    return _hlo.select(use_signed, signed, _h("stablehlo.power", x, y))
+    return _hlo.select(use_signed, signed, power(x))
 
 
 pow_p = _entry("pow", ["lhs", "rhs"], _binary_rule("pow", NUMERIC), _lower_pow, np.power,
@@ -246,9 +254,9 @@ def pow(x, y):  # noqa: A001 - JAX's name
 
 
 def _pow_dx(t, ans, x, y):
-    derivative = ops.mul(y, ops.pow(x, ops.sub(y, ops.full(y.shape, 1, y.dtype))))
-    zero = ops.full(y.shape, 0, y.dtype)
-    return ops.mul(t, ops.select(ops.eq(y, zero), zero, derivative))  # d(x ** 0) = 0, even at x = 0
+    # y * x ** (y - 1), as JAX's lax.pow: NaN at x = y = 0 (a static integer exponent,
+    # through integer_pow, has derivative 0 there).
+    return ops.mul(t, ops.mul(y, ops.pow(x, ops.sub(y, ops.full(y.shape, 1, y.dtype)))))
 
 
 def _pow_dy(t, ans, x, y):
@@ -351,7 +359,8 @@ def abs(x):  # noqa: A001 - JAX's name
 def _abs_tangent(t, ans, x):
     if dtypes.is_complex(x.dtype):  # d|z| = Re(conj(z) dz) / |z|
         return ops.real(ops.mul(t, conj(ops.sign(x))))
-    return ops.mul(t, ops.sign(x))
+    # The right derivative at 0 (and -0), as JAX: |x|' = 1 for x >= 0.
+    return ops.select(ops.ge(x, ops.full(x.shape, 0, x.dtype)), t, ops.neg(t))
 
 
 defjvp(abs_p, _abs_tangent)

@@ -1,0 +1,101 @@
+"""mlax against JAX on the same inputs, at the points where implementations differ:
+zeros of both signs, ties, infinities, NaN, the ends of integer ranges. One row per
+case: `fn(lib, lnp, *args)` runs with (mlax, mlax.numpy) and with (jax, jax.numpy), and
+the results must agree in structure, shape, dtype and value, NaNs and signs of zeros
+included."""
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mlax
+import mlax.numpy as mnp
+
+jax.config.update("jax_platforms", "cpu")
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, np.inf, -np.inf, np.nan], np.float32)
+GRID_X, GRID_Y = (g.ravel() for g in np.meshgrid(SPECIAL, SPECIAL))
+TO_INTEGER = np.array([np.nan, np.inf, -np.inf, 3e9, -3e9, 2147483520.0, -2147483648.0, -1.0, -0.5, 0.5, 255.9,
+                       256.0, -129.0, 1e20, 65535.0], np.float32)
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    fn: Callable
+    args: tuple = ()
+    exact: bool = True  # else within a few ulps (IREE's and XLA's math libraries differ)
+
+    def __str__(self):
+        return self.name
+
+
+def _grad_at(f, points):
+    return lambda lib, lnp: [lib.grad(lambda x: f(lnp, x))(np.float32(p)) for p in points]
+
+
+ROWS = [
+    Row("power special values", lambda lib, lnp, x, y: lnp.power(x, y), (GRID_X, GRID_Y), exact=False),
+    Row("0 ** 0", lambda lib, lnp: lnp.power(lnp.float32(0), lnp.float32(0))),
+    Row("grad abs at zeros", _grad_at(lambda lnp, x: lnp.abs(x), [0.0, -0.0, 2.0, -2.0])),
+    Row("grad x ** 0.", _grad_at(lambda lnp, x: x ** 0.0, [0.0, 2.0])),
+    Row("grad x ** 0", _grad_at(lambda lnp, x: x ** 0, [0.0, 2.0])),
+    Row("grad x ** 2.5", _grad_at(lambda lnp, x: x ** 2.5, [0.0, 4.0])),
+    Row("grad 2 ** x", _grad_at(lambda lnp, x: lnp.power(lnp.float32(2.0), x), [0.0, 1.0])),
+    *[Row(f"float32 to {dtype}", lambda lib, lnp, x, dtype=dtype: x.astype(dtype), (TO_INTEGER,))
+      for dtype in ("int8", "uint8", "int16", "uint16", "int32", "uint32")],
+    Row("float32 to int32 under jit", lambda lib, lnp, x: lib.jit(lambda v: v.astype(lnp.int32))(x), (TO_INTEGER,)),
+    Row("logical_and of unsigned", lambda lib, lnp, a, b: lnp.logical_and(a, b),
+        (np.array([1, 0, 2], np.uint32), np.array([1, 1, 0], np.uint32))),
+    Row("unsigned to bool", lambda lib, lnp, a: a.astype(bool), (np.array([1, 0, 255], np.uint8),)),
+]
+
+
+def _as_arrays(lnp, args):
+    return [lnp.asarray(a) for a in args]
+
+
+def assert_same(got, expected, exact):
+    got_leaves, got_tree = jax.tree_util.tree_flatten(got)
+    expected_leaves, expected_tree = jax.tree_util.tree_flatten(expected)
+    assert str(got_tree) == str(expected_tree)
+    for g, e in zip(got_leaves, expected_leaves):
+        g, e = np.asarray(g), np.asarray(e)
+        assert (g.shape, g.dtype) == (e.shape, e.dtype)
+        if exact or not np.issubdtype(e.dtype, np.inexact):
+            np.testing.assert_array_equal(g, e)
+        else:
+            np.testing.assert_allclose(g, e, rtol=4e-7 * 8, atol=0)
+        if np.issubdtype(e.dtype, np.floating):
+            both_nan = np.isnan(g) & np.isnan(e)
+            np.testing.assert_array_equal(np.signbit(g)[~both_nan], np.signbit(e)[~both_nan], "signs of zeros")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_agrees_with_jax(row):
+    expected = row.fn(jax, jnp, *_as_arrays(jnp, row.args))
+    got = row.fn(mlax, mnp, *_as_arrays(mnp, row.args))
+    assert_same(got, expected, row.exact)
+
+
+def _custom_jvps(lib, lnp):
+    f = lib.custom_jvp(lambda x, y: lnp.sin(x) * y)
+    f.defjvps(lambda t, ans, x, y: lnp.cos(x) * y * t, lambda t, ans, x, y: lnp.sin(x) * t)
+    g = lib.custom_jvp(lambda x, y: x * y)
+    g.defjvps(None, lambda t, ans, x, y: x * t)
+    return lib.grad(f, argnums=(0, 1))(0.5, 2.0), lib.grad(g, argnums=(0, 1))(3.0, 2.0)
+
+
+def test_custom_jvp_defjvps():
+    assert_same(_custom_jvps(mlax, mnp), _custom_jvps(jax, jnp), exact=True)
+
+
+def test_unknown_backend_is_a_runtime_error_as_in_jax():
+    with pytest.raises(RuntimeError):
+        jax.devices("no_such_backend")
+    with pytest.raises(RuntimeError, match="no_such_backend"):
+        mlax.devices("no_such_backend")
