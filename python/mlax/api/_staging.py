@@ -18,17 +18,20 @@ from mlax import ops
 from mlax.tree_util import tree_flatten
 
 
-def trace_function(fun, args, kwargs=None, name=None, post=None, avals=None):
+def trace_function(fun, args, kwargs=None, name=None, post=None, avals=None, started=None):
     """Trace fun(*args, **kwargs) into a new private function of the current module.
 
     Returns (trace, out_tree). The function takes the flat leaves of (args,
     kwargs) (typed as `avals` when given), then the values it closed over
     (`trace.captures`); it returns the flat leaves of post(output) (post may
-    check or restructure the output)."""
+    check or restructure the output). `started(trace)` runs once the function is named,
+    before fun runs."""
     parent = current_trace()
     leaves, in_tree = tree_flatten((tuple(args), dict(kwargs or {})))
     avals = [aval_of(x) for x in leaves] if avals is None else avals
     sub = Trace(parent.builder, name or getattr(fun, "__name__", "fn"), avals, parent=parent, origin=user_frame())
+    if started is not None:
+        started(sub)
     with sub:
         inner_args, inner_kwargs = in_tree.unflatten(sub.args)
         out = fun(*inner_args, **inner_kwargs)

@@ -61,7 +61,10 @@ class custom_jvp:  # noqa: N801 - JAX's name
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.jvp_rule = None
-        self._tracing_rule = False  # inside its own rule, the function is just its primal
+        # The rule functions being traced, by the avals and static arguments they are for: a
+        # call of the function inside its own rule names that rule (its derivative is then the
+        # rule's, to any order, as in JAX) instead of tracing the rule again without end.
+        self._rules_in_progress = {}
 
     def defjvp(self, jvp):
         self.jvp_rule = jvp
@@ -84,10 +87,19 @@ class custom_jvp:  # noqa: N801 - JAX's name
     def __call__(self, *args):
         if self.jvp_rule is None:
             raise AttributeError(f"custom_jvp function {self.__name__} has no JVP rule; call .defjvp(rule)")
-        if current_trace() is None or self._tracing_rule:
+        if current_trace() is None:
             return self.fun(*args)
         static, dynamic, merge = _split_static(args, self.nondiff_argnums)
         primal, out_tree = trace_function(lambda *dyn: self.fun(*merge(dyn)), dynamic, name=self.__name__)
+        try:
+            key = (tuple(aval_of(x) for x in leaves_of(dynamic)), tuple(static))
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None and key in self._rules_in_progress:
+            results = emit_transform(higher_order.custom_jvp_call_p, primal, leaves_of(dynamic) + primal.captures,
+                                     _out_avals(primal), jvp=Symbol(self._rules_in_progress[key]))
+            return out_tree.unflatten(results)
 
         def rule(*primals_and_tangents):
             primals = primals_and_tangents[:len(dynamic)]
@@ -99,11 +111,13 @@ class custom_jvp:  # noqa: N801 - JAX's name
                                     f"{tree_structure(value)}, but the function returns {out_tree}")
             return tree_flatten(out)[0] + tree_flatten(tangent_out)[0]
 
-        self._tracing_rule = True
+        def started(sub):
+            if key is not None:
+                self._rules_in_progress[key] = sub.name
         try:
-            rule_sub, _ = trace_function(rule, dynamic + dynamic, name=f"{self.__name__}_jvp")
+            rule_sub, _ = trace_function(rule, dynamic + dynamic, name=f"{self.__name__}_jvp", started=started)
         finally:
-            self._tracing_rule = False
+            self._rules_in_progress.pop(key, None)
         _check_no_captures(self.__name__, rule_sub)
         results = emit_transform(higher_order.custom_jvp_call_p, primal, leaves_of(dynamic) + primal.captures,
                                  _out_avals(primal), jvp=Symbol(rule_sub.name))

@@ -9,6 +9,7 @@ the two tables below, a NumPy name and the lax function it applies.
 import numpy as np
 
 from mlax import lax
+from mlax.api.custom_rules import custom_jvp
 from mlax.core import dtypes
 from mlax.numpy._dtypes import asarray, astype
 from mlax.numpy._promotion import broadcast_shapes, broadcast_to, promote_args, promote_args_inexact
@@ -215,19 +216,52 @@ def hypot(x1, x2, /):
     return lax.sqrt(lax.add(lax.mul(x1, x1), lax.mul(x2, x2)))
 
 
+def _log_add_exp(base):
+    """log_b(b**x1 + b**x2) for b = e or 2, as JAX defines it: computed without overflow,
+    x1 + x2 where x1 - x2 is NaN (NaNs, infinities of one sign), complex results with their
+    imaginary part in (-pi, pi] (over ln 2 for base 2), and its own derivative: d/dx1 is
+    b**(x1 - out), so ties get half each (softplus'(0) = 1/2) and infinities no NaN."""
+    power = lax.exp if base == "e" else lax.exp2
+    scale = 1.0 if base == "e" else 1 / np.log(2)
+
+    @custom_jvp
+    def log_add_exp(x1, x2):
+        biggest = lax.max(x1, x2)
+        if dtypes.is_complex(x1.dtype):
+            # x1 + x2 - 2 max is the other one less the biggest: its real part is <= 0.
+            out = lax.add(biggest, lax.mul(_full_like(x1, scale), lax.log1p(power(
+                lax.sub(lax.add(x1, x2), lax.mul(biggest, _full_like(biggest, 2)))))))
+            period = _full_like(lax.real(out), 2 * np.pi * scale)
+            shifted = lax.rem(lax.add(lax.imag(out), lax.mul(period, _full_like(period, 0.5))), period)
+            shifted = where(lax.lt(shifted, _full_like(shifted, 0)), lax.add(shifted, period), shifted)
+            return lax.complex(lax.real(out), lax.sub(shifted, lax.mul(period, _full_like(period, 0.5))))
+        gap = lax.sub(x1, x2)
+        out = lax.add(biggest, lax.mul(_full_like(x1, scale), lax.log1p(power(lax.neg(lax.abs(gap))))))
+        return where(isnan(gap), lax.add(x1, x2), out)
+
+    @log_add_exp.defjvp
+    def log_add_exp_jvp(primals, tangents):
+        x1, x2 = primals
+        out = log_add_exp(x1, x2)
+
+        def finite(v):  # +inf counts as 0, so that inf - inf gives no NaN
+            return where(lax.eq(v, _full_like(v, np.inf)), _full_like(v, 0), v)
+        shares = [lax.mul(t, power(lax.sub(finite(x), finite(out)))) for x, t in zip(primals, tangents)]
+        return out, lax.add(*shares)
+    return log_add_exp
+
+
+_logaddexp, _logaddexp2 = _log_add_exp("e"), _log_add_exp("2")
+
+
 def logaddexp(x1, x2, /):
     """log(exp(x1) + exp(x2)), computed without overflow."""
-    x1, x2 = promote_args_inexact("logaddexp", x1, x2)
-    biggest = lax.max(x1, x2)
-    diff = lax.neg(lax.abs(lax.sub(x1, x2)))
-    out = lax.add(biggest, lax.log1p(lax.exp(diff)))
-    return where(lax.eq(x1, x2), lax.add(x1, _full_like(x1, np.log(2))), out)
+    return _logaddexp(*promote_args_inexact("logaddexp", x1, x2))
 
 
 def logaddexp2(x1, x2, /):
-    x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
-    ln2 = _full_like(x1, np.log(2))
-    return lax.div(logaddexp(lax.mul(x1, ln2), lax.mul(x2, ln2)), ln2)
+    """log2(2**x1 + 2**x2), computed without overflow."""
+    return _logaddexp2(*promote_args_inexact("logaddexp2", x1, x2))
 
 
 def deg2rad(x, /):

@@ -312,10 +312,27 @@ defbatch_elementwise(atan2_p)
 
 # -- max, min: the tangent of the operand chosen; ties share it equally ------------------
 
-max_p = _entry("max", ["lhs", "rhs"], _binary_rule("max", ANY), _lower_as("stablehlo.maximum"), np.maximum,
-               doc="Elementwise maximum (NaN if either is NaN): " + _ir("max", ["f32", "f32"], ["f32"]))
-min_p = _entry("min", ["lhs", "rhs"], _binary_rule("min", ANY), _lower_as("stablehlo.minimum"), np.minimum,
-               doc="Elementwise minimum (NaN if either is NaN): " + _ir("min", ["f32", "f32"], ["f32"]))
+def _lower_extremum(hlo_name, direction):
+    """stablehlo.maximum/minimum, except for complex numbers, which IREE 3.13 orders wrongly:
+    those compare by real part, then imaginary part, as XLA does (x if it wins, else y)."""
+    def lower(ctx, x, y):
+        if not dtypes.is_complex(ctx.in_avals[0].dtype):
+            return _hlo.value(hlo_name, [x, y], ctx.out_types[0])
+        part_type = ctx.in_avals[0].update(dtype=dtypes.real_dtype(ctx.in_avals[0].dtype)).mlir_type()
+        (x_re, x_im), (y_re, y_im) = ([_hlo.value(f"stablehlo.{part}", [v], part_type) for part in ("real", "imag")]
+                                      for v in (x, y))
+        tie_broken = _h("stablehlo.and", _hlo.compare(x_re, y_re, "EQ"), _hlo.compare(x_im, y_im, direction))
+        wins = _h("stablehlo.or", _hlo.compare(x_re, y_re, direction), tie_broken)
+        return _hlo.select(wins, x, y)
+    return lower
+
+
+max_p = _entry("max", ["lhs", "rhs"], _binary_rule("max", ANY), _lower_extremum("stablehlo.maximum", "GT"),
+               np.maximum, doc="Elementwise maximum (NaN if either is NaN; complex numbers by real, then "
+                               "imaginary part): " + _ir("max", ["f32", "f32"], ["f32"]))
+min_p = _entry("min", ["lhs", "rhs"], _binary_rule("min", ANY), _lower_extremum("stablehlo.minimum", "LT"),
+               np.minimum, doc="Elementwise minimum (NaN if either is NaN; complex numbers by real, then "
+                               "imaginary part): " + _ir("min", ["f32", "f32"], ["f32"]))
 
 
 @_export

@@ -66,6 +66,10 @@ class Module:
     def __init__(self, module_op: ir.Operation) -> None:
         self.module_op = module_op
         self.builder = ModuleBuilder(module_op)
+        # Functions written from others, by (writer, callee, options), entered as soon as
+        # their name is known: a function that reaches itself (a custom_jvp rule calling its
+        # function) is written once, its inner reference naming the function being written.
+        self.written: dict[tuple, Any] = {}
 
     def function(self, name: str) -> ir.Operation:
         """The function @name, from the module builder's symbol table."""

@@ -74,8 +74,15 @@ def batched_function(ctx: RuleContext, callee: str, dims: Sequence[int | None], 
     Symbol, its results' batch axes). `front` (one flag, or one per result) says which
     results are batched along their first axis; the others keep the axis the rules gave
     (None if unbatched)."""
-    avals = [mapped_aval(a, d, size) for a, d in zip(arg_avals(ctx.module.function(callee)), dims)]
+    all_front = front is True
+    key = ("batched", callee, tuple(dims), size, ctx.axis_name)
+    if all_front and key in ctx.module.written:
+        return ctx.module.written[key]
+    function = ctx.module.function(callee)
+    avals = [mapped_aval(a, d, size) for a, d in zip(arg_avals(function), dims)]
     trace = Trace(ctx.module.builder, f"{callee}_batched", avals)
+    if all_front:  # its results' axes are known before it is written
+        ctx.module.written[key] = (Symbol(trace.name), [0] * len(result_avals(function)))
     with trace:
         outs, out_dims = Batch(ctx.module, size, ctx.axis_name).run(callee, trace.args, list(dims))
         flags = [front] * len(outs) if isinstance(front, bool) else list(front)
