@@ -61,6 +61,11 @@ ROWS = [
         exact=False),
     Row("complex max and min", lambda lib, lnp, x, y: [lib.lax.max(x, y), lib.lax.min(x, y)],
         (np.array([1 + 2j, 1 + 3j, 2, np.nan], np.complex64), np.array([1 + 3j, 5j, 2, 1 + 1j], np.complex64))),
+    # (+ 0: the sign of a zero derivative is an accident of each library's summation order)
+    *[Row(f"grad of cumprod through zeros {v}", lambda lib, lnp, x: [d + 0 for d in (
+        lib.grad(lambda u: lnp.cumprod(u).sum())(x), lib.grad(lambda u: lnp.flip(lnp.cumprod(lnp.flip(u))).sum())(x),
+        lib.hessian(lambda u: lnp.cumprod(u).sum())(x))], (np.array(v, np.float32),))
+      for v in ([1, 0, 2, 3], [0, 0, 2, 3], [2, 3, 0, 5, 0.5, 1.5, -2])],
     Row("logical_and of unsigned", lambda lib, lnp, a, b: lnp.logical_and(a, b),
         (np.array([1, 0, 2], np.uint32), np.array([1, 1, 0], np.uint32))),
     Row("unsigned to bool", lambda lib, lnp, a: a.astype(bool), (np.array([1, 0, 255], np.uint8),)),

@@ -360,11 +360,27 @@ cumprod_p, cumprod = _cumulative("prod", "stablehlo.multiply", np.multiply)
 
 
 def _cumprod_jvp(ctx, primals, tangents, axis, reverse=False):
+    """Without dividing by x (exact through zeros): the tangent follows the recurrence
+    dy[i] = x[i] dy[i-1] + y[i-1] t[i], solved in log2(n) doubling steps."""
     (x,), (t,) = primals, tangents
     ans = ops.cumprod(x, axis, reverse)
     if t is None:
         return [ans], [None]
-    return [ans], [ops.mul(ans, ops.cumsum(ops.div(t, x), axis, reverse))]
+    if reverse:
+        x, t, ans = (ops.rev(v, (axis,)) for v in (x, t, ans))
+    count = x.shape[axis]
+
+    def shifted(v, by, fill):  # v moved `by` places along the axis, `fill` coming in
+        pad = ops.full(x.shape[:axis] + (min(by, count),) + x.shape[axis + 1:], fill, x.dtype)
+        return ops.concatenate([pad, ops.slice_in_dim(v, 0, count - by, axis=axis)], axis) if by < count else pad
+    factor, dy = x, ops.mul(shifted(ans, 1, 1), t)
+    step = 1
+    while step < count:
+        dy = ops.add(dy, ops.mul(factor, shifted(dy, step, 0)))
+        factor = ops.mul(factor, shifted(factor, step, 1))
+        step *= 2
+    dy = ops.add(dy, ops.full(x.shape, 0, x.dtype))  # a zero tangent is +0, as JAX's scan gives it
+    return [ops.rev(ans, (axis,)) if reverse else ans], [ops.rev(dy, (axis,)) if reverse else dy]
 
 
 cumprod_p.jvp = _cumprod_jvp
