@@ -211,6 +211,22 @@ def test_svd_matches_numpy(shape):
     np.testing.assert_allclose(mnp.linalg.svd(a, compute_uv=False), np.linalg.svd(a, compute_uv=False), atol=1e-5)
 
 
+def test_hermitian_svd_as_jax():
+    # JAX decomposes with eigh: S = |eigenvalues| descending, U the eigenvectors, Vh = (U * sign)^H.
+    a = np.array([[2.0, 1.0, 0.5], [1.0, -3.0, 0.2], [0.5, 0.2, 1.0]], np.float32)
+    u, s, vh = (np.asarray(x) for x in mnp.linalg.svd(a, hermitian=True))
+    eigenvalues = np.linalg.eigvalsh(a)
+    np.testing.assert_allclose(s, np.sort(np.abs(eigenvalues))[::-1], rtol=1e-5)
+    np.testing.assert_allclose((u * s) @ vh, a, atol=1e-5)
+    np.testing.assert_allclose(u.T @ u, np.eye(3), atol=1e-5)
+    np.testing.assert_allclose(vh, (u * np.sign(eigenvalues[np.argsort(-np.abs(eigenvalues))])).T, atol=1e-5)
+    np.testing.assert_allclose(mnp.linalg.svd(a, compute_uv=False, hermitian=True), s, rtol=1e-6)
+    # A matrix that is not symmetric is symmetrized first (as by JAX's eigh), unlike by the general SVD.
+    skewed = a + np.triu(a, 1)
+    np.testing.assert_allclose(mnp.linalg.svd(skewed, compute_uv=False, hermitian=True),
+                               np.linalg.svd((skewed + skewed.T) / 2, compute_uv=False), rtol=1e-5)
+
+
 def test_complex_svd_and_its_gradients():
     a = (_random(2, 5, 3) + 1j * _random(2, 5, 3)).astype(np.complex64)
     for full in (True, False):

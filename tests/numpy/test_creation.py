@@ -128,3 +128,11 @@ def test_creation_under_jit():
 def test_traced_arange_bound_is_a_concretization_error():
     with pytest.raises(errors.ConcretizationTypeError):
         mlax.jit(lambda n: mnp.arange(n))(3)
+
+
+def test_only_order_k_is_supported():
+    with pytest.raises(NotImplementedError, match="order='F'"):
+        mnp.array([1.0, 2.0], order="F")
+    with pytest.raises(NotImplementedError, match="order='C'"):
+        mnp.asarray(np.ones(2), order="C")
+    assert_matches(mnp.asarray(np.ones(2), order="K"), np.ones(2, np.float32))

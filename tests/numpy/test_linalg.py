@@ -150,3 +150,13 @@ def test_einsum_errors():
         mnp.einsum("ijk->i", A)
     with pytest.raises(ValueError, match="2 operand subscripts for 1 operands"):
         mnp.einsum("ij,jk->ik", A)
+
+
+def test_preferred_element_type_without_a_contraction():
+    # A scalar operand and a single einsum operand meet no dot_general; JAX still honours the type.
+    product = mnp.dot(np.int32(2), INTS, preferred_element_type=np.float32)
+    assert product.dtype == np.float32
+    assert_matches(product, 2 * INTS.astype(np.float32))
+    sums = mnp.einsum("ij->i", INTS, preferred_element_type=np.float32)
+    assert sums.dtype == np.float32
+    assert_matches(sums, INTS.sum(1).astype(np.float32))

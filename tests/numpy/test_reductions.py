@@ -154,3 +154,16 @@ def test_complex_cumulative_sums_and_products(name, axis):
                                rtol=1e-5, atol=1e-5)
     reversed_ = getattr(mlax.lax, name)(mnp.asarray(z[0]), reverse=True)
     np.testing.assert_allclose(np.asarray(reversed_), getattr(np, name)(z[0][::-1])[::-1], rtol=1e-5, atol=1e-5)
+
+
+def test_nan_reductions_take_jax_arguments():
+    x = np.array([[1.0, np.nan, 2.0], [np.nan, 4.0, 8.0]], np.float32)
+    mean = mnp.nanmean(x, axis=1, dtype=np.float16)
+    assert mean.dtype == np.float16
+    np.testing.assert_array_equal(mean, [1.5, 6.0])
+    assert mnp.nanmean(np.array([1, 2, 4], np.int32), dtype=np.int32).dtype == np.int32
+    assert mnp.nansum(x, 1, np.float16).dtype == np.float16
+    # nanmax and nanmin have no dtype: their third parameter is out, as in JAX.
+    np.testing.assert_array_equal(mnp.nanmax(x, 1, None, True), [[2.0], [8.0]])
+    np.testing.assert_array_equal(mnp.nanmin(x, axis=0, where=x > 1, initial=100.0), [100.0, 4.0, 2.0])
+    assert float(mnp.nanprod(x, initial=2.0)) == 128.0

@@ -132,3 +132,26 @@ def test_other_shape_errors():
         mnp.transpose(X, (0, 1))
     with pytest.raises(NotImplementedError, match="linear_ramp"):
         mnp.pad(V, 1, mode="linear_ramp")
+
+
+def test_repeat_to_a_total_length_as_jax():
+    # Cut short, or continued with the input's last element (whatever its count).
+    np.testing.assert_array_equal(mnp.repeat(V[:3], 2, total_repeat_length=3), [0, 0, 1])
+    np.testing.assert_array_equal(mnp.repeat(V[:3], np.array([2, 1, 0]), total_repeat_length=5), [0, 0, 1, 2, 2])
+    np.testing.assert_array_equal(mnp.repeat(X[0], 2, axis=1, total_repeat_length=9),
+                                  np.repeat(X[0], [2, 2, 2, 3], axis=1))
+
+
+def test_orders_and_meshgrid_arguments_jax_rejects_raise():
+    with pytest.raises(NotImplementedError, match="order='A'"):
+        mnp.reshape(X, (4, 6), order="A")
+    with pytest.raises(NotImplementedError, match="order='K'"):
+        mnp.ravel(X, order="K")
+    with pytest.raises(ValueError, match="order must be 'C' or 'F'"):
+        mnp.reshape(X, (4, 6), order="X")
+    with pytest.raises(ValueError, match="not both"):
+        mnp.reshape(X, (4, 6), newshape=(6, 4))
+    with pytest.raises(ValueError, match="copy=False"):
+        mnp.meshgrid(V, V, copy=False)
+    with pytest.raises(ValueError, match="indexing must be 'xy' or 'ij'"):
+        mnp.meshgrid(V, V, indexing="yx")

@@ -80,3 +80,34 @@ def test_gradient_of_sorted_values_follows_the_permutation():
 def test_vmap_of_sort():
     np.testing.assert_array_equal(mlax.vmap(mnp.sort)(X), np.sort(X, axis=1))
     np.testing.assert_array_equal(mlax.vmap(mnp.argsort, in_axes=1)(X), np.argsort(X.T, axis=1, kind="stable"))
+
+
+def test_quantile_methods_match_jax():
+    # Positions 0.5, 1.5 and 0.6 between [10, 20, 30]: JAX's 'nearest' takes the lower
+    # neighbour on a tie, where NumPy rounds half to even.
+    x, q = np.array([10.0, 20.0, 30.0], np.float32), [0.25, 0.75, 0.3]
+    expected = {"linear": [15, 25, 16], "lower": [10, 20, 10], "higher": [20, 30, 20],
+                "midpoint": [15, 25, 15], "nearest": [10, 20, 20]}
+    for method, values in expected.items():
+        np.testing.assert_allclose(mnp.quantile(x, q, method=method), values, rtol=1e-6)
+    np.testing.assert_allclose(mnp.percentile(X, 40, axis=1, method="higher"), np.percentile(X, 40, 1, method="higher"))
+    with pytest.raises(ValueError, match="method must be one of"):
+        mnp.quantile(x, 0.5, method="bogus")
+    with pytest.raises(NotImplementedError, match="method='inverted_cdf'"):
+        mnp.quantile(x, 0.5, method="inverted_cdf")
+
+
+def test_arguments_jax_rejects_raise():
+    for fn in (mnp.sort, mnp.argsort):
+        with pytest.raises(TypeError, match="'kind' argument"):
+            fn(X, kind="stable")
+        with pytest.raises(TypeError, match="'order' argument"):
+            fn(X, order="a")
+    for call in (lambda: mnp.median(X, overwrite_input=True), lambda: mnp.quantile(X, 0.5, overwrite_input=True),
+                 lambda: mnp.percentile(X, 50, overwrite_input=True)):
+        with pytest.raises(ValueError, match="overwrite_input=True is not supported"):
+            call()
+    with pytest.raises(ValueError, match="num_keys=2 must equal 1"):
+        lax.sort(X, num_keys=2)
+    with pytest.raises(NotImplementedError, match="num_keys=2"):
+        lax.sort((X, X), num_keys=2)

@@ -63,6 +63,14 @@ def test_permutation_and_choice():
         random.choice(KEY, 3, (5,), replace=False)
 
 
+def test_independent_permutation_matches_jax():
+    # Golden values from jax.random.permutation(PRNGKey(0), arange(12).reshape(3, 4), 0, independent=True).
+    rows = random.permutation(random.PRNGKey(0), mnp.arange(12).reshape(3, 4), axis=0, independent=True)
+    np.testing.assert_array_equal(rows, [[0, 1, 6, 3], [8, 5, 10, 7], [4, 9, 2, 11]])
+    columns = np.asarray(random.permutation(KEY, mnp.arange(12).reshape(3, 4), axis=1, independent=True))
+    assert [sorted(r) for r in columns.tolist()] == np.arange(12).reshape(3, 4).tolist()
+
+
 def test_invalid_keys_and_seeds():
     with pytest.raises(TypeError, match="PRNG key"):
         random.uniform(mnp.ones(3), (2,))

@@ -17,6 +17,8 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
     """NumPy's dot: inner product of vectors, matrix product, or sum over a's last and b's second-to-last axis."""
     a, b = _dot_operands("dot", a, b)
     if a.ndim == 0 or b.ndim == 0:
+        if preferred_element_type is not None:  # the products are computed in it, as by dot_general
+            a, b = (lax.convert_element_type(x, dtypes.canonicalize(preferred_element_type)) for x in (a, b))
         return a * b
     contract_b = 0 if b.ndim == 1 else b.ndim - 2
     return lax.dot_general(a, b, (((a.ndim - 1,), (contract_b,)), ((), ())),
@@ -192,4 +194,6 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
     result, spec = _sum_letters(result, spec, set(output))
     if sorted(spec) != sorted(output):
         raise ValueError(f"einsum: output subscripts {output!r} use letters absent from the inputs")
+    if preferred_element_type is not None:  # a single operand meets no dot_general; JAX converts its sum
+        result = lax.convert_element_type(result, dtypes.canonicalize(preferred_element_type))
     return transpose(result, [spec.index(c) for c in output])

@@ -65,7 +65,9 @@ def _dtype_arg(d):
 # -- conversion -----------------------------------------------------------------
 
 def asarray(a, dtype=None, order=None, copy=None):
-    """`a` as an mlax array (no copy when it already is one of the dtype)."""
+    """`a` as an mlax array (no copy when it already is one of the dtype). mlax arrays are
+    immutable, so `copy` cannot be observed; `order` must be 'K' (or None), as in JAX."""
+    _check_order("asarray", order)
     dtype = _dtype_arg(dtype)
     if isinstance(a, (Array, Tracer)):
         return a if dtype is None else astype(a, dtype)
@@ -112,10 +114,17 @@ def _flat(a):
 
 def array(object, dtype=None, copy=True, order="K", ndmin=0):  # noqa: A002 - NumPy's name
     """A new mlax array from `object`."""
+    _check_order("array", order)
     out = asarray(object, dtype)
     if ndmin > out.ndim:
         out = lax.reshape(out, (1,) * (ndmin - out.ndim) + out.shape)
     return out
+
+
+def _check_order(name, order):
+    """NotImplementedError for a memory layout other than 'K': mlax arrays have none to choose."""
+    if order not in (None, "K"):
+        raise NotImplementedError(f"{name}: order={order!r} is not supported; only order='K' is (as in JAX)")
 
 
 def astype(x, dtype, copy=False):

@@ -210,30 +210,44 @@ cumulative_sum = cumsum
 cumulative_prod = cumprod
 
 
-def _nan_reduction(name, reduce_fn, fill):
-    def fn(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        reject_out(name, out)
-        a = asarray(a)
-        if dtypes.is_inexact(a.dtype):
-            a = where(isnan(a), lax.full((), fill, a.dtype), a)
-        if dtype is not None:
-            kwargs["dtype"] = dtype
-        return reduce_fn(a, axis, keepdims=keepdims, **kwargs)
-    fn.__name__ = name
-    return fn
+def _nan_filled(a, fill):
+    a = asarray(a)
+    return where(isnan(a), lax.full((), fill, a.dtype), a) if dtypes.is_inexact(a.dtype) else a
 
 
-nansum = _nan_reduction("nansum", sum, 0)
-nanprod = _nan_reduction("nanprod", prod, 1)
-nanmax = _nan_reduction("nanmax", max, -np.inf)
-nanmin = _nan_reduction("nanmin", min, np.inf)
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """sum, with NaNs counted as zero."""
+    reject_out("nansum", out)
+    return sum(_nan_filled(a, 0), axis, dtype, None, keepdims, initial, where)
+
+
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """prod, with NaNs counted as one."""
+    reject_out("nanprod", out)
+    return prod(_nan_filled(a, 1), axis, dtype, None, keepdims, initial, where)
+
+
+def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    """max, ignoring NaNs."""
+    reject_out("nanmax", out)
+    return max(_nan_filled(a, -np.inf), axis, None, keepdims, initial, where)
+
+
+def nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    """min, ignoring NaNs."""
+    reject_out("nanmin", out)
+    return min(_nan_filled(a, np.inf), axis, None, keepdims, initial, where)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    """mean, ignoring NaNs (computed in `dtype`, as JAX does)."""
     reject_out("nanmean", out)
     a = asarray(a)
-    valid = ~isnan(a)
-    return nansum(a, axis, keepdims=keepdims) / sum(valid, axis, keepdims=keepdims)
+    if not dtypes.is_inexact(a.dtype):
+        return mean(a, axis, dtype, keepdims=keepdims)
+    dtype = a.dtype if dtype is None else dtypes.canonicalize(dtype)
+    count = sum(~isnan(a), axis, dtype=dtype, keepdims=keepdims)
+    return nansum(a, axis, dtype=dtype, keepdims=keepdims) / count
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):

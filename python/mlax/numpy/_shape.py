@@ -38,6 +38,8 @@ def _axes(axis, ndim):
 def reshape(a, shape=None, order="C", *, newshape=None):
     """The elements of `a` in row-major order with a new shape (one entry may be -1)."""
     a = asarray(a)
+    if shape is not None and newshape is not None:
+        raise ValueError("reshape: give shape or newshape (the deprecated name), not both")
     shape = newshape if shape is None else shape
     shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
     shape = tuple(operator.index(d) for d in shape)
@@ -50,12 +52,23 @@ def reshape(a, shape=None, order="C", *, newshape=None):
         shape = tuple(a.size // known if d == -1 else d for d in shape)
     if int(np.prod(shape, dtype=np.int64)) != a.size:
         raise ValueError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
+    _check_order("reshape", order)
     if order == "F":
         return transpose(lax.reshape(transpose(a), shape[::-1]))
     return lax.reshape(a, shape)
 
 
+def _check_order(name, order):
+    """order 'C' (row-major) or 'F' (column-major), as in JAX; 'A' and 'K' depend on a memory
+    layout that mlax arrays do not have."""
+    if order in ("A", "K"):
+        raise NotImplementedError(f"{name}: order={order!r} is not supported; use 'C' or 'F'")
+    if order not in ("C", "F"):
+        raise ValueError(f"{name}: order must be 'C' or 'F', got {order!r}")
+
+
 def ravel(a, order="C"):
+    _check_order("ravel", order)
     return reshape(a, (-1,), order)
 
 
@@ -303,6 +316,11 @@ def roll(a, shift, axis=None):
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays over the grid of the 1-d xi ('xy': Cartesian, 'ij': matrix indexing)."""
+    if not copy:
+        raise ValueError("meshgrid: copy=False is not supported (mlax arrays are immutable), as in JAX")
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     arrays = [ravel(x) for x in xi]
     shape = [a.shape[0] for a in arrays]
     if indexing == "xy" and len(arrays) > 1:

@@ -19,8 +19,19 @@ def _prepared(a, axis):
     return a, _axis(axis, a.ndim)
 
 
+def _check_sort_arguments(name, kind, order):
+    """TypeError for NumPy's `kind` and `order`, as in JAX: mlax sorts stably (the
+    `stable` keyword only allows an unstable sort), and its arrays have no fields."""
+    if kind is not None:
+        raise TypeError(f"'kind' argument to {name} is not supported. Use stable=True or stable=False to specify "
+                        "sort stability.")
+    if order is not None:
+        raise TypeError(f"'order' argument to {name} is not supported.")
+
+
 def sort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
     """a sorted along `axis` (flattened when None): stable, NaNs last (first when descending)."""
+    _check_sort_arguments("sort", kind, order)
     a, axis = _prepared(a, axis)
     if descending:
         # The sort builder sorts ascending only; the op table's entry takes the order as an attribute.
@@ -30,6 +41,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
 
 def argsort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False):
     """The indices that sort a along `axis` (equal elements keep their order)."""
+    _check_sort_arguments("argsort", kind, order)
     a, axis = _prepared(a, axis)
     positions = lax.broadcasted_iota(dtypes.int32, a.shape, axis)
     if descending:
@@ -39,11 +51,20 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=True, descending=False)
     return astype(order_, dtypes.default_int())
 
 
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
-    """The q-th quantiles (q in [0, 1]) along `axis`, interpolating linearly, as numpy.quantile."""
+    """The q-th quantiles (q in [0, 1]) along `axis`, as numpy.quantile: from the two order
+    statistics around each, interpolated by `method` ('linear', 'lower', 'higher', 'midpoint'
+    or 'nearest', which takes the lower one on a tie, as JAX does)."""
     reject_out("quantile", out)
-    if method != "linear":
-        raise NotImplementedError(f"quantile method {method!r}; mlax has 'linear'")
+    if overwrite_input:
+        raise ValueError("quantile: overwrite_input=True is not supported (mlax arrays are immutable), as in JAX")
+    if method == "inverted_cdf":
+        raise NotImplementedError(f"quantile: method={method!r} is not supported; mlax has {_QUANTILE_METHODS}")
+    if method not in _QUANTILE_METHODS:
+        raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got {method!r}")
     (a,) = promote_args_inexact("quantile", a)
     q_array = np.asarray(q, dtype=np.float64)
     if np.any((q_array < 0) | (q_array > 1)):
@@ -55,13 +76,18 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     size = a.shape[axis]
     position = q_array * (size - 1)
     low = np.floor(position).astype(np.int64)
-    high = np.minimum(low + 1, size - 1)
-    weight = (position - low).astype(a.dtype)
+    high = np.ceil(position).astype(np.int64)
+    fraction = position - low
     pieces = []
-    for lo, hi, w in zip(low.reshape(-1), high.reshape(-1), weight.reshape(-1)):
+    for lo, hi, w in zip(low.reshape(-1), high.reshape(-1), fraction.reshape(-1)):
         lower = lax.slice_in_dim(ordered, int(lo), int(lo) + 1, axis=axis)
         upper = lax.slice_in_dim(ordered, int(hi), int(hi) + 1, axis=axis)
-        pieces.append(lower + (upper - lower) * w)
+        if method == "linear":
+            pieces.append(lower + (upper - lower) * np.asarray(w, a.dtype))
+        elif method == "midpoint":
+            pieces.append((lower + upper) * np.asarray(0.5, a.dtype))
+        else:
+            pieces.append(upper if method == "higher" or (method == "nearest" and w > 0.5) else lower)
     result = lax.concatenate(pieces, axis) if len(pieces) > 1 else pieces[0]
     # The quantile axis goes first (as NumPy does for array q); the reduced axis goes away.
     result = lax.transpose(result, (axis,) + tuple(i for i in range(result.ndim) if i != axis))
@@ -81,4 +107,4 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median along `axis` (of all elements when None)."""
     reject_out("median", out)
-    return quantile(a, 0.5, axis, keepdims=keepdims)
+    return quantile(a, 0.5, axis, overwrite_input=overwrite_input, keepdims=keepdims)

@@ -30,7 +30,9 @@ def tile(A, reps):  # noqa: N803 - NumPy's name
 
 
 def repeat(a, repeats, axis=None, total_repeat_length=None):
-    """Repeat each element `repeats` times (a static int or sequence) along `axis`."""
+    """Repeat each element `repeats` times (a static int or sequence) along `axis`. With
+    `total_repeat_length` the result has that length along `axis`, as in JAX: cut short, or
+    continued with a's last element."""
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -38,6 +40,11 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
     if isinstance(repeats, (Tracer,)):
         raise repeats._concretization_error("the repeats of repeat")
     repeats_np = np.asarray(repeats if not isinstance(repeats, Array) else repeats._value())
+    if total_repeat_length is not None:
+        index = np.repeat(np.arange(a.shape[axis]), repeats_np)[:total_repeat_length]
+        if a.shape[axis]:
+            index = np.pad(index, (0, total_repeat_length - index.size), constant_values=a.shape[axis] - 1)
+        return take(a, index.astype(np.int32), axis=axis)
     if repeats_np.ndim == 0:
         count = int(repeats_np)
         shape = list(a.shape)

@@ -10,6 +10,7 @@ from mlax.core import dtypes
 from mlax.api.jit import compiled
 from mlax.lax import linalg as lax_linalg
 from mlax.numpy._dtypes import asarray
+from mlax.numpy._indexing import take_along_axis
 from mlax.numpy._promotion import (broadcast_shapes, broadcast_to, inexact_dtype, promote_args_inexact,
                                    promote_dtypes)
 from mlax.numpy._reductions import max as max_
@@ -156,10 +157,28 @@ def eigvalsh(a, UPLO="L", symmetrize_input=True):  # noqa: N803 - NumPy's name
 
 @compiled("full_matrices", "compute_uv", "hermitian")
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """Singular value decomposition a = U @ diag(S) @ Vh, S descending; S alone without compute_uv."""
+    """Singular value decomposition a = U @ diag(S) @ Vh, S descending; S alone without compute_uv.
+    With `hermitian`, a is taken to be Hermitian and decomposed by eigh (which symmetrizes it), as in JAX."""
     (a,) = _inexact(a)
+    if hermitian:
+        return _hermitian_svd(a, compute_uv)
     result = lax_linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return SVDResult(*result) if compute_uv else result
+
+
+def _hermitian_svd(a, compute_uv):
+    """JAX's SVD of a Hermitian a: S = |eigenvalues| in descending order (the reverse of a stable
+    ascending sort), U = the eigenvectors in that order, Vh = (U * sign(eigenvalues))^H."""
+    vectors, values = lax_linalg.eigh(a)
+    last = values.ndim - 1
+    positions = lax.broadcasted_iota(dtypes.int32, values.shape, last)
+    s, order = lax.sort_key_val(abs_(values), positions, last)
+    s, order = lax.rev(s, (last,)), lax.rev(order, (last,))
+    if not compute_uv:
+        return s
+    u = take_along_axis(vectors, lax.expand_dims(order, (last,)), axis=-1)
+    sign = lax.convert_element_type(lax.sign(take_along_axis(values, order, axis=-1)), u.dtype)
+    return SVDResult(u, s, lax_linalg._adjoint(u * lax.expand_dims(sign, (last,))))
 
 
 def _lu_solve(a, b):

@@ -119,10 +119,16 @@ sort_p = Op("sort", ["x"], _sort_rule, lambda ctx, x, dimension, descending=Fals
 
 
 def sort(operand, dimension=-1, is_stable=True, num_keys=1):
-    """operand sorted along `dimension` (NaNs last); a tuple (keys, values) sorts values by keys."""
+    """operand sorted along `dimension` (NaNs last); a tuple (keys, values) sorts values by keys.
+    mlax sorts stably whatever `is_stable` says; it sorts by one key (`num_keys` 1) only."""
     if isinstance(operand, (tuple, list)):
+        if num_keys != 1:
+            raise NotImplementedError(f"lax.sort: num_keys={num_keys} is not supported; mlax sorts by the first "
+                                      "operand only (num_keys=1)")
         keys, values = operand
         return sort_key_val(keys, values, dimension)
+    if num_keys != 1:
+        raise ValueError(f"lax.sort: num_keys={num_keys} must equal 1 for a single operand")
     dimension = int(dimension) % aval_of(operand).ndim
     return sort_p(operand, dimension=dimension)
 

@@ -62,7 +62,7 @@ def full(shape, fill_value, dtype=None, weak_type=False):
     shape = concrete_shape(shape)
     if dtype is None:
         aval = aval_of(fill_value)
-        dtype, weak_type = aval.dtype, aval.weak_type
+        dtype, weak_type = aval.dtype, aval.weak_type or weak_type
     dtype = dtypes.canonicalize(dtype)
     if isinstance(fill_value, ArrayMethods):
         value = ops.convert_element_type(fill_value, dtype, weak_type)

@@ -265,13 +265,21 @@ def categorical(key, logits, axis=-1, shape=None):
 
 
 def permutation(key, x, axis=0, independent=False):
-    """A random permutation of range(x) (for an int x) or of x's entries along `axis`."""
+    """A random permutation of range(x) (for an int x) or of x's entries along `axis`; with
+    `independent`, each slice of x along `axis` is permuted on its own, as in JAX."""
     if isinstance(x, int) or (np.ndim(x) == 0 and not isinstance(x, ArrayMethods)):
         values = lax.iota(dtypes.default_int(), operator.index(x))
         axis = 0
     else:
         values = mnp.asarray(x)
         axis = axis % values.ndim
+    if independent and values.ndim > 1:
+        # JAX's shuffle: sort the elements along `axis` by random keys of x's shape.
+        rounds = math.ceil(3 * math.log(max(1, values.size)) / math.log(2 ** 32 - 1))
+        for _ in range(rounds):
+            key, subkey = split(key)
+            values = lax.sort_key_val(bits(subkey, values.shape), values, axis)[1]
+        return values
     size = values.shape[axis]
     rounds = max(1, math.ceil(3 * math.log(max(size, 2)) / math.log(2 ** 32 - 1)))
     order = lax.iota(np.int32, size)
