@@ -350,11 +350,7 @@ ACCEPTED = {
 }
 
 # name.keyword -> the file a fix needs, and what is wrong there.
-KNOWN_IGNORED = {
-    "mlax.tree_util.register_dataclass.meta_fields":
-        "python/mlax/tree_util.py: meta_fields without data_fields is overwritten by the fields the dataclass "
-        "declares; JAX raises TypeError when only one of the two is given",
-}
+KNOWN_IGNORED: dict[str, str] = {}
 
 
 # -- the check ------------------------------------------------------------------------------------

@@ -19,8 +19,15 @@ def register_pytree_node(nodetype, flatten_func, unflatten_func):
 
 
 def register_dataclass(nodetype, data_fields=None, meta_fields=None):
-    """Register a dataclass: `data_fields` are children, `meta_fields` static aux data."""
+    """Register a dataclass: `data_fields` are children, `meta_fields` static aux data (both
+    given, or neither: then read from the dataclass, fields marked static being meta)."""
+    if (data_fields is None) != (meta_fields is None):
+        raise TypeError("register_dataclass: data_fields and meta_fields must both be given when either is, got "
+                        f"data_fields={data_fields!r}, meta_fields={meta_fields!r}")
     if data_fields is None:
+        if not dataclasses.is_dataclass(nodetype):
+            raise TypeError(f"register_dataclass: {nodetype!r} is not a dataclass, so data_fields and meta_fields "
+                            "must be given")
         fields = [f for f in dataclasses.fields(nodetype)]
         meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
         data_fields = [f.name for f in fields if not f.metadata.get("static", False)]

@@ -147,3 +147,11 @@ def test_float64_is_canonicalized_without_x64():
 def test_invalid_argument_type():
     with pytest.raises(TypeError, match="str"):
         mlax.jit(lambda x: x)("hello")
+
+
+def test_static_argnums_counts_parameters_passed_by_keyword():
+    # As JAX: argnums name f's parameters, so a static one may come by keyword.
+    f = mlax.jit(lambda x, n: x * n, static_argnums=1)
+    np.testing.assert_array_equal(f(mnp.ones(2), n=3), [3, 3])
+    np.testing.assert_array_equal(f(mnp.ones(2), 4), [4, 4])
+    np.testing.assert_array_equal(mlax.checkpoint(lambda x, n: x * n, static_argnums=1)(mnp.ones(2), 3), [3, 3])

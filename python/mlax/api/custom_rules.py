@@ -31,7 +31,8 @@ def _out_avals(sub):
 
 def _split_static(args, nondiff_argnums):
     """(values of the nondiff arguments, the other arguments, a function merging them back)."""
-    nondiff = {i % max(len(args), 1) for i in nondiff_argnums}
+    nondiff = {i % max(len(args), 1) for i in ((nondiff_argnums,) if isinstance(nondiff_argnums, int)
+                                               else nondiff_argnums)}
     static = [args[i] for i in sorted(nondiff)]
     dynamic = tuple(a for i, a in enumerate(args) if i not in nondiff)
 

@@ -44,9 +44,11 @@ class Jitted:
         self._fast_path_allowed = not (self._static_argnums or self._static_argnames or self._donate_argnums
                                        or self._donate_argnames)
         try:
-            self._params = list(inspect.signature(fun).parameters)
+            parameters = inspect.signature(fun).parameters.values()
         except (TypeError, ValueError):
-            self._params = []
+            parameters = []
+        self._params = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self._varargs = any(p.kind == p.VAR_POSITIONAL for p in parameters)
 
     def __get__(self, obj, objtype=None):
         """As a method, bound to its object like a function (`self` is its first argument:
@@ -57,7 +59,9 @@ class Jitted:
         """(static positional args, static keyword args, dynamic (args, kwargs)) for one call.
         A static argument may be named by position or by name, and passed either way."""
         by_name = {i for i, name in enumerate(self._params[:len(args)]) if name in self._static_argnames}
-        static_nums = tuple(sorted(set(_normalize_argnums(self._static_argnums, len(args))) | by_name))
+        # argnums count the function's parameters (those passed by keyword too), when it names them.
+        count = len(self._params) if self._params and not self._varargs else len(args)
+        static_nums = tuple(sorted(set(_normalize_argnums(self._static_argnums, count)) | by_name))
         names = set(self._static_argnames) | {self._params[i] for i in static_nums if i < len(self._params)}
         static_args = tuple((i, args[i]) for i in static_nums if i < len(args))
         static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in names))
