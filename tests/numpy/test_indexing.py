@@ -73,10 +73,19 @@ def test_boolean_masks():
         mlax.jit(lambda x: x[x > 3])(X)
 
 
+def test_static_out_of_bounds_ints_read_clamped_and_write_nothing():
+    # As in JAX (NumPy raises): reads take the nearest element, writes are dropped.
+    x = mnp.asarray(X)
+    assert_matches(x[0, 4], X[0, 3])
+    assert_matches(x[-9, 1], X[0, 1])
+    assert_matches(x.at[0, 4].set(-1.0), X)
+    assert_matches(x.at[-9].add(1.0), X)
+    with pytest.raises(IndexError, match="out of bounds for axis 0 with size 0"):
+        mnp.zeros((0, 2))[0]
+
+
 def test_index_errors():
     x = mnp.asarray(X)
-    with pytest.raises(IndexError, match="out of bounds for axis 1 with size 4"):
-        x[0, 4]
     with pytest.raises(IndexError, match="too many indices"):
         x[0, 0, 0, 0]
     with pytest.raises(IndexError, match="single ellipsis"):

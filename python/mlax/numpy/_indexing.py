@@ -77,7 +77,14 @@ def _expand(x, index):
             shape.extend(covered), expanded.extend(np.nonzero(np.asarray(entry)))
             axis += entry.ndim
         else:
-            shape.append(x.shape[axis]), expanded.append(entry)
+            size = x.shape[axis]
+            if _is_int_scalar(entry) and not -size <= operator.index(entry) < size:
+                if size == 0:
+                    raise IndexError(f"index {entry} is out of bounds for axis {axis} with size 0")
+                # As in JAX, reading there clamps into bounds and writing is dropped: what an
+                # array index does.
+                entry = np.asarray(operator.index(entry), np.int64)
+            shape.append(size), expanded.append(entry)
             axis += 1
     return lax.reshape(x, shape), expanded
 
@@ -98,11 +105,10 @@ def _static_slices(x, entries):
                 start = 0
             starts.append(start), limits.append(start + (count - 1) * step + 1 if count else 0), strides.append(step)
             remaining.append(slice(None))
-        elif _is_int_scalar(entry):
-            index = operator.index(entry)
-            if not -size <= index < size:
-                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {size}")
-            index %= size
+        elif _is_int_scalar(entry) or (isinstance(entry, np.ndarray) and entry.ndim == 0):
+            # An int out of bounds (a 0-d array from _expand) reads the nearest element, as in JAX.
+            index = int(entry)
+            index = min(max(index + size if index < 0 else index, 0), size - 1)
             starts.append(index), limits.append(index + 1), strides.append(1)
             remaining.append(0)  # a static int, now at position 0 of a size-1 axis
         else:
