@@ -144,6 +144,8 @@ def _scatter_call(fn):
 # name or name.keyword -> call(**keywords). A parameter a call passes must not be the keyword
 # it tests (pass defaults through the dict, as {"num": 5, **kw}).
 CALLS = {
+    "mlax.numpy.searchsorted": lambda **kw: mnp.searchsorted(mnp.asarray([3.0, 1.0, 2.0, 2.0]), mnp.asarray([2.0, 0.5]),
+                                                             **kw),
     "mlax.checkpoint": lambda **kw: mlax.jit(lambda x: mlax.checkpoint(_static_probe, **kw)(x, 3))(X),
     "mlax.device_put": _device_put,
     "mlax.export": lambda **kw: mlax.export(_double, **kw)(X).platforms,
@@ -305,6 +307,7 @@ VALUES = {
     "mlax.lax.reshape.dimensions": [(1, 0)],
     "mlax.lax.scan.xs": [X[0]],
     "mlax.lax.slice.strides": [(1, 2)],
+    "mlax.numpy.searchsorted.side": ["right"], "mlax.numpy.searchsorted.sorter": [mnp.asarray([1, 2, 3, 0])],
     "mlax.lax.while_loop.max_steps": [3],
     "mlax.random.choice.p": [mnp.asarray([0.0, 1.0])],
     "mlax.random.categorical.shape": [(4, 2)],
@@ -347,6 +350,7 @@ ACCEPTED = {
     "mlax.numpy.einsum.optimize": ("greedy", "the order of the pairwise contractions; the result is the same"),
     "mlax.lax.scan.unroll": (2, "how many steps a loop iteration holds; the result is the same"),
     "mlax.checkpoint.prevent_cse": (False, "it only permits an optimisation"),
+    "mlax.numpy.searchsorted.method": ("compare_all", "it picks JAX's algorithm; every method gives the same indices"),
 }
 
 # name.keyword -> the file a fix needs, and what is wrong there.

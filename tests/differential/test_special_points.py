@@ -66,6 +66,19 @@ ROWS = [
         lib.grad(lambda u: lnp.cumprod(u).sum())(x), lib.grad(lambda u: lnp.flip(lnp.cumprod(lnp.flip(u))).sum())(x),
         lib.hessian(lambda u: lnp.cumprod(u).sum())(x))], (np.array(v, np.float32),))
       for v in ([1, 0, 2, 3], [0, 0, 2, 3], [2, 3, 0, 5, 0.5, 1.5, -2])],
+    *[Row(f"random {fn} {dtype}", lambda lib, lnp, fn=fn, dtype=dtype: getattr(lib.random, fn)(
+        lib.random.PRNGKey(7), (64,), dtype=dtype)) for fn, dtype in (
+        ("uniform", "float16"), ("uniform", "bfloat16"), ("uniform", "float32"), ("normal", "float16"),
+        ("normal", "float32"))],
+    Row("random bits of every width", lambda lib, lnp: [lib.random.bits(lib.random.PRNGKey(3), (9,), dtype=d)
+                                                       for d in ("uint8", "uint16", "uint32")]),
+    Row("random choice with p", lambda lib, lnp, p: [
+        lib.random.choice(lib.random.PRNGKey(5), 4, (40,), p=p),
+        lib.random.choice(lib.random.PRNGKey(5), lnp.arange(8.0).reshape(4, 2), (7,), p=p),
+        lib.random.choice(lib.random.PRNGKey(5), 4, (3,), replace=False, p=p)], (np.array([0.1, 0.2, 0.3, 0.4], np.float32),)),
+    *[Row(f"searchsorted {side}", lambda lib, lnp, a, v, side=side: lnp.searchsorted(a, v, side=side),
+          (np.array([0, 1, 1, 2, 5, np.nan], np.float32), np.array([-1, 0, 1, 1.5, 2, 5, 6, np.nan, np.inf], np.float32)))
+      for side in ("left", "right")],
     Row("logical_and of unsigned", lambda lib, lnp, a, b: lnp.logical_and(a, b),
         (np.array([1, 0, 2], np.uint32), np.array([1, 1, 0], np.uint32))),
     Row("unsigned to bool", lambda lib, lnp, a: a.astype(bool), (np.array([1, 0, 255], np.uint8),)),

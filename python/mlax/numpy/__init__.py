@@ -20,7 +20,7 @@ from mlax.numpy._reductions import *  # noqa: F401,F403
 from mlax.numpy._reductions import all, any, max, min, sum  # noqa: F401,A004
 from mlax.numpy._diagonals import diag, diagonal, trace  # noqa: F401
 from mlax.numpy._tiling import pad, repeat, tile  # noqa: F401
-from mlax.numpy._sorting import argsort, median, percentile, quantile, sort  # noqa: F401
+from mlax.numpy._sorting import argsort, median, percentile, quantile, searchsorted, sort  # noqa: F401
 from mlax.numpy._contractions import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
 from mlax.numpy._convolve import convolve  # noqa: F401
 from mlax.numpy import linalg  # noqa: F401,E402

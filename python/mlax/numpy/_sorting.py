@@ -108,3 +108,46 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median along `axis` (of all elements when None)."""
     reject_out("median", out)
     return quantile(a, 0.5, axis, overwrite_input=overwrite_input, keepdims=keepdims)
+
+
+_SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
+
+
+def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
+    """Where to insert v in the sorted 1-D a to keep it sorted: for each element of v, the
+    number of elements of a that come before it ('left': those less than it, 'right': those
+    not greater); NaNs sort last, as in NumPy and JAX. `method` only picks JAX's algorithm:
+    every method gives these indices."""
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if method not in _SEARCH_METHODS:
+        raise ValueError(f"searchsorted: method must be one of {_SEARCH_METHODS}, got {method!r}")
+    a, v = asarray(a), asarray(v)
+    if a.ndim != 1:
+        raise ValueError(f"searchsorted: a must be one-dimensional, got shape {a.shape}")
+    if sorter is not None:
+        a = a[asarray(sorter)]
+    common = dtypes.result_type(a.dtype, v.dtype)
+    a, v = astype(a, common), astype(v, common)
+    size = a.shape[0]
+    found = lax.full(v.shape, 0, dtypes.int32)
+
+    def before(entry):  # does `entry` of a come before v (NaNs last)?
+        if side == "left":
+            ordered = lax.lt(entry, v)
+        else:
+            ordered = lax.le(entry, v)
+        if dtypes.is_inexact(common):
+            v_nan, entry_nan = lax.ne(v, v), lax.ne(entry, entry)
+            ordered = lax.bitwise_or(ordered, lax.bitwise_and(v_nan, lax.bitwise_or(
+                lax.bitwise_not(entry_nan), lax.full(v.shape, side == "right", np.bool_))))
+        return ordered
+    # Binary search by halving steps: `found` counts the elements known to come before v.
+    step = 1 << max(size.bit_length() - 1, 0) if size else 0
+    while step:
+        candidate = lax.add(found, lax.full(v.shape, step, dtypes.int32))
+        inside = lax.le(candidate, lax.full(v.shape, size, dtypes.int32))
+        probe = lax.min(candidate, lax.full(v.shape, size, dtypes.int32)) - 1
+        found = lax.select(lax.bitwise_and(inside, before(a[probe])), candidate, found)
+        step >>= 1
+    return found

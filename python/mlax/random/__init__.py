@@ -131,11 +131,14 @@ def bits(key, shape=(), dtype=np.uint32):
     shape = _shape(shape)
     dtype = np.dtype(dtype)
     first, second = threefry_2x32(key, *_counters(shape))
+    if dtype == np.dtype(np.uint64):  # the two words side by side, as JAX joins them
+        high, low = (lax.convert_element_type(word, dtype) for word in (first, second))
+        return lax.bitwise_or(lax.shift_left(high, lax.full(shape, 32, dtype)), low)
     raw = lax.bitwise_xor(first, second)
     if dtype == _UINT32:
         return raw
     if dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
-        raise TypeError(f"bits supports uint8, uint16 and uint32, got {dtype.name}")
+        raise TypeError(f"bits supports uint8, uint16, uint32 and uint64, got {dtype.name}")
     return lax.convert_element_type(raw, dtype)
 
 
@@ -157,14 +160,13 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     info = dtypes.finfo(dtype)
     width = dtype.itemsize * 8
     mantissa = info.nmant
-    raw = bits(key, shape)
-    if width < 32:
-        raw = lax.shift_right_logical(raw, _u32(32 - width, shape))
     unsigned = np.dtype(f"uint{width}")
-    raw = lax.convert_element_type(raw, unsigned) if width < 32 else raw
-    # Keep the top `mantissa` bits, with the exponent of 1.0: a float in [1, 2).
+    # As JAX draws them: the low `drawn` bits of each 32-bit draw (8 when the mantissa has
+    # fewer, as bfloat16's 7), their top `mantissa` bits with the exponent of 1.0: a float in [1, 2).
+    drawn = 8 if mantissa < 8 else width
+    raw = lax.convert_element_type(bits(key, shape, np.dtype(f"uint{drawn}")), unsigned)
     one_bits = np.array(1.0, dtype).view(unsigned).item()
-    shifted = lax.shift_right_logical(raw, lax.full(shape, width - mantissa, unsigned))
+    shifted = lax.shift_right_logical(raw, lax.full(shape, drawn - mantissa, unsigned))
     floats = lax.bitcast_convert_type(lax.bitwise_or(shifted, lax.full(shape, one_bits, unsigned)), dtype)
     floats = lax.sub(floats, lax.full(shape, 1.0, dtype))
     minval = mnp.broadcast_to(mnp.asarray(minval, dtype), shape)
@@ -305,7 +307,10 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
     else:
         log_p = mnp.log(mnp.asarray(p))
         if replace:
-            picks = categorical(key, log_p, shape=shape)
+            # As JAX draws them: where a uniform point of the total falls among the cumulative weights.
+            cumulative = mnp.cumsum(mnp.asarray(p))
+            point = cumulative[-1] * (1 - uniform(key, shape, cumulative.dtype))
+            picks = mnp.searchsorted(cumulative, point).astype(dtypes.default_int())
         else:
             noisy = log_p + gumbel(key, (population,), log_p.dtype)
             picks = lax.reshape(lax.top_k(noisy, count)[1], shape)
