@@ -9,6 +9,10 @@ class ConcretizationTypeError(TypeError, MlaxError):
     """A traced value was used where Python needs a concrete one (if, bool(), int())."""
 
 
+class TracerBoolConversionError(ConcretizationTypeError):
+    """A traced array was used as a Python bool (an `if` or `while` on traced data)."""
+
+
 class TracerArrayConversionError(TypeError, MlaxError):
     """A traced value was converted to a NumPy array inside a transformation."""
 
@@ -37,6 +41,16 @@ class CompilationError(MlaxError):
 
 class ExportError(MlaxError):
     """An exported artifact is corrupted, truncated, or from an incompatible version."""
+
+
+class ShapeError(MlaxError, ValueError, TypeError):
+    """Operands whose shapes (or argument counts) do not fit together: a ValueError, as
+    NumPy raises, and a TypeError, as JAX raises, so that either `except` catches it."""
+
+
+class IndexTypeError(MlaxError, IndexError, TypeError):
+    """An index of a type that cannot index (a float, a string): an IndexError, as NumPy
+    raises, and a TypeError, as JAX raises."""
 
 
 class BackendError(MlaxError, RuntimeError):

@@ -9,9 +9,9 @@ derivative. Outside any trace each transformation runs as a compiled program.
 import functools
 
 
+from mlax import errors, ops
 from mlax.core import dtypes
 from mlax.core.trace import aval_of
-from mlax import ops
 from mlax.ops import higher_order
 from mlax.api.vmap import vmap
 from mlax.api._staging import (as_value, bind_concrete, call_function, concrete_names, concrete_positions,
@@ -38,7 +38,7 @@ def _check_differentiable_inputs(name, args, argnums):
     """ValueError for argnums naming no positional argument, TypeError for a non-float input."""
     for i in argnums:
         if not -len(args) <= i < len(args):
-            raise ValueError(f"{name}: argnums {argnums} refers to argument {i}, but the function was called "
+            raise errors.ShapeError(f"{name}: argnums {argnums} refers to argument {i}, but the function was called "
                              f"with {len(args)} positional argument{'s' if len(args) != 1 else ''}")
     for i in argnums:
         for leaf in tree_flatten(args[i])[0]:
@@ -140,7 +140,7 @@ def _check_tangents(name, primals, tangents):
     for p, t in zip(primal_leaves, tangent_leaves):
         p_aval, t_aval = aval_of(p), aval_of(t)
         if p_aval.shape != t_aval.shape or (is_differentiable(p_aval) and p_aval.dtype != t_aval.dtype):
-            raise TypeError(f"{name}: primal and tangent arguments must have equal shapes and dtypes, got "
+            raise errors.ShapeError(f"{name}: primal and tangent arguments must have equal shapes and dtypes, got "
                             f"primal {p_aval.str_short()} and tangent {t_aval.str_short()}")
 
 

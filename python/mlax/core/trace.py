@@ -305,8 +305,10 @@ class Tracer(ArrayMethods):
             f"{user_frame()} (a tracer leak): it was created while tracing '{trace.name}'{started}; return "
             "values from transformed functions instead of storing them in globals or closures")
 
-    def _concretization_error(self, what: str) -> errors.ConcretizationTypeError:
-        return errors.ConcretizationTypeError(
+    def _concretization_error(self, what: str,
+                              kind: type[errors.ConcretizationTypeError] = errors.ConcretizationTypeError
+                              ) -> errors.ConcretizationTypeError:
+        return kind(
             f"Abstract tracer value encountered where a concrete value is expected: {what} "
             f"of a traced array {self.aval.str_short()} at {user_frame()}. The value is only known "
             "when the compiled program runs; use mlax.numpy.where / mlax.lax.cond for data-dependent "
@@ -314,7 +316,8 @@ class Tracer(ArrayMethods):
         )
 
     def __bool__(self) -> NoReturn:
-        raise self._concretization_error("bool() (Python control flow such as `if` or `while`)")
+        raise self._concretization_error("bool() (Python control flow such as `if` or `while`)",
+                                         errors.TracerBoolConversionError)
 
     def __int__(self) -> NoReturn:
         raise self._concretization_error("int()")

@@ -4,7 +4,7 @@ import string
 
 import numpy as np
 
-from mlax import lax
+from mlax import errors, lax
 from mlax.core import dtypes
 from mlax.numpy._diagonals import diagonal
 from mlax.numpy._dtypes import asarray
@@ -37,7 +37,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
+        raise errors.ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
                          f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[0 if b.ndim == 1 else -2]}")
     if b.ndim <= 2:
         # No batch axes on b: one contraction, a's leading axes pass through.
@@ -49,7 +49,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     try:
         batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast") from None
+        raise errors.ShapeError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast") from None
     a = broadcast_to(a, batch + a.shape[-2:])
     b = broadcast_to(b, batch + b.shape[-2:])
     nb = len(batch)
@@ -99,7 +99,7 @@ def tensordot(a, b, axes=2):
         raise ValueError(f"tensordot: axes {axes_a} and {axes_b} differ in length")
     for x, y in zip(axes_a, axes_b):
         if a.shape[x] != b.shape[y]:
-            raise ValueError(f"tensordot: shape mismatch: {a.shape} axis {x} vs {b.shape} axis {y}")
+            raise errors.ShapeError(f"tensordot: shape mismatch: {a.shape} axis {x} vs {b.shape} axis {y}")
     return lax.dot_general(a, b, ((axes_a, axes_b), ((), ())))
 
 
@@ -132,7 +132,7 @@ def _parse_einsum(subscripts, operands):
         for c, d in zip(spec, op.shape):
             size, shape = sizes.setdefault(c, (d, op.shape))
             if size != d:
-                raise ValueError(f"einsum: index {c!r} has size {size} in an operand of shape {shape} "
+                raise errors.ShapeError(f"einsum: index {c!r} has size {size} in an operand of shape {shape} "
                                  f"but {d} in an operand of shape {op.shape}")
     if output is None:
         counts = {}

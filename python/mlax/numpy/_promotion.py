@@ -8,7 +8,7 @@ without x64); broadcasting follows NumPy.
 
 import numpy as np
 
-from mlax import lax
+from mlax import errors, lax
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.aval import concrete_shape
@@ -56,7 +56,7 @@ def broadcast_shapes(*shapes):
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
-        raise ValueError("Incompatible shapes for broadcasting: "
+        raise errors.ShapeError("Incompatible shapes for broadcasting: "
                          + ", ".join(str(tuple(s)) for s in shapes)) from None
 
 
@@ -67,7 +67,7 @@ def broadcast_to(x, shape):
     if x.shape == shape:
         return x
     if len(shape) < x.ndim or broadcast_shapes(x.shape, shape) != shape:
-        raise ValueError(f"Incompatible shapes for broadcasting: {x.shape} and requested shape {shape}")
+        raise errors.ShapeError(f"Incompatible shapes for broadcasting: {x.shape} and requested shape {shape}")
     lead = len(shape) - x.ndim
     keep = [i for i, d in enumerate(x.shape) if d == shape[lead + i]]
     if len(keep) != x.ndim:
@@ -105,7 +105,7 @@ def promote_args(name, *args):
         try:
             shape = tuple(np.broadcast_shapes(*shapes))
         except ValueError:
-            raise ValueError(f"{name}: incompatible shapes for broadcasting: "
+            raise errors.ShapeError(f"{name}: incompatible shapes for broadcasting: "
                              + " and ".join(map(str, shapes))) from None
         converted = [broadcast_to(c, shape) for c in converted]
     return converted

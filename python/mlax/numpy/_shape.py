@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from mlax import lax
+from mlax import errors, lax
 from mlax.core import dtypes
 from mlax.core.trace import Tracer
 from mlax.numpy._dtypes import asarray
@@ -48,10 +48,10 @@ def reshape(a, shape=None, order="C", *, newshape=None):
     if -1 in shape:
         known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
         if known == 0 or a.size % known:
-            raise ValueError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
+            raise errors.ShapeError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
         shape = tuple(a.size // known if d == -1 else d for d in shape)
     if int(np.prod(shape, dtype=np.int64)) != a.size:
-        raise ValueError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
+        raise errors.ShapeError(f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}")
     _check_order("reshape", order)
     if order == "F":
         return transpose(lax.reshape(transpose(a), shape[::-1]))
@@ -81,7 +81,7 @@ def transpose(a, axes=None):
     a = asarray(a)
     axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(_axis(x, a.ndim) for x in axes)
     if sorted(axes) != list(range(a.ndim)):
-        raise ValueError(f"axes {axes} don't match an array of dimension {a.ndim}")
+        raise errors.ShapeError(f"axes {axes} don't match an array of dimension {a.ndim}")
     return lax.transpose(a, axes)
 
 
@@ -180,7 +180,7 @@ def concatenate(arrays, axis=0, dtype=None):
     first = arrays[0].shape
     for a in arrays[1:]:
         if a.ndim != len(first) or any(d != e for i, (d, e) in enumerate(zip(first, a.shape)) if i != axis):
-            raise ValueError(f"concatenate: shapes {first} and {a.shape} differ off the concatenation axis {axis}")
+            raise errors.ShapeError(f"concatenate: shapes {first} and {a.shape} differ off the concatenation axis {axis}")
     out = lax.concatenate(arrays, axis)
     return out if dtype is None else out.astype(dtype)
 
@@ -196,7 +196,7 @@ def stack(arrays, axis=0, dtype=None):
     arrays = promote_dtypes(*arrays)
     for a in arrays[1:]:
         if a.shape != arrays[0].shape:
-            raise ValueError(f"stack: all input arrays must have the same shape, got {arrays[0].shape} and {a.shape}")
+            raise errors.ShapeError(f"stack: all input arrays must have the same shape, got {arrays[0].shape} and {a.shape}")
     axis = _axis(axis, arrays[0].ndim + 1)
     out = concatenate([expand_dims(a, axis) for a in arrays], axis)
     return out if dtype is None else out.astype(dtype)

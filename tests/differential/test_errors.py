@@ -1,0 +1,60 @@
+"""Where JAX raises, mlax raises the same exception type, or a subclass of it: the rows run
+under both; a JAX error class of its own (jax.errors.X) must have an mlax.errors.X that
+mlax raises, and a builtin one (TypeError, ValueError, ...) must be a base of mlax's."""
+
+import builtins
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mlax
+import mlax.numpy as mnp
+from mlax import errors
+
+ERROR_ROWS = {
+    "grad argnums past the arguments": lambda lib, lnp: lib.grad(lambda x: x, argnums=3)(1.0),
+    "grad of an integer input": lambda lib, lnp: lib.grad(lambda x: x)(1),
+    "grad of a non-scalar output": lambda lib, lnp: lib.grad(lambda x: x)(lnp.ones(2)),
+    "adding shapes that do not broadcast": lambda lib, lnp: lnp.add(lnp.ones(2), lnp.ones(3)),
+    "reshape to another size": lambda lib, lnp: lnp.ones(6).reshape(4, 2),
+    "matmul of misaligned shapes": lambda lib, lnp: lnp.ones((2, 3)) @ lnp.ones((2, 3)),
+    "concatenating different shapes": lambda lib, lnp: lnp.concatenate([lnp.ones((2, 2)), lnp.ones((3, 3))]),
+    "transpose with a repeated axis": lambda lib, lnp: lnp.transpose(lnp.ones((2, 3)), (0, 0)),
+    "bool of a tracer": lambda lib, lnp: lib.jit(lambda x: 1 if x > 0 else 2)(1.0),
+    "int of a tracer": lambda lib, lnp: lib.jit(lambda x: int(x))(1.0),
+    "numpy array of a tracer": lambda lib, lnp: lib.jit(lambda x: np.asarray(x))(1.0),
+    "vmap over different sizes": lambda lib, lnp: lib.vmap(lambda a, b: a + b)(lnp.ones(2), lnp.ones(3)),
+    "vmap over a missing axis": lambda lib, lnp: lib.vmap(lambda a: a, in_axes=2)(lnp.ones(2)),
+    "an unhashable static argument": lambda lib, lnp: lib.jit(lambda x, y: x, static_argnums=1)(1.0, [1]),
+    "take with an unknown mode": lambda lib, lnp: lnp.take(lnp.ones(3), lnp.array([0]), mode="bogus"),
+    "sum over a missing axis": lambda lib, lnp: lnp.sum(lnp.ones(3), axis=2),
+    "astype to no dtype": lambda lib, lnp: lnp.ones(3).astype("notatype"),
+    "an unknown backend": lambda lib, lnp: lib.devices("no_such_backend"),
+    "an unequal split": lambda lib, lnp: lnp.split(lnp.ones(5), 2),
+    "a float index": lambda lib, lnp: lnp.ones(3)[1.5],
+    "jvp with a tangent of another shape": lambda lib, lnp: lib.jvp(lambda x: x, (1.0,), (lnp.ones(2),)),
+}
+
+
+def _raised(fn, lib, lnp):
+    try:
+        fn(lib, lnp)
+    except Exception as error:  # noqa: BLE001 - the type is what is compared
+        return error
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_ROWS))
+def test_raises_what_jax_raises(name):
+    expected = _raised(ERROR_ROWS[name], jax, jnp)
+    assert expected is not None, "the row must be an error in JAX"
+    got = _raised(ERROR_ROWS[name], mlax, mnp)
+    assert got is not None, f"mlax raised nothing where JAX raised {type(expected).__name__}"
+    own = type(expected).__name__
+    if hasattr(jax.errors, own):  # JAX's own class: mlax.errors has its namesake
+        assert isinstance(got, getattr(errors, own)), f"mlax raised {type(got).__name__}, JAX {own}"
+    else:
+        builtin = next(c for c in type(expected).__mro__ if getattr(builtins, c.__name__, None) is c)
+        assert isinstance(got, builtin), f"mlax raised {type(got).__mro__}, JAX {own}"
