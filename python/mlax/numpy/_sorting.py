@@ -83,11 +83,15 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
         lower = lax.slice_in_dim(ordered, int(lo), int(lo) + 1, axis=axis)
         upper = lax.slice_in_dim(ordered, int(hi), int(hi) + 1, axis=axis)
         if method == "linear":
-            pieces.append(lower + (upper - lower) * np.asarray(w, a.dtype))
+            # JAX's weighting (so infinities give what JAX gives: inf between two infs)
+            pieces.append(lower * np.asarray(1 - w, a.dtype) + upper * np.asarray(w, a.dtype))
         elif method == "midpoint":
             pieces.append((lower + upper) * np.asarray(0.5, a.dtype))
         else:
             pieces.append(upper if method == "higher" or (method == "nearest" and w > 0.5) else lower)
+    if size:  # a NaN anywhere makes every quantile NaN, as in NumPy and JAX (sorting put NaNs last)
+        last = lax.slice_in_dim(ordered, size - 1, size, axis=axis)
+        pieces = [lax.select(lax.ne(last, last), last, piece) for piece in pieces]
     result = lax.concatenate(pieces, axis) if len(pieces) > 1 else pieces[0]
     # The quantile axis goes first (as NumPy does for array q); the reduced axis goes away.
     result = lax.transpose(result, (axis,) + tuple(i for i in range(result.ndim) if i != axis))

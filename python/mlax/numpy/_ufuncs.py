@@ -170,7 +170,13 @@ def floor_divide(x1, x2, /):
         inexact_division = lax.ne(lax.rem(x1, x2), zero)
         adjust = lax.bitwise_and(signs_differ, inexact_division)
         return select(adjust, lax.sub(quotient, _full_like(x1, 1)), quotient)
-    return lax.floor(lax.div(x1, x2))
+    # Floats as NumPy's divmod (and JAX): the exact quotient of x1 less its remainder, one
+    # lower where the remainder's sign is not the divisor's, rounded (1 // -inf is -1).
+    rem = lax.rem(x1, x2)
+    zero = _full_like(x1, 0)
+    quotient = lax.div(select(lax.eq(x2, zero), x1, lax.sub(x1, rem)), x2)  # x / 0 stays +-inf or NaN
+    fix = lax.bitwise_and(lax.ne(rem, zero), lax.ne(lax.sign(rem), lax.sign(x2)))
+    return lax.round(select(fix, lax.sub(quotient, _full_like(x1, 1)), quotient))
 
 
 def remainder(x1, x2, /):

@@ -18,8 +18,10 @@ import math
 
 import numpy as np
 
+from iree.compiler import ir
+
 from mlax import ops
-from mlax.core import dtypes
+from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.trace import aval_of
 from mlax.ops import _hlo
@@ -84,6 +86,75 @@ def _one_minus_square(x):
 
 _SQRT_PI = math.sqrt(math.pi)
 
+# -- sin, cos, tan of 32-bit and narrower floats ------------------------------------------
+# IREE 3.13's float32 sine and cosine lose accuracy away from 0 (sin(1e5) is 8 % off,
+# sin(1e30) is -inf) and relative accuracy near their zeros. These reduce x by multiples of
+# pi/2 in float64 (fdlibm's three-part pi/2: exact while the multiple stays below 2**20),
+# evaluate Taylor polynomials on the remainder in float64 (|r| <= pi/4: error far below a
+# float32 ulp), and round once: correctly rounded. Arguments past 2**20 * pi/2 (rare) take
+# IREE's float64 sin/cos/tan, which are exact.
+_PIO2 = (1.57079632673412561417e+00, 6.07710050650619224932e-11, 2.02226624879595063154e-21)
+_REDUCTION_LIMIT = float(2 ** 20) * math.pi / 2
+_SIN_TERMS = [(-1) ** k / math.factorial(2 * k + 1) for k in range(8)]
+_COS_TERMS = [(-1) ** k / math.factorial(2 * k) for k in range(9)]
+
+
+def _lower_trig(ctx, x, kind):
+    dtype = ctx.in_avals[0].dtype
+    direct = {"sin": "stablehlo.sine", "cos": "stablehlo.cosine", "tan": "stablehlo.tan"}[kind]
+    if dtypes.is_complex(dtype) or dtype.itemsize > 4:
+        return _h(direct, x)
+    wide_type = ctx.in_avals[0].update(dtype=dtypes.float64).mlir_type()
+    wide = _hlo.value("stablehlo.convert", [x], wide_type)
+    # The float64 functions only when some argument is too big to reduce: computing them for
+    # every element costs 20 times the reduction.
+    huge = _hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, _REDUCTION_LIMIT), "GT")
+    any_huge = _hlo.reduce([huge], [_hlo.constant(False, dtypes.bool_)], range(len(ctx.in_avals[0].shape)),
+                           _hlo.binary("stablehlo.or"))[0]
+    index = _hlo.value("stablehlo.convert", [any_huge], mlir.tensor_type((), dtypes.int32))
+    case = _hlo.op("stablehlo.case", [index], [wide_type], regions=2)
+    with ir.InsertionPoint(case.regions[0].blocks.append()):
+        _hlo.op("stablehlo.return", [_reduced_trig(wide, kind)], [])
+    with ir.InsertionPoint(case.regions[1].blocks.append()):
+        _hlo.op("stablehlo.return", [_hlo.select(huge, _h(direct, wide), _reduced_trig(wide, kind))], [])
+    result = case.results[0]
+    if kind != "cos":  # sin and tan keep the sign of a zero (the reduction's subtraction loses it)
+        result = _hlo.select(_hlo.compare(wide, _hlo.full_like(wide, 0.0), "EQ"), wide, result)
+    return _hlo.value("stablehlo.convert", [result], ctx.out_types[0])
+
+
+def _reduced_trig(wide, kind):
+    """sin, cos or tan of the float64 `wide` by reduction modulo pi/2 (see above)."""
+    def const(value):
+        return _hlo.full_like(wide, value)
+
+    def poly(square, terms):  # sum of terms[k] * square**k, by Horner's rule
+        acc = const(terms[-1])
+        for term in reversed(terms[:-1]):
+            acc = _h("stablehlo.add", _h("stablehlo.multiply", acc, square), const(term))
+        return acc
+    turns = _h("stablehlo.round_nearest_even", _h("stablehlo.multiply", wide, const(2 / math.pi)))
+    r = wide
+    for part in _PIO2:
+        r = _h("stablehlo.subtract", r, _h("stablehlo.multiply", turns, const(part)))
+    r2 = _h("stablehlo.multiply", r, r)
+    sin_r, cos_r = _h("stablehlo.multiply", r, poly(r2, _SIN_TERMS)), poly(r2, _COS_TERMS)
+    quadrant_type = mlir.tensor_type(_hlo.shape_of(wide), dtypes.int64)
+    as_int = _hlo.value("stablehlo.convert", [turns], quadrant_type)
+    quadrant = _h("stablehlo.and", as_int, _hlo.full_like(as_int, 3))
+
+    def in_quadrant(q):
+        return _hlo.compare(quadrant, _hlo.full_like(quadrant, q), "EQ")
+    odd = _h("stablehlo.or", in_quadrant(1), in_quadrant(3))
+    if kind == "tan":
+        return _hlo.select(odd, _h("stablehlo.negate", _h("stablehlo.divide", cos_r, sin_r)),
+                           _h("stablehlo.divide", sin_r, cos_r))
+    # sin(x) = sin r, cos r, -sin r, -cos r in quadrants 0..3; cos(x) one quadrant on.
+    first, second = (sin_r, cos_r) if kind == "sin" else (cos_r, _h("stablehlo.negate", sin_r))
+    base = _hlo.select(odd, second, first)
+    return _hlo.select(_h("stablehlo.or", in_quadrant(2), in_quadrant(3)), _h("stablehlo.negate", base), base)
+
+
 UNARY = {
     "neg": Unary("stablehlo.negate", NUMERIC, np.negative, Linear(lambda ct, x: [ops.neg(ct)])),
     "sign": Unary(_lower_sign, NUMERIC, np.sign, ZERO),
@@ -102,9 +173,9 @@ UNARY = {
     "rsqrt": Unary("stablehlo.rsqrt", INEXACT, lambda x: 1 / np.sqrt(x), lambda x, ans: ops.mul(ops.div(ans, x), -0.5)),
     "cbrt": Unary(_lower_cbrt, FLOAT, np.cbrt,
                   lambda x, ans: ops.div(ops.full(ans.shape, 1 / 3, ans.dtype), ops.mul(ans, ans))),
-    "sin": Unary("stablehlo.sine", INEXACT, np.sin, lambda x, ans: ops.cos(x)),
-    "cos": Unary("stablehlo.cosine", INEXACT, np.cos, lambda x, ans: ops.neg(ops.sin(x))),
-    "tan": Unary("stablehlo.tan", INEXACT, np.tan, lambda x, ans: ops.add(ops.mul(ans, ans), 1.0)),
+    "sin": Unary(lambda ctx, x: _lower_trig(ctx, x, "sin"), INEXACT, np.sin, lambda x, ans: ops.cos(x)),
+    "cos": Unary(lambda ctx, x: _lower_trig(ctx, x, "cos"), INEXACT, np.cos, lambda x, ans: ops.neg(ops.sin(x))),
+    "tan": Unary(lambda ctx, x: _lower_trig(ctx, x, "tan"), INEXACT, np.tan, lambda x, ans: ops.add(ops.mul(ans, ans), 1.0)),
     "asin": Unary("chlo.asin", INEXACT, np.arcsin, lambda x, ans: ops.rsqrt(_one_minus_square(x))),
     "acos": Unary("chlo.acos", INEXACT, np.arccos, lambda x, ans: ops.neg(ops.rsqrt(_one_minus_square(x)))),
     "atan": Unary("chlo.atan", INEXACT, np.arctan, lambda x, ans: ops.reciprocal(ops.add(ops.mul(x, x), 1.0))),
