@@ -92,7 +92,7 @@ _SQRT_PI = math.sqrt(math.pi)
 # pi/2 in float64 (fdlibm's three-part pi/2: exact while the multiple stays below 2**20),
 # evaluate Taylor polynomials on the remainder in float64 (|r| <= pi/4: error far below a
 # float32 ulp), and round once: correctly rounded. Arguments past 2**20 * pi/2 (rare) take
-# IREE's float64 sin/cos/tan, which are exact.
+# IREE's float32 functions, as before (docs/compatibility.md).
 _PIO2 = (1.57079632673412561417e+00, 6.07710050650619224932e-11, 2.02226624879595063154e-21)
 _REDUCTION_LIMIT = float(2 ** 20) * math.pi / 2
 _SIN_TERMS = [(-1) ** k / math.factorial(2 * k + 1) for k in range(8)]
@@ -116,7 +116,10 @@ def _lower_trig(ctx, x, kind):
     with ir.InsertionPoint(case.regions[0].blocks.append()):
         _hlo.op("stablehlo.return", [_reduced_trig(wide, kind)], [])
     with ir.InsertionPoint(case.regions[1].blocks.append()):
-        _hlo.op("stablehlo.return", [_hlo.select(huge, _h(direct, wide), _reduced_trig(wide, kind))], [])
+        # Past the reduction's range, IREE's own float32 functions (inaccurate there on the CPU:
+        # sin(1e30) is -inf; float64 ones would need libm, and SPIR-V has none).
+        own = _hlo.value("stablehlo.convert", [_h(direct, x)], wide_type)
+        _hlo.op("stablehlo.return", [_hlo.select(huge, own, _reduced_trig(wide, kind))], [])
     result = case.results[0]
     if kind != "cos":  # sin and tan keep the sign of a zero (the reduction's subtraction loses it)
         result = _hlo.select(_hlo.compare(wide, _hlo.full_like(wide, 0.0), "EQ"), wide, result)

@@ -143,10 +143,16 @@ def _contraction_size(dot_line):
     return int(np.prod([int(lhs_dims[int(a)]) for a in axes.group(1).split(",")]))
 
 
+# float64 ops that IREE's CPU code turns into libm calls (float64 arithmetic and comparisons
+# are instructions; sin, cos, tan of float32 reduce in float64 with those alone).
+_LIBM_OPS = re.compile(r"(stablehlo\.(sine|cosine|tan|exponential|exponential_minus_one|log|log_plus_one|logistic|"
+                       r"power|tanh|atan2|cbrt|rsqrt|sqrt|remainder)\b|chlo\.)")
+
+
 def module_features(text):
     """Features of a lowered module that backends may compile with extra flags."""
     features = set()
-    if "f64" in text:
+    if any("f64" in line and _LIBM_OPS.search(line) for line in text.splitlines()):
         features.add("float64")
     for line in text.splitlines():
         if "stablehlo.dot_general" in line and _contraction_size(line) >= LARGE_MATMUL_CONTRACTION:
