@@ -304,16 +304,15 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
             picks = randint(key, shape, 0, population)
         else:
             picks = lax.reshape(lax.slice(permutation(key, population), (0,), (count,)), shape)
+    elif replace:
+        # As JAX draws them: where a uniform point of the total falls among the cumulative weights.
+        cumulative = mnp.cumsum(mnp.asarray(p))
+        point = cumulative[-1] * (1 - uniform(key, shape, cumulative.dtype))
+        picks = mnp.searchsorted(cumulative, point).astype(dtypes.default_int())
     else:
         log_p = mnp.log(mnp.asarray(p))
-        if replace:
-            # As JAX draws them: where a uniform point of the total falls among the cumulative weights.
-            cumulative = mnp.cumsum(mnp.asarray(p))
-            point = cumulative[-1] * (1 - uniform(key, shape, cumulative.dtype))
-            picks = mnp.searchsorted(cumulative, point).astype(dtypes.default_int())
-        else:
-            noisy = log_p + gumbel(key, (population,), log_p.dtype)
-            picks = lax.reshape(lax.top_k(noisy, count)[1], shape)
+        noisy = log_p + gumbel(key, (population,), log_p.dtype)
+        picks = lax.reshape(lax.top_k(noisy, count)[1], shape)
     if isinstance(a, int):
         return picks
     return mnp.take(mnp.asarray(a), picks, axis=axis)
