@@ -35,11 +35,12 @@ def _wrt_leaves(args, argnums):
 
 
 def _check_differentiable_inputs(name, args, argnums):
-    """ValueError for argnums naming no positional argument, TypeError for a non-float input."""
+    """ShapeError (a ValueError and a TypeError) for argnums naming no positional argument,
+    TypeError for a non-float input."""
     for i in argnums:
         if not -len(args) <= i < len(args):
             raise errors.ShapeError(f"{name}: argnums {argnums} refers to argument {i}, but the function was called "
-                             f"with {len(args)} positional argument{'s' if len(args) != 1 else ''}")
+                                    f"with {len(args)} positional argument{'s' if len(args) != 1 else ''}")
     for i in argnums:
         for leaf in tree_flatten(args[i])[0]:
             aval = aval_of(leaf)
@@ -141,7 +142,7 @@ def _check_tangents(name, primals, tangents):
         p_aval, t_aval = aval_of(p), aval_of(t)
         if p_aval.shape != t_aval.shape or (is_differentiable(p_aval) and p_aval.dtype != t_aval.dtype):
             raise errors.ShapeError(f"{name}: primal and tangent arguments must have equal shapes and dtypes, got "
-                            f"primal {p_aval.str_short()} and tangent {t_aval.str_short()}")
+                                    f"primal {p_aval.str_short()} and tangent {t_aval.str_short()}")
 
 
 @memoized_transform

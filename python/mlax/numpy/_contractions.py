@@ -38,7 +38,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise errors.ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
-                         f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[0 if b.ndim == 1 else -2]}")
+                                f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[0 if b.ndim == 1 else -2]}")
     if b.ndim <= 2:
         # No batch axes on b: one contraction, a's leading axes pass through.
         return lax.dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())),
@@ -133,7 +133,7 @@ def _parse_einsum(subscripts, operands):
             size, shape = sizes.setdefault(c, (d, op.shape))
             if size != d:
                 raise errors.ShapeError(f"einsum: index {c!r} has size {size} in an operand of shape {shape} "
-                                 f"but {d} in an operand of shape {op.shape}")
+                                        f"but {d} in an operand of shape {op.shape}")
     if output is None:
         counts = {}
         for spec in expanded:

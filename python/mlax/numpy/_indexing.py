@@ -43,13 +43,14 @@ def _checked_entry(entry):
             "would depend on the mask's values; use mlax.numpy.where instead")
     if isinstance(entry, (ArrayMethods, np.ndarray)) and not _is_mask(entry):
         if not dtypes.is_integer(entry.dtype):
-            raise errors.IndexTypeError(f"arrays used as indices must be of integer (or boolean) type, got {entry.dtype.name}")
+            raise errors.IndexTypeError(f"arrays used as indices must be of integer (or boolean) type, got "
+                                        f"{entry.dtype.name}")
         if isinstance(entry, np.ndarray) and entry.ndim == 0:
             return int(entry)
     elif not (entry is None or entry is Ellipsis or isinstance(entry, slice) or _is_int_scalar(entry)
               or _is_mask(entry)):
         raise errors.IndexTypeError(f"invalid index {entry!r} of type {type(entry).__name__}: only integers, slices, "
-                         "None, Ellipsis and integer or boolean arrays are valid indices")
+                                    "None, Ellipsis and integer or boolean arrays are valid indices")
     return entry
 
 

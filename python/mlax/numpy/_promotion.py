@@ -57,7 +57,7 @@ def broadcast_shapes(*shapes):
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
         raise errors.ShapeError("Incompatible shapes for broadcasting: "
-                         + ", ".join(str(tuple(s)) for s in shapes)) from None
+                                + ", ".join(str(tuple(s)) for s in shapes)) from None
 
 
 def broadcast_to(x, shape):
@@ -106,7 +106,7 @@ def promote_args(name, *args):
             shape = tuple(np.broadcast_shapes(*shapes))
         except ValueError:
             raise errors.ShapeError(f"{name}: incompatible shapes for broadcasting: "
-                             + " and ".join(map(str, shapes))) from None
+                                    + " and ".join(map(str, shapes))) from None
         converted = [broadcast_to(c, shape) for c in converted]
     return converted
 

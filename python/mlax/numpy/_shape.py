@@ -180,7 +180,8 @@ def concatenate(arrays, axis=0, dtype=None):
     first = arrays[0].shape
     for a in arrays[1:]:
         if a.ndim != len(first) or any(d != e for i, (d, e) in enumerate(zip(first, a.shape)) if i != axis):
-            raise errors.ShapeError(f"concatenate: shapes {first} and {a.shape} differ off the concatenation axis {axis}")
+            raise errors.ShapeError(f"concatenate: shapes {first} and {a.shape} differ off the concatenation "
+                                    f"axis {axis}")
     out = lax.concatenate(arrays, axis)
     return out if dtype is None else out.astype(dtype)
 
@@ -196,7 +197,8 @@ def stack(arrays, axis=0, dtype=None):
     arrays = promote_dtypes(*arrays)
     for a in arrays[1:]:
         if a.shape != arrays[0].shape:
-            raise errors.ShapeError(f"stack: all input arrays must have the same shape, got {arrays[0].shape} and {a.shape}")
+            raise errors.ShapeError(f"stack: all input arrays must have the same shape, got {arrays[0].shape} "
+                                    f"and {a.shape}")
     axis = _axis(axis, arrays[0].ndim + 1)
     out = concatenate([expand_dims(a, axis) for a in arrays], axis)
     return out if dtype is None else out.astype(dtype)
