@@ -196,14 +196,17 @@ def _triangular_solve_rule(a, b, lower=True, unit_diagonal=False):
 
 
 def _lower_triangular_solve(ctx, a, b, lower=True, unit_diagonal=False):
-    """Substitution, one row per step of a stablehlo.while (first row first when lower,
-    last first when upper): x starts at zero, so row i of a times x sums the solved rows only."""
+    """Substitution in place, one row per step of a stablehlo.while (first row first when
+    lower, last first when upper): x starts as b, and row i of a, masked to the columns
+    already solved, times x gives what row i of b less its own term."""
     shape, dtype = _hlo.shape_of(b), _hlo.dtype_of(b)
     n, batch = shape[-2], list(range(len(shape) - 2))
     index = lambda value: _hlo.constant(value, dtypes.int32)
-    x = _hlo.constant(0, dtype, shape)
-    types = [index(0).type, x.type]
-    loop = _hlo.op("stablehlo.while", [index(0), x], types, regions=2)
+    row_type = mlir.tensor_type(shape[:-2] + (1, shape[-1]), dtype)
+    columns = _hlo.value("stablehlo.iota", [], mlir.tensor_type(shape[:-2] + (1, n), dtypes.int32),
+                         iota_dimension=len(shape) - 1)
+    types = [index(0).type, b.type]
+    loop = _hlo.op("stablehlo.while", [index(0), b], types, regions=2)
     cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
     with ir.InsertionPoint(cond_block):
         _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], index(n), "LT")], [])
@@ -215,14 +218,14 @@ def _lower_triangular_solve(ctx, a, b, lower=True, unit_diagonal=False):
         def piece(source, starts, sizes):
             return _hlo.value("stablehlo.dynamic_slice", [source] + zeros + starts,
                               mlir.tensor_type(shape[:-2] + tuple(sizes), dtype), slice_sizes=shape[:-2] + tuple(sizes))
-        row = piece(a, [i, index(0)], (1, n))
+        solved = _hlo.compare(columns, _hlo.broadcast_in_dim(i, _hlo.shape_of(columns), []), "LT" if lower else "GT")
+        row = _hlo.select(solved, piece(a, [i, index(0)], (1, n)), _hlo.constant(0, dtype, shape[:-2] + (1, n)))
         numbers = ir.Attribute.parse(
             "#stablehlo.dot<lhs_batching_dimensions = [%s], rhs_batching_dimensions = [%s], "
             "lhs_contracting_dimensions = [%d], rhs_contracting_dimensions = [%d]>"
             % (", ".join(map(str, batch)), ", ".join(map(str, batch)), len(shape) - 1, len(shape) - 2))
-        row_type = mlir.tensor_type(shape[:-2] + (1, shape[-1]), dtype)
         solved_part = _hlo.value("stablehlo.dot_general", [row, x], row_type, dot_dimension_numbers=numbers)
-        value = _hlo.value("stablehlo.subtract", [piece(b, [i, index(0)], (1, shape[-1])), solved_part], row_type)
+        value = _hlo.value("stablehlo.subtract", [piece(x, [i, index(0)], (1, shape[-1])), solved_part], row_type)
         if not unit_diagonal:
             diagonal = _hlo.broadcast_in_dim(piece(a, [i, i], (1, 1)), shape[:-2] + (1, shape[-1]),
                                              list(range(len(shape))))
