@@ -15,6 +15,7 @@ batches elementwise.
 
 import builtins
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from mlax.ops._elementwise import (ANY, COMPLEX, FLOAT, INEXACT, INTEGER, INTEGR
                                    _lower_as, _sign_bit, _unary_rule, check_same_dtypes, check_same_shapes,
                                    define_row, exporter)
 from mlax.ops._rules import add_tangents, defbilinear, defjvp, deflinear, deftranspose, is_linear
+from mlax.ops.conversion import _integer_to_bfloat16
 
 __all__: list[str] = []  # the builders (mlax.ops and mlax.lax re-export them)
 _export = exporter(__all__)
@@ -88,12 +90,53 @@ _SQRT_PI = math.sqrt(math.pi)
 
 # -- sin, cos, tan of 32-bit and narrower floats ------------------------------------------
 # IREE 3.13's float32 sine and cosine lose accuracy away from 0 (sin(1e5) is 8 % off,
-# sin(1e30) is -inf) and relative accuracy near their zeros. These reduce x by multiples of
-# pi/2 in float64 (fdlibm's three-part pi/2: exact while the multiple stays below 2**20),
-# evaluate Taylor polynomials on the remainder in float64 (|r| <= pi/4: error far below a
-# float32 ulp), and round once: correctly rounded. Arguments past 2**20 * pi/2 (rare) take
-# IREE's float32 functions, as before (docs/compatibility.md).
-_PIO2 = (1.57079632673412561417e+00, 6.07710050650619224932e-11, 2.02226624879595063154e-21)
+# sin(1e30) is -inf) and relative accuracy near their zeros. These reduce x modulo pi/2 in
+# float64, evaluate Taylor polynomials on the remainder r in float64 (|r| <= pi/4: error far
+# below a float32 ulp) and round once: correctly rounded but where the exact result lies
+# within a few float64 ulps of a rounding boundary (about one argument in 2**26).
+# Up to 2**20 * pi/2 the reduction is Cody-Waite's with fdlibm's pi/2 in three parts: the
+# multiples of the first two are exact. Past it, Payne-Hanek's, exact, in float64
+# elementwise ops only (SPIR-V has no float64 sin and no libm): a float32 x is m * 2**e with
+# a 24-bit m, so x times each 24-bit chunk of 2/pi is exact in float64; each product less
+# its nearest multiple of 4 is exact too, and their sum in double-double (TwoSum) gives
+# x * 2/pi modulo 4 within 2**-95, where the closest a float32 comes to a nonzero multiple
+# of pi/2 is 2**-29.2 (16367173 * 2**72). Payne-Hanek runs only where some element needs
+# it: a 1M-element sin then takes about twice as long (6.5 ms against 3 ms on two CPU
+# cores). Infinity and NaN give NaN.
+def _pi_bits(bits):
+    """pi * 2**bits within a few thousand units (Machin's formula in integers)."""
+    def atan_inv(n):  # atan(1/n) * 2**bits, within a unit per term
+        total, power, k = 0, (1 << bits) // n, 0
+        while power:
+            total += (-1) ** k * (power // (2 * k + 1))
+            power //= n * n
+            k += 1
+        return total
+    return 16 * atan_inv(5) - 4 * atan_inv(239)
+
+
+def _split(value, widths):
+    """Fraction `value` as floats of `widths` significant bits each, largest first, each
+    rounding what the ones before leave of `value`."""
+    parts = []
+    for width in widths:
+        quantum = Fraction(2) ** (math.frexp(float(value))[1] - width)
+        parts.append(float(builtins.round(value / quantum) * quantum))
+        value -= Fraction(parts[-1])
+    return parts
+
+
+_PI_BITS = 320
+_PI = _pi_bits(_PI_BITS)  # pi * 2**320, within 2**-300 of it relatively: an import costs 0.1 ms
+# fdlibm's pio2_1, pio2_2 and pio2_2t (33, 33 and 53 bits): multiples below 2**20 of the
+# first two are exact.
+_PIO2 = _split(Fraction(_PI, 2 << _PI_BITS), (33, 33, 53))
+_PIO2_HI, _PIO2_LO = _split(Fraction(_PI, 2 << _PI_BITS), (53, 53))
+# 2/pi = sum of _TWO_OVER_PI[i] = d_i * 2**(-24 * (i + 1)), d_i < 2**24 integers (fdlibm's
+# ipio2), and less than 2**-240: x < 2**128 times that rest is below 2**-112.
+_CHUNKS = 10
+_TWO_OVER_PI = [((((1 << (2 * _PI_BITS + 1)) // _PI) >> (_PI_BITS - 24 * (i + 1))) & 0xFFFFFF) * 2.0 ** (-24 * (i + 1))
+                for i in range(_CHUNKS)]
 _REDUCTION_LIMIT = float(2 ** 20) * math.pi / 2
 _SIN_TERMS = [(-1) ** k / math.factorial(2 * k + 1) for k in range(8)]
 _COS_TERMS = [(-1) ** k / math.factorial(2 * k) for k in range(9)]
@@ -106,48 +149,118 @@ def _lower_trig(ctx, x, kind):
         return _h(direct, x)
     wide_type = ctx.in_avals[0].update(dtype=dtypes.float64).mlir_type()
     wide = _hlo.value("stablehlo.convert", [x], wide_type)
-    # The float64 functions only when some argument is too big to reduce: computing them for
-    # every element costs 20 times the reduction.
+    # Payne-Hanek only when some argument is too big for Cody-Waite.
     huge = _hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, _REDUCTION_LIMIT), "GT")
     any_huge = _hlo.reduce([huge], [_hlo.constant(False, dtypes.bool_)], range(len(ctx.in_avals[0].shape)),
                            _hlo.binary("stablehlo.or"))[0]
     index = _hlo.value("stablehlo.convert", [any_huge], mlir.tensor_type((), dtypes.int32))
     case = _hlo.op("stablehlo.case", [index], [wide_type], regions=2)
     with ir.InsertionPoint(case.regions[0].blocks.append()):
-        _hlo.op("stablehlo.return", [_reduced_trig(wide, kind)], [])
+        _hlo.op("stablehlo.return", [_trig_of_reduced(*_cody_waite(wide), kind)], [])
     with ir.InsertionPoint(case.regions[1].blocks.append()):
-        # Past the reduction's range, IREE's own float32 functions (inaccurate there on the CPU:
-        # sin(1e30) is -inf; float64 ones would need libm, and SPIR-V has none).
-        own = _hlo.value("stablehlo.convert", [_h(direct, x)], wide_type)
-        _hlo.op("stablehlo.return", [_hlo.select(huge, own, _reduced_trig(wide, kind))], [])
+        (r, quadrant), (big_r, big_quadrant) = _cody_waite(wide), _payne_hanek(wide)
+        reduced = _hlo.select(huge, big_r, r), _hlo.select(huge, big_quadrant, quadrant)
+        _hlo.op("stablehlo.return", [_trig_of_reduced(*reduced, kind)], [])
     result = case.results[0]
-    if kind != "cos":  # sin and tan keep the sign of a zero (the reduction's subtraction loses it)
-        result = _hlo.select(_hlo.compare(wide, _hlo.full_like(wide, 0.0), "EQ"), wide, result)
-    return _hlo.value("stablehlo.convert", [result], ctx.out_types[0])
+    if dtype == dtypes.float32:
+        result = _hlo.value("stablehlo.convert", [result], ctx.out_types[0])
+    else:
+        result = _to_16_bits(result, ctx.in_avals[0])
+    if kind != "cos":
+        # sin x and tan x round to x itself where x**2 / 3 is below 2**-(precision + 1): taking
+        # x there keeps the sign of a zero (the reduction's subtraction loses it) and subnormals
+        # (IREE flushes float32 ones in converting float64 that ops computed).
+        tiny = 2.0 ** -((dtypes.finfo(dtype).nmant + 2) // 2 + 1)
+        result = _hlo.select(_hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, tiny), "LT"), x, result)
+    return result
 
 
-def _reduced_trig(wide, kind):
-    """sin, cos or tan of the float64 `wide` by reduction modulo pi/2 (see above)."""
-    def const(value):
-        return _hlo.full_like(wide, value)
+def _to_16_bits(wide, aval):
+    """The float64 `wide` rounded once to aval's 16-bit float dtype. IREE converts float64 to
+    16 bits through float32, rounding twice, and flushes float16 subnormals on the way: so
+    this rounds to odd at float32's precision (truncating 29 bits, setting the last kept one
+    if any was set), which makes the second rounding right, converts to float32 (exactly)
+    and from there to float16, or to bfloat16 by rounding the float32 bits as integers.
+    (Results below float32's normal range, which IREE flushes in converting float64
+    computed by other ops, are sin x and tan x of tiny x: _lower_trig takes x there.)"""
+    bits = _hlo.value("stablehlo.bitcast_convert", [wide], aval.update(dtype=dtypes.int64).mlir_type())
+    dropped = _h("stablehlo.and", bits, _hlo.full_like(bits, (1 << 29) - 1))
+    sticky = _hlo.select(_hlo.compare(dropped, _hlo.full_like(bits, 0), "NE"), _hlo.full_like(bits, 1 << 29),
+                         _hlo.full_like(bits, 0))
+    odd = _h("stablehlo.or", _h("stablehlo.and", bits, _hlo.full_like(bits, -(1 << 29))), sticky)
+    wide = _hlo.value("stablehlo.bitcast_convert", [odd], wide.type)
+    if aval.dtype == dtypes.bfloat16:
+        return _integer_to_bfloat16(wide, aval)  # despite its name, from any dtype through float32
+    return _hlo.value("stablehlo.convert", [_hlo.value("stablehlo.convert", [wide], aval.update(
+        dtype=dtypes.float32).mlir_type())], aval.mlir_type())
 
-    def poly(square, terms):  # sum of terms[k] * square**k, by Horner's rule
-        acc = const(terms[-1])
-        for term in reversed(terms[:-1]):
-            acc = _h("stablehlo.add", _h("stablehlo.multiply", acc, square), const(term))
-        return acc
-    turns = _h("stablehlo.round_nearest_even", _h("stablehlo.multiply", wide, const(2 / math.pi)))
+
+def _nearest(y):
+    """An integer nearest the float64 y (ties either way), as floor(y + 0.5): IREE 3.13 makes
+    float64 round_nearest_even 30 times as slow as floor on the CPU."""
+    return _h("stablehlo.floor", _h("stablehlo.add", y, _hlo.full_like(y, 0.5)))
+
+
+def _mod4(n):
+    """n modulo 4 (in 0..3) of the integer-valued float64 n, exactly; NaN for infinity and NaN."""
+    four_times = _h("stablehlo.multiply", _h("stablehlo.floor", _h("stablehlo.multiply", n, _hlo.full_like(n, 0.25))),
+                    _hlo.full_like(n, 4.0))
+    return _h("stablehlo.subtract", n, four_times)
+
+
+def _cody_waite(wide):
+    """(r, quadrant): wide = r + quadrant * pi/2 modulo 2 pi, |r| <= pi/4, for |wide| up to
+    _REDUCTION_LIMIT (see above)."""
+    turns = _nearest(_h("stablehlo.multiply", wide, _hlo.full_like(wide, 2 / math.pi)))
     r = wide
     for part in _PIO2:
-        r = _h("stablehlo.subtract", r, _h("stablehlo.multiply", turns, const(part)))
+        r = _h("stablehlo.subtract", r, _h("stablehlo.multiply", turns, _hlo.full_like(wide, part)))
+    return r, _mod4(turns)
+
+
+def _payne_hanek(wide):
+    """(r, quadrant) as _cody_waite's, for any float32 value `wide` (see above)."""
+    def add(a, b):
+        return _h("stablehlo.add", a, b)
+
+    def sub(a, b):
+        return _h("stablehlo.subtract", a, b)
+
+    def times(a, b):
+        return _h("stablehlo.multiply", a, _hlo.full_like(wide, b))
+    total = error = _hlo.full_like(wide, 0.0)
+    for chunk in reversed(_TWO_OVER_PI):  # the smallest first
+        term = times(wide, chunk)  # exact: 24 by 24 bits
+        if 2.0 ** 128 * chunk < 2.0 ** -60:  # below 2**-60 for every float32: into the error as it is
+            error = add(error, term)
+            continue
+        if 2.0 ** 128 * chunk >= 2:
+            # Less a nearest multiple of 4: within [-2, 2] (or -4 past 2**54), exact (its bits are
+            # the product's).
+            term = sub(term, times(_nearest(times(term, 0.25)), 4.0))
+        # TwoSum (adds and subtracts only: nothing for the compiler to fuse into an FMA).
+        new_total = add(total, term)
+        term_part = sub(new_total, total)
+        rounding = add(sub(total, sub(new_total, term_part)), sub(term, term_part))
+        total, error = new_total, add(error, rounding)
+    turns = _nearest(total)
+    fraction = sub(total, turns)  # exact; x * 2/pi is turns + fraction + error modulo 4
+    r = add(times(fraction, _PIO2_HI), add(times(fraction, _PIO2_LO), times(error, _PIO2_HI)))
+    return r, _mod4(turns)
+
+
+def _trig_of_reduced(r, quadrant, kind):
+    """sin, cos or tan of r + quadrant * pi/2 (float64, |r| <= pi/4 and quadrant in 0..3, or NaN)."""
+    def poly(square, terms):  # sum of terms[k] * square**k, by Horner's rule
+        acc = _hlo.full_like(r, terms[-1])
+        for term in reversed(terms[:-1]):
+            acc = _h("stablehlo.add", _h("stablehlo.multiply", acc, square), _hlo.full_like(r, term))
+        return acc
     r2 = _h("stablehlo.multiply", r, r)
     sin_r, cos_r = _h("stablehlo.multiply", r, poly(r2, _SIN_TERMS)), poly(r2, _COS_TERMS)
-    quadrant_type = mlir.tensor_type(_hlo.shape_of(wide), dtypes.int64)
-    as_int = _hlo.value("stablehlo.convert", [turns], quadrant_type)
-    quadrant = _h("stablehlo.and", as_int, _hlo.full_like(as_int, 3))
 
     def in_quadrant(q):
-        return _hlo.compare(quadrant, _hlo.full_like(quadrant, q), "EQ")
+        return _hlo.compare(quadrant, _hlo.full_like(quadrant, float(q)), "EQ")
     odd = _h("stablehlo.or", in_quadrant(1), in_quadrant(3))
     if kind == "tan":
         return _hlo.select(odd, _h("stablehlo.negate", _h("stablehlo.divide", cos_r, sin_r)),
