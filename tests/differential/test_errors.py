@@ -35,6 +35,7 @@ ERROR_ROWS = {
     "an unequal split": lambda lib, lnp: lnp.split(lnp.ones(5), 2),
     "a float index": lambda lib, lnp: lnp.ones(3)[1.5],
     "jvp with a tangent of another shape": lambda lib, lnp: lib.jvp(lambda x: x, (1.0,), (lnp.ones(2),)),
+    "an integer to a negative concrete power": lambda lib, lnp: lnp.power(lnp.arange(3), -1),
 }
 
 

@@ -82,6 +82,14 @@ ROWS = [
     Row("logical_and of unsigned", lambda lib, lnp, a, b: lnp.logical_and(a, b),
         (np.array([1, 0, 2], np.uint32), np.array([1, 1, 0], np.uint32))),
     Row("unsigned to bool", lambda lib, lnp, a: a.astype(bool), (np.array([1, 0, 255], np.uint8),)),
+    *[Row(f"integer division by zero {x.dtype}", lambda lib, lnp, x, y: [
+        lnp.floor_divide(x, y), lnp.remainder(x, y), lnp.fmod(x, y), *lnp.divmod(x, y)], (x, np.zeros_like(x)))
+      for x in (np.array([2, -2, 0, 7, -128, 127], np.int8), np.array([2, 0, 255], np.uint8))],
+    Row("integer power of integer arrays", lambda lib, lnp, x, y: [lnp.power(x, y), lnp.power(y, x)],
+        (np.array([2, -2, 7, -7, 0, -128, 5, 3, 0, 1, -1], np.int8), np.array([0, 3, 2, -1, 0, -1, -3, -1, -2, 70, 65],
+                                                                        np.int8))),
+    Row("concrete integer exponents", lambda lib, lnp, x: [lnp.power(x, e) for e in (0, 3, 70, np.int32(5), np.array(2))]
+        + [lnp.power(x.astype(lnp.float32), e) for e in (-3, -2, np.int64(-1))], (np.array([2, 3, -1, 1 << 20], np.int32),)),
 ]
 
 

@@ -6,11 +6,15 @@ compute in floating point), then applies lax ops. The simplest ones are made fro
 the two tables below, a NumPy name and the lax function it applies.
 """
 
+import operator
+
 import numpy as np
 
 from mlax import lax
 from mlax.api.custom_rules import custom_jvp
 from mlax.core import dtypes
+from mlax.core.array_methods import ArrayMethods
+from mlax.core.trace import Tracer
 from mlax.numpy._dtypes import asarray, astype
 from mlax.numpy._promotion import broadcast_shapes, broadcast_to, promote_args, promote_args_inexact
 from mlax.numpy._shape import nonzero
@@ -164,9 +168,10 @@ def floor_divide(x1, x2, /):
     if dtypes.is_unsigned(x1.dtype) or x1.dtype == dtypes.bool_:
         return lax.div(x1, x2)
     if dtypes.is_integer(x1.dtype):
+        # (By zero: lax.div gives -1, one lower where x1 is not 0 itself, as in JAX.)
         quotient = lax.div(x1, x2)
         zero = _full_like(x1, 0)
-        signs_differ = lax.ne(lax.lt(x1, zero), lax.lt(x2, zero))
+        signs_differ = lax.ne(lax.sign(x1), lax.sign(x2))
         inexact_division = lax.ne(lax.rem(x1, x2), zero)
         adjust = lax.bitwise_and(signs_differ, inexact_division)
         return select(adjust, lax.sub(quotient, _full_like(x1, 1)), quotient)
@@ -182,6 +187,7 @@ def floor_divide(x1, x2, /):
 def remainder(x1, x2, /):
     """Remainder with the sign of the divisor, as numpy.remainder."""
     x1, x2 = promote_args("remainder", x1, x2)
+    x2 = _nonzero_divisor(x2)
     rem = lax.rem(x1, x2)
     if dtypes.is_unsigned(x1.dtype) or x1.dtype == dtypes.bool_:
         return rem
@@ -194,8 +200,17 @@ mod = remainder
 
 
 def fmod(x1, x2, /):
+    """Remainder with the sign of the dividend, as numpy.fmod."""
     x1, x2 = promote_args("fmod", x1, x2)
-    return lax.rem(x1, x2)
+    return lax.rem(x1, _nonzero_divisor(x2))
+
+
+def _nonzero_divisor(x2):
+    """Integer divisors of 0 replaced by 1, so that the remainder by 0 is 0 (NumPy's and
+    JAX's; lax.rem gives the dividend)."""
+    if not (dtypes.is_integer(x2.dtype) or x2.dtype == dtypes.bool_):
+        return x2
+    return select(lax.eq(x2, _full_like(x2, 0)), _full_like(x2, 1), x2)
 
 
 def divmod(x1, x2, /):  # noqa: A001
@@ -203,13 +218,36 @@ def divmod(x1, x2, /):  # noqa: A001
 
 
 def power(x1, x2, /):
-    """x1 ** x2; a static integer exponent becomes repeated multiplication."""
-    if isinstance(x2, int) and not isinstance(x2, bool) and not isinstance(x1, (int, float)):
-        x1 = _numeric(x1)
-        if 0 <= x2 <= 16 or (dtypes.is_inexact(x1.dtype) and -16 <= x2 < 0):
-            return lax.integer_pow(x1, x2)
+    """x1 ** x2. A concrete integer exponent becomes repeated multiplication (a negative one
+    raises TypeError for integer bases); integer arrays by binary exponentiation over the
+    exponent's low 6 bits, as JAX (any higher bit overflows every base but 0 and +-1)."""
+    exponent = _concrete_int(x2)
+    if exponent is not None:
+        return lax.integer_pow(_numeric(x1), exponent)
     x1, x2 = promote_args("power", x1, x2)
+    if dtypes.is_integer(x1.dtype):
+        return _integer_power(x1, x2)
     return lax.pow(x1, x2)
+
+
+def _concrete_int(x):
+    """x as a Python int when it is a concrete integer scalar (a Python or NumPy integer, or
+    a 0-d integer array that is not traced); else None."""
+    if isinstance(x, (ArrayMethods, np.ndarray, np.generic)) and not isinstance(x, Tracer):
+        return operator.index(x) if np.ndim(x) == 0 and dtypes.is_integer(np.dtype(x.dtype)) else None
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _integer_power(base, exponent):
+    zero, one = _full_like(exponent, 0), _full_like(exponent, 1)
+    # 0 ** n is 0 for n != 0 (the bits of a negative n too) and 1 for n == 0.
+    result = select(lax.bitwise_and(lax.eq(base, _full_like(base, 0)), lax.ne(exponent, zero)),
+                    _full_like(base, 0), _full_like(base, 1))
+    for _ in range(6):
+        result = select(lax.ne(lax.bitwise_and(exponent, one), zero), lax.mul(result, base), result)
+        base = lax.mul(base, base)
+        exponent = lax.shift_right_logical(exponent, one)
+    return result
 
 
 def float_power(x1, x2, /):

@@ -731,19 +731,21 @@ defbatch_elementwise(clamp_p)
 
 @_export
 def integer_pow(x, y):
-    """x ** y for a static integer y, by repeated multiplication."""
+    """x ** y for a static integer y, by repeated multiplication (the reciprocal of x ** -y
+    for negative y, which integer x cannot take)."""
     shape, dtype = aval_of(x).shape, aval_of(x).dtype
+    if y < 0 and not dtypes.is_inexact(dtype):
+        raise TypeError(f"mlax.integer_pow: integers cannot be raised to negative powers, got {dtype} ** {y}")
     if y == 0:
         return ops.full(shape, 1, dtype)
-    base = x if y > 0 else div(ops.full(shape, 1, dtype), x)
-    result, power = None, builtins.abs(y)
+    result, base, power = None, x, builtins.abs(y)
     while power:
         if power & 1:
             result = base if result is None else mul(result, base)
         power >>= 1
         if power:
             base = mul(base, base)
-    return result
+    return div(ops.full(shape, 1, dtype), result) if y < 0 else result
 
 
 @_export
