@@ -71,6 +71,10 @@ def _lower_dot_general(ctx, lhs, rhs, lhs_contracting, rhs_contracting, lhs_batc
         "lhs_contracting_dimensions = [%s], rhs_contracting_dimensions = [%s]>"
         % tuple(", ".join(map(str, axes)) for axes in (lhs_batch, rhs_batch, lhs_contracting, rhs_contracting)))
     out_type = ctx.out_types[0]
+    out_shape, out_dtype = mlir.shape_dtype(out_type)
+    if any(ctx.in_avals[0].shape[axis] == 0 for axis in lhs_contracting) and None not in out_shape:
+        # Sums of no products: zeros (IREE 3.13's compiler dies of SIGFPE on an empty contraction).
+        return _hlo.constant(0, out_dtype, out_shape)
     dtype = _hlo.dtype_of(lhs)
     if dtype in (dtypes.float16, dtypes.bfloat16) and preferred_element_type in (None, dtype):
         # Half-precision products accumulate in float32, as XLA does (a float16 dot of 4096
