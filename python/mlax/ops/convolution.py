@@ -398,10 +398,49 @@ def _window_rule(name):
     return rule
 
 
+def _covered(x, init, w, shape):
+    """x and w, or, where IREE 3.13 fails to compile them, x padded and dilated explicitly
+    (stablehlo.pad) and cut to the extent the windows cover (stablehlo.slice), with w's
+    padding and base dilation dropped: the same windows. Two bugs of IREE 3.13's lowering:
+    - One window position along an axis (output size 1) of a longer padded operand, e.g. a
+      (1, 2) window with strides (1, 2) over a (2, 3) array: the pooling linalg.generic reads
+      the operand at o * stride + k; iree-dispatch-creation-fold-unit-extent-dims drops the
+      unit o, leaving k alone, whose extent linalg then takes from the operand (3) against
+      the window's (2): "'linalg.generic' op inferred input/output operand #1 has shape's
+      dimension #0 to be 3, but found 2". Cut to the window, the two agree.
+    - A window as long as the operand along one axis (1 along the others), stride 1, padded
+      n - 1 on one side and not 0 on the other: ScanOpConversion (iree-stablehlo-to-linalg-ext)
+      takes it for a cumulative scan, drops the other side's padding and returns the
+      operand's size ("type of return operand 0 ('tensor<2xf32>') doesn't match function
+      result type ('tensor<4xf32>')"). Without padding attributes it never matches.
+    Other windows (most pooling) are left as they are."""
+    out = w.out_shape(shape)
+    padded = [lo + hi + ((n - 1) * b + 1 if n else 0)
+              for n, lo, hi, b in zip(shape, w.padding_low, w.padding_high, w.base_dilation)]
+    covered = [(o - 1) * s + (k - 1) * d + 1
+               for o, k, s, d in zip(out, w.window_dimensions, w.window_strides, w.window_dilation)]
+    one_window = any(o == 1 and c < p for o, c, p in zip(out, covered, padded))
+    # (Looser than ScanOpConversion's match: any whole-operand window padded on both sides.)
+    scan = any(k == n > 1 and lo and hi for k, n, lo, hi in zip(w.window_dimensions, shape, w.padding_low,
+                                                                w.padding_high))
+    if 0 in out or not (one_window or scan):
+        return x, w
+    dtype, unpadded = _hlo.dtype_of(x), w.unpadded()
+    if w != unpadded:
+        x = _hlo.value("stablehlo.pad", [x, init], mlir.tensor_type(padded, dtype), edge_padding_low=w.padding_low,
+                       edge_padding_high=w.padding_high, interior_padding=tuple(b - 1 for b in w.base_dilation))
+    if covered != padded:
+        x = _hlo.value("stablehlo.slice", [x], mlir.tensor_type(covered, dtype), start_indices=(0,) * len(shape),
+                       limit_indices=tuple(covered), strides=(1,) * len(shape))
+    return x, unpadded
+
+
 def _lower_window(kind, combiner):
     def lower(ctx, x, **attrs):
-        w, dtype = Window(**attrs), ctx.in_avals[0].dtype
-        operation = _hlo.op("stablehlo.reduce_window", [x, _hlo.constant(identity_element(kind, dtype), dtype)],
+        dtype = ctx.in_avals[0].dtype
+        init = _hlo.constant(identity_element(kind, dtype), dtype)
+        x, w = _covered(x, init, Window(**attrs), ctx.in_avals[0].shape)
+        operation = _hlo.op("stablehlo.reduce_window", [x, init],
                             ctx.out_types, {"window_dimensions": w.window_dimensions,
                                             "window_strides": w.window_strides,
                                             "base_dilations": w.base_dilation,
@@ -458,6 +497,8 @@ def _window_sum_transpose(ct, x, **attrs):
     """Each input element gets the cotangents of the windows it is in: the cotangent spread
     out by the strides and padded (pad), then summed over windows (reduce_window_sum)."""
     w = Window(**attrs)
+    if 0 in ct.shape:  # no windows: no element is in one (and the padding below would not fit)
+        return [ops.full(x.aval.shape, 0, x.aval.dtype)]
     config = []
     for size, out, k, stride, lo, base, dilation in zip(x.aval.shape, ct.shape, w.window_dimensions,
                                                         w.window_strides, w.padding_low, w.base_dilation,
@@ -488,7 +529,7 @@ def _window_extremum_jvp(op, kind):
     def jvp(ctx, primals, tangents, **attrs):
         (x,), (t,) = primals, tangents
         ans = op(x, **attrs)
-        if t is None:
+        if t is None or 0 in ans.shape:  # no windows: nothing to pick (nor patches to slice)
             return [ans], [None]
         w = Window(**attrs)
         values = _patches(x, identity_element(kind, x.dtype), w)
