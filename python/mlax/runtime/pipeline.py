@@ -84,7 +84,6 @@ class Program:
                     text = str(self.module)
                     raise errors.CompilationError("MLIR verification after mlax-lower", "the module is invalid",
                                                   compiler.save_failed_ir("mlax-lower", text))
-                fusion_guard.unary_before_broadcast(self.module.operation)
                 fusion_guard.guard(self.module.operation)
                 loop_guard.guard(self.module.operation)
             self._stage_texts["stablehlo"] = str(self.module)
