@@ -316,6 +316,16 @@ def test_gcd_and_lcm_follow_numpy_on_signs_zeros_and_extremes():
                 getattr(mnp, name)(*not_integers)
 
 
+def test_gcd_and_lcm_of_the_same_computed_arrays_in_one_program():
+    # Regression: as a fixed-count while loop, IREE 3.13 failed to partition gcd and lcm started from one computed
+    # value ("circular dependency: input operation uses partition output").
+    a = np.array([0, 1, -1, 2, -2, 3, 7, -7, -127, 127], np.int8)
+    b = np.roll(a, 3)
+    gcd, lcm = mlax.jit(lambda x, y: (mnp.gcd(mnp.maximum(x, -127), y), mnp.lcm(mnp.maximum(x, -127), y)))(a, b)
+    assert_matches(gcd, np.gcd(a, b))
+    assert_matches(lcm, np.lcm(a, b))
+
+
 def test_angle_of_complex_and_real_values():
     z = np.array([1 + 1j, complex(-0.0, 0), complex(-1, -0.0), complex(-1, 0), complex(0, -0.0),
                   complex(-0.0, -0.0), 3 - 4j, complex(np.nan, 1), complex(np.inf, -np.inf)], np.complex64)

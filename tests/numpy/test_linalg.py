@@ -160,3 +160,13 @@ def test_preferred_element_type_without_a_contraction():
     sums = mnp.einsum("ij->i", INTS, preferred_element_type=np.float32)
     assert sums.dtype == np.float32
     assert_matches(sums, INTS.sum(1).astype(np.float32))
+
+
+def test_second_derivative_of_solve_matches_finite_differences(x64):
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    t = np.array([[0.1, -0.2, 0.3], [0.0, 0.1, -0.1], [0.2, 0.0, 0.1]])
+    b = np.array([1.0, 2.0, 3.0])
+    first = lambda m: mlax.jvp(lambda v: mnp.linalg.solve(v, b), (m,), (t,))[1]  # noqa: E731
+    second = np.asarray(mlax.jvp(first, (a,), (t,))[1])
+    numeric = (np.asarray(first(a + 1e-6 * t)) - np.asarray(first(a - 1e-6 * t))) / 2e-6
+    np.testing.assert_allclose(second, numeric, rtol=1e-6)

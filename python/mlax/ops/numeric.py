@@ -235,34 +235,27 @@ def _euclid_steps(bits):
 
 
 def _gcd(x, y, dtype):
-    """Euclid's algorithm on |x|, |y|, as many steps as the dtype's width may need (46 for
-    int32) in a stablehlo.while. A loop until all remainders are 0 would reduce a dynamically
-    shaped tensor in the loop, which IREE 3.13 cannot compile for eager kernels' tensor<?x...>
-    ("failed to legalize unresolved target materialization")."""
+    """Euclid's algorithm on |x|, |y|, unrolled to as many steps as the dtype's width may need
+    (46 for int32): elementwise ops only, which fuse into one kernel. IREE 3.13 could not compile
+    a stablehlo.while here in every context: until all remainders are 0 it reduces eager kernels'
+    dynamically shaped tensors ("failed to legalize unresolved target materialization"), and a
+    fixed-count loop started from a computed value that other ops also read failed to partition
+    ("circular dependency: input operation uses partition output")."""
     if not dtypes.is_unsigned(dtype):
         x, y = _h("stablehlo.abs", x), _h("stablehlo.abs", y)
     zeros, ones = _full_like(x, 0), _full_like(x, 1)
-    step = _hlo.constant(0, dtypes.int32)
-    types = [step.type, x.type, y.type]
-    loop = _hlo.op("stablehlo.while", [step, x, y], types, regions=2)
-    cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
-    with mlir.ir.InsertionPoint(cond_block):
-        steps = _hlo.constant(_euclid_steps(8 * np.dtype(dtype).itemsize), dtypes.int32)
-        _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], steps, "LT")], [])
-    with mlir.ir.InsertionPoint(body_block):
-        i, a, b = body_block.arguments
+    a, b = x, y
+    for _ in range(_euclid_steps(8 * np.dtype(dtype).itemsize)):
         done = _hlo.compare(b, zeros, "EQ")
         remainder = _h("stablehlo.remainder", a, _hlo.select(done, ones, b))
-        _hlo.op("stablehlo.return", [_h("stablehlo.add", i, _hlo.constant(1, dtypes.int32)),
-                                     _hlo.select(done, a, b), _hlo.select(done, b, remainder)], [])
+        a, b = _hlo.select(done, a, b), _hlo.select(done, b, remainder)
     # abs again: |INT_MIN| wraps to INT_MIN, whose remainders may leave a negative gcd (NumPy's 2 for gcd(6, INT_MIN)).
-    return loop.results[1] if dtypes.is_unsigned(dtype) else _h("stablehlo.abs", loop.results[1])
+    return a if dtypes.is_unsigned(dtype) else _h("stablehlo.abs", a)
 
 
 def _lower_lcm(ctx, x, y):
-    """|x| / gcd * |y|, wrapping on overflow as NumPy's does (0 when either is 0). For signed x, y
-    that is (x / gcd) * y * sign(x) * sign(y): IREE 3.13 cannot compile a use of |x| after a loop
-    that starts from it ("circular dependency: input operation uses partition output")."""
+    """|x| / gcd * |y|, wrapping on overflow as NumPy's does (0 when either is 0), computed for
+    signed x, y as (x / gcd) * y * sign(x) * sign(y)."""
     dtype = ctx.in_avals[0].dtype
     g = _gcd(x, y, dtype)
     product = _h("stablehlo.multiply", _h("stablehlo.divide", x, _hlo.select(

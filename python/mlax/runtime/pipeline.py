@@ -16,7 +16,7 @@ from mlax.core.trace import Trace, user_frame
 from mlax.ops.collectives import num_devices
 from mlax.tree_util import tree_flatten
 from mlax.runtime.array import Array, device_put
-from mlax.runtime import aliasing, compiler, device as device_lib, fusion_guard, loop_guard
+from mlax.runtime import aliasing, compiler, device as device_lib, fusion_guard
 
 # Callables given the text of every traced module (the test suite verifies
 # each against the IRDL dialect definition).
@@ -85,8 +85,6 @@ class Program:
                     raise errors.CompilationError("MLIR verification after mlax-lower", "the module is invalid",
                                                   compiler.save_failed_ir("mlax-lower", text))
                 fusion_guard.guard(self.module.operation)
-                if num_devices(self.module.operation) == 1:  # (its barriers broke pmap's loops with collectives)
-                    loop_guard.guard(self.module.operation)
             self._stage_texts["stablehlo"] = str(self.module)
             self.written_args = aliasing.written_arguments(self.module.operation, self.name)
             return self.module
