@@ -28,16 +28,16 @@ BROADCASTS = frozenset({"stablehlo.broadcast_in_dim", "stablehlo.dynamic_broadca
 SOURCES = frozenset({"stablehlo.constant", "stablehlo.iota", "stablehlo.optimization_barrier"})
 
 
-def _shape(value: ir.Value) -> tuple[int, ...] | None:
+def shape_of(value: ir.Value) -> tuple[int, ...] | None:
     return tuple(value.type.shape) if isinstance(value.type, ir.RankedTensorType) else None
 
 
-def _elementwise(op: ir.Operation) -> bool:
+def is_elementwise(op: ir.Operation) -> bool:
     """Whether `op` reads each operand where it writes: no regions, no layout change, and
     every operand and result of one shape."""
     if op.regions or op.name in LAYOUT or not op.results:
         return False
-    shapes = {_shape(v) for v in list(op.operands) + list(op.results)}
+    shapes = {shape_of(v) for v in list(op.operands) + list(op.results)}
     return len(shapes) == 1 and None not in shapes
 
 
@@ -63,7 +63,7 @@ def _read_ways(value: ir.Value, block: ir.Block) -> set[tuple[str, ...]]:
                 ways.add(chain)
             elif user.name in LAYOUT:
                 pending.append((user.results[0], chain + (_describe(user),)))
-            elif _elementwise(user):
+            elif is_elementwise(user):
                 pending.extend((result, chain) for result in user.results)
             else:
                 ways.add(chain)
@@ -79,10 +79,10 @@ def guard(module_op: ir.Operation) -> int:
     """Insert the barriers into a lowered StableHLO module; return how many."""
     inserted = 0
     for op in _walk.post_order(module_op):
-        if op.name in SOURCES or op.name in LAYOUT or _elementwise(op) or op.name.startswith("func."):
+        if op.name in SOURCES or op.name in LAYOUT or is_elementwise(op) or op.name.startswith("func."):
             continue
         for result in op.results:
-            if _shape(result) is None or not _needs_barrier(_read_ways(result, op.block)):
+            if shape_of(result) is None or not _needs_barrier(_read_ways(result, op.block)):
                 continue
             uses = [(use.owner, use.operand_number) for use in result.uses]
             with ir.InsertionPoint(op), op.location:
