@@ -117,3 +117,14 @@ def test_the_tensor_type_cache_is_bounded():
         for n in range(mlir.SHAPE_DTYPE_CACHE_SIZE + 10):
             mlir.shape_dtype(mlir.tensor_type((n + 1,), np.float32))
     assert len(mlir._shape_dtype_cache) <= mlir.SHAPE_DTYPE_CACHE_SIZE
+
+
+@pytest.mark.parametrize("transform", ["vjp", "linearize"])
+def test_returned_functions_keep_the_function_they_were_built_for(transform):
+    # Regression: `_, pullback = vjp(lambda ..., x)` left the lambda to a weak reference only, and the pullback
+    # then raised ReferenceError once it was collected.
+    x = np.arange(3, dtype=np.float32)
+    returned = getattr(mlax, transform)(lambda v: v * v, x)[1]
+    gc.collect()
+    result = returned(np.ones(3, np.float32))
+    np.testing.assert_array_equal(result[0] if transform == "vjp" else result, 2 * x)  # (vjp's: one per primal)

@@ -215,21 +215,19 @@ def vjp(fun, *primals, has_aux=False):
     pullback's recomputation is merged by simplification); outside a trace
     the pullback recomputes the forward pass."""
     out, aux = _primal_staged(fun, has_aux)(primals)
-    pullback_staged = _pullback_staged(fun, has_aux)
 
-    def pullback(cotangent):
-        return pullback_staged(primals, cotangent)
+    def pullback(cotangent):  # (names fun: the staged pullback holds it weakly, the caller may not at all)
+        return _pullback_staged(fun, has_aux)(primals, cotangent)
     return (out, pullback, aux) if has_aux else (out, pullback)
 
 
 def linearize(fun, *primals):
     """(fun(*primals), f_jvp) where f_jvp(*tangents) is the JVP at primals."""
     out, _ = _primal_staged(fun, False)(primals)
-    jvp_staged = _jvp_staged(fun, False)
 
-    def f_jvp(*tangents):
+    def f_jvp(*tangents):  # (names fun: the staged jvp holds it weakly, the caller may not at all)
         _check_tangents("linearize", tuple(primals), tuple(tangents))
-        return jvp_staged(tuple(primals), tuple(tangents))[1]
+        return _jvp_staged(fun, False)(tuple(primals), tuple(tangents))[1]
     return out, f_jvp
 
 
