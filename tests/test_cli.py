@@ -12,9 +12,9 @@ from mlax import cli, passes
 # The console script pip installed next to this interpreter.
 MLAX_SCRIPT = os.path.join(os.path.dirname(sys.executable), "mlax")
 
-SIN = """
+TANH = """
 func.func @main(%x: tensor<3xf32>) -> tensor<3xf32> {
-  %0 = "mlax.sin"(%x) : (tensor<3xf32>) -> tensor<3xf32>
+  %0 = "mlax.tanh"(%x) : (tensor<3xf32>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
 """
@@ -49,9 +49,9 @@ def test_opt_help_lists_every_pass(capsys):
 def test_console_script_reads_stdin_and_writes_output_file(tmp_path):
     output = tmp_path / "out.mlir"
     run = subprocess.run([MLAX_SCRIPT, "opt", "-", "--passes", "mlax-verify,mlax-simplify,mlax-lower",
-                          "-o", str(output)], input=SIN, capture_output=True, text=True)
+                          "-o", str(output)], input=TANH, capture_output=True, text=True)
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
-    assert "stablehlo.sine %arg0 : tensor<3xf32>" in output.read_text()
+    assert "stablehlo.tanh %arg0 : tensor<3xf32>" in output.read_text()
 
 
 def test_console_script_reports_bad_ir_in_one_line(tmp_path):
@@ -75,7 +75,7 @@ def test_no_command_prints_usage(capsys):
 ], ids=["unknown-pass", "missing-file"])
 def test_opt_errors_exit_2_with_one_line(argv, message, tmp_path, capsys):
     source = tmp_path / "in.mlir"
-    source.write_text(SIN)
+    source.write_text(TANH)
     argv = [{"INPUT": str(source), "MISSING": str(tmp_path / "missing.mlir")}.get(a, a) for a in argv]
     status, out, err = run_main(argv, capsys)
     assert (status, out) == (2, "")
