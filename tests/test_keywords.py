@@ -222,6 +222,10 @@ CALLS = {
     "mlax.lax.dot_general": lambda **kw: lax.dot_general(XI, XI, (((1,), (1,)), ((), ())), **kw),
     "mlax.lax.full": lambda **kw: lax.full((2,), 1.0, **{"dtype": np.float32, **kw}),
     "mlax.lax.full.dtype": lambda **kw: lax.full((2,), 1.0, **kw),
+    # A negative start counts from the end unless allow_negative_indices=False (then clamped to 0).
+    "mlax.lax.dynamic_index_in_dim": lambda **kw: lax.dynamic_index_in_dim(X, -1, **kw),
+    "mlax.lax.dynamic_slice": lambda **kw: lax.dynamic_slice(X, (-1, 0), (1, 3), **kw),
+    "mlax.lax.dynamic_update_slice": lambda **kw: lax.dynamic_update_slice(X, X[:1] * 0, (-1, 0), **kw),
     "mlax.lax.gather": lambda **kw: lax.gather(X, OUT_OF_BOUNDS, GATHER, (1, 3), **kw),
     "mlax.lax.gather.fill_value": lambda **kw: lax.gather(X, OUT_OF_BOUNDS, GATHER, (1, 3), mode="fill", **kw),
     "mlax.lax.scatter": _scatter_call(lax.scatter),

@@ -1,10 +1,12 @@
 """Pytrees: nested containers whose leaves are arrays, as in `jax.tree_util`.
 
-dict, list, tuple, None and namedtuples are containers out of the box; other
-types join with `register_pytree_node` or `register_dataclass`. Dict keys are
-ordered by sorting, as JAX does, so the same dict always flattens the same way.
+dict, list, tuple, None, namedtuples, OrderedDict and defaultdict are containers out
+of the box; other types join with `register_pytree_node` or `register_dataclass`.
+Dict keys are ordered by sorting, as JAX does, so the same dict always flattens the
+same way (an OrderedDict keeps its own order).
 """
 
+import collections
 import dataclasses
 import functools
 
@@ -52,14 +54,25 @@ register_pytree_node(type(None), lambda n: ([], None), lambda _, c: None)
 def _sorted_keys(d):
     try:
         return sorted(d)
-    except TypeError:
-        return list(d)
+    except TypeError as error:  # keys that do not compare (1 and "a"): JAX's error
+        raise ValueError("Comparator raised exception while sorting pytree dictionary keys.") from error
 
 
 register_pytree_node(
     dict,
     lambda d: ([d[k] for k in _sorted_keys(d)], tuple(_sorted_keys(d))),
     lambda keys, c: dict(zip(keys, c)),
+)
+# As in JAX: an OrderedDict keeps its order; a defaultdict sorts its keys and keeps its factory.
+register_pytree_node(
+    collections.OrderedDict,
+    lambda d: (list(d.values()), tuple(d)),
+    lambda keys, c: collections.OrderedDict(zip(keys, c)),
+)
+register_pytree_node(
+    collections.defaultdict,
+    lambda d: ([d[k] for k in _sorted_keys(d)], (d.default_factory, tuple(_sorted_keys(d)))),
+    lambda aux, c: collections.defaultdict(aux[0], zip(aux[1], c)),
 )
 
 
@@ -151,7 +164,10 @@ def tree_unflatten(treedef, leaves):
             return td.node_type(*children)  # a namedtuple
         return _registry[td.node_type][1](td.aux, children)
 
-    result = build(treedef)
+    try:
+        result = build(treedef)
+    except StopIteration:
+        raise ValueError(f"too few leaves for tree structure {treedef}") from None
     if next(leaves, _LEAF) is not _LEAF:
         raise ValueError(f"too many leaves for tree structure {treedef}")
     return result
@@ -168,15 +184,30 @@ def tree_structure(tree, is_leaf=None):
 
 
 def tree_map(f, tree, *rest, is_leaf=None):
-    """Apply `f` leafwise over `tree` and trees of the same structure `rest`."""
+    """Apply `f` leafwise over `tree` and the trees `rest`, whose structure `tree`'s must be a
+    prefix of (as in JAX: a leaf of `tree` meets a whole subtree of each of them)."""
     leaves, treedef = tree_flatten(tree, is_leaf)
-    others = []
-    for other in rest:
-        other_leaves, other_def = tree_flatten(other, is_leaf)
-        if other_def != treedef:
-            raise ValueError(f"tree_map: structures differ: {treedef} vs {other_def}")
-        others.append(other_leaves)
+    others = [_flatten_up_to(treedef, other) for other in rest]
     return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
+
+
+def _flatten_up_to(treedef, tree):
+    """The subtrees of `tree` at the leaves of `treedef`, which must be a prefix of its structure."""
+    subtrees = []
+
+    def walk(td, x):
+        if td.node_type is None:
+            subtrees.append(x)
+            return
+        rule = _node_rule(x)
+        children, aux = rule[0](x) if rule is not None and type(x) is td.node_type else (None, None)
+        if children is None or aux != td.aux or len(children) != len(td.children):
+            raise ValueError(f"tree_map: the structure {treedef} is not a prefix of {tree_structure(tree)}")
+        for child_def, child in zip(td.children, children):
+            walk(child_def, child)
+
+    walk(treedef, tree)
+    return subtrees
 
 
 def tree_reduce(function, tree, initializer=None, is_leaf=None):
@@ -188,4 +219,6 @@ def tree_reduce(function, tree, initializer=None, is_leaf=None):
 
 
 def treedef_is_leaf(treedef):
-    return treedef.node_type is None
+    """Whether `treedef` has one node: a leaf, or a container with no children (None, (), ...),
+    as in JAX."""
+    return treedef.num_nodes == 1

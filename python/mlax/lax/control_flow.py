@@ -65,7 +65,7 @@ def switch(index, branches, *operands):
     return _switch(index, list(branches), operands, [f"branch {i}" for i in range(len(branches))])
 
 
-def _switch(index, branches, operands, names):
+def _switch(index, branches, operands, names, predicate=False):
     if not branches:
         raise ValueError("switch needs at least one branch")
     for b in branches:
@@ -73,9 +73,11 @@ def _switch(index, branches, operands, names):
             raise TypeError(f"switch branches must be callable, got {b!r}")
 
     def run(index, *operands):
-        index = ops.convert_element_type(index, dtypes.int32)
         if aval_of(index).shape != ():
             raise TypeError(f"switch index must be a scalar, got shape {aval_of(index).shape}")
+        if predicate and aval_of(index).dtype != dtypes.bool_:  # a number is true when nonzero, as in JAX
+            index = ops.ne(index, ops.full((), 0, aval_of(index).dtype))
+        index = ops.convert_element_type(index, dtypes.int32)
         index = ops.clamp(0, index, len(branches) - 1)
         traced = [trace_function(b, operands, name=getattr(b, "__name__", "branch")) for b in branches]
         (first, out_tree) = traced[0]
@@ -95,8 +97,9 @@ def _switch(index, branches, operands, names):
 
 
 def cond(pred, true_fun, false_fun, *operands):
-    """true_fun(*operands) if pred else false_fun(*operands); pred is a boolean or integer scalar."""
-    return _switch(pred, [false_fun, true_fun], operands, ["false_fun", "true_fun"])
+    """true_fun(*operands) if pred else false_fun(*operands); pred is a boolean or a number
+    (true when nonzero)."""
+    return _switch(pred, [false_fun, true_fun], operands, ["false_fun", "true_fun"], predicate=True)
 
 
 def _carry_avals(leaves):

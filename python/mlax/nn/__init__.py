@@ -10,13 +10,16 @@ from mlax.api.custom_rules import stop_gradient
 
 
 def relu(x):
-    """max(x, 0); its derivative at 0 is 0, as in JAX."""
+    """max(x, 0), NaN where x is NaN; its derivative is 0 at 0 (and at NaN), as in JAX."""
     x = mnp.asarray(x)
-    return mnp.where(x > 0, x, mnp.zeros_like(x))
+    return mnp.where(x > 0, x, mnp.where(mnp.isnan(x), stop_gradient(x), mnp.zeros_like(x)))
 
 
 def relu6(x):
-    return mnp.minimum(relu(x), 6.0)
+    """min(max(x, 0), 6), NaN where x is NaN; its derivative is 0 at 0 and at 6, as in JAX."""
+    x = mnp.asarray(x)
+    capped = mnp.where(x < 6, x, mnp.where(mnp.isnan(x), x, mnp.full_like(x, 6)))
+    return mnp.minimum(relu(capped), 6.0)
 
 
 def sigmoid(x):
@@ -51,8 +54,9 @@ def gelu(x, approximate=True):
 
 
 def elu(x, alpha=1.0):
+    """x where x > 0, else alpha * (exp(x) - 1); its derivative at 0 is alpha, as in JAX."""
     x = mnp.asarray(x)
-    return mnp.where(x > 0, x, alpha * mnp.expm1(mnp.minimum(x, 0.0)))
+    return mnp.where(x > 0, x, alpha * mnp.expm1(mnp.where(x > 0, 0.0, x)))
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -61,8 +65,13 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    """log(sum(b * exp(a))) over axis, stable for large inputs."""
-    (a,) = mnp.promote_args_inexact("logsumexp", a)
+    """log(sum(b * exp(a))) over axis, stable for large inputs. As in JAX: entries where b is 0
+    count for nothing (even where a is inf), and a negative sum gives NaN unless return_sign."""
+    if b is not None:
+        a, b = mnp.promote_args_inexact("logsumexp", a, b)
+        a = mnp.where(b != 0, a, -np.inf)
+    else:
+        (a,) = mnp.promote_args_inexact("logsumexp", a)
     largest = stop_gradient(mnp.max(a, axis=axis, keepdims=True))
     largest = mnp.where(mnp.isfinite(largest), largest, mnp.zeros_like(largest))
     scaled = mnp.exp(a - largest)
@@ -70,11 +79,14 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         scaled = scaled * b
     total = mnp.sum(scaled, axis=axis, keepdims=True)
     out = mnp.log(mnp.abs(total)) + largest
+    sign = mnp.sign(total)
     if not keepdims:
         out = mnp.squeeze(out, axis=axis) if axis is not None else mnp.reshape(out, ())
+        sign = mnp.reshape(sign, out.shape)
     if return_sign:
-        sign = mnp.sign(total)
-        return out, (sign if keepdims else mnp.reshape(sign, out.shape))
+        return out, sign
+    if b is not None:
+        out = mnp.where(sign < 0, np.nan, out)
     return out
 
 
@@ -99,8 +111,16 @@ def one_hot(x, num_classes, dtype=None, axis=-1):
     return mnp.moveaxis(out, -1, axis) if axis not in (-1, x.ndim) else out
 
 
-def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5):
+def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, *, algorithm="fast"):
+    """(x - mean) / sqrt(variance + epsilon) over axis. The variance is JAX's: by default ("fast")
+    mean(x ** 2) - mean(x) ** 2, clipped at 0; "stable" takes mean((x - mean(x)) ** 2)."""
     x = mnp.asarray(x)
     mean = mnp.mean(x, axis, keepdims=True) if mean is None else mean
-    variance = mnp.var(x, axis, keepdims=True) if variance is None else variance
+    if variance is None:
+        if algorithm == "stable":
+            variance = mnp.mean(mnp.square(x - mean), axis, keepdims=True)
+        elif algorithm == "fast":
+            variance = mnp.maximum(mnp.mean(mnp.square(x), axis, keepdims=True) - mnp.square(mean), 0.0)
+        else:
+            raise ValueError(f"standardize: algorithm must be 'fast' or 'stable', got {algorithm!r}")
     return (x - mean) * lax.rsqrt(variance + epsilon)

@@ -149,7 +149,7 @@ def getitem(x, index):
         if dynamic:
             starts = [_normalized_index_array(e, x.shape[i]) if i in dynamic else 0 for i, e in enumerate(entries)]
             sizes = [1 if i in dynamic else d for i, d in enumerate(x.shape)]
-            x = lax.dynamic_slice(x, starts, sizes)
+            x = lax.dynamic_slice(x, starts, sizes, allow_negative_indices=False)  # normalized already
         dropped = [i for i, e in enumerate(entries) if not isinstance(e, slice)]
         return lax.reshape(x, [d for i, d in enumerate(x.shape) if i not in dropped]) if dropped else x
     # Ints join the advanced indices (NumPy broadcasts them together).

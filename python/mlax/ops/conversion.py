@@ -84,8 +84,20 @@ def convert_element_type(x, new_dtype, weak_type=False):
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
         return x
     if _is_python_scalar(x) or isinstance(x, (np.ndarray, np.generic)):
+        if dtypes.is_float(np.asarray(x).dtype) and dtypes.is_integer(new_dtype):
+            x = _np_saturated(np.asarray(x), new_dtype)  # NumPy's cast leaves NaN and overflow undefined
         return ops.full(np.shape(x), x, new_dtype, weak_type=weak_type)
     return convert_element_type_p(x, new_dtype=new_dtype, weak_type=weak_type or None)
+
+
+def _np_saturated(x, new_dtype):
+    """NumPy floats to integers as the op converts them (_saturate): toward zero, NaN to 0, values
+    past the integer range to its ends."""
+    info = np.iinfo(new_dtype)
+    wide = np.nan_to_num(x.astype(np.float64), nan=0.0)
+    low, high = wide <= info.min, wide >= float(info.max) + 1.0
+    inside = np.where(low | high, 0.0, wide).astype(new_dtype)
+    return np.where(low, info.min, np.where(high, info.max, inside)).astype(new_dtype)
 
 
 def _convert_jvp(ctx, primals, tangents, new_dtype, weak_type=None):

@@ -91,6 +91,31 @@ dynamic_slice_p = Op(
         ' : (tensor<2x3xf32>, tensor<i32>, tensor<i32>) -> tensor<2x2xf32>')
 
 
+def _from_the_end(indices, shape, allow_negative_indices):
+    """Negative start indices plus their axis's size, as jax.lax wraps them (once: -d - 1 stays
+    negative, for the clamp), where allow_negative_indices (a bool, or one per axis) says so."""
+    indices = list(indices)
+    if len(indices) != len(shape):
+        return indices  # the shape rule says what is wrong
+    allowed = ([allow_negative_indices] * len(shape) if isinstance(allow_negative_indices, (bool, np.bool_))
+               else list(allow_negative_indices))
+    wrapped = []
+    for i, d, allow in zip(indices, shape, allowed):
+        if not allow:
+            wrapped.append(i)
+            continue
+        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            wrapped.append(i + d if i < 0 else i)
+            continue
+        aval = aval_of(i)
+        if not dtypes.is_integer(aval.dtype) or dtypes.is_unsigned(aval.dtype) or aval.shape != ():
+            wrapped.append(i)  # nothing to wrap, or an index the shape rule rejects
+            continue
+        zero, size = ops.full((), 0, aval.dtype), ops.full((), d, aval.dtype)
+        wrapped.append(ops.select(ops.lt(i, zero), ops.add(i, size), i))
+    return wrapped
+
+
 def _index_scalars(indices):
     """Start indices as scalars of one integer dtype (int32 unless an index needs more)."""
     indices = [ops.convert_element_type(i, dtypes.int32) if isinstance(i, (bool, int, float, complex)) else i
@@ -99,17 +124,21 @@ def _index_scalars(indices):
     return [ops.convert_element_type(i, dtype) for i in indices]
 
 
-def dynamic_slice(operand, start_indices, slice_sizes):
-    """A slice of static `slice_sizes` at run-time `start_indices` (clamped into bounds)."""
-    return dynamic_slice_p(operand, *_index_scalars(start_indices), slice_sizes=tuple(int(s) for s in slice_sizes))
+def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices=True):
+    """A slice of static `slice_sizes` at run-time `start_indices` (a negative one counts from
+    the end of its axis, as in JAX, unless allow_negative_indices is False; then clamped into
+    bounds)."""
+    starts = _index_scalars(_from_the_end(start_indices, aval_of(operand).shape, allow_negative_indices))
+    return dynamic_slice_p(operand, *starts, slice_sizes=tuple(int(s) for s in slice_sizes))
 
 
-def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
+def dynamic_index_in_dim(operand, index, axis=0, keepdims=True, *, allow_negative_indices=True):
     """The entry at run-time `index` along `axis` (keeping that axis, of size 1, with keepdims)."""
     shape = aval_of(operand).shape
     axis %= len(shape)
     out = dynamic_slice(operand, [index if d == axis else 0 for d in range(len(shape))],
-                        [1 if d == axis else n for d, n in enumerate(shape)])
+                        [1 if d == axis else n for d, n in enumerate(shape)],
+                        allow_negative_indices=allow_negative_indices)
     return out if keepdims else ops.squeeze(out, (axis,))
 
 
@@ -143,7 +172,7 @@ def _batch_dynamic_slice(ctx, args, dims, slice_sizes):
     indices, index_dims = args[1:], dims[1:]
     if all(d is None for d in index_dims):
         zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
-        return [ops.dynamic_slice(x, [zero, *indices], (size, *slice_sizes))], [0]
+        return [ops.dynamic_slice(x, [zero, *indices], (size, *slice_sizes), allow_negative_indices=False)], [0]
     starts = [_clamp_start(i, limit - s) for i, limit, s in zip(indices, x.shape[1:], slice_sizes)]
     shape = (size,) + tuple(slice_sizes)
     flat, _ = _element_coordinates(starts, index_dims, shape, size)
@@ -155,7 +184,8 @@ def _batch_dynamic_slice(ctx, args, dims, slice_sizes):
 
 dynamic_slice_p.numpy_ref = _np_dynamic_slice
 deflinear(dynamic_slice_p, lambda ct, x, *start_indices, slice_sizes: [
-    ops.dynamic_update_slice(zeros(x.aval), ct, start_indices)] + [None] * len(start_indices), linear_operands=(0,))
+    ops.dynamic_update_slice(zeros(x.aval), ct, start_indices, allow_negative_indices=False)] + [None] * len(start_indices),
+    linear_operands=(0,))
 dynamic_slice_p.batch = _batch_dynamic_slice
 
 
@@ -180,9 +210,12 @@ dynamic_update_slice_p = Op(
         ' : (tensor<2x3xf32>, tensor<2x1xf32>, tensor<i32>, tensor<i32>) -> tensor<2x3xf32>')
 
 
-def dynamic_update_slice(operand, update, start_indices):
-    """operand with `update` written at run-time `start_indices` (clamped into bounds)."""
-    return dynamic_update_slice_p(operand, update, *_index_scalars(start_indices))
+def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
+    """operand with `update` written at run-time `start_indices` (a negative one counts from the
+    end of its axis, as in JAX, unless allow_negative_indices is False; then clamped into
+    bounds)."""
+    starts = _from_the_end(start_indices, aval_of(operand).shape, allow_negative_indices)
+    return dynamic_update_slice_p(operand, update, *_index_scalars(starts))
 
 
 def _np_dynamic_update_slice(x, update, *start_indices):
@@ -193,8 +226,11 @@ def _np_dynamic_update_slice(x, update, *start_indices):
 
 
 def _dynamic_update_slice_transpose(ct, x, update, *start_indices):
-    ct_x = ops.dynamic_update_slice(ct, zeros(update.aval), start_indices) if is_linear(x) else None
-    ct_update = ops.dynamic_slice(ct, start_indices, update.aval.shape) if is_linear(update) else None
+    # (The start indices are the op's, negative ones already counted from the end.)
+    ct_x = (ops.dynamic_update_slice(ct, zeros(update.aval), start_indices, allow_negative_indices=False)
+            if is_linear(x) else None)
+    ct_update = (ops.dynamic_slice(ct, start_indices, update.aval.shape, allow_negative_indices=False)
+                 if is_linear(update) else None)
     return [ct_x, ct_update] + [None] * len(start_indices)
 
 
@@ -205,7 +241,7 @@ def _batch_dynamic_update_slice(ctx, args, dims):
     indices, index_dims = args[2:], dims[2:]
     if all(d is None for d in index_dims):
         zero = ops.full((), 0, indices[0].dtype if indices else dtypes.int32)
-        return [ops.dynamic_update_slice(x, update, [zero, *indices])], [0]
+        return [ops.dynamic_update_slice(x, update, [zero, *indices], allow_negative_indices=False)], [0]
     starts = [_clamp_start(i, limit - u) for i, limit, u in zip(indices, x.shape[1:], update.shape[1:])]
     flat, count = _element_coordinates(starts, index_dims, update.shape, size)
     axes = tuple(range(update.ndim))

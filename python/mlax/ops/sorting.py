@@ -191,4 +191,5 @@ def top_k(operand, k):
     size = aval_of(operand).shape[-1]
     if not 0 <= k <= size:
         raise ValueError(f"top_k: k={k} must be between 0 and the last axis size {size}")
-    return ops.slice_in_dim(values, 0, k, axis=ndim - 1), ops.slice_in_dim(order, 0, k, axis=ndim - 1)
+    # A list, as jax.lax.top_k returns them (its results' pytree is [*, *]).
+    return [ops.slice_in_dim(values, 0, k, axis=ndim - 1), ops.slice_in_dim(order, 0, k, axis=ndim - 1)]

@@ -117,7 +117,9 @@ def split(key, num=2):
 
 
 def fold_in(key, data):
-    """A new key from `key` and the integer `data`."""
+    """A new key from `key` and the integer `data` (a Python int must fit uint32, as in JAX)."""
+    if isinstance(data, int):
+        data = np.asarray(data, _UINT32)  # OverflowError outside [0, 2**32), as in JAX
     data = lax.convert_element_type(mnp.asarray(data), _UINT32)
     if aval_of(data).shape != ():
         raise TypeError(f"fold_in data must be a scalar, got shape {aval_of(data).shape}")
@@ -223,21 +225,48 @@ def _wide_bits(key, shape, width):
 
 @compiled("shape", "dtype")
 def randint(key, shape, minval, maxval, dtype=None):
-    """Integers uniform in [minval, maxval), of `shape`."""
+    """Integers uniform in [minval, maxval), of `shape`. As JAX draws them: integers of fewer
+    than 32 bits are drawn as int32 (bounds clipped to the dtype's range, maxval to one past
+    it) and converted."""
     shape = _shape(shape)
     dtype = dtypes.canonicalize(dtype or dtypes.default_int())
     if not dtypes.is_integer(dtype):
         raise TypeError(f"randint requires an integer dtype, got {np.dtype(dtype).name}")
+    minval, maxval = mnp.asarray(minval), mnp.asarray(maxval)
     info = dtypes.iinfo(dtype)
-    minval = mnp.broadcast_to(mnp.clip(mnp.asarray(minval), info.min, info.max).astype(dtype), shape)
-    maxval = mnp.broadcast_to(mnp.clip(mnp.asarray(maxval), info.min, info.max).astype(dtype), shape)
-    width = 64 if dtype.itemsize == 8 else 32
+    if info.bits >= 32:
+        return _randint(key, shape, minval, maxval, dtype)
+    minval = mnp.clip(minval.astype(np.int32), int(info.min), int(info.max))
+    maxval = mnp.clip(maxval.astype(np.int32), int(info.min), int(info.max) + 1)
+    return _randint(key, shape, minval, maxval, np.dtype(np.int32)).astype(dtype)
+
+
+def _clipped(value, dtype):
+    """An integer array converted to `dtype`, clipped to its range rather than wrapped."""
+    inner, outer = dtypes.iinfo(value.dtype), dtypes.iinfo(dtype)
+    low, high = max(int(outer.min), int(inner.min)), min(int(outer.max), int(inner.max))
+    return mnp.clip(value, np.array(low, value.dtype), np.array(high, value.dtype)).astype(dtype)
+
+
+def _randint(key, shape, minval, maxval, dtype):
+    if not dtypes.is_integer(minval.dtype):
+        minval = minval.astype(dtypes.default_int())
+    if not dtypes.is_integer(maxval.dtype):
+        maxval = maxval.astype(dtypes.default_int())
+    # maxval past the dtype's largest value (randint(key, (), 0, 256, uint8)): one more in the span.
+    past_the_end = maxval > _clipped(mnp.asarray(np.array(dtypes.iinfo(dtype).max, dtype)), maxval.dtype)
+    minval = mnp.broadcast_to(_clipped(minval, dtype), shape)
+    maxval = mnp.broadcast_to(_clipped(maxval, dtype), shape)
+    past_the_end = mnp.broadcast_to(past_the_end, shape)
+    width = dtypes.iinfo(dtype).bits
     unsigned = np.dtype(f"uint{width}")
     high_key, low_key = split(key)
     higher, lower = _wide_bits(high_key, shape, width), _wide_bits(low_key, shape, width)
     # The span as an unsigned number; 1 for an empty range, so that minval comes out.
     span = lax.convert_element_type(lax.sub(maxval, minval), unsigned)
     span = lax.select(lax.le(maxval, minval), lax.full(shape, 1, unsigned), span)
+    one_more = lax.bitwise_and(past_the_end, lax.gt(maxval, minval))
+    span = lax.select(one_more, lax.add(span, lax.full(shape, 1, unsigned)), span)
     # (higher * 2^width + lower) mod span, so that all residues are (nearly) equally likely.
     multiplier = lax.rem(lax.full(shape, 2 ** (width // 2), unsigned), span)
     multiplier = lax.rem(lax.mul(multiplier, multiplier), span)
@@ -255,15 +284,17 @@ def gumbel(key, shape=(), dtype=None):
 
 @compiled("axis", "shape")
 def categorical(key, logits, axis=-1, shape=None):
-    """Indices drawn with probabilities softmax(logits) along `axis`."""
+    """Indices drawn with probabilities softmax(logits) along `axis`. As JAX draws them: Gumbel
+    noise of the sample's shape with the categories' axis where `axis` puts it."""
     logits = mnp.asarray(logits)
-    axis = axis % logits.ndim
-    batch_shape = logits.shape[:axis] + logits.shape[axis + 1:]
+    axis = axis % logits.ndim - logits.ndim  # negative: it counts from the end in the noise too
+    batch_shape = logits.shape[:logits.ndim + axis] + logits.shape[logits.ndim + axis + 1:]
     shape = batch_shape if shape is None else _shape(shape)
-    noise_shape = shape + (logits.shape[axis],)
-    moved = mnp.moveaxis(logits, axis, -1)
-    noise = gumbel(key, noise_shape, moved.dtype)
-    return mnp.argmax(noise + moved, axis=-1)
+    prefix = shape[:len(shape) - len(batch_shape)]
+    noise_shape = list(shape[len(shape) - len(batch_shape):])
+    noise_shape.insert(axis % logits.ndim, logits.shape[axis])
+    noise = gumbel(key, prefix + tuple(noise_shape), logits.dtype)
+    return mnp.argmax(noise + mnp.expand_dims(logits, tuple(range(len(prefix)))), axis=axis)
 
 
 def permutation(key, x, axis=0, independent=False):
