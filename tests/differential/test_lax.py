@@ -131,6 +131,8 @@ ROWS = {
     "clamp with scalar bounds": (lambda lax, x: lax.clamp(np.float32(-1), x, np.float32(2)), lambda d: (FIXED,)),
     "add with a 0-d operand": (lambda lax, x: [lax.add(x, np.float32(1.5)), lax.mul(np.array(2, np.float32), x)],
                                lambda d: (FIXED,)),
+    "sub with axes of size 1": (lambda lax, x, y: [lax.sub(x, y), lax.max(y, x), lax.mul(x[:1], y)],
+                                lambda d: (d.f(2, 3), d.f(2, 1))),
     "iota and broadcasted_iota": (lambda lax: [lax.iota(np.int32, 5), lax.broadcasted_iota(np.float32, (2, 3), 1)],
                                   lambda d: ()),
     "convert_element_type to bfloat16": (lambda lax, x: lax.convert_element_type(x, jax.numpy.bfloat16),
@@ -241,8 +243,8 @@ ROWS = {
     "polygamma 0 at 0": (lambda lax, x: lax.polygamma(lax.full(x.shape, 0, np.float32), x),
                          lambda d: (np.array([0.0, -0.0, 2.0], np.float32),)),
     # Points where mlax differs (XFAIL), left out of test_unary's inputs (KNOWN).
-    "round halfway cases": (lambda lax, x: lax.round(x), lambda d: (np.array([0.5, 1.5, 2.5, -0.5, -2.5, 3.0],
-                                                                             np.float32),)),
+    **{f"round halfway cases {method}": (lambda lax, x, method=method: lax.round(x, method), lambda d: (np.array(
+        [0.5, 1.5, 2.5, -0.5, -2.5, 3.0, -0.0, 0.49999997, 8388609.0], np.float32),)) for method in (0, 1)},
     "digamma at its poles": (lambda lax, x: lax.digamma(x), lambda d: (np.array([0.0, -0.0, -1.0, -2.0, 1.0],
                                                                                np.float32),)),
     "digamma of negatives near its poles": (lambda lax, x: lax.digamma(x), lambda d: (np.array(
@@ -274,23 +276,17 @@ XFAIL = {
     "polygamma of negatives": "mlax.lax.polygamma(m >= 1, x) is NaN for negative non-integer x (JAX: "
                               "polygamma(1, -0.5) = 8.93)",
     "polygamma 0 at 0": "mlax.lax.polygamma(0, 0) is -inf, as its digamma; JAX's is NaN",
-    "add with a 0-d operand": "mlax.lax's binary ops and clamp need operands of one shape; jax.lax broadcasts 0-d "
-                              "ones (NumPy scalars, 0-d arrays)",
     **{f"bitcast_convert_type {case}": "mlax.lax.bitcast_convert_type needs dtypes of one width; JAX adds or drops a "
                                        "trailing axis" for case in ("to uint16", "to uint8", "of uint16 pairs")},
-    "round halfway cases": "mlax.lax.round rounds halfway cases to even; jax.lax.round's default is away from zero "
-                           "(and mlax lacks the rounding_method argument)",
     "digamma at its poles": "mlax.lax.digamma is -inf at 0 and the negative integers; JAX's is NaN",
     "digamma of negatives near its poles": "mlax.lax.digamma loses accuracy just left of 0 and of the negative "
                                            "integers: -5.04e7 at -1e-10 (JAX 1e10), 10009.8 at -2.0001 (JAX 10011.2)",
-    "clamp with scalar bounds": "mlax.lax.clamp needs min and max of x's shape; jax.lax.clamp takes 0-d ones",
 }
 
 
 # Inputs where mlax is known to differ, replaced in test_unary by 0.25: the points of the
 # XFAIL rows above.
-KNOWN = {"round": lambda x: np.abs(x - np.trunc(x)) == 0.5,
-         "digamma": lambda x: (x <= 0) & (np.abs(x - np.round(x)) < 0.01)}
+KNOWN = {"digamma": lambda x: (x <= 0) & (np.abs(x - np.round(x)) < 0.01)}
 
 
 # Programs IREE compiled wrong (fixed in mlax's lowering and runtime, or XFAIL): they only
@@ -431,3 +427,8 @@ def test_elementwise_derivatives_in_all_modes(name, x):
         _compare_modes(name, lambda lax, v: getattr(lax, name)(v, other), x)
     else:
         _compare_modes(name, lambda lax, v: getattr(lax, name)(v), x)
+
+
+def test_round_rejects_an_unknown_rounding_method():
+    with pytest.raises(ValueError, match="not a valid RoundingMethod"):
+        mlax.lax.round(np.float32(0.5), 2)

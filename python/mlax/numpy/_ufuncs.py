@@ -25,6 +25,11 @@ def _full_like(x, value):
     return lax.full(x.shape, value, x.dtype, weak_type=x.weak_type)
 
 
+def _round_even(x):
+    """Halfway cases to even, as NumPy rounds (lax.round's default is away from zero)."""
+    return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
+
+
 def _unary_ufunc(name, lax_fn, inexact=False):
     def fn(x, /):
         (x,) = promote_args_inexact(name, x) if inexact else promote_args(name, x)
@@ -45,7 +50,7 @@ def _binary_ufunc(name, lax_fn, inexact=False):
 
 # numpy name: (lax function, promote integers to float?)
 _UNARY_UFUNCS = {
-    "negative": (lax.neg, False), "rint": (lax.round, True),
+    "negative": (lax.neg, False), "rint": (_round_even, True),
     "exp": (lax.exp, True), "exp2": (lax.exp2, True), "expm1": (lax.expm1, True),
     "log": (lax.log, True), "log1p": (lax.log1p, True), "sqrt": (lax.sqrt, True), "cbrt": (lax.cbrt, True),
     "sin": (lax.sin, True), "cos": (lax.cos, True), "tan": (lax.tan, True),
@@ -146,9 +151,9 @@ def round(a, decimals=0):  # noqa: A001
     if not dtypes.is_inexact(a.dtype):
         return a
     if decimals == 0:
-        return lax.round(a)
+        return _round_even(a)
     factor = _full_like(a, 10.0 ** decimals)
-    return lax.div(lax.round(lax.mul(a, factor)), factor)
+    return lax.div(_round_even(lax.mul(a, factor)), factor)
 
 
 around = round
@@ -181,7 +186,7 @@ def floor_divide(x1, x2, /):
     zero = _full_like(x1, 0)
     quotient = lax.div(select(lax.eq(x2, zero), x1, lax.sub(x1, rem)), x2)  # x / 0 stays +-inf or NaN
     fix = lax.bitwise_and(lax.ne(rem, zero), lax.ne(lax.sign(rem), lax.sign(x2)))
-    return lax.round(select(fix, lax.sub(quotient, _full_like(x1, 1)), quotient))
+    return _round_even(select(fix, lax.sub(quotient, _full_like(x1, 1)), quotient))
 
 
 def remainder(x1, x2, /):

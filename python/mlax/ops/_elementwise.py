@@ -123,13 +123,26 @@ def _is_python_scalar(x):
     return isinstance(x, (builtins.bool, builtins.int, builtins.float, builtins.complex))
 
 
-def _like(args):
-    """Turn Python scalars among `args` into weak arrays matching the first array."""
+def _like(args, broadcast="ones"):
+    """Turn Python scalars among `args` into weak arrays matching the first array, and broadcast
+    the arrays as jax.lax does: 0-d ones (broadcast="scalars"), and also axes of size 1 of
+    arrays of one rank (broadcast="ones"); None leaves shapes to the shape rule."""
     reference = next((a for a in args if not _is_python_scalar(a)), None)
     if reference is None:
         return list(args)
     aval = aval_of(reference)
-    return [ops.full(aval.shape, a, aval.dtype, weak_type=True) if _is_python_scalar(a) else a for a in args]
+    args = [ops.full(aval.shape, a, aval.dtype, weak_type=True) if _is_python_scalar(a) else a for a in args]
+    shapes = [aval_of(a).shape for a in args]
+    ranks = {len(shape) for shape in shapes if shape != ()}
+    if broadcast is None or len(set(shapes)) == 1 or len(ranks) != 1:
+        return args  # one shape already, or ranks that the shape rule rejects
+    rank = ranks.pop()
+    target = tuple(builtins.max(shape[i] for shape in shapes if shape != ()) for i in range(rank))
+
+    def fits(shape):
+        return shape == () or (broadcast == "ones" and all(d in (1, t) for d, t in zip(shape, target)))
+    return [ops.broadcast_in_dim(a, target, tuple(range(len(shape)))) if shape != target and fits(shape) else a
+            for a, shape in zip(args, shapes)]
 
 
 # -- the tables' rows, and the loop that defines their ops ------------------------------

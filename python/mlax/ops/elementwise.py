@@ -684,7 +684,7 @@ select_p = _entry("select", ["pred", "on_true", "on_false"], _select_rule, lambd
 
 @_export
 def select(pred, on_true, on_false):
-    on_true, on_false = _like((on_true, on_false))
+    on_true, on_false = _like((on_true, on_false), broadcast=None)
     return select_p(pred, on_true, on_false)
 
 
@@ -711,7 +711,7 @@ clamp_p = _entry("clamp", ["min", "x", "max"], _clamp_rule,
 
 @_export
 def clamp(min, x, max):  # noqa: A002 - JAX's argument names
-    return clamp_p(*_like((min, x, max)))
+    return clamp_p(*_like((min, x, max), broadcast="scalars"))
 
 
 def _clamp_jvp(ctx, primals, tangents):
