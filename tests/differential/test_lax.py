@@ -242,7 +242,7 @@ ROWS = {
                                lambda d: (np.array([-0.5, -1.5, -2.5, -10.25], np.float32),)),
     "polygamma 0 at 0": (lambda lax, x: lax.polygamma(lax.full(x.shape, 0, np.float32), x),
                          lambda d: (np.array([0.0, -0.0, 2.0], np.float32),)),
-    # Points where mlax differs (XFAIL), left out of test_unary's inputs (KNOWN).
+    # Halfway cases, poles and the points next to them, where implementations differ.
     **{f"round halfway cases {method}": (lambda lax, x, method=method: lax.round(x, method), lambda d: (np.array(
         [0.5, 1.5, 2.5, -0.5, -2.5, 3.0, -0.0, 0.49999997, 8388609.0], np.float32),)) for method in (0, 1)},
     "digamma at its poles": (lambda lax, x: lax.digamma(x), lambda d: (np.array([0.0, -0.0, -1.0, -2.0, 1.0],
@@ -275,18 +275,9 @@ XFAIL = {
                                                       "alone, or without jit, is right; cond, switch, fori_loop too)",
     "polygamma of negatives": "mlax.lax.polygamma(m >= 1, x) is NaN for negative non-integer x (JAX: "
                               "polygamma(1, -0.5) = 8.93)",
-    "polygamma 0 at 0": "mlax.lax.polygamma(0, 0) is -inf, as its digamma; JAX's is NaN",
     **{f"bitcast_convert_type {case}": "mlax.lax.bitcast_convert_type needs dtypes of one width; JAX adds or drops a "
                                        "trailing axis" for case in ("to uint16", "to uint8", "of uint16 pairs")},
-    "digamma at its poles": "mlax.lax.digamma is -inf at 0 and the negative integers; JAX's is NaN",
-    "digamma of negatives near its poles": "mlax.lax.digamma loses accuracy just left of 0 and of the negative "
-                                           "integers: -5.04e7 at -1e-10 (JAX 1e10), 10009.8 at -2.0001 (JAX 10011.2)",
 }
-
-
-# Inputs where mlax is known to differ, replaced in test_unary by 0.25: the points of the
-# XFAIL rows above.
-KNOWN = {"digamma": lambda x: (x <= 0) & (np.abs(x - np.round(x)) < 0.01)}
 
 
 # Programs IREE compiled wrong (fixed in mlax's lowering and runtime, or XFAIL): they only
@@ -345,8 +336,6 @@ ELEMENTWISE = ([(n, 1, np.float32) for n in UNARY] + [(n, 2, np.float32) for n i
 @given(data=st.data())
 def test_elementwise(name, arity, dtype, data):
     args = [data.draw(_array(values if dtype == np.float32 else ints, (ELEMENTS,), dtype)) for _ in range(arity)]
-    if name in KNOWN and dtype == np.float32:
-        args = [np.where(KNOWN[name](a), np.float32(0.25), a) for a in args]
     _close(*_both(lambda lax: getattr(lax, name)(*args)))
 
 

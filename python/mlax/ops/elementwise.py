@@ -51,6 +51,24 @@ def _lower_exp2(ctx, x):
     return _h("stablehlo.exponential", _h("stablehlo.multiply", x, _hlo.full_like(x, math.log(2.0))))
 
 
+def _lower_digamma(ctx, x):
+    """chlo.digamma for x >= 0.5; below, the reflection digamma(1 - x) - pi / tan(pi * x) with
+    tan taken of pi r, r being x's distance to the nearest integer (exact), which keeps its
+    precision next to the poles (chlo's gave -5.04e7 at -1e-10, not 1e10); NaN at
+    the poles 0, -1, -2, ..., as in JAX."""
+    half = _hlo.full_like(x, 0.5)
+    reflected = _hlo.compare(x, half, "LT")
+    direct = _h("chlo.digamma", _hlo.select(reflected, _h("stablehlo.subtract", _hlo.full_like(x, 1.0), x), x))
+    r = _h("stablehlo.subtract", x, _h("stablehlo.round_nearest_even", x))
+    angle = _h("stablehlo.multiply", r, _hlo.full_like(x, math.pi))
+    # (IREE's own f32 sine is off by ~6e-8 absolute next to 0: _lower_trig's tangent is not.)
+    pi_cotangent = _h("stablehlo.divide", _hlo.full_like(x, math.pi), _lower_trig(ctx, angle, "tan"))
+    result = _hlo.select(reflected, _h("stablehlo.subtract", direct, pi_cotangent), direct)
+    pole = _h("stablehlo.and", _hlo.compare(x, _hlo.full_like(x, 0.0), "LE"),
+              _hlo.compare(r, _hlo.full_like(x, 0.0), "EQ"))
+    return _hlo.select(pole, _hlo.full_like(x, math.nan), result)
+
+
 def _lower_cbrt(ctx, x):
     """Cube root. IREE 3.13 gives NaN for ±inf and cannot compile float64 cbrt, so
     float64 takes |x|^(1/3) with the sign, refined by one Newton step."""
@@ -309,7 +327,7 @@ UNARY = {
     "erf_inv": Unary("chlo.erf_inv", FLOAT, _np_scipy_special("erfinv"),
                      lambda x, ans: ops.mul(ops.exp(ops.mul(ans, ans)), _SQRT_PI / 2)),
     "lgamma": Unary("chlo.lgamma", FLOAT, _np_vectorized(math.lgamma), lambda x, ans: ops.digamma(x)),
-    "digamma": Unary("chlo.digamma", FLOAT, _np_scipy_special("digamma"),
+    "digamma": Unary(_lower_digamma, FLOAT, _np_scipy_special("digamma"),
                      lambda x, ans: ops.polygamma(ops.full(x.shape, 1, x.dtype), x)),
 }
 
@@ -573,7 +591,13 @@ defbatch_elementwise(abs_p)
 
 # -- polygamma: differentiable in x only (n holds whole numbers, as floats) ---------------
 
-polygamma_p = _entry("polygamma", ["n", "x"], _binary_rule("polygamma", FLOAT), _lower_as("chlo.polygamma"),
+def _lower_polygamma(ctx, n, x):
+    """chlo.polygamma, and digamma's lowering where n is 0 (its poles NaN, as in JAX)."""
+    zeroth = _hlo.compare(n, _hlo.full_like(n, 0.0), "EQ")
+    return _hlo.select(zeroth, _lower_digamma(ctx, x), _h("chlo.polygamma", n, x))
+
+
+polygamma_p = _entry("polygamma", ["n", "x"], _binary_rule("polygamma", FLOAT), _lower_polygamma,
                      lambda n, x: _np_scipy_special("polygamma")(n.astype(np.int64), x).astype(x.dtype),
                      doc="The n-th derivative of digamma at x: " + _ir("polygamma", ["f32", "f32"], ["f32"]))
 
