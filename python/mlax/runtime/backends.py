@@ -45,12 +45,10 @@ class Backend:
 # f64 really is computed in f64 (IREE demotes it by default); mlax has already
 # canonicalized dtypes, so no f64 appears unless x64 is enabled. Const-eval (IREE
 # running constant subexpressions at compile time) costs ~0.3 s per program and
-# buys little: traced programs hold small constants. Multi-use fusion is off: IREE 3.13
-# wired a consumer to the wrong result of a two-result elementwise dispatch it formed
-# (jvp-of-grad and grad-of-jvp of one function, returned together, were silently wrong;
-# tests/runtime/test_multi_use_fusion.py); the MLP step of bench_autodiff runs as fast without it.
-COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false", "--iree-opt-const-eval=false",
-                "--iree-dispatch-creation-fuse-multi-use=false")
+# buys little: traced programs hold small constants. (--iree-dispatch-creation-fuse-multi-use=false
+# would fix tests/runtime/test_multi_use_fusion.py but makes reduce_window's derivatives and
+# batched reduce_window wrong: IREE 3.13 miscompiles one way or the other.)
+COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false", "--iree-opt-const-eval=false")
 
 _CUDA_TARGET = os.environ.get("MLAX_CUDA_TARGET", "sm_80")
 _ROCM_TARGET = os.environ.get("MLAX_ROCM_TARGET", "gfx942")
