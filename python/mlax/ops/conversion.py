@@ -130,7 +130,31 @@ bitcast_convert_type_p = _entry(
 
 @_export
 def bitcast_convert_type(operand, new_dtype):
-    return bitcast_convert_type_p(operand, new_dtype=dtypes.canonicalize(new_dtype))
+    """The bits of operand's elements as new_dtype. Between dtypes of one width, elementwise; to a
+    narrower dtype each element's bits spread over a new last axis (lowest bits first), and to a
+    wider one the last axis, whose size must be the width ratio, is joined (as in JAX)."""
+    new_dtype = dtypes.canonicalize(new_dtype)
+    aval = aval_of(operand)
+    old_bits, new_bits = 8 * aval.dtype.itemsize, 8 * np.dtype(new_dtype).itemsize
+    if old_bits == new_bits or aval.dtype == np.bool_ or np.dtype(new_dtype) == np.bool_:
+        return bitcast_convert_type_p(operand, new_dtype=new_dtype)  # (the shape rule rejects bool of other widths)
+    old_unsigned, new_unsigned = np.dtype(f"uint{old_bits}"), np.dtype(f"uint{new_bits}")
+    bits = bitcast_convert_type_p(operand, new_dtype=old_unsigned)
+    if old_bits > new_bits:
+        parts = [ops.convert_element_type(ops.shift_right_logical(bits, ops.full(aval.shape, k * new_bits, old_unsigned)),
+                                          new_unsigned) for k in range(old_bits // new_bits)]
+        spread = ops.concatenate([ops.reshape(p, aval.shape + (1,)) for p in parts], len(aval.shape))
+        return bitcast_convert_type_p(spread, new_dtype=new_dtype)
+    ratio = new_bits // old_bits
+    if not aval.shape or aval.shape[-1] != ratio:
+        raise ValueError(f"bitcast_convert_type from {aval.dtype.name} to {np.dtype(new_dtype).name} needs a last "
+                         f"axis of {ratio} elements to join, got shape {aval.shape}")
+    shape = aval.shape[:-1]
+    joined = ops.full(shape, 0, new_unsigned)
+    for k in range(ratio):
+        part = ops.convert_element_type(ops.reshape(ops.slice_in_dim(bits, k, k + 1, axis=-1), shape), new_unsigned)
+        joined = ops.bitwise_or(joined, ops.shift_left(part, ops.full(shape, k * old_bits, new_unsigned)))
+    return bitcast_convert_type_p(joined, new_dtype=new_dtype)
 
 
 defzero(bitcast_convert_type_p)
