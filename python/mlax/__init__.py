@@ -10,6 +10,7 @@ import gc as _gc
 
 from mlax._version import __version__  # noqa: F401
 from mlax import config, errors, tree_util  # noqa: F401
+from mlax import tree  # noqa: F401  (jax.tree: short names for tree_util's functions)
 from mlax import ops as _ops  # noqa: F401  (defines the op table)
 from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
 from mlax.runtime import eager as _eager, pipeline as _pipeline  # noqa: F401  (eager installs its hook)
