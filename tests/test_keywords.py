@@ -27,10 +27,10 @@ import pytest
 
 import mlax
 import mlax.numpy as mnp
-from mlax import lax, nn, random, tree_util
+from mlax import lax, nn, random, tree, tree_util
 from mlax.core.array_methods import ArrayMethods
 
-MODULES = (mlax, mnp, mnp.linalg, lax, lax.linalg, random, nn, tree_util)
+MODULES = (mlax, mnp, mnp.linalg, lax, lax.linalg, random, nn, tree_util, tree)
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "compatibility.md")
 SECTION = "## Keywords accepted for compatibility"
 
@@ -122,6 +122,40 @@ def _registered_leaves(**keywords):
         b: int
     tree_util.register_dataclass(Pair, **keywords)
     return tree_util.tree_leaves(Pair(1, 2))
+
+
+class _Two:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+
+def _two_flatten(t):
+    return (t.a, t.b), None
+
+
+def _two_keys(t):
+    return ((tree_util.GetAttrKey("a"), t.a), (tree_util.GetAttrKey("b"), t.b)), None
+
+
+def _fresh_two(register, flatten, **keywords):
+    """(key paths, leaves) of an instance of a class registered afresh by `register` with `keywords`."""
+    cls = type("Two", (_Two,), {})
+    register(cls, flatten, lambda _, children: cls(*children), **keywords)
+    two = cls(1, 2)
+    return tree_util.tree_leaves_with_path(two), tree_util.tree_leaves(two)
+
+
+def _result_or_error(fn, *args, **keywords):
+    """fn's result, or the name of the exception it raises."""
+    try:
+        return fn(*args, **keywords)
+    except Exception as error:  # noqa: BLE001 - the error is the result
+        return type(error).__name__
+
+
+def _takes_two(*args):
+    """An is_leaf that says whether it was given the path too."""
+    return len(args) == 2
 
 
 GATHER = lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,), start_index_map=(0,))
@@ -258,6 +292,43 @@ CALLS = {
     "mlax.tree_util.tree_structure": lambda **kw: str(tree_util.tree_structure(TREE, **kw)),
     "mlax.tree_util.tree_map": lambda **kw: tree_util.tree_map(lambda x: [x], TREE, **kw),
     "mlax.tree_util.tree_reduce": lambda **kw: tree_util.tree_reduce(operator.add, [(1,), (2,)], **kw),
+    "mlax.tree_util.register_pytree_node": lambda **kw: _fresh_two(tree_util.register_pytree_node, _two_flatten, **kw),
+    "mlax.tree_util.register_pytree_with_keys": lambda **kw: _fresh_two(tree_util.register_pytree_with_keys, _two_keys,
+                                                                        **kw),
+    "mlax.tree_util.keystr": lambda **kw: tree_util.keystr((tree_util.DictKey("a"), tree_util.SequenceKey(0)), **kw),
+    "mlax.tree_util.tree_flatten_with_path": lambda **kw: tree_util.tree_flatten_with_path(TREE, **kw)[0],
+    "mlax.tree_util.tree_flatten_with_path.is_leaf_takes_path": lambda **kw: tree_util.tree_flatten_with_path(
+        TREE, _takes_two, **kw)[0],
+    "mlax.tree_util.tree_leaves_with_path": lambda **kw: tree_util.tree_leaves_with_path(TREE, **kw),
+    "mlax.tree_util.tree_leaves_with_path.is_leaf_takes_path": lambda **kw: tree_util.tree_leaves_with_path(
+        TREE, _takes_two, **kw),
+    "mlax.tree_util.tree_map_with_path": lambda **kw: tree_util.tree_map_with_path(lambda p, x: [x], TREE, **kw),
+    "mlax.tree_util.tree_map_with_path.is_leaf_takes_path": lambda **kw: tree_util.tree_map_with_path(
+        lambda p, x: [x], TREE, is_leaf=_takes_two, **kw),
+    "mlax.tree_util.tree_all": lambda **kw: tree_util.tree_all([[], 1], **kw),
+    "mlax.tree_util.tree_broadcast": lambda **kw: tree_util.tree_broadcast([1, (2, 3)], [[5, 6], (7, 8)], **kw),
+    "mlax.tree_util.all_leaves": lambda **kw: tree_util.all_leaves([(1,)], **kw),
+    "mlax.tree_util.tree_reduce_associative": lambda **kw: tree_util.tree_reduce_associative(
+        operator.add, [(1,), (2,)], **kw),
+    "mlax.tree_util.tree_reduce_associative.identity": lambda **kw: _result_or_error(
+        tree_util.tree_reduce_associative, operator.add, [], **kw),
+    "mlax.tree.all": lambda **kw: tree.all([[], 1], **kw),
+    "mlax.tree.broadcast": lambda **kw: tree.broadcast([1, (2, 3)], [[5, 6], (7, 8)], **kw),
+    "mlax.tree.flatten": lambda **kw: tree.flatten(TREE, **kw)[0],
+    "mlax.tree.flatten_with_path": lambda **kw: tree.flatten_with_path(TREE, **kw)[0],
+    "mlax.tree.flatten_with_path.is_leaf_takes_path": lambda **kw: tree.flatten_with_path(TREE, _takes_two, **kw)[0],
+    "mlax.tree.leaves": lambda **kw: tree.leaves(TREE, **kw),
+    "mlax.tree.leaves_with_path": lambda **kw: tree.leaves_with_path(TREE, **kw),
+    "mlax.tree.leaves_with_path.is_leaf_takes_path": lambda **kw: tree.leaves_with_path(TREE, _takes_two, **kw),
+    "mlax.tree.map": lambda **kw: tree.map(lambda x: [x], TREE, **kw),
+    "mlax.tree.map_with_path": lambda **kw: tree.map_with_path(lambda p, x: [x], TREE, **kw),
+    "mlax.tree.map_with_path.is_leaf_takes_path": lambda **kw: tree.map_with_path(lambda p, x: [x], TREE,
+                                                                                  is_leaf=_takes_two, **kw),
+    "mlax.tree.reduce": lambda **kw: tree.reduce(operator.add, [(1,), (2,)], **kw),
+    "mlax.tree.reduce_associative": lambda **kw: tree.reduce_associative(operator.add, [(1,), (2,)], **kw),
+    "mlax.tree.reduce_associative.identity": lambda **kw: _result_or_error(tree.reduce_associative, operator.add, [],
+                                                                           **kw),
+    "mlax.tree.structure": lambda **kw: tree.structure(TREE, **kw),
 }
 
 _IS_TUPLE = lambda x: isinstance(x, tuple)
@@ -322,6 +393,18 @@ VALUES = {
     "mlax.tree_util.tree_reduce.is_leaf": [_IS_TUPLE], "mlax.tree_util.tree_reduce.initializer": [(0,)],
     "mlax.tree_util.register_dataclass.data_fields": [("a",)],
     "mlax.tree_util.register_dataclass.meta_fields": [("b",)],
+    "mlax.tree_util.register_dataclass.drop_fields": [("b",)],
+    "mlax.tree_util.register_pytree_node.flatten_with_keys_func": [_two_keys],
+    "mlax.tree_util.register_pytree_with_keys.flatten_func": [lambda t: ((t.b, t.a), None)],
+    "mlax.tree_util.tree_all.is_leaf": [lambda x: x == []], "mlax.tree.all.is_leaf": [lambda x: x == []],
+    "mlax.tree_util.tree_reduce_associative.identity": [0], "mlax.tree.reduce_associative.identity": [0],
+    "mlax.tree.reduce.initializer": [(0,)],
+    **{f"{name}.is_leaf": [_IS_TUPLE] for name in (
+        "mlax.tree_util.tree_flatten_with_path", "mlax.tree_util.tree_leaves_with_path",
+        "mlax.tree_util.tree_map_with_path", "mlax.tree_util.tree_broadcast", "mlax.tree_util.all_leaves",
+        "mlax.tree_util.tree_reduce_associative", "mlax.tree.broadcast", "mlax.tree.flatten",
+        "mlax.tree.flatten_with_path", "mlax.tree.leaves", "mlax.tree.leaves_with_path", "mlax.tree.map",
+        "mlax.tree.map_with_path", "mlax.tree.reduce", "mlax.tree.reduce_associative", "mlax.tree.structure")},
 }
 
 _PRECISION = ("mlax computes float32 products at full float32 precision, JAX's 'highest'; a lower "
