@@ -42,6 +42,12 @@ def shape_of(v: ir.Value) -> tuple[int | None, ...]:
     return mlir.shape_dtype(v.type)[0]
 
 
+def defining_op(v: ir.Value) -> ir.Operation | None:
+    """The operation that makes `v`; None for a block argument."""
+    owner = v.owner
+    return None if isinstance(owner, ir.Block) else owner.operation
+
+
 def dtype_of(v: ir.Value) -> np.dtype:
     return mlir.shape_dtype(v.type)[1]
 

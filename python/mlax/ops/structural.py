@@ -443,10 +443,10 @@ def _lower_pad(ctx, x, v, low, high, interior):
 
 
 def _interior_padded(value):
-    owner = value.owner
-    if isinstance(owner, ir.Block) or owner.operation.name != "stablehlo.pad":
+    producer = _hlo.defining_op(value)
+    if producer is None or producer.name != "stablehlo.pad":
         return False
-    return any(ir.DenseI64ArrayAttr(owner.operation.attributes["interior_padding"]))
+    return any(ir.DenseI64ArrayAttr(producer.attributes["interior_padding"]))
 
 
 pad_p = Op("pad", ["x", "padding_value"], _pad_rule, _lower_pad,

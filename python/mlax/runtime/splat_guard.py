@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from iree.compiler import ir
 
+from mlax.ops._hlo import defining_op
 from mlax.passes import _walk
 from mlax.runtime.fusion_guard import is_elementwise, shape_of
 
@@ -40,11 +41,6 @@ def guard(module_op: ir.Operation) -> int:
     return rewritten
 
 
-def _defining(value: ir.Value) -> ir.Operation | None:
-    owner = value.owner
-    return None if isinstance(owner, ir.Block) else owner.operation
-
-
 def _splat_attribute(op: ir.Operation) -> ir.DenseElementsAttr | None:
     attribute = op.attributes["value"]
     if not isinstance(attribute, ir.DenseElementsAttr):  # dense_resource: a large constant, not a splat
@@ -55,7 +51,7 @@ def _splat_attribute(op: ir.Operation) -> ir.DenseElementsAttr | None:
 def _splat_source(value: ir.Value) -> ir.Value | ir.DenseElementsAttr | None:
     """The 0-d value that `value` is a broadcast of, or the attribute of a splat constant
     `value`; None for any other value."""
-    op = _defining(value)
+    op = defining_op(value)
     if op is None:
         return None
     if op.name == "stablehlo.broadcast_in_dim":
