@@ -132,6 +132,16 @@ def test_power_of_negative_base():
         assert_matches(out, expected)
 
 
+def test_arctan2_takes_the_sign_of_y_where_y_over_x_underflows():
+    # IREE gave +pi for atan2(-1e-15, -1e30): the quotient underflows and its sign was lost.
+    y = np.array([-8.517532e-15, 8.5e-15, -1e-30, -1e-38, -1e-38], np.float32)
+    x = np.array([-1e30, -1e30, -1e30, 1e30, -1e30], np.float32)
+    for f in (mnp.arctan2, mlax.jit(mnp.arctan2)):
+        result = np.asarray(f(y, x))
+        np.testing.assert_array_equal(result, np.arctan2(y, x))
+        np.testing.assert_array_equal(np.signbit(result), np.signbit(y))
+
+
 def test_logaddexp_stays_finite_for_large_and_infinite_inputs():
     x = np.array([1000.0, -1000.0, -np.inf, np.inf, 0.0], np.float32)
     y = np.array([1000.0, -1000.5, -np.inf, np.inf, -np.inf], np.float32)

@@ -477,8 +477,9 @@ defbatch_elementwise(pow_p)
 
 def _atan2(y, x, dtype):
     """atan2 with IEEE results where y = ±0 or x = ±inf: IREE 3.13 gives NaN at the origin
-    and for two infinities, and π for atan2(-0.0, x < 0) and atan2(-1, -inf). There the angle
-    is 0, π (or π/4, 3π/4 for two infinities) by the sign of x, with the sign of y."""
+    and for two infinities, and π for atan2(-0.0, x < 0), atan2(-1, -inf) and atan2(-1e-15, -1e30)
+    (where y/x underflows). There the angle is 0, π (or π/4, 3π/4 for two infinities) by the sign
+    of x; every angle takes the sign of y."""
     def c(value):
         return _hlo.full_like(y, value)
 
@@ -490,9 +491,9 @@ def _atan2(y, x, dtype):
               _h("stablehlo.and", x_infinite, _hlo.compare(_h("stablehlo.abs", y), c(math.inf), "LT")))
     negative_x = _sign_bit(x, dtype)
     magnitude = _hlo.select(corner, _hlo.select(negative_x, c(3 * math.pi / 4), c(math.pi / 4)),
-                            _hlo.select(negative_x, c(math.pi), c(0)))
-    signed = _hlo.select(_sign_bit(y, dtype), _h("stablehlo.negate", magnitude), magnitude)
-    return _hlo.select(_h("stablehlo.or", axis, corner), signed, _h("stablehlo.atan2", y, x))
+                            _hlo.select(axis, _hlo.select(negative_x, c(math.pi), c(0)),
+                                        _h("stablehlo.abs", _h("stablehlo.atan2", y, x))))
+    return _hlo.select(_sign_bit(y, dtype), _h("stablehlo.negate", magnitude), magnitude)
 
 
 atan2_p = _entry("atan2", ["lhs", "rhs"], _binary_rule("atan2", FLOAT),
