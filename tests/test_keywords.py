@@ -27,10 +27,11 @@ import pytest
 
 import mlax
 import mlax.numpy as mnp
+import mlax.scipy.special
 from mlax import lax, nn, random, tree, tree_util
 from mlax.core.array_methods import ArrayMethods
 
-MODULES = (mlax, mnp, mnp.linalg, lax, lax.linalg, random, nn, tree_util, tree)
+MODULES = (mlax, mnp, mnp.linalg, lax, lax.linalg, random, nn, tree_util, tree, mlax.scipy.special)
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "compatibility.md")
 SECTION = "## Keywords accepted for compatibility"
 
@@ -329,6 +330,8 @@ CALLS = {
     "mlax.tree.reduce_associative.identity": lambda **kw: _result_or_error(tree.reduce_associative, operator.add, [],
                                                                            **kw),
     "mlax.tree.structure": lambda **kw: tree.structure(TREE, **kw),
+    # The asymptotic series is used only far in the lower tail.
+    "mlax.scipy.special.log_ndtr": lambda **kw: mlax.scipy.special.log_ndtr(mnp.asarray([-20.0, 1.0]), **kw),
 }
 
 _IS_TUPLE = lambda x: isinstance(x, tuple)

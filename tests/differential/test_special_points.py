@@ -133,6 +133,17 @@ def test_custom_jvp_defjvps():
     assert_same(_custom_jvps(mlax, mnp), _custom_jvps(jax, jnp), exact=True)
 
 
+def _second_derivative_through_ans(lib, lnp):
+    # The rule's `ans` is differentiated again by the rule (4 e^x), not through the body (2 e^x).
+    f = lib.custom_jvp(lambda x: lnp.exp(x))
+    f.defjvps(lambda t, ans, x: 2.0 * ans * t)
+    return lib.grad(lib.grad(f))(0.5), lib.jvp(lib.grad(f), (0.5,), (1.0,))[1]
+
+
+def test_custom_jvp_defjvps_second_derivative_uses_the_rule():
+    assert_same(_second_derivative_through_ans(mlax, mnp), _second_derivative_through_ans(jax, jnp), exact=False)
+
+
 def test_unknown_backend_is_a_runtime_error_as_in_jax():
     with pytest.raises(RuntimeError):
         jax.devices("no_such_backend")

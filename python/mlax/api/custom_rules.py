@@ -78,7 +78,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
             raise TypeError("custom_jvp.defjvps cannot be used with nondiff_argnums; use defjvp")
 
         def jvp(primals, tangents):
-            out = self.fun(*primals)
+            out = self(*primals)  # the rule, not the body, differentiates `out` again
             shares = [rule(t, out, *primals) for rule, t in zip(jvps, tangents) if rule is not None]
             if not shares:
                 return out, tree_map(lambda o: ops.full(aval_of(o).shape, 0, aval_of(o).dtype), out)

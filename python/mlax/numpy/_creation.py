@@ -1,12 +1,13 @@
 """mlax.numpy's array creation: zeros, ones, full and their *_like forms, arange,
-linspace, logspace, eye, identity, tri, tril, triu. (asarray and array are in
-_dtypes.py.)
+linspace, logspace, geomspace, eye, identity, tri, tril, triu, and the grids of
+indices (indices, ix_). (asarray and array are in _dtypes.py.)
 
 Without a trace the values are made by NumPy and put on the device, nothing to
 compile; inside one they are constants or iotas.
 """
 
 import builtins
+import operator
 
 import numpy as np
 
@@ -16,9 +17,9 @@ from mlax.runtime.array import device_put
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.trace import Tracer, aval_of, current_trace
 from mlax.numpy._dtypes import _dtype_arg, asarray, astype, bool_
-from mlax.numpy._promotion import _shape_arg, broadcast_to
-from mlax.numpy._shape import concatenate, expand_dims, moveaxis, reshape
-from mlax.numpy._ufuncs import power, where
+from mlax.numpy._promotion import _shape_arg, broadcast_to, inexact_dtype, result_type
+from mlax.numpy._shape import concatenate, expand_dims, moveaxis, reshape, stack
+from mlax.numpy._ufuncs import log10, power, sign, where
 
 
 def zeros(shape, dtype=None):
@@ -113,6 +114,19 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     return astype(power(base, linspace(start, stop, num, endpoint, axis=axis)), _dtype_arg(dtype) or dtypes.default_float())
 
 
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """`num` samples from start to stop spaced evenly on a log scale (start and stop of one sign)."""
+    num = operator.index(num)
+    axis = operator.index(axis)
+    start, stop = asarray(start), asarray(stop)
+    dtype = _dtype_arg(dtype) or inexact_dtype(result_type(start, stop))
+    compute = inexact_dtype(dtype)
+    start, stop = astype(start, compute), astype(stop, compute)
+    direction = sign(start)
+    out = direction * logspace(log10(start / direction), log10(stop / direction), num, endpoint, 10.0, compute, 0)
+    return astype(moveaxis(out, 0, axis), dtype)
+
+
 def _diagonal_mask(N, M, k, dtype, numpy_fn, compare):  # noqa: N803 - NumPy's names
     """An N x M matrix of ones where compare(row + k, column) holds (numpy_fn outside a trace)."""
     M = N if M is None else M
@@ -148,3 +162,35 @@ def triu(m, k=0):
     m = asarray(m)
     mask = tri(m.shape[-2], m.shape[-1], k - 1, dtype=bool_)
     return where(mask, zeros_like(m), m)
+
+
+def indices(dimensions, dtype=None, sparse=False):
+    """The grid of indices of an array of shape `dimensions` (one broadcastable array per axis when sparse)."""
+    dtype = _dtype_arg(dtype) or dtypes.default_int()
+    dimensions = tuple(operator.index(d) for d in dimensions)
+    count = len(dimensions)
+    out = []
+    for i, size in enumerate(dimensions):
+        shape = (1,) * i + (size,) + (1,) * (count - i - 1) if sparse else dimensions
+        out.append(lax.broadcast_in_dim(lax.iota(dtype, size), shape, (i,)))
+    if sparse:
+        return tuple(out)
+    return stack(out, 0) if out else asarray(np.zeros((0,), dtype))
+
+
+def ix_(*args):
+    """An open mesh from 1-d sequences: the i-th output has args[i] along axis i and size 1 elsewhere."""
+    out = []
+    for i, a in enumerate(args):
+        a = asarray(a)
+        if a.ndim != 1:
+            raise ValueError(f"Arguments to jax.numpy.ix_ must be 1-dimensional, got shape {a.shape}")
+        if a.dtype == dtypes.bool_:
+            raise NotImplementedError("Boolean arguments to jax.numpy.ix_ are not implemented")
+        shape = [1] * len(args)
+        shape[i] = a.shape[0]
+        if a.size == 0:  # NumPy indexes with integers then
+            out.append(lax.full(shape, 0, dtypes.default_int()))
+        else:
+            out.append(lax.broadcast_in_dim(a, shape, (i,)))
+    return tuple(out)

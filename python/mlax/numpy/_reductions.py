@@ -1,6 +1,7 @@
 """mlax.numpy reductions: sum, prod, mean, var, std, max, min, argmax, argmin,
 all, any, cumulative sums and products, with NumPy's axis/keepdims/where; and
-allclose and array_equal, which reduce an elementwise comparison with all."""
+allclose, array_equal, array_equiv and isin, which reduce an elementwise
+comparison with all or any."""
 
 import builtins
 
@@ -9,7 +10,7 @@ import numpy as np
 from mlax import lax
 from mlax.core import dtypes
 from mlax.numpy._dtypes import asarray, astype, reject_out
-from mlax.numpy._promotion import inexact_dtype, promote_args_inexact
+from mlax.numpy._promotion import inexact_dtype, promote_args_inexact, promote_dtypes
 from mlax.numpy._shape import _axes, _axis, expand_dims, ravel, reshape
 from mlax.numpy._ufuncs import equal, isclose, isnan, logical_and, logical_or, where
 
@@ -262,3 +263,31 @@ def array_equal(a1, a2, equal_nan=False):
     if equal_nan:
         eq = logical_or(eq, logical_and(isnan(a1), isnan(a2)))
     return all(eq)
+
+
+def array_equiv(a1, a2):
+    """Whether a1 and a2 broadcast to one shape and are equal everywhere (False when they do not broadcast)."""
+    try:
+        eq = equal(a1, a2)
+    except ValueError:  # as JAX: shapes that do not broadcast
+        return lax.full((), False, dtypes.bool_)
+    return all(eq)
+
+
+_ISIN_METHODS = ("auto", "compare_all", "binary_search", "sort")
+
+
+def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
+    """Whether each element of `element` equals some element of `test_elements` (none, with `invert`)."""
+    # Every `method` of JAX's gives these values (assume_unique only permits a faster one): this
+    # compares all pairs.
+    element, test_elements = asarray(element), asarray(test_elements)
+    if method not in _ISIN_METHODS:
+        raise ValueError(f"method={method!r} is not implemented; options are 'compare_all', 'binary_search', "
+                         "'sort', and 'auto'")
+    flat, tests = promote_dtypes(ravel(element), ravel(test_elements))
+    if flat.size == 0 or tests.size == 0:
+        return lax.full(element.shape, invert, dtypes.bool_)
+    pairs = equal(flat[:, None], tests[None, :])
+    found = all(~pairs, -1) if invert else any(pairs, -1)
+    return reshape(found, element.shape)

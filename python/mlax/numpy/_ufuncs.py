@@ -542,6 +542,18 @@ def conj(x, /):
 conjugate = conj
 
 
+def iscomplex(x):
+    """Elementwise: whether the imaginary part is nonzero (all False for real x)."""
+    i = imag(x)
+    return lax.ne(i, _full_like(i, 0))
+
+
+def isreal(x):
+    """Elementwise: whether the imaginary part is zero (all True for real x)."""
+    i = imag(x)
+    return lax.eq(i, _full_like(i, 0))
+
+
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = promote_args_inexact("isclose", a, b)
     close = lax.le(lax.abs(lax.sub(a, b)), lax.add(_full_like(a, atol),

@@ -1,23 +1,33 @@
 """mlax.numpy.linalg: norms, decompositions (from mlax.lax.linalg) and the solvers
-built on them, with NumPy's names, batching over leading axes and result tuples."""
+built on them, with NumPy's names, batching over leading axes and result tuples.
+The products and views over the last axes (matmul, vecdot, cross ...) live in
+_linalg_products; eig and eigvals are absent (mlax has no non-symmetric eigensolver)."""
 
+import functools
+import operator
 from typing import NamedTuple
 
 import numpy as np
 
 from mlax import lax
 from mlax.core import dtypes
+from mlax.api.custom_rules import custom_jvp
 from mlax.api.jit import compiled
 from mlax.lax import linalg as lax_linalg
+from mlax.numpy._creation import eye
 from mlax.numpy._dtypes import asarray
 from mlax.numpy._indexing import take_along_axis
+from mlax.numpy._linalg_products import (cross, diagonal, matmul, matrix_transpose, multi_dot, outer,  # noqa: F401
+                                         tensordot, trace, vecdot)
 from mlax.numpy._promotion import (broadcast_shapes, broadcast_to, inexact_dtype, promote_args_inexact,
                                    promote_dtypes)
+from mlax.numpy._reductions import any as any_
 from mlax.numpy._reductions import max as max_
 from mlax.numpy._reductions import min as min_
 from mlax.numpy._reductions import sum as sum_
-from mlax.numpy._shape import _axes, ravel
+from mlax.numpy._shape import _axes, moveaxis, ravel, reshape
 from mlax.numpy._ufuncs import abs as abs_
+from mlax.numpy._ufuncs import conj, isnan, where
 
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
@@ -35,6 +45,19 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
     if len(axes) == 2:
         return _matrix_norm(x, ord, axes, keepdims)
     raise ValueError(f"norm: improper number of axes {axes}")
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002 - NumPy's name
+    """The vector norm of x over `axis` (all axes, as one vector, when None), as numpy.linalg.vector_norm."""
+    x = asarray(x)
+    if ord not in (1, np.inf, -np.inf):  # those keep an integer dtype, as in JAX
+        (x,) = promote_args_inexact("vector_norm", x)
+    return _vector_norm(x, ord, _axes(axis, x.ndim), keepdims)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002 - NumPy's name
+    """The matrix norm of the matrices in x's last two axes, as numpy.linalg.matrix_norm."""
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
 def _abs_squared(x):
@@ -56,13 +79,15 @@ def _vector_norm(x, ord, axes, keepdims):
                                              magnitude.dtype), axes, keepdims=keepdims)
     if ord == 1:
         return sum_(magnitude, axes, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"norm: invalid vector norm order {ord!r} (the max and min norms are ord=inf and -inf)")
     powered = sum_(magnitude ** ord, axes, keepdims=keepdims)
     return powered ** (1.0 / ord)
 
 
 def _matrix_norm(x, ord, axes, keepdims):
     row_axis, col_axis = axes
-    if ord is None or ord == "fro":
+    if ord is None or ord in ("fro", "f"):
         return lax.sqrt(sum_(_abs_squared(x), axes, keepdims=keepdims))
     magnitude = abs_(x)
     if ord in (1, -1):
@@ -226,21 +251,206 @@ def _lu_diagonal_and_parity(a):
 def det(a):
     """The determinant of the square matrix a (batched)."""
     (a,) = _matrices("det", a)
-    diagonal, parity = _lu_diagonal_and_parity(a)
-    return lax.mul(parity, lax.reduce_prod(diagonal, (diagonal.ndim - 1,)))
+    pivots, parity = _lu_diagonal_and_parity(a)
+    return lax.mul(parity, lax.reduce_prod(pivots, (pivots.ndim - 1,)))
 
 
 @compiled()
 def slogdet(a):
     """(sign, log|det|) of the square matrix a: the determinant without overflow."""
     (a,) = _matrices("slogdet", a)
-    diagonal, parity = _lu_diagonal_and_parity(a)
-    last = (diagonal.ndim - 1,)
-    magnitude = lax.abs(diagonal)
+    pivots, parity = _lu_diagonal_and_parity(a)
+    last = (pivots.ndim - 1,)
+    magnitude = lax.abs(pivots)
     logabsdet = lax.reduce_sum(lax.log(magnitude), last)
     zero = lax.full(magnitude.shape, 0, magnitude.dtype)
-    phases = lax.div(diagonal, lax.convert_element_type(lax.select(lax.eq(magnitude, zero), lax.full(
+    phases = lax.div(pivots, lax.convert_element_type(lax.select(lax.eq(magnitude, zero), lax.full(
         magnitude.shape, 1, magnitude.dtype), magnitude), a.dtype))
     sign = lax.mul(parity, lax.reduce_prod(phases, last))
     singular = lax.reduce_or(lax.eq(magnitude, zero), last)
     return SlogdetResult(lax.select(singular, lax.full(sign.shape, 0, sign.dtype), sign), logabsdet)
+
+
+# -- built on the decompositions and solvers above ----------------------------------------------
+
+def svdvals(x, /):
+    """The singular values of x (descending), batched over leading axes."""
+    return svd(x, compute_uv=False)
+
+
+@compiled("p")
+def cond(x, p=None):
+    """The condition number of x in the matrix norm `p` (2 by default: from the singular values)."""
+    x = asarray(x)
+    if x.ndim < 2 or x.shape[-1] == 0 or x.shape[-2] == 0:
+        raise ValueError(f"cond: needs a (batch of) non-empty matrices, got shape {x.shape}")
+    if p is None or p == 2:
+        s = svdvals(x)
+        return s[..., 0] / s[..., -1]
+    if p == -2:
+        s = svdvals(x)
+        ratio = s[..., -1] / s[..., 0]
+    else:
+        if x.shape[-2] != x.shape[-1]:
+            raise ValueError(f"cond: p={p!r} needs a (batch of) square matrices, got shape {x.shape}")
+        ratio = norm(x, ord=p, axis=(-2, -1)) * norm(inv(x), ord=p, axis=(-2, -1))
+    # A NaN from a singular matrix (not from a NaN in x) means an infinite condition number.
+    return where(isnan(ratio) & ~any_(isnan(x), axis=(-2, -1)), np.inf, ratio)
+
+
+@compiled("n")
+def matrix_power(a, n):
+    """a (a batch of square matrices) to the integer power n: repeated squaring, of inv(a) when n < 0."""
+    a = asarray(a)
+    if a.ndim < 2 or a.shape[-2] != a.shape[-1]:
+        raise TypeError(f"matrix_power: needs a (batch of) square matrices, got shape {a.shape}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}") from None
+    if n == 0:
+        return broadcast_to(eye(a.shape[-1], dtype=a.dtype), a.shape)
+    if n < 0:
+        a, n = inv(a), -n
+    if n <= 3:  # JAX's products for small n, in its order
+        return functools.reduce(matmul, [a] * n)
+    power, result = None, None
+    while n > 0:
+        power = a if power is None else matmul(power, power)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = power if result is None else matmul(result, power)
+    return result
+
+
+@compiled("hermitian")
+def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):  # noqa: N803 - JAX's name
+    """The number of singular values of M above rtol (default: the largest times max(M's rows, columns) * eps)."""
+    # JAX compares the singular values with rtol itself (not rtol times the largest), and so does mlax.
+    if tol is not None:
+        if rtol is not None:
+            raise ValueError("matrix_rank: only one of tol or rtol may be specified")
+        rtol = tol
+    (M,) = promote_args_inexact("matrix_rank", asarray(M))
+    if M.ndim < 2:
+        return lax.convert_element_type(any_(M != 0), dtypes.int32)
+    s = svd(M, full_matrices=False, compute_uv=False, hermitian=hermitian)
+    if rtol is None:
+        rtol = max_(s, -1) * max(M.shape[-2:]) * np.finfo(s.dtype).eps
+    rtol = asarray(rtol)
+    return sum_(s > lax.expand_dims(rtol, (rtol.ndim,)), axis=-1)
+
+
+def pinv(a, rtol=None, hermitian=False, *, rcond=None):
+    """The Moore-Penrose pseudo-inverse of a by SVD, without singular values <= rtol times the largest."""
+    # The default rtol is 10 * max(rows, columns) * eps; rcond is its old name.
+    if rcond is not None:
+        if rtol is not None:
+            raise ValueError("pinv: only one of rtol and rcond may be specified")
+        rtol = rcond
+    return _pinv(a, rtol, hermitian)
+
+
+@compiled("hermitian")
+def _pinv(a, rtol, hermitian):
+    (a,) = _inexact(a)
+    m, n = a.shape[-2:]
+    if m == 0 or n == 0:
+        return lax.full(a.shape[:-2] + (n, m), 0, a.dtype)
+    real = np.finfo(a.dtype).dtype
+    rtol = lax.convert_element_type(asarray(10.0 * max(m, n) * np.finfo(real).eps if rtol is None else rtol), real)
+    return _pseudo_inverse(a, rtol, hermitian)
+
+
+@functools.partial(custom_jvp, nondiff_argnums=(2,))
+def _pseudo_inverse(a, rtol, hermitian):
+    """pinv of the inexact a with the real cutoff rtol (NumPy's and JAX's algorithm)."""
+    u, s, vh = svd(conj(a), full_matrices=False, hermitian=hermitian)
+    rtol = reshape(rtol, (1,) * (s.ndim - rtol.ndim - 1) + rtol.shape + (1,))
+    s = where(s > rtol * s[..., 0:1], s, np.inf).astype(u.dtype)
+    return matmul(vh.mT, u.mT / s[..., None])
+
+
+@_pseudo_inverse.defjvp
+def _pseudo_inverse_jvp(hermitian, primals, tangents):
+    # Golub and Pereyra (1973), as JAX: dP = -P dA P + (P P^H) dA^H (I - A P) + (I - P A) dA^H (P^H P),
+    # multiplied out in the order that keeps the products small.
+    (a, rtol), (a_dot, _) = primals, tangents
+    p = _pseudo_inverse(a, rtol, hermitian)
+    if hermitian:  # svd(hermitian=True) symmetrizes its input, and the derivative must too
+        a, a_dot = (a + lax_linalg._adjoint(a)) / 2, (a_dot + lax_linalg._adjoint(a_dot)) / 2
+    adjoint = lax_linalg._adjoint
+    if a.shape[-2] >= a.shape[-1]:
+        s = (p @ adjoint(p)) @ adjoint(a_dot)
+        t = (adjoint(a_dot) @ adjoint(p)) @ p
+        p_dot = -(p @ a_dot) @ p + s - (s @ a) @ p + t - (p @ a) @ t
+    else:
+        s = p @ (adjoint(p) @ adjoint(a_dot))
+        t = adjoint(a_dot) @ (adjoint(p) @ p)
+        p_dot = -p @ (a_dot @ p) + s - s @ (a @ p) + t - p @ (a @ t)
+    return p, p_dot
+
+
+def lstsq(a, b, rcond=None, *, numpy_resid=False):
+    """(x, residuals, rank, singular values) of the least-squares solution of a @ x = b, by SVD."""
+    # Singular values below rcond times the largest count as zero (default: max(rows, columns) * eps).
+    # numpy_resid gives NumPy's empty residuals when rank < columns or rows <= columns (a concrete rank).
+    x, residuals, rank, s = _lstsq(a, b, rcond)
+    if numpy_resid:
+        m, n = asarray(a).shape
+        if rank < n or m <= n:
+            residuals = asarray([])
+    return x, residuals, rank, s
+
+
+@compiled()
+def _lstsq(a, b, rcond):
+    a, b = _inexact(a, b)
+    if a.ndim != 2 or b.ndim not in (1, 2):
+        raise TypeError(f"lstsq: needs a matrix a and a vector or matrix b, got shapes {a.shape} and {b.shape}")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"lstsq: a of shape {a.shape} and b of shape {b.shape} differ in their leading dimension")
+    vector = b.ndim == 1
+    if vector:
+        b = reshape(b, (-1, 1))
+    m, n = a.shape
+    if a.size == 0:
+        s = lax.full((0,), 0, a.dtype)
+        rank = lax.full((), 0, dtypes.default_int())
+        x = lax.full((n, b.shape[1]), 0, a.dtype)
+    else:
+        eps = np.finfo(a.dtype).eps
+        rcond = eps * max(m, n) if rcond is None else where(asarray(rcond) < 0, eps, rcond)
+        u, s, vh = svd(a, full_matrices=False)
+        keep = (s > 0) & (s >= asarray(rcond).astype(s.dtype) * s[0])
+        rank = sum_(keep)
+        inverse_s = where(keep, 1 / where(keep, s, 1).astype(a.dtype), 0)
+        x = lax_linalg._adjoint(vh) @ (inverse_s[:, None] * (lax_linalg._adjoint(u) @ b))
+    residuals = norm(b - a @ x, axis=0) ** 2
+    return ravel(x) if vector else x, residuals, rank, s
+
+
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) = b, solved as one linear system; `axes` of a move to its end first."""
+    a, b = asarray(a), asarray(b)
+    if axes is not None:  # to the end in increasing order, whatever the order given (as in JAX)
+        axes = sorted(_axes(axes, a.ndim))
+        a = moveaxis(a, axes, tuple(range(a.ndim - len(axes), a.ndim)))
+    out_shape = a.shape[b.ndim:]
+    if a.shape[:b.ndim] != b.shape or b.size != int(np.prod(out_shape)):
+        raise ValueError(f"tensorsolve: a of shape {a.shape} (axes moved to the end) needs leading axes of b's "
+                         f"shape {b.shape} and trailing axes of b's size")
+    return reshape(solve(reshape(a, (b.size, b.size)), ravel(b)), out_shape)
+
+
+def tensorinv(a, ind=2):
+    """The inverse of a as a map from its first `ind` axes to the others (shape: the others, then those)."""
+    a = asarray(a)
+    ind = operator.index(ind)
+    if ind <= 0:
+        raise ValueError(f"tensorinv: ind must be a positive integer, got {ind}")
+    rows, columns = a.shape[:ind], a.shape[ind:]
+    if int(np.prod(rows)) != int(np.prod(columns)):
+        raise ValueError(f"tensorinv: the first {ind} axes of a {a.shape} must hold as many elements as the others")
+    size = int(np.prod(rows))
+    return reshape(inv(reshape(a, (size, size))), columns + rows)
