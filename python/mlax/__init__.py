@@ -23,7 +23,7 @@ from mlax.api.export import export  # noqa: F401
 from mlax.api.jit import jit, make_mlir  # noqa: F401
 from mlax.api.pmap import pmap  # noqa: F401
 from mlax.api.vmap import vmap  # noqa: F401
-from mlax import lax, nn, numpy, random  # noqa: F401
+from mlax import lax, nn, numpy, random, scipy  # noqa: F401
 from mlax import passes as _passes
 from mlax.core import mlir as _mlir
 from mlax.runtime import backends as _backends, compiler as _compiler, device as _device
