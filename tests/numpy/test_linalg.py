@@ -102,6 +102,39 @@ def test_matmul_operator_and_dtypes():
     assert_matches(mnp.dot(A.astype(np.float16), B.astype(np.float16)), A.astype(np.float16) @ B.astype(np.float16))
 
 
+CHAIN = "ij,jk,kl,lm->im"
+CHAIN_OPERANDS = [_rng.standard_normal(s).astype(np.float32) for s in [(6, 7), (7, 8), (8, 9), (9, 2)]]
+
+
+@pytest.mark.parametrize("optimize", ["auto", "greedy", "optimal", "dp", True, False, [(2, 3), (1, 2), (0, 1)]])
+def test_einsum_gives_the_same_product_on_every_path(optimize):
+    expected = np.einsum(CHAIN, *CHAIN_OPERANDS)
+    assert_matches(mnp.einsum(CHAIN, *CHAIN_OPERANDS, optimize=optimize), expected)
+
+
+def _dot_shapes(optimize):
+    text = mlax.make_mlir(lambda *xs: mnp.einsum(CHAIN, *xs, optimize=optimize))(*CHAIN_OPERANDS)
+    return [line.split("->")[-1].strip() for line in str(text).splitlines() if "dot_general" in line]
+
+
+def test_einsum_contracts_in_the_order_of_the_path():
+    # From the right, every product has 2 columns; left to right, the first is 6x8.
+    assert [shape[-7:] for shape in _dot_shapes("auto")] == ["x2xf32>"] * 3
+    assert _dot_shapes(False)[0].endswith("tensor<6x8xf32>")
+
+
+def test_einsum_path_matches_jax():
+    jnp = pytest.importorskip("jax.numpy")
+    for optimize in ("auto", "greedy", False):
+        assert mnp.einsum_path(CHAIN, *CHAIN_OPERANDS, optimize=optimize)[0] == \
+            jnp.einsum_path(CHAIN, *CHAIN_OPERANDS, optimize=optimize)[0]
+
+
+def test_einsum_rejects_a_path_that_names_three_operands_at_once():
+    with pytest.raises(NotImplementedError, match="contracts 3 operands at once"):
+        mnp.einsum(CHAIN, *CHAIN_OPERANDS, optimize=[(0, 1, 2), (0, 1)])
+
+
 def test_norms():
     for ord in VECTOR_ORDS:
         assert_matches(mnp.linalg.norm(V, ord=ord), np.linalg.norm(V, ord=ord))

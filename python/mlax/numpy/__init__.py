@@ -23,7 +23,8 @@ from mlax.numpy._diagonals import (diag, diag_indices, diag_indices_from, diagfl
                                    tril_indices, tril_indices_from, triu_indices, triu_indices_from)
 from mlax.numpy._tiling import pad, repeat, tile  # noqa: F401
 from mlax.numpy._sorting import argsort, median, percentile, quantile, searchsorted, sort  # noqa: F401
-from mlax.numpy._contractions import dot, einsum, inner, kron, matmul, outer, tensordot, vdot  # noqa: F401
+from mlax.numpy._contractions import (dot, einsum, einsum_path, inner, kron, matmul, outer, tensordot,  # noqa: F401
+                                      vdot)
 from mlax.numpy._convolve import convolve  # noqa: F401
 from mlax.numpy._differences import cross, diff, ediff1d, gradient, interp, trapezoid  # noqa: F401
 from mlax.numpy._editing import append, copy, delete, insert, resize  # noqa: F401

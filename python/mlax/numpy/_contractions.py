@@ -1,8 +1,9 @@
-"""mlax.numpy products: dot, matmul, tensordot, einsum, inner, outer, vdot, kron."""
+"""mlax.numpy products: dot, matmul, tensordot, einsum (with einsum_path), inner, outer, vdot, kron."""
 
 import string
 
 import numpy as np
+import opt_einsum
 
 from mlax import errors, lax
 from mlax.core import dtypes
@@ -165,35 +166,73 @@ def _sum_letters(x, spec, keep):
     return x, spec
 
 
-def einsum(subscripts, *operands, optimize=None, precision=None, preferred_element_type=None):
-    """Einstein summation over `operands`, as numpy.einsum (pairwise contractions, left to right)."""
+def einsum(subscripts, *operands, optimize="auto", precision=None, preferred_element_type=None):
+    """Einstein summation over `operands`, as numpy.einsum. Operands are contracted pairwise in
+    the order opt_einsum picks for `optimize` (as JAX: "auto", "greedy", "optimal", "dp", ...;
+    True is "optimal", False contracts the first two operands again and again; or a path)."""
     operands = promote_dtypes(*operands)
     specs, output = _parse_einsum(subscripts, operands)
-    terms = []
-    for x, spec in zip(operands, specs):
-        x, spec = _take_diagonals(x, spec)
-        terms.append((x, spec))
-    # Sum out letters used by one operand only (and not in the output).
-    for k, (x, spec) in enumerate(terms):
-        elsewhere = set(output).union(*[set(s) for j, (_, s) in enumerate(terms) if j != k])
-        terms[k] = _sum_letters(x, spec, elsewhere)
-    result, spec = terms[0]
-    for k in range(1, len(terms)):
-        other, other_spec = terms[k]
-        later = set(output).union(*[set(s) for _, s in terms[k + 1:]])
-        shared = [c for c in spec if c in other_spec]
-        batch = [c for c in shared if c in later]
-        contract = [c for c in shared if c not in later]
-        result = lax.dot_general(
-            result, other,
-            ((tuple(spec.index(c) for c in contract), tuple(other_spec.index(c) for c in contract)),
-             (tuple(spec.index(c) for c in batch), tuple(other_spec.index(c) for c in batch))),
-            preferred_element_type=preferred_element_type)
-        spec = ("".join(batch) + "".join(c for c in spec if c not in shared)
-                + "".join(c for c in other_spec if c not in shared))
+    terms = [_take_diagonals(x, spec) for x, spec in zip(operands, specs)]
+    for positions in _contraction_path(terms, output, optimize):
+        picked = [terms[i] for i in positions]
+        terms = [t for i, t in enumerate(terms) if i not in positions]
+        later = set(output).union(*[set(s) for _, s in terms])
+        terms.append(_contract(picked, later, preferred_element_type))
+    (result, spec), = terms
     result, spec = _sum_letters(result, spec, set(output))
     if sorted(spec) != sorted(output):
         raise ValueError(f"einsum: output subscripts {output!r} use letters absent from the inputs")
     if preferred_element_type is not None:  # a single operand meets no dot_general; JAX converts its sum
         result = lax.convert_element_type(result, dtypes.canonicalize(preferred_element_type))
     return transpose(result, [spec.index(c) for c in output])
+
+
+def einsum_path(subscripts, *operands, optimize="auto"):
+    """opt_einsum's contraction path for einsum(subscripts, *operands) and its report, as
+    jax.numpy.einsum_path (`optimize` as in einsum)."""
+    operands = [asarray(x) for x in operands]
+    specs, output = _parse_einsum(subscripts, operands)
+    return opt_einsum.contract_path(",".join(specs) + "->" + output, *[x.shape for x in operands], shapes=True,
+                                    optimize=_path_optimizer(optimize, len(operands)))
+
+
+def _path_optimizer(optimize, count):
+    if optimize is True:
+        return "optimal"
+    if optimize is False:
+        return [(0, 1)] * (count - 1)
+    return optimize
+
+
+def _contraction_path(terms, output, optimize):
+    """Which terms each pairwise step contracts (positions in the list of terms left; each
+    step's result goes to the end)."""
+    if len(terms) == 1:
+        return [(0,)]
+    expression = ",".join(spec for _, spec in terms) + "->" + output
+    path, _ = opt_einsum.contract_path(expression, *[x.shape for x, _ in terms], shapes=True,
+                                       optimize=_path_optimizer(optimize, len(terms)))
+    return path
+
+
+def _contract(picked, keep, preferred_element_type):
+    """One step of a path: the product of one or two terms, summed over the letters no
+    later term or the output uses."""
+    if len(picked) == 1:
+        return _sum_letters(*picked[0], keep)
+    if len(picked) != 2:
+        raise NotImplementedError(f"einsum: a step of the optimize path contracts {len(picked)} operands at once; "
+                                  "like JAX, mlax contracts one or two per step")
+    (x, x_spec), (y, y_spec) = picked
+    x, x_spec = _sum_letters(x, x_spec, keep | set(y_spec))
+    y, y_spec = _sum_letters(y, y_spec, keep | set(x_spec))
+    shared = [c for c in x_spec if c in y_spec]
+    batch = [c for c in shared if c in keep]
+    contract = [c for c in shared if c not in keep]
+    result = lax.dot_general(
+        x, y,
+        ((tuple(x_spec.index(c) for c in contract), tuple(y_spec.index(c) for c in contract)),
+         (tuple(x_spec.index(c) for c in batch), tuple(y_spec.index(c) for c in batch))),
+        preferred_element_type=preferred_element_type)
+    return result, "".join(batch) + "".join(c for c in x_spec if c not in shared) + "".join(
+        c for c in y_spec if c not in shared)
