@@ -142,6 +142,40 @@ def test_arctan2_takes_the_sign_of_y_where_y_over_x_underflows():
         np.testing.assert_array_equal(np.signbit(result), np.signbit(y))
 
 
+def test_hypot_neither_overflows_nor_underflows_where_the_result_does_not():
+    x = np.array([2e20, 1e-30, 3, 0, np.inf, np.nan, -np.inf, -3e38], np.float32)
+    y = np.array([2e20, 1e-30, -4, 0, np.nan, 1, 2, 3e38], np.float32)
+    for f in (mnp.hypot, mlax.jit(mnp.hypot)):
+        np.testing.assert_allclose(np.asarray(f(x, y)), np.hypot(x.astype(np.float64), y).astype(np.float32),
+                                   rtol=1e-6)
+    np.testing.assert_allclose(mlax.grad(mnp.hypot, argnums=(0, 1))(4.0, -3.0), (0.8, -0.6), rtol=1e-6)
+
+
+def test_select_picks_the_first_condition_that_holds():
+    x = np.arange(6, dtype=np.float32)
+    result = mnp.select([x < 2, x > 3, x > 0], [x, 10 * x, np.int32(7)], -1)
+    np.testing.assert_array_equal(result, np.select([x < 2, x > 3, x > 0], [x, 10 * x, 7], -1))
+    assert result.dtype == np.float32
+    assert mnp.select([x < 2], [np.arange(6, dtype=np.int32)]).dtype == np.int32
+    np.testing.assert_array_equal(mlax.jit(lambda v: mnp.select([v > 2.5], [v * 2], v))(x),
+                                  np.where(x > 2.5, 2 * x, x))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mnp.select([], []), "condlist must be non-empty"),
+    (lambda: mnp.select([True], [1.0, 2.0]), r"condlist must have length equal to choicelist \(1 vs 2\)"),
+])
+def test_select_errors_name_the_problem(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("name", ["fabs", "hypot"])
+def test_complex_input_is_refused_where_numpy_refuses_it(name):
+    with pytest.raises(TypeError, match=f"{name} does not take complex input"):
+        getattr(mnp, name)(*[np.complex64(1j)] * (1 if name == "fabs" else 2))
+
+
 def test_logaddexp_stays_finite_for_large_and_infinite_inputs():
     x = np.array([1000.0, -1000.0, -np.inf, np.inf, 0.0], np.float32)
     y = np.array([1000.0, -1000.5, -np.inf, np.inf, -np.inf], np.float32)

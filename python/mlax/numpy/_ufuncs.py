@@ -100,6 +100,7 @@ def right_shift(x1, x2, /):
 
 
 def positive(x, /):
+    """+x: the array itself."""
     return asarray(x)
 
 
@@ -115,7 +116,10 @@ absolute = abs
 
 
 def fabs(x, /):
+    """Elementwise absolute value in floating point (integers are converted first)."""
     (x,) = promote_args_inexact("fabs", x)
+    if dtypes.is_complex(x.dtype):
+        raise TypeError("fabs does not take complex input (use abs for the modulus)")
     return lax.abs(x)
 
 
@@ -126,21 +130,25 @@ def _numeric(x):
 
 
 def square(x, /):
+    """x * x elementwise (bools count as the default integer)."""
     x = _numeric(x)
     return lax.mul(x, x)
 
 
 def reciprocal(x, /):
+    """1 / x elementwise; integers and bools divide in floating point, as in JAX (NumPy keeps integers)."""
     (x,) = promote_args_inexact("reciprocal", x)
     return lax.div(_full_like(x, 1), x)
 
 
 def log2(x, /):
+    """Base-2 logarithm elementwise (integers and bools in floating point)."""
     (x,) = promote_args_inexact("log2", x)
     return lax.div(lax.log(x), _full_like(x, np.log(2)))
 
 
 def log10(x, /):
+    """Base-10 logarithm elementwise (integers and bools in floating point)."""
     (x,) = promote_args_inexact("log10", x)
     return lax.div(lax.log(x), _full_like(x, np.log(10)))
 
@@ -160,6 +168,7 @@ around = round
 
 
 def true_divide(x1, x2, /):
+    """x1 / x2 elementwise with broadcasting, always in floating point (integers are converted first)."""
     x1, x2 = promote_args_inexact("true_divide", x1, x2)
     return lax.div(x1, x2)
 
@@ -179,14 +188,14 @@ def floor_divide(x1, x2, /):
         signs_differ = lax.ne(lax.sign(x1), lax.sign(x2))
         inexact_division = lax.ne(lax.rem(x1, x2), zero)
         adjust = lax.bitwise_and(signs_differ, inexact_division)
-        return select(adjust, lax.sub(quotient, _full_like(x1, 1)), quotient)
+        return lax.select(adjust, lax.sub(quotient, _full_like(x1, 1)), quotient)
     # Floats as NumPy's divmod (and JAX): the exact quotient of x1 less its remainder, one
     # lower where the remainder's sign is not the divisor's, rounded (1 // -inf is -1).
     rem = lax.rem(x1, x2)
     zero = _full_like(x1, 0)
-    quotient = lax.div(select(lax.eq(x2, zero), x1, lax.sub(x1, rem)), x2)  # x / 0 stays +-inf or NaN
+    quotient = lax.div(lax.select(lax.eq(x2, zero), x1, lax.sub(x1, rem)), x2)  # x / 0 stays +-inf or NaN
     fix = lax.bitwise_and(lax.ne(rem, zero), lax.ne(lax.sign(rem), lax.sign(x2)))
-    return _round_even(select(fix, lax.sub(quotient, _full_like(x1, 1)), quotient))
+    return _round_even(lax.select(fix, lax.sub(quotient, _full_like(x1, 1)), quotient))
 
 
 def remainder(x1, x2, /):
@@ -198,7 +207,7 @@ def remainder(x1, x2, /):
         return rem
     zero = _full_like(x1, 0)
     fix_sign = lax.bitwise_and(lax.ne(rem, zero), lax.ne(lax.lt(rem, zero), lax.lt(x2, zero)))
-    return select(fix_sign, lax.add(rem, x2), rem)
+    return lax.select(fix_sign, lax.add(rem, x2), rem)
 
 
 mod = remainder
@@ -215,10 +224,11 @@ def _nonzero_divisor(x2):
     JAX's; lax.rem gives the dividend)."""
     if not (dtypes.is_integer(x2.dtype) or x2.dtype == dtypes.bool_):
         return x2
-    return select(lax.eq(x2, _full_like(x2, 0)), _full_like(x2, 1), x2)
+    return lax.select(lax.eq(x2, _full_like(x2, 0)), _full_like(x2, 1), x2)
 
 
 def divmod(x1, x2, /):  # noqa: A001
+    """(floor_divide(x1, x2), remainder(x1, x2)): Python's divmod, elementwise."""
     return floor_divide(x1, x2), remainder(x1, x2)
 
 
@@ -246,23 +256,35 @@ def _concrete_int(x):
 def _integer_power(base, exponent):
     zero, one = _full_like(exponent, 0), _full_like(exponent, 1)
     # 0 ** n is 0 for n != 0 (the bits of a negative n too) and 1 for n == 0.
-    result = select(lax.bitwise_and(lax.eq(base, _full_like(base, 0)), lax.ne(exponent, zero)),
+    result = lax.select(lax.bitwise_and(lax.eq(base, _full_like(base, 0)), lax.ne(exponent, zero)),
                     _full_like(base, 0), _full_like(base, 1))
     for _ in range(6):
-        result = select(lax.ne(lax.bitwise_and(exponent, one), zero), lax.mul(result, base), result)
+        result = lax.select(lax.ne(lax.bitwise_and(exponent, one), zero), lax.mul(result, base), result)
         base = lax.mul(base, base)
         exponent = lax.shift_right_logical(exponent, one)
     return result
 
 
 def float_power(x1, x2, /):
+    """x1 ** x2 in floating point: integers and bools are converted first (to float32 up to 32 bits,
+    as in JAX, where NumPy always computes in float64)."""
     x1, x2 = promote_args_inexact("float_power", x1, x2)
     return lax.pow(x1, x2)
 
 
 def hypot(x1, x2, /):
+    """`sqrt(x1**2 + x2**2)` elementwise, scaled by the larger magnitude so that it neither
+    overflows nor underflows where the result does not; inf where either is infinite."""
     x1, x2 = promote_args_inexact("hypot", x1, x2)
-    return lax.sqrt(lax.add(lax.mul(x1, x1), lax.mul(x2, x2)))
+    if dtypes.is_complex(x1.dtype):
+        raise TypeError("hypot does not take complex input")
+    a, b = lax.abs(x1), lax.abs(x2)
+    large, small = lax.max(a, b), lax.min(a, b)
+    zero = lax.eq(large, _full_like(large, 0))
+    ratio = lax.div(small, lax.select(zero, _full_like(large, 1), large))
+    scaled = lax.mul(large, lax.sqrt(lax.add(_full_like(ratio, 1), lax.mul(ratio, ratio))))
+    infinite = lax.bitwise_or(lax.eq(a, _full_like(a, np.inf)), lax.eq(b, _full_like(b, np.inf)))
+    return lax.select(infinite, _full_like(a, np.inf), lax.select(zero, large, scaled))
 
 
 def _log_add_exp(base):
@@ -309,16 +331,18 @@ def logaddexp(x1, x2, /):
 
 
 def logaddexp2(x1, x2, /):
-    """log2(2**x1 + 2**x2), computed without overflow."""
+    """`log2(2**x1 + 2**x2)`, computed without overflow."""
     return _logaddexp2(*promote_args_inexact("logaddexp2", x1, x2))
 
 
 def deg2rad(x, /):
+    """Angles in degrees converted to radians."""
     (x,) = promote_args_inexact("deg2rad", x)
     return lax.mul(x, _full_like(x, np.pi / 180))
 
 
 def rad2deg(x, /):
+    """Angles in radians converted to degrees."""
     (x,) = promote_args_inexact("rad2deg", x)
     return lax.mul(x, _full_like(x, 180 / np.pi))
 
@@ -327,14 +351,16 @@ radians, degrees = deg2rad, rad2deg
 
 
 def sinc(x, /):
+    """The normalized sinc, sin(pi x) / (pi x), with 1 at x = 0."""
     (x,) = promote_args_inexact("sinc", x)
     pix = lax.mul(x, _full_like(x, np.pi))
     is_zero = lax.eq(x, _full_like(x, 0))
-    safe = select(is_zero, _full_like(x, 1), pix)
-    return select(is_zero, _full_like(x, 1), lax.div(lax.sin(safe), safe))
+    safe = lax.select(is_zero, _full_like(x, 1), pix)
+    return lax.select(is_zero, _full_like(x, 1), lax.div(lax.sin(safe), safe))
 
 
 def copysign(x1, x2, /):
+    """|x1| with the sign bit of x2 (-0.0 and negative NaNs count as negative)."""
     x1, x2 = promote_args_inexact("copysign", x1, x2)
     return where(signbit(x2), lax.neg(lax.abs(x1)), lax.abs(x1))
 
@@ -349,6 +375,7 @@ def signbit(x, /):
 
 
 def heaviside(x1, x2, /):
+    """The step function: 0 where x1 < 0, 1 where x1 > 0, x2 where x1 == 0, NaN where x1 is NaN."""
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
     zero = _full_like(x1, 0)
     step = where(lax.lt(x1, zero), zero, where(lax.gt(x1, zero), _full_like(x1, 1), x2))
@@ -356,6 +383,7 @@ def heaviside(x1, x2, /):
 
 
 def isfinite(x, /):
+    """Elementwise: neither infinite nor NaN (all True for integers and bools)."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
         return lax.full(x.shape, True, dtypes.bool_)
@@ -363,6 +391,7 @@ def isfinite(x, /):
 
 
 def isnan(x, /):
+    """Elementwise: whether x is NaN (all False for integers and bools)."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
         return lax.full(x.shape, False, dtypes.bool_)
@@ -370,6 +399,7 @@ def isnan(x, /):
 
 
 def isinf(x, /):
+    """Elementwise: whether x is +inf or -inf (all False for integers and bools)."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
         return lax.full(x.shape, False, dtypes.bool_)
@@ -377,16 +407,21 @@ def isinf(x, /):
 
 
 def isposinf(x, /):
+    """Elementwise: whether x is +inf (all False for integers and bools)."""
     x = asarray(x)
     return lax.eq(x, _full_like(x, np.inf)) if dtypes.is_inexact(x.dtype) else lax.full(x.shape, False, dtypes.bool_)
 
 
 def isneginf(x, /):
+    """Elementwise: whether x is -inf (all False for integers and bools)."""
     x = asarray(x)
     return lax.eq(x, _full_like(x, -np.inf)) if dtypes.is_inexact(x.dtype) else lax.full(x.shape, False, dtypes.bool_)
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """x with NaN replaced by `nan`, +inf by `posinf` and -inf by `neginf` (by default the dtype's
+    largest and most negative finite values). `copy` is accepted and changes nothing: mlax arrays
+    are immutable."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
         return x
@@ -397,21 +432,25 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 
 def logical_and(x1, x2, /):
+    """Elementwise AND of the truth values of x1 and x2."""
     x1, x2 = promote_args("logical_and", astype(asarray(x1), bool), astype(asarray(x2), bool))
     return lax.bitwise_and(x1, x2)
 
 
 def logical_or(x1, x2, /):
+    """Elementwise OR of the truth values of x1 and x2."""
     x1, x2 = promote_args("logical_or", astype(asarray(x1), bool), astype(asarray(x2), bool))
     return lax.bitwise_or(x1, x2)
 
 
 def logical_xor(x1, x2, /):
+    """Elementwise exclusive OR of the truth values of x1 and x2."""
     x1, x2 = promote_args("logical_xor", astype(asarray(x1), bool), astype(asarray(x2), bool))
     return lax.bitwise_xor(x1, x2)
 
 
 def logical_not(x, /):
+    """Elementwise NOT of the truth value of x."""
     return lax.bitwise_not(astype(asarray(x), bool))
 
 
@@ -422,6 +461,7 @@ def _bitwise(name, lax_fn):
             raise TypeError(f"{name} is only defined for boolean and integer arrays, got {x1.dtype.name}")
         return lax_fn(x1, x2)
     fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of bools or integers, broadcast, as numpy.{name} (floats raise TypeError)."
     return fn
 
 
@@ -431,6 +471,7 @@ bitwise_xor = _bitwise("bitwise_xor", lax.bitwise_xor)
 
 
 def invert(x, /):
+    """Bitwise NOT of integers, logical NOT of bools; floats raise TypeError."""
     x = asarray(x)
     if dtypes.is_inexact(x.dtype):
         raise TypeError(f"invert is only defined for boolean and integer arrays, got {x.dtype.name}")
@@ -487,17 +528,31 @@ def angle(z, deg=False):
 
 
 def fmax(x1, x2, /):
+    """Elementwise maximum that ignores NaN: where one operand is NaN, the other."""
     x1, x2 = promote_args("fmax", x1, x2)
     return where(isnan(x1), x2, where(isnan(x2), x1, lax.max(x1, x2)))
 
 
 def fmin(x1, x2, /):
+    """Elementwise minimum that ignores NaN: where one operand is NaN, the other."""
     x1, x2 = promote_args("fmin", x1, x2)
     return where(isnan(x1), x2, where(isnan(x2), x1, lax.min(x1, x2)))
 
 
-def select(condlist_or_pred, on_true, on_false):
-    return lax.select(condlist_or_pred, on_true, on_false)
+def select(condlist, choicelist, default=0):
+    """Elementwise, the choice of the first condition that holds (`default` where none does),
+    as numpy.select; conditions are cast to bool, and everything broadcasts to one shape."""
+    if len(condlist) != len(choicelist):
+        raise ValueError(f"condlist must have length equal to choicelist ({len(condlist)} vs {len(choicelist)})")
+    if not condlist:
+        raise ValueError("condlist must be non-empty")
+    conditions = [astype(asarray(c), bool) for c in condlist]
+    default, *choices = promote_args("select", default, *choicelist)
+    shape = broadcast_shapes(default.shape, *(c.shape for c in conditions))
+    result = broadcast_to(default, shape)
+    for condition, choice in reversed(list(zip(conditions, choices))):  # the first that holds wins
+        result = lax.select(broadcast_to(condition, shape), broadcast_to(choice, shape), result)
+    return result
 
 
 def where(condition, x=None, y=None, /):
@@ -525,16 +580,19 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
 
 
 def real(x, /):
+    """The real part of complex x; real x is returned as it is."""
     x = asarray(x)
     return lax.real(x) if dtypes.is_complex(x.dtype) else x
 
 
 def imag(x, /):
+    """The imaginary part of complex x; zeros of x's dtype for real x."""
     x = asarray(x)
     return lax.imag(x) if dtypes.is_complex(x.dtype) else _full_like(x, 0)
 
 
 def conj(x, /):
+    """The complex conjugate; real x is returned as it is."""
     x = asarray(x)
     return lax.conj(x) if dtypes.is_complex(x.dtype) else x
 
@@ -555,6 +613,7 @@ def isreal(x):
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise |a - b| <= atol + rtol * |b|; equal infinities are close, NaNs only with `equal_nan`."""
     a, b = promote_args_inexact("isclose", a, b)
     close = lax.le(lax.abs(lax.sub(a, b)), lax.add(_full_like(a, atol),
                                                     lax.mul(_full_like(a, rtol), lax.abs(b))))
