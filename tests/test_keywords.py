@@ -233,6 +233,7 @@ CALLS = {
     "mlax.numpy.dot": lambda **kw: mnp.dot(XI, XI.T, **kw),
     "mlax.numpy.matmul": lambda **kw: mnp.matmul(XI, XI.T, **kw),
     "mlax.numpy.einsum": lambda **kw: mnp.einsum("ij,kj->ik", XI, XI, **kw),
+    "mlax.numpy.select": lambda **kw: mnp.select([X > 0], [X], **kw),
     "mlax.numpy.einsum_path": lambda **kw: mnp.einsum_path("ij,jk,kl->il", mnp.ones((4, 5)), mnp.ones((5, 6)),
                                                            mnp.ones((6, 1)), **kw)[0],
     "mlax.numpy.convolve": lambda **kw: mnp.convolve(XI[0], XI[1, :2], **kw),
