@@ -13,8 +13,8 @@ import mlax.numpy as mnp
 from mlax import lax
 from mlax.api.jit import compiled
 from mlax.core import dtypes
-from mlax.random._core import (_as_param, _check_safe_cast, _check_shape, _float_dtype, _sample_shape, _shape, bernoulli,
-                               normal, split, uniform)
+from mlax.random._core import (_as_param, _check_safe_cast, _check_shape, _float_dtype, _sample_shape, _shape,
+                               bernoulli, normal, split, uniform)
 
 
 @compiled("shape", "dtype")

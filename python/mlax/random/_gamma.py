@@ -37,7 +37,8 @@ def _marsaglia_tsang(key, alpha, log_space):
 
     def rejected(state):
         _, x_squared, v, u = state
-        return (u >= 1 - 0.0331 * (x_squared * x_squared)) & (mnp.log(u) >= x_squared * 0.5 + d * (1 - v + mnp.log(v)))
+        squeeze = u >= 1 - 0.0331 * (x_squared * x_squared)
+        return squeeze & (mnp.log(u) >= x_squared * 0.5 + d * (1 - v + mnp.log(v)))
 
     def redraw(state):
         key, subkey = split(state[0])
@@ -61,6 +62,7 @@ def _marsaglia_tsang(key, alpha, log_space):
 
 
 def _flat(arrays):
+    """The arrays' elements, one after the other."""
     return lax.concatenate([lax.reshape(a, (a.size,)) for a in arrays], 0)
 
 
@@ -133,7 +135,8 @@ def _series_derivative(alpha, x, enabled, eps):
         return (still,) + tuple(lax.select(on, new, old) for new, old in zip(updated, state[1:]))
 
     ones, zeros = mnp.ones_like(x), mnp.zeros_like(x)
-    _, _, _, total, _, dtotal = lax.while_loop(lambda s: mnp.any(s[0]), step, (enabled, alpha, ones, ones, zeros, zeros))
+    init = (enabled, alpha, ones, ones, zeros, zeros)
+    _, _, _, total, _, dtotal = lax.while_loop(lambda s: mnp.any(s[0]), step, init)
     dlog_ax = mnp.log(x) - lax.digamma(alpha + 1)
     return -(dtotal + total * dlog_ax) * x / alpha
 
