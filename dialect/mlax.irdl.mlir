@@ -348,6 +348,15 @@ irdl.dialect @mlax {
     %v1 = irdl.base "!builtin.tensor"
     irdl.results(result: %v1)
   }
+  irdl.operation @fft {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.string"
+    %v3 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"fft_type" = %v2, "fft_lengths" = %v3}
+  }
   irdl.operation @floor {
     %v0 = irdl.base "!builtin.tensor"
     irdl.operands(x: %v0)
@@ -651,6 +660,15 @@ irdl.dialect @mlax {
     %v2 = irdl.base "#builtin.dense_array"
     irdl.attributes {"axes" = %v2}
   }
+  irdl.operation @reduce_precision {
+    %v0 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0)
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v1)
+    %v2 = irdl.base "#builtin.integer"
+    %v3 = irdl.base "#builtin.integer"
+    irdl.attributes {"exponent_bits" = %v2, "mantissa_bits" = %v3}
+  }
   irdl.operation @reduce_prod {
     %v0 = irdl.base "!builtin.tensor"
     irdl.operands(x: %v0)
@@ -932,6 +950,13 @@ irdl.dialect @mlax {
     %v0 = irdl.base "!builtin.tensor"
     %v1 = irdl.base "!builtin.tensor"
     irdl.operands(lhs: %v0, rhs: %v1)
+    %v2 = irdl.base "!builtin.tensor"
+    irdl.results(result: %v2)
+  }
+  irdl.operation @zeta {
+    %v0 = irdl.base "!builtin.tensor"
+    %v1 = irdl.base "!builtin.tensor"
+    irdl.operands(x: %v0, q: %v1)
     %v2 = irdl.base "!builtin.tensor"
     irdl.results(result: %v2)
   }

@@ -57,6 +57,8 @@ def _public_functions():
             fn = getattr(module, attr)
             if attr.startswith("_") or inspect.isclass(fn) or inspect.ismodule(fn) or not callable(fn):
                 continue
+            if isinstance(fn, mlax.config.State):
+                continue  # the settings (enable_x64, debug_nans, ...): tests/api/test_toplevel_flags.py
             if not (getattr(fn, "__module__", None) or "").startswith("mlax"):
                 continue  # NumPy's and the standard library's functions that modules import
             name = f"{module.__name__}.{attr}"
@@ -80,6 +82,18 @@ def _double(x):
 def _static_probe(x, n):
     """x * 2 when n arrives as a Python int (static), x when it arrives traced."""
     return x * 2 if isinstance(n, int) else x
+
+
+def _jit_argument_type():
+    """The type a jitted function sees its argument as: Tracer, or Array under disable_jit."""
+    seen = []
+    mlax.jit(lambda x: seen.append(type(x).__name__) or x)(X)
+    return seen[0]
+
+
+def _within(context, probe):
+    with context:
+        return probe()
 
 
 def _two_arguments(x, y):
@@ -193,6 +207,15 @@ CALLS = {
     "mlax.jacrev.has_aux": lambda **kw: mlax.jacrev(_pair, **kw)(X),
     "mlax.hessian.has_aux": lambda **kw: mlax.hessian(_pair, **kw)(X),
     "mlax.jvp": lambda **kw: mlax.jvp(_pair, (X,), (X,), **kw),
+    "mlax.disable_jit": lambda **kw: _within(mlax.disable_jit(**kw), _jit_argument_type),
+    "mlax.fwd_and_bwd": lambda **kw: mlax.fwd_and_bwd(_pair, 0, **kw)[0](X),
+    "mlax.fwd_and_bwd.jitted": lambda **kw: mlax.fwd_and_bwd(_pair, 0, **kw),
+    "mlax.linear_transpose": lambda **kw: mlax.linear_transpose(_double, X, **kw)(X),
+    "mlax.make_jaxpr": lambda **kw: str(mlax.make_jaxpr(_static_probe, **kw)(X, 3)),
+    "mlax.make_user_context": lambda **kw: mlax.make_user_context(**kw).value,
+    "mlax.named_call": lambda **kw: mlax.make_mlir(mlax.named_call(_double, **kw))(X),
+    "mlax.pure_callback": lambda **kw: mlax.pure_callback(np.negative, mlax.ShapeDtypeStruct((2, 3), np.float32), X,
+                                                          **kw),
     "mlax.vjp": lambda **kw: mlax.vjp(_pair, X, **kw),
     "mlax.jit": lambda **kw: mlax.jit(_static_probe, **kw)(X, 3),
     "mlax.jit.fun": lambda **kw: mlax.jit(**kw),
@@ -455,6 +478,8 @@ ACCEPTED = {
         "mlax.lax.conv_with_general_padding", "mlax.numpy.linalg.matmul", "mlax.numpy.linalg.tensordot",
         "mlax.numpy.linalg.vecdot", "mlax.numpy.linalg.multi_dot")},
     "mlax.numpy.isin.assume_unique": (True, _HINT),
+    "mlax.pure_callback.vmap_method": ("sequential", "it chooses how a callback is batched under vmap, where mlax's "
+                                                     "pure_callback is not available"),
     "mlax.numpy.einsum.optimize": ("greedy", "the order of the pairwise contractions; the result is the same"),
     "mlax.lax.scan.unroll": (2, "how many steps a loop iteration holds; the result is the same"),
     "mlax.checkpoint.prevent_cse": (False, "it only permits an optimisation"),

@@ -1,8 +1,9 @@
 """mlax: NumPy-style arrays and composable transformations, compiled through MLIR and IREE.
 
 `import mlax as jax` works for the features mlax has: jit, make_mlir,
-mlax.numpy, mlax.lax, mlax.tree_util, devices and config; `mlax.export`,
-`mlax.load` and `mlax.deserialize` save compiled functions ahead of time.
+mlax.numpy, mlax.lax, mlax.tree_util, devices and config (each setting also a
+context manager: `with mlax.enable_x64(True):`); `mlax.export`, `mlax.load`
+and `mlax.deserialize` save compiled functions ahead of time.
 """
 
 import atexit as _atexit
@@ -18,11 +19,31 @@ from mlax.runtime.array import Array, device_put  # noqa: F401
 from mlax.runtime.device import Device  # noqa: F401
 from mlax.runtime.export import Exported, deserialize, load  # noqa: F401
 from mlax.api.autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
+from mlax.api.autodiff import jacrev as jacobian  # noqa: F401  (JAX's alias of jacrev)
 from mlax.api.custom_rules import checkpoint, custom_jvp, custom_vjp, remat  # noqa: F401
 from mlax.api.export import export  # noqa: F401
 from mlax.api.jit import jit, make_mlir  # noqa: F401
 from mlax.api.pmap import pmap  # noqa: F401
 from mlax.api.vmap import vmap  # noqa: F401
+from mlax.api import checkpoint_policies  # noqa: F401
+from mlax.api.callbacks import pure_callback  # noqa: F401
+from mlax.api.environment import (clear_caches, copy_to_host_async, device_get, effects_barrier, host_count,  # noqa: F401
+                                  host_id, host_ids, live_arrays, print_environment_info, process_count,
+                                  process_index, process_indices)
+from mlax.api.extra_transforms import closure_convert, custom_gradient, fwd_and_bwd, linear_transpose  # noqa: F401
+from mlax.api.introspection import (ensure_compile_time_eval, eval_shape, make_jaxpr, named_call,  # noqa: F401
+                                    named_scope, typeof)
+from mlax.config import (allow_f16_reductions, array_garbage_collection_guard, check_tracer_leaks,  # noqa: F401
+                         checking_leaks, debug_infs, debug_key_reuse, debug_nans, default_device,
+                         default_matmul_precision, default_prng_impl, disable_jit, enable_checks, enable_custom_prng,
+                         enable_x64, explain_cache_misses, jax2tf_associative_scan_reductions, legacy_prng_key,
+                         log_compiles, make_user_context, no_execution, no_tracing, numpy_dtype_promotion,
+                         numpy_rank_promotion, softmax_custom_jvp, thread_guard, threefry_partitionable,
+                         transfer_guard, transfer_guard_device_to_device, transfer_guard_device_to_host,
+                         transfer_guard_host_to_device)
+from mlax import _version as version  # noqa: F401  (jax.version: version.__version__)
+from mlax import custom_derivatives, debug, dtypes, stages, typing  # noqa: F401
+from mlax.dtypes import float0  # noqa: F401
 from mlax import lax, nn, numpy, random, scipy  # noqa: F401
 from mlax import passes as _passes
 from mlax.core import mlir as _mlir
@@ -41,14 +62,18 @@ def devices(backend=None):
 
 
 def local_devices(backend=None):
+    """The devices of `backend` this process drives: all of them, since mlax runs in one process.
+    JAX's first parameter is process_index; mlax's only parameter is backend."""
     return devices(backend)
 
 
 def device_count(backend=None):
+    """The number of devices of `backend` (MLAX_NUM_CPU_DEVICES sets it for the CPU)."""
     return len(devices(backend))
 
 
 def local_device_count(backend=None):
+    """The number of devices of `backend` this process drives: all of them (see local_devices)."""
     return device_count(backend)
 
 

@@ -69,6 +69,9 @@ FUNCTIONS = {
     "poch": (lambda sp, z, m: sp.poch(z, m), [(0.5, 4.0), (0.1, 3.0)]),
     "comb": (lambda sp, n, k: sp.comb(n, k), [(5.0, 10.0), (0.5, 4.0)]),
     "comb repetition=True": (lambda sp, n, k: sp.comb(n, k, repetition=True), None),
+    "gammainc": (lambda sp, a, x: sp.gammainc(a, x), [(0.5, 8.0), (0.1, 12.0)]),
+    "gammaincc": (lambda sp, a, x: sp.gammaincc(a, x), [(0.5, 8.0), (0.1, 12.0)]),
+    "betainc": (lambda sp, a, b, x: sp.betainc(a, b, x), None),  # (JAX differentiates it in x only: below)
 }
 
 # name -> (fn(sp, *args), args): the reductions, as in test_nn.py.
@@ -91,7 +94,8 @@ ROWS = {
 ALL_MODES = ["logit", "xlogy", "log_ndtr", "erfcx", "entr", "softmax"]
 # Only their gradients: they are sums and exps of lgamma, whose second derivative (polygamma) is
 # checked through gammaln and digamma; theirs take seconds to compile.
-FIRST_ORDER = ["gamma", "loggamma", "factorial", "multigammaln d=3", "beta", "betaln", "comb"]
+FIRST_ORDER = ["gamma", "loggamma", "factorial", "multigammaln d=3", "beta", "betaln", "comb", "gammainc",
+               "gammaincc"]  # (and JAX has no second derivative of the incomplete gamma functions in a)
 DIFFERENTIABLE_ROWS = ["logsumexp axis=None keepdims=False", "logsumexp with b", "logsumexp with where", "softmax",
                        "softmax axis=1", "log_softmax axis=(0, 1)"]
 
@@ -108,6 +112,12 @@ DERIVATIVE_POINTS = {
     "i1e near 0": (lambda sp, x: sp.i1e(x), ([0.0, -0.0, 1e-8, -1e-8, 50.0],)),
     "erfcx large": (lambda sp, x: sp.erfcx(x), ([0.0, 9.0, 10.0, 30.0, -3.0],)),
     "poch at m = 0": (lambda sp, z, m: sp.poch(z, m), ([1.5, 2.0, 0.5], [0.0, 0.0, 1.0])),
+    "gammainc in x": (lambda sp, x: sp.gammainc(2.5, x), ([0.0, 1e-3, 0.5, 2.5, 3.0, 30.0, 200.0],)),
+    "gammaincc in x": (lambda sp, x: sp.gammaincc(0.5, x), ([1e-3, 0.5, 1.0, 7.0, 80.0],)),
+    "gammainc at the edges": (lambda sp, a, x: sp.gammainc(a, x),
+                              ([0.0, 1.0, 2.0, 1e-30, 50.0, 0.5], [2.0, 0.0, 0.0, 0.5, 1.0, 1e-30])),
+    "betainc in x": (lambda sp, x: sp.betainc(2.5, 1.5, x), ([0.0, 1e-3, 0.3, 0.6, 0.999, 1.0],)),
+    "betainc in x, a < 1": (lambda sp, x: sp.betainc(0.5, 3.0, x), ([1e-4, 0.2, 0.5, 0.9],)),
 }
 
 # Known differences: name -> reason (strict xfails: they fail once fixed), for every test of the
@@ -121,17 +131,20 @@ XFAIL_VALUES = {**XFAIL, "polygamma n=1": _POLYGAMMA, "polygamma n=3": _POLYGAMM
 # which XLA's and mlax's differ, is up to 3e-5 for |x| <= 100; name -> tolerance at random points.
 _LGAMMA_ULPS = {"rtol": 1e-4, "atol": 1e-6}
 TOLERANCE = {"gamma": _LGAMMA_ULPS, "factorial": _LGAMMA_ULPS, "beta": _LGAMMA_ULPS, "poch": _LGAMMA_ULPS,
-             "comb": _LGAMMA_ULPS, "comb repetition=True": _LGAMMA_ULPS, "betaln": {"rtol": 1e-4, "atol": 2e-4}}
+             "comb": _LGAMMA_ULPS, "comb repetition=True": _LGAMMA_ULPS, "betaln": {"rtol": 1e-4, "atol": 2e-4},
+             "gammainc": _LGAMMA_ULPS, "gammaincc": _LGAMMA_ULPS, "betainc": _LGAMMA_ULPS}
 
 # The names of jax.scipy.special that mlax does not have yet.
-MISSING = {"bernoulli", "bessel_jn", "betainc", "dawsn", "exp1", "expi", "expn", "fresnel", "gammainc", "gammaincc",
-           "hyp1f1", "hyp2f1", "owens_t", "sici", "spence", "sph_harm_y", "wofz", "zeta"}
+MISSING = {"bernoulli", "bessel_jn", "dawsn", "exp1", "expi", "expn", "fresnel", "hyp1f1", "hyp2f1", "owens_t", "sici",
+           "spence", "sph_harm_y", "wofz", "zeta"}
 
 TAILS = [-2.0, -2.5, -3.0, 1e-7, -1e-7, 5.5, 9.0, 9.5, 10.5, -5.5, -9.0, -10.5, -20.0, -40.0, 20.0, 40.0, 0.9999,
          1e-20, 1 - 2 ** -24, 35.0]
 POINTS = np.array(SPECIAL + TAILS, np.float32)
 _GRID = np.array([0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, 10.0, np.inf, -np.inf, np.nan], np.float32)
 GRID = tuple(g.ravel() for g in np.meshgrid(_GRID, _GRID))
+GRID3 = tuple(g.ravel() for g in np.meshgrid(*[np.array([0.0, 1.0, -1.0, 0.5, 0.25, 2.0, 10.0, np.inf, np.nan],
+                                                         np.float32)] * 3))
 
 finite = st.floats(-100, 100, width=32, allow_subnormal=False)  # IREE flushes subnormals (docs/compatibility.md)
 values = st.one_of(st.sampled_from(SPECIAL), finite)
@@ -172,7 +185,7 @@ def test_function(name, data):
     # Random points, with the special values mixed in, and the special points, in one call (one
     # shape, one compilation): at the special points within a few ulps, NaNs and infinities
     # where JAX's are, and the signs of JAX's zeros.
-    special = (POINTS,) if _arity(name) == 1 else GRID
+    special = {1: (POINTS,), 2: GRID, 3: GRID3}[_arity(name)]
     drawn = [data.draw(_arrays(values, (8,))) for _ in special]
     got, expected = _both(FUNCTIONS[name][0], *(np.concatenate([d, p]) for d, p in zip(drawn, special)))
     got, expected = np.asarray(got), np.asarray(expected)
@@ -293,6 +306,44 @@ def test_derivatives_at_special_points(name):
         return lib.jit(lambda *a: (first(*a), second(*a) if len(a) == 1 else ()))(*args)
     got, expected = on_both(jax, mlax, lambda lib: derivatives(lib, jsp if lib is jax else msp))
     _close(got, expected)
+
+
+# Derivatives JAX does not have (betainc's in a and b, the second of the incomplete gamma functions
+# in a): name -> (fn(sp, *args), args), each argument differentiated, against central differences
+# of JAX's values in float64.
+BEYOND_JAX = {
+    "betainc": (lambda sp, a, b, x: sp.betainc(a, b, x), ([0.5, 2.0, 4.0, 1.5], [1.5, 3.0, 0.7, 10.0],
+                                                          [0.3, 0.6, 0.9, 0.05])),
+    "gammainc": (lambda sp, a, x: sp.gammainc(a, x), ([0.5, 2.0, 4.0, 7.5], [0.3, 2.5, 6.0, 3.0])),
+    "gammaincc": (lambda sp, a, x: sp.gammaincc(a, x), ([0.5, 2.0, 4.0, 7.5], [0.3, 2.5, 6.0, 3.0])),
+}
+
+
+def _central_differences(f, args, h=1e-4):
+    """The gradient and the Hessian of the elementwise f at args (float64 arrays), by central differences."""
+    def shifted(*steps):
+        return f(*(a + sum(sign * h * (i == k) for k, sign in steps) for i, a in enumerate(args)))
+    n = len(args)
+    grad = [(shifted((i, 1)) - shifted((i, -1))) / (2 * h) for i in range(n)]
+    hessian = [[(shifted((i, 1), (j, 1)) - shifted((i, 1), (j, -1)) - shifted((i, -1), (j, 1))
+                 + shifted((i, -1), (j, -1))) / (4 * h * h) for j in range(n)] for i in range(n)]
+    return grad, hessian
+
+
+@pytest.mark.parametrize("name", BEYOND_JAX)
+def test_derivatives_beyond_jax(name):
+    fn, args = BEYOND_JAX[name]
+    n = len(args)
+    with jax.enable_x64(True):
+        expected = _central_differences(lambda *a: np.asarray(fn(jsp, *a)), [np.array(a, np.float64) for a in args])
+
+    def derivatives(*a):
+        f = lambda *v: fn(msp, *v)
+        grad = [mlax.vmap(mlax.grad(f, i))(*a) for i in range(n)]
+        return grad, [[mlax.vmap(mlax.grad(mlax.grad(f, i), j))(*a) for j in range(n)] for i in range(n)]
+    got = mlax.jit(derivatives)(*(np.array(a, np.float32) for a in args))
+    np.testing.assert_allclose(np.array(got[0]), np.array(expected[0]), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.array(got[1]), np.array(expected[1]), rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", marked(ROWS, XFAIL))

@@ -222,7 +222,7 @@ def vjp(fun, *primals, has_aux=False):
 
 
 def linearize(fun, *primals):
-    """(fun(*primals), f_jvp) where f_jvp(*tangents) is the JVP at primals."""
+    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is the JVP at primals."""
     out, _ = _primal_staged(fun, False)(primals)
 
     def f_jvp(*tangents):  # (names fun: the staged jvp holds it weakly, the caller may not at all)

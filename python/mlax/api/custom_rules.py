@@ -14,6 +14,7 @@ from mlax.core.mlir import Symbol
 from mlax import ops
 from mlax.ops import higher_order
 from mlax.core.trace import aval_of, current_trace
+from mlax.api import checkpoint_policies
 from mlax.api._staging import emit_transform, is_differentiable, leaves_of, trace_function, zeros_like_aval
 from mlax.tree_util import tree_flatten, tree_map, tree_structure
 
@@ -40,6 +41,12 @@ def _split_static(args, nondiff_argnums):
         it, static_it = iter(dyn), iter(static)
         return [next(static_it) if i in nondiff else next(it) for i in range(len(args))]
     return static, dynamic, merge
+
+
+def _embed_constants(sub):
+    """A rule is called with the explicit inputs only: the concrete arrays it closes over
+    become constants of its function (`trace_function(..., started=_embed_constants)`)."""
+    sub.embed_constants = True
 
 
 def _check_no_captures(name, *subs):
@@ -72,7 +79,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
         return jvp
 
     def defjvps(self, *jvps):
-        """One rule per argument: jvps[i](tangent_i, primal_out, *primals) is argument i's
+        """One rule per argument: `jvps[i](tangent_i, primal_out, *primals)` is argument i's
         share of the output tangent (None: it contributes nothing); the shares are summed."""
         if self.nondiff_argnums:
             raise TypeError("custom_jvp.defjvps cannot be used with nondiff_argnums; use defjvp")
@@ -113,6 +120,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
             return tree_flatten(out)[0] + tree_flatten(tangent_out)[0]
 
         def started(sub):
+            _embed_constants(sub)
             if key is not None:
                 self._rules_in_progress[key] = sub.name
         try:
@@ -166,7 +174,7 @@ class custom_vjp:  # noqa: N801 - JAX's name
 
         self._tracing_rules = True
         try:
-            fwd_sub, _ = trace_function(fwd, dynamic, name=f"{self.__name__}_fwd")
+            fwd_sub, _ = trace_function(fwd, dynamic, name=f"{self.__name__}_fwd", started=_embed_constants)
         finally:
             self._tracing_rules = False
         residual_avals = fwd_sub.out_avals[out_tree.num_leaves:]
@@ -179,7 +187,8 @@ class custom_vjp:  # noqa: N801 - JAX's name
         placeholders = [zeros_like_aval(a.strip_weak_type()) for a in residual_avals + _out_avals(primal)]
         self._tracing_rules = True
         try:
-            bwd_sub, _ = trace_function(bwd, tuple(placeholders), name=f"{self.__name__}_bwd")
+            bwd_sub, _ = trace_function(bwd, tuple(placeholders), name=f"{self.__name__}_bwd",
+                                        started=_embed_constants)
         finally:
             self._tracing_rules = False
         _check_no_captures(self.__name__, fwd_sub, bwd_sub)
@@ -213,10 +222,15 @@ def checkpoint(fun, prevent_cse=True, policy=None, static_argnums=()):
     """fun, but reverse-mode differentiation recomputes its intermediate values
     in the backward pass instead of keeping them (less memory, more compute).
     Recomputation is never merged with the forward pass (prevent_cse=False only permits
-    that in JAX); saving policies are not supported."""
-    if policy is not None:
+    that in JAX). Of the saving policies (mlax.checkpoint_policies), nothing_saveable is
+    the default and everything_saveable keeps every value (fun is then not checkpointed);
+    the selective ones are not supported."""
+    if policy is checkpoint_policies.everything_saveable:
+        return functools.wraps(fun)(lambda *args: fun(*args))
+    if policy not in (None, checkpoint_policies.nothing_saveable):
         raise NotImplementedError(f"checkpoint: policy={policy!r} is not supported; mlax saves nothing inside a "
-                                  "checkpointed function and recomputes every intermediate (JAX's default policy)")
+                                  "checkpointed function and recomputes every intermediate (nothing_saveable, the "
+                                  "default), or saves everything (everything_saveable)")
 
     @functools.wraps(fun)
     def remat_f(*args):

@@ -1,22 +1,35 @@
 """jit, make_mlir and the lowering API: trace once per signature, compile, cache.
 
 A signature is the static arguments' values, the pytree structure of the
-others, and their shapes, dtypes and weak types. Inside another trace a
-jitted function is simply traced inline.
+others, their shapes, dtypes and weak types, the device, and the settings that
+select a program (config.trace_context). Inside another trace a jitted function
+is simply traced inline. The debugging settings act here: disable_jit,
+debug_nans/debug_infs, log_compiles, explain_cache_misses, no_tracing and
+check_tracer_leaks.
 """
 
 import functools
+import gc
 import inspect
+import logging
 import types
 import warnings
+import weakref
 
 
-from mlax import config
-from mlax.core.trace import arg_aval, current_trace
+from mlax import config, errors
+from mlax.core.trace import Tracer, arg_aval, current_trace, user_frame
 from mlax.runtime import backends
 from mlax.runtime.array import Array
+from mlax.runtime.device import default_device
+from mlax.runtime.eager import invalid_value
 from mlax.runtime.pipeline import trace_program
 from mlax.tree_util import tree_flatten, tree_leaves
+
+logger = logging.getLogger("mlax")
+
+# Every Jitted object, for clear_caches.
+_instances = weakref.WeakSet()
 
 
 def _normalize_argnums(argnums, count):
@@ -28,6 +41,11 @@ def _normalize_argnums(argnums, count):
 
 class Jitted:
     """The callable `mlax.jit(f)` returns."""
+
+    # Whether the function may also run as plain Python, op by op (disable_jit, and the
+    # de-optimized rerun of debug_nans): true of the functions given to `jit`; the functions
+    # transformations stage trace transformation ops and need a trace around them.
+    runs_eagerly = False
 
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None,
                  donate_argnames=()):
@@ -49,6 +67,8 @@ class Jitted:
             parameters = []
         self._params = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self._varargs = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+        self._last_key = None  # the signature of the latest trace, for explain_cache_misses
+        _instances.add(self)
 
     def __get__(self, obj, objtype=None):
         """As a method, bound to its object like a function (`self` is its first argument:
@@ -89,15 +109,27 @@ class Jitted:
         leaves, in_tree = tree_flatten(dynamic)
         avals = tuple(arg_aval(x, f"argument {i}") for i, x in enumerate(leaves))
         backend = self._backend or backends.default_name()
-        key = (static_args, static_kwargs, in_tree, avals, backend, config.x64_enabled())
+        key = (static_args, static_kwargs, in_tree, avals, backend, default_device(backend), config.trace_context())
         return key, leaves, in_tree, avals, (static_args, static_kwargs, len(args))
 
     def _compiled(self, args, kwargs):
         key, leaves, in_tree, avals, statics = self._signature(args, kwargs)
         compiled = self._cache.get(key)
         if compiled is None:
+            name = getattr(self.fun, "__name__", "fn")
+            if config.no_tracing.value:
+                raise RuntimeError(f"re-tracing function {name} for `jit`, but 'no_tracing' is set")
+            if config.explain_cache_misses.value:
+                logger.warning("TRACING CACHE MISS of %s at %s because: %s", name, user_frame(),
+                               _explain_miss(self._last_key, key))
+            self._last_key = key
             program = trace_program(self._program_function(*statics), avals, in_tree)
-            compiled = program.compile(key[4])
+            if config.check_tracer_leaks.value:
+                _check_leaks(name, program)
+            compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
+            if config.log_compiles.value:
+                logger.warning("Compiling %s for arguments [%s] on %s", name,
+                               ", ".join(a.str_short() for a in avals), compiled.device)
             self._cache[key] = compiled
         return compiled, leaves
 
@@ -105,22 +137,44 @@ class Jitted:
         if current_trace() is not None:
             return self.fun(*args, **kwargs)
         if not kwargs and self._fast_path_allowed:
-            # The hot path: only Array arguments, so their avals alone pick the program.
+            # The hot path: only Array arguments, so their avals (and the settings) pick the program.
             try:
-                key = (tuple([a.aval for a in args]), config._values["mlax_enable_x64"],
-                       config._values["mlax_platform_name"])
+                key = (tuple([a.aval for a in args]), config.trace_context())
             except AttributeError:
                 key = None
             fast = self._fast.get(key)
             if fast is not None:
                 return fast(args)
+        if self.runs_eagerly and config.disable_jit_state.value:
+            return self.fun(*args, **kwargs)
         compiled, leaves = self._compiled(args, kwargs)
-        if not kwargs and self._fast_path_allowed and all(type(a) is Array for a in args):
+        checking = config.debug_nans.value or config.debug_infs.value
+        if not kwargs and self._fast_path_allowed and not checking and all(type(a) is Array for a in args):
             self._fast[key] = compiled.fast_caller()
         outs = compiled.call_flat(leaves)
+        if checking:
+            self._check_values(outs, args, kwargs)
         if self._donate_argnums or self._donate_argnames:
             self._donate(args, kwargs, outs)
         return compiled.out_tree.unflatten(outs)
+
+    def _check_values(self, outs, args, kwargs):
+        """debug_nans/debug_infs: FloatingPointError for a NaN or infinity among the results.
+        A function given to jit runs again op by op first, so that the error names the op."""
+        found = invalid_value(outs)
+        if found is None:
+            return
+        name = getattr(self.fun, "__name__", "fn")
+        if self.runs_eagerly:
+            logger.warning("Invalid %s value in the output of jitted %s: running it op by op to find the op",
+                           found, name)
+            with config.disable_jit(True):
+                self.fun(*args, **kwargs)  # raises FloatingPointError naming the op
+            raise FloatingPointError(
+                f"invalid value ({found}) encountered in jit({name}); run op by op (without jit) the function "
+                "produced no invalid value, so the compiled program's rounding or fusion differs there")
+        raise FloatingPointError(f"invalid value ({found}) encountered in {name}, a transformed function (grad, vmap, "
+                                 "...) that mlax cannot run op by op to name the op; check it with jit or eagerly")
 
     def _donate(self, args, kwargs, outs):
         """Delete the donated argument arrays whose buffers a result of the same shape and
@@ -154,8 +208,46 @@ class Jitted:
         return trace_program(self._program_function(*statics), avals, in_tree, embed_constants=embed_constants)
 
     def clear_cache(self):
+        """Forget the compiled programs: the next call traces and compiles again."""
         self._cache.clear()
         self._fast.clear()
+
+
+def clear_all_caches():
+    """Forget the compiled programs of every jitted and transformed function."""
+    for jitted in list(_instances):
+        jitted.clear_cache()
+
+
+_KEY_PARTS = ("static positional arguments", "static keyword arguments", "argument structure",
+              "argument shapes/dtypes", "backend", "device", "settings (config)")
+
+
+def _explain_miss(previous, key):
+    """Why `key` found no program, against the signature traced before it."""
+    if previous is None:
+        return "the function was never traced before"
+    reasons = []
+    for part, old, new in zip(_KEY_PARTS, previous, key):
+        if old == new:
+            continue
+        if part == "argument shapes/dtypes" and len(old) == len(new):
+            reasons += [f"argument leaf {i} changed from {a.str_short()}{' (weak)' * a.weak_type} to "
+                        f"{b.str_short()}{' (weak)' * b.weak_type}" for i, (a, b) in enumerate(zip(old, new)) if a != b]
+        else:
+            reasons.append(f"the {part} changed from {old!r} to {new!r}")
+    return "; ".join(reasons) or "the program was dropped (clear_caches)"
+
+
+def _check_leaks(name, program):
+    """check_tracer_leaks: UnexpectedTracerError when a traced value of `program` outlived its tracing."""
+    gc.collect()
+    leaked = [x for x in gc.get_objects() if isinstance(x, Tracer) and x._trace.builder is program.builder]
+    if leaked:
+        described = ", ".join(sorted({x.aval.str_short() for x in leaked}))
+        raise errors.UnexpectedTracerError(
+            f"Leaked trace of {name}: {len(leaked)} traced value(s) ({described}) outlived the tracing of {name}, "
+            "kept by a global, a closure or an object; return values from transformed functions instead")
 
 
 class Lowered:
@@ -207,7 +299,9 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
                                  donate_argnums=donate_argnums, donate_argnames=donate_argnames, backend=backend)
-    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, donate_argnames)
+    jitted = Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, donate_argnames)
+    jitted.runs_eagerly = True
+    return jitted
 
 
 def compiled(*static_argnames):

@@ -78,13 +78,15 @@ class ShapedArray:
 
 
 class ShapeDtypeStruct:
-    """A shape and dtype standing in for an array (for export and lowering)."""
+    """A shape and dtype standing in for an array (for export, lowering and eval_shape);
+    `weak_type` marks a Python-scalar origin, as an array's does."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "weak_type")
 
-    def __init__(self, shape: Sequence[int | None], dtype: npt.DTypeLike) -> None:
+    def __init__(self, shape: Sequence[int | None], dtype: npt.DTypeLike, *, weak_type: bool = False) -> None:
         self.shape: tuple[int | None, ...] = tuple(shape)
         self.dtype: np.dtype = np.dtype(dtype)
+        self.weak_type: bool = bool(weak_type)
 
     @property
     def ndim(self) -> int:
@@ -94,8 +96,16 @@ class ShapeDtypeStruct:
     def size(self) -> int:
         return math.prod(self.shape)  # type: ignore[arg-type]  # TypeError if dynamic
 
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ShapeDtypeStruct)
+                and (self.shape, self.dtype, self.weak_type) == (other.shape, other.dtype, other.weak_type))
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype, self.weak_type))
+
     def __repr__(self) -> str:
-        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
 
 
 def from_type(tensor_type: ir.Type) -> ShapedArray:

@@ -88,6 +88,7 @@ def is_unsigned(dtype: npt.DTypeLike) -> bool:
 
 
 def finfo(dtype: npt.DTypeLike) -> np.finfo:
+    """Machine limits of a float or complex dtype, as numpy.finfo (bfloat16's from ml_dtypes)."""
     # numpy's stubs take only floating dtypes for np.finfo; complex ones work too.
     return ml_dtypes.finfo(dtype) if np.dtype(dtype) == bfloat16 else np.finfo(dtype)  # type: ignore[arg-type]
 
@@ -117,23 +118,36 @@ _LATTICE: dict[_Node, list[_Node]] = {
     "c*": [complex64], complex64: [complex128], complex128: [],
 }
 
+# With config numpy_dtype_promotion="strict" (JAX's strict lattice): Python scalars
+# promote to the arrays of their kind or above it; two different dtypes never promote.
+_INTS = [uint8, uint16, uint32, uint64, int8, int16, int32, int64]
+_STRICT_LATTICE: dict[_Node, list[_Node]] = {
+    "i*": ["f*", *_INTS], "f*": ["c*", bfloat16, float16, float32, float64], "c*": [complex64, complex128],
+    **{dtype: [] for dtype in MLIR_NAMES},
+}
+
+
+class TypePromotionError(ValueError):
+    """Dtypes that do not promote implicitly (under numpy_dtype_promotion="strict")."""
+
 
 @functools.cache
-def _upper_set(node: _Node) -> frozenset[_Node]:
+def _upper_set(node: _Node, strict: bool = False) -> frozenset[_Node]:
     result = {node}
-    for parent in _LATTICE[node]:
-        result |= _upper_set(parent)
+    for parent in (_STRICT_LATTICE if strict else _LATTICE)[node]:
+        result |= _upper_set(parent, strict)
     return frozenset(result)
 
 
 @functools.cache
-def _join(a: _Node, b: _Node) -> _Node:
-    common = _upper_set(a) & _upper_set(b)
-    # The least upper bound is the common element whose upper set holds all others.
+def _join(a: _Node, b: _Node, strict: bool = False) -> _Node | None:
+    """The least upper bound of a and b: the common element whose upper set holds all
+    others; None when there is none."""
+    common = _upper_set(a, strict) & _upper_set(b, strict)
     for node in common:
-        if _upper_set(node) == common:
+        if _upper_set(node, strict) == common:
             return node
-    raise TypeError(f"no promotion for {a} and {b}")
+    return None
 
 
 _WEAK_DEFAULT: dict[str, Callable[[], np.dtype]] = {"i*": default_int, "f*": default_float, "c*": default_complex}
@@ -147,9 +161,25 @@ def _node(dtype: npt.DTypeLike, weak: bool) -> _Node:
     return "c*" if is_complex(dtype) else "f*" if is_float(dtype) else "i*"
 
 
+def _spelling(node: _Node) -> str:
+    return {"i*": "<class 'int'>", "f*": "<class 'float'>", "c*": "<class 'complex'>"}.get(str(node), str(node))
+
+
 def promote_types(*typed: tuple[npt.DTypeLike, bool]) -> tuple[np.dtype, bool]:
-    """Result (dtype, weak_type) of combining (dtype, weak_type) pairs."""
-    node = functools.reduce(_join, [_node(d, w) for d, w in typed])
+    """Result (dtype, weak_type) of combining (dtype, weak_type) pairs, by JAX's lattice
+    (its strict one under config numpy_dtype_promotion="strict": TypePromotionError)."""
+    strict = config.read("mlax_numpy_dtype_promotion") == "strict"
+    nodes = [_node(d, w) for d, w in typed]
+    node: _Node | None = nodes[0]
+    for other in nodes[1:]:
+        node = _join(node, other, strict) if node is not None else None
+    if node is None:
+        if strict:
+            raise TypePromotionError(
+                f"Input dtypes {tuple(_spelling(n) for n in nodes)} have no available implicit dtype promotion path "
+                "when jax_numpy_dtype_promotion=strict. Try explicitly casting inputs to the desired output type, "
+                "or set jax_numpy_dtype_promotion=standard.")
+        raise TypeError(f"no promotion for {[_spelling(n) for n in nodes]}")
     if isinstance(node, str):
         return canonicalize(_WEAK_DEFAULT[node]()), True
     return canonicalize(node), False

@@ -204,7 +204,7 @@ def arg_aval(x: Any, where: str) -> ShapedArray:
     if isinstance(x, ArrayMethods):
         return x.aval
     if isinstance(x, (ShapeDtypeStruct, ShapedArray)):
-        return ShapedArray(x.shape, dtypes.canonicalize(x.dtype))
+        return ShapedArray(x.shape, dtypes.canonicalize(x.dtype), x.weak_type)
     if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
         return aval_of(x)
     raise TypeError(f"{where} of type {type(x).__name__} is not a valid mlax type: pass arrays, "
@@ -222,6 +222,12 @@ def bind(op: "Op", operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
         if leaked is not None:
             raise leaked.leak_error()
         outs = _hooks.eager(op, operands, attrs)
+    elif getattr(_state, "compile_time_eval", False) and not any(isinstance(x, Tracer) for x in operands):
+        _state.compile_time_eval = False  # the runtime traces its kernels without it
+        try:
+            outs = _hooks.eager(op, operands, attrs)
+        finally:
+            _state.compile_time_eval = True
     else:
         outs = trace.emit(op, operands, attrs)
     return outs if op.multiple_results else outs[0]
@@ -248,6 +254,30 @@ def _user_code_frame() -> FrameType | None:
     return None
 
 
+@contextlib.contextmanager
+def compile_time_eval() -> Iterator[None]:
+    """Inside the block (in this thread), an op whose operands are all concrete runs now,
+    even while a function is traced: its result is a concrete array, not a traced value."""
+    outer = getattr(_state, "compile_time_eval", False)
+    _state.compile_time_eval = True
+    try:
+        yield
+    finally:
+        _state.compile_time_eval = outer
+
+
+@contextlib.contextmanager
+def name_scope(name: str) -> Iterator[None]:
+    """Ops traced inside the block (in this thread) have `name/` before their location's
+    name (nested scopes: outer/inner/mlax.sin at file:line)."""
+    outer: tuple[str, ...] = getattr(_state, "name_stack", ())
+    _state.name_stack = outer + (name,)
+    try:
+        yield
+    finally:
+        _state.name_stack = outer
+
+
 def current_location() -> ir.Location | None:
     """The location `at_location` gives this thread's new ops now, if any."""
     return getattr(_state, "location", None)
@@ -268,11 +298,12 @@ def at_location(location: ir.Location | None) -> Iterator[None]:
 def user_location(op_name: str) -> ir.Location:
     """The location of an op `op_name` emitted now: its name and the file:line of the
     innermost stack frame outside the mlax package, as one name ("mlax.sort at
-    train.py:12"), which IREE's diagnostics quote whole (they print only the file:line
-    of a structured location)."""
+    train.py:12", after the names of the enclosing name_scopes), which IREE's diagnostics
+    quote whole (they print only the file:line of a structured location)."""
     frame = _user_code_frame()
     where = "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
-    return ir.Location.name(f"{op_name} at {where}", context=mlir.context())
+    scope = "".join(f"{name}/" for name in getattr(_state, "name_stack", ()))
+    return ir.Location.name(f"{scope}{op_name} at {where}", context=mlir.context())
 
 
 def user_frame() -> str:

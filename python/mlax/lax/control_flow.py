@@ -61,7 +61,7 @@ def _union(captures_lists):
 
 
 def switch(index, branches, *operands):
-    """branches[index](*operands), index clamped into [0, len(branches) - 1]."""
+    """`branches[index](*operands)`, index clamped into [0, len(branches) - 1]."""
     return _switch(index, list(branches), operands, [f"branch {i}" for i in range(len(branches))])
 
 
@@ -97,7 +97,7 @@ def _switch(index, branches, operands, names, predicate=False):
 
 
 def cond(pred, true_fun, false_fun, *operands):
-    """true_fun(*operands) if pred else false_fun(*operands); pred is a boolean or a number
+    """`true_fun(*operands) if pred else false_fun(*operands)`; pred is a boolean or a number
     (true when nonzero)."""
     return _switch(pred, [false_fun, true_fun], operands, ["false_fun", "true_fun"], predicate=True)
 

@@ -34,4 +34,5 @@ from mlax.numpy._polynomial import polyadd, polyder, polyint, polymul, polysub, 
 from mlax.numpy._windows import bartlett, blackman, hamming, hanning, i0, kaiser  # noqa: F401
 from mlax.numpy._index_tricks import c_, index_exp, mgrid, ogrid, r_, s_  # noqa: F401
 from mlax.numpy import linalg  # noqa: F401,E402
+from mlax.numpy import fft  # noqa: F401,E402
 from mlax.numpy import array_methods  # noqa: F401,E402  (attaches the methods of mlax.Array and Tracer)

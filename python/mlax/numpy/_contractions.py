@@ -60,10 +60,12 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b):
+    """The dot product of the flattened arrays, with the first conjugated."""
     return dot(ravel(conj(a)), ravel(b))
 
 
 def inner(a, b):
+    """Sum of products over the last axes of a and b (a scalar operand multiplies)."""
     a, b = _dot_operands("inner", a, b)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
@@ -71,11 +73,13 @@ def inner(a, b):
 
 
 def outer(a, b):
+    """The outer product of the flattened a and b: a matrix of every a[i] * b[j]."""
     a, b = _dot_operands("outer", ravel(a), ravel(b))
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 
 def kron(a, b):
+    """The Kronecker product: b scaled by each element of a, the blocks laid out as a's elements."""
     a, b = _dot_operands("kron", a, b)
     ndim = max(a.ndim, b.ndim)
     a = reshape(a, (1,) * (ndim - a.ndim) + a.shape)

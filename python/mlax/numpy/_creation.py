@@ -15,7 +15,7 @@ from mlax import lax
 from mlax.core import dtypes
 from mlax.runtime.array import device_put
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.trace import Tracer, aval_of, current_trace
+from mlax.core.trace import Tracer, aval_of, current_trace as _current_trace  # (underscored: kept out of mlax.numpy)
 from mlax.numpy._dtypes import _dtype_arg, asarray, astype, bool_
 from mlax.numpy._promotion import _shape_arg, broadcast_to, inexact_dtype, result_type
 from mlax.numpy._shape import concatenate, expand_dims, moveaxis, reshape, stack
@@ -23,14 +23,17 @@ from mlax.numpy._ufuncs import log10, power, sign, where
 
 
 def zeros(shape, dtype=None):
+    """An array of `shape` filled with zeros (the default float dtype unless `dtype`)."""
     return full(shape, 0, dtype or dtypes.default_float())
 
 
 def ones(shape, dtype=None):
+    """An array of `shape` filled with ones (the default float dtype unless `dtype`)."""
     return full(shape, 1, dtype or dtypes.default_float())
 
 
 def empty(shape, dtype=None):
+    """zeros(shape, dtype): as in JAX, the array is filled with zeros, never left uninitialised."""
     return zeros(shape, dtype)
 
 
@@ -48,21 +51,24 @@ def full(shape, fill_value, dtype=None):
 
 
 def _filled(shape, fill_value, dtype, weak):
-    if current_trace() is not None:
+    if _current_trace() is not None:
         return lax.full(shape, fill_value, dtype, weak_type=weak)
     out = device_put(np.full(shape, fill_value, dtype))
     return lax.convert_element_type(out, dtype, weak_type=True) if weak else out
 
 
 def zeros_like(a, dtype=None, shape=None):
+    """Zeros shaped like `a` (or `shape`), of a's dtype and weak type unless `dtype`."""
     return full_like(a, 0, dtype, shape)
 
 
 def ones_like(a, dtype=None, shape=None):
+    """Ones shaped like `a` (or `shape`), of a's dtype and weak type unless `dtype`."""
     return full_like(a, 1, dtype, shape)
 
 
 def empty_like(a, dtype=None, shape=None):
+    """zeros_like(a, dtype, shape): as in JAX, filled with zeros."""
     return zeros_like(a, dtype, shape)
 
 
@@ -83,7 +89,7 @@ def arange(start, stop=None, step=None, dtype=None):
     values = np.arange(start, stop, step) if step is not None else (
         np.arange(start, stop) if stop is not None else np.arange(start))
     dtype = _dtype_arg(dtype) or (dtypes.default_int() if values.dtype.kind in "iu" else dtypes.default_float())
-    if current_trace() is None:
+    if _current_trace() is None:
         return device_put(values.astype(dtype))
     if step is None and (stop is None or start == 0):
         return lax.iota(dtype, values.size)
@@ -93,7 +99,7 @@ def arange(start, stop=None, step=None, dtype=None):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced samples from start to stop."""
     dtype = _dtype_arg(dtype) or dtypes.default_float()
-    if current_trace() is None:  # eager: NumPy computes the samples, nothing to compile
+    if _current_trace() is None:  # eager: NumPy computes the samples, nothing to compile
         samples, step = np.linspace(np.asarray(start), np.asarray(stop), num, endpoint, retstep=True, axis=axis)
         out = device_put(samples.astype(dtype))
         return (out, device_put(np.asarray(step, dtypes.default_float()))) if retstep else out
@@ -111,6 +117,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """`num` samples of base ** t for t evenly spaced from start to stop. In float32 these can be an
+    ulp or two off where JAX's are exact (100.00001 for 10 ** 2; see power in docs/compatibility.md)."""
     return astype(power(base, linspace(start, stop, num, endpoint, axis=axis)), _dtype_arg(dtype) or dtypes.default_float())
 
 
@@ -131,7 +139,7 @@ def _diagonal_mask(N, M, k, dtype, numpy_fn, compare):  # noqa: N803 - NumPy's n
     """An N x M matrix of ones where compare(row + k, column) holds (numpy_fn outside a trace)."""
     M = N if M is None else M
     dtype = _dtype_arg(dtype) or dtypes.default_float()
-    if current_trace() is None:
+    if _current_trace() is None:
         return device_put(numpy_fn(N, M, k, dtype))
     rows = lax.broadcasted_iota(dtypes.int32, (N, M), 0)
     cols = lax.broadcasted_iota(dtypes.int32, (N, M), 1)
@@ -144,6 +152,7 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
 
 
 def identity(n, dtype=None):
+    """The n x n identity matrix."""
     return eye(n, dtype=dtype)
 
 
@@ -153,12 +162,14 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803
 
 
 def tril(m, k=0):
+    """m with the elements above its k-th diagonal set to zero (over the last two axes)."""
     m = asarray(m)
     mask = tri(m.shape[-2], m.shape[-1], k, dtype=bool_)
     return where(mask, m, zeros_like(m))
 
 
 def triu(m, k=0):
+    """m with the elements below its k-th diagonal set to zero (over the last two axes)."""
     m = asarray(m)
     mask = tri(m.shape[-2], m.shape[-1], k - 1, dtype=bool_)
     return where(mask, zeros_like(m), m)

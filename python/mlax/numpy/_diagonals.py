@@ -31,6 +31,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    """Sum along the diagonal `offset` of the axes axis1 and axis2."""
     return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 

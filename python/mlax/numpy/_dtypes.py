@@ -11,7 +11,7 @@ from mlax import lax
 from mlax.core import dtypes
 from mlax.runtime.array import Array, device_put
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.trace import Tracer, aval_of, current_trace
+from mlax.core.trace import Tracer, aval_of, current_trace as _current_trace  # (underscored: kept out of mlax.numpy)
 
 ndarray = Array
 dtype = np.dtype
@@ -80,7 +80,7 @@ def asarray(a, dtype=None, order=None, copy=None):
     if value.dtype == object:
         raise TypeError(f"cannot convert {type(a).__name__} to an mlax array")
     target = dtype or dtypes.canonicalize(value.dtype)
-    if current_trace() is None:
+    if _current_trace() is None:
         return device_put(value.astype(target, copy=False))
     return lax.full(value.shape, 0, target) if value.size == 0 else _traced_constant(value.astype(target))
 
@@ -100,7 +100,7 @@ def _stack(arrays):
 
 def _traced_constant(value):
     """A numpy constant inside a trace (large ones are passed in as arguments)."""
-    trace = current_trace()
+    trace = _current_trace()
     return Tracer(trace, trace.lift(value), aval_of(value))
 
 
@@ -128,33 +128,40 @@ def _check_order(name, order):
 
 
 def astype(x, dtype, copy=False):
+    """x converted to `dtype`. `copy` is accepted and changes nothing: mlax arrays are immutable."""
     return lax.convert_element_type(x, _dtype_arg(dtype))
 
 
 # -- static queries ---------------------------------------------------------------
 
 def isscalar(x):
+    """Whether x is a scalar: a NumPy or Python scalar, or a 0-d array."""
     return np.isscalar(x) or (isinstance(x, ArrayMethods) and x.ndim == 0)
 
 
 def ndim(x):
+    """The number of axes of x (an array, scalar or nested sequence)."""
     return np.ndim(x) if not isinstance(x, ArrayMethods) else x.ndim
 
 
 def shape(x):
+    """The shape of x (an array, scalar or nested sequence)."""
     return np.shape(x) if not isinstance(x, ArrayMethods) else x.shape
 
 
 def size(x, axis=None):
+    """The number of elements of x, or its length along `axis`."""
     s = shape(x)
     return int(np.prod(s)) if axis is None else s[axis]
 
 
 def iscomplexobj(x):
+    """Whether x's dtype is complex."""
     return dtypes.is_complex(aval_of(x).dtype)
 
 
 def isrealobj(x):
+    """Whether x's dtype is not complex."""
     return not iscomplexobj(x)
 
 

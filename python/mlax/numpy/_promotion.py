@@ -30,10 +30,13 @@ def result_type(*args):
 
 
 def promote_types(a, b):
+    """The dtype two dtypes promote to, by JAX's promotion table (not NumPy's: int32 and float16 give
+    float16)."""
     return dtypes.result_type(np.dtype(_dtype_arg(a)), np.dtype(_dtype_arg(b)))
 
 
 def can_cast(from_, to, casting="safe"):
+    """Whether NumPy's casting rule `casting` allows casting from_ to `to`."""
     return np.can_cast(np.dtype(from_), np.dtype(to), casting)
 
 
@@ -53,6 +56,7 @@ def _shape_arg(shape):
 
 
 def broadcast_shapes(*shapes):
+    """The shape that arrays of the given shapes broadcast to; ShapeError if they do not."""
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
@@ -76,6 +80,7 @@ def broadcast_to(x, shape):
 
 
 def broadcast_arrays(*args):
+    """The arguments broadcast to their common shape, as a list."""
     shape = broadcast_shapes(*[aval_of(a).shape for a in args])
     return [broadcast_to(a, shape) for a in args]
 

@@ -61,16 +61,21 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """Product over `axis` (all axes when None); small integers and bools multiply in the default integer."""
     reject_out("prod", out)
     return _reduction("prod", "prod", a, axis, dtype, keepdims, initial, where, _sum_dtype)
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    """Largest element over `axis` (all axes when None); NaN if any is NaN. An empty reduction needs
+    `initial`."""
     reject_out("max", out)
     return _reduction("max", "max", a, axis, None, keepdims, initial, where)
 
 
 def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    """Smallest element over `axis` (all axes when None); NaN if any is NaN. An empty reduction needs
+    `initial`."""
     reject_out("min", out)
     return _reduction("min", "min", a, axis, None, keepdims, initial, where)
 
@@ -79,11 +84,13 @@ amax, amin = max, min
 
 
 def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
+    """Whether every element over `axis` is true (nonzero)."""
     reject_out("all", out)
     return _reduction("all", "and", astype(asarray(a), bool), axis, None, keepdims, None, where)
 
 
 def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
+    """Whether some element over `axis` is true (nonzero)."""
     reject_out("any", out)
     return _reduction("any", "or", astype(asarray(a), bool), axis, None, keepdims, None, where)
 
@@ -134,11 +141,14 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
+    """Standard deviation over `axis` with `ddof` (or `correction`) delta degrees of freedom."""
     reject_out("std", out)
     return lax.sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
 
 
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    """Mean over `axis`, weighted by `weights` (a 1-d `weights` runs along `axis`); with `returned`,
+    also the sum of the weights."""
     a = asarray(a)
     if weights is None:
         avg = mean(a, axis, keepdims=keepdims)
@@ -157,10 +167,12 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
 
 def ptp(a, axis=None, keepdims=False):
+    """Peak to peak: max - min over `axis`."""
     return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
 
 
 def count_nonzero(a, axis=None, keepdims=False):
+    """How many elements over `axis` are nonzero, in the default integer dtype."""
     return sum(asarray(a) != 0, axis, dtype=dtypes.default_int(), keepdims=keepdims)
 
 
@@ -183,6 +195,8 @@ def argmax(a, axis=None, out=None, keepdims=False):
 
 
 def argmin(a, axis=None, out=None, keepdims=False):
+    """Index of the first minimum along `axis` (of the flattened array when None); a NaN counts as
+    the minimum."""
     reject_out("argmin", out)
     return _arg("argmin", lax.argmin, a, axis, keepdims)
 
@@ -252,10 +266,12 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether isclose(a, b, rtol, atol, equal_nan) holds everywhere, as a 0-d boolean array."""
     return all(isclose(a, b, rtol, atol, equal_nan))
 
 
 def array_equal(a1, a2, equal_nan=False):
+    """Whether a1 and a2 have one shape and equal elements (NaNs equal with `equal_nan`)."""
     a1, a2 = asarray(a1), asarray(a2)
     if a1.shape != a2.shape:
         return asarray(False)

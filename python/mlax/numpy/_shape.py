@@ -68,11 +68,13 @@ def _check_order(name, order):
 
 
 def ravel(a, order="C"):
+    """The elements as a 1-d array, in row-major ('C') or column-major ('F') order."""
     _check_order("ravel", order)
     return reshape(a, (-1,), order)
 
 
 def flatten(a, order="C"):
+    """ravel(a, order), as the method ndarray.flatten; jax.numpy has no such function."""
     return ravel(a, order)
 
 
@@ -86,14 +88,17 @@ def transpose(a, axes=None):
 
 
 def permute_dims(a, axes):
+    """transpose(a, axes), under the array API's name."""
     return transpose(a, axes)
 
 
 def matrix_transpose(x):
+    """Swap the last two axes."""
     return swapaxes(x, -1, -2)
 
 
 def moveaxis(a, source, destination):
+    """Move the axes `source` to the positions `destination`, keeping the others in order."""
     a = asarray(a)
     source = _axes(source, a.ndim)
     destination = _axes(destination, a.ndim)
@@ -106,6 +111,7 @@ def moveaxis(a, source, destination):
 
 
 def swapaxes(a, axis1, axis2):
+    """Exchange two axes."""
     a = asarray(a)
     perm = list(range(a.ndim))
     i, j = _axis(axis1, a.ndim), _axis(axis2, a.ndim)
@@ -114,6 +120,7 @@ def swapaxes(a, axis1, axis2):
 
 
 def rollaxis(a, axis, start=0):
+    """Move `axis` to stand before position `start`; moveaxis says the same more plainly."""
     a = asarray(a)
     axis = _axis(axis, a.ndim)
     start = start % (a.ndim + 1) if start < 0 else start
@@ -123,6 +130,7 @@ def rollaxis(a, axis, start=0):
 
 
 def expand_dims(a, axis):
+    """Insert axes of size 1 at the positions `axis` of the result."""
     a = asarray(a)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     out_ndim = a.ndim + len(axes)
@@ -131,6 +139,7 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
+    """Remove the axes of size 1 (only those in `axis`, which must have size 1, when given)."""
     a = asarray(a)
     axes = tuple(i for i, d in enumerate(a.shape) if d == 1) if axis is None else _axes(axis, a.ndim)
     for ax in axes:
@@ -141,11 +150,13 @@ def squeeze(a, axis=None):
 
 
 def atleast_1d(*arys):
+    """Each argument with at least one axis (0-d becomes shape (1,)); one array for one argument, else a list."""
     out = [reshape(a, (1,)) if asarray(a).ndim == 0 else asarray(a) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
+    """Each argument with at least two axes, new ones in front; one array for one argument, else a list."""
     out = []
     for a in arys:
         a = asarray(a)
@@ -154,6 +165,8 @@ def atleast_2d(*arys):
 
 
 def atleast_3d(*arys):
+    """Each argument with at least three axes (1-d n becomes (1, n, 1), 2-d gains a last axis);
+    one array for one argument, else a list."""
     out = []
     for a in arys:
         a = asarray(a)
@@ -187,6 +200,7 @@ def concatenate(arrays, axis=0, dtype=None):
 
 
 def concat(arrays, /, *, axis=0):
+    """concatenate(arrays, axis), under the array API's name."""
     return concatenate(arrays, axis)
 
 
@@ -205,6 +219,7 @@ def stack(arrays, axis=0, dtype=None):
 
 
 def vstack(tup, dtype=None):
+    """Join arrays along the first axis, 1-d ones as rows."""
     return concatenate([atleast_2d(a) for a in tup], 0, dtype)
 
 
@@ -212,15 +227,18 @@ row_stack = vstack
 
 
 def hstack(tup, dtype=None):
+    """Join arrays along the second axis (the first, for 1-d arrays)."""
     arrays = [atleast_1d(a) for a in tup]
     return concatenate(arrays, 0 if arrays[0].ndim == 1 else 1, dtype)
 
 
 def dstack(tup, dtype=None):
+    """Join arrays along the third axis, raising each to 3-d first (see atleast_3d)."""
     return concatenate([atleast_3d(a) for a in tup], 2, dtype)
 
 
 def column_stack(tup):
+    """Join arrays as the columns of a 2-d array (1-d ones become columns)."""
     arrays = [asarray(a) for a in tup]
     return concatenate([reshape(a, (-1, 1)) if a.ndim < 2 else a for a in arrays], 1)
 
@@ -245,6 +263,8 @@ def split(ary, indices_or_sections, axis=0):
 
 
 def array_split(ary, indices_or_sections, axis=0):
+    """Split along `axis` into sections or at indices, as split, but the sections may differ in size
+    by one."""
     return _split(ary, indices_or_sections, axis, even=False)
 
 
@@ -256,32 +276,39 @@ def _split(ary, indices_or_sections, axis, even):
 
 
 def hsplit(ary, indices_or_sections):
+    """split along the second axis (the first, for 1-d arrays)."""
     ary = asarray(ary)
     return split(ary, indices_or_sections, 1 if ary.ndim > 1 else 0)
 
 
 def vsplit(ary, indices_or_sections):
+    """split along the first axis."""
     return split(ary, indices_or_sections, 0)
 
 
 def dsplit(ary, indices_or_sections):
+    """split along the third axis."""
     return split(ary, indices_or_sections, 2)
 
 
 def flip(m, axis=None):
+    """Reverse the order of elements along `axis` (all axes when None)."""
     m = asarray(m)
     return lax.rev(m, _axes(axis, m.ndim))
 
 
 def fliplr(m):
+    """Reverse the second axis (left to right)."""
     return flip(m, 1)
 
 
 def flipud(m):
+    """Reverse the first axis (up to down)."""
     return flip(m, 0)
 
 
 def rot90(m, k=1, axes=(0, 1)):
+    """Rotate by k quarter turns in the plane of `axes`, from the first axis towards the second."""
     m = asarray(m)
     k %= 4
     ax0, ax1 = _axis(axes[0], m.ndim), _axis(axes[1], m.ndim)
@@ -352,9 +379,13 @@ def nonzero(a, *, size=None, fill_value=None):
 
 
 def flatnonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of the flattened array. Needs a concrete array, even with
+    `size` (JAX traces it when `size` is given)."""
     return nonzero(ravel(a), size=size, fill_value=fill_value)[0]
 
 
 def argwhere(a, *, size=None, fill_value=None):
+    """The indices of the nonzero elements, one row each. Needs a concrete array, even with `size`
+    (JAX traces it when `size` is given)."""
     return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1) if asarray(a).ndim else reshape(
         asarray(a), (0, 0))

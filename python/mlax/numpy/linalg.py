@@ -29,6 +29,12 @@ from mlax.numpy._shape import _axes, moveaxis, ravel, reshape
 from mlax.numpy._ufuncs import abs as abs_
 from mlax.numpy._ufuncs import conj, isnan, where
 
+# jax.numpy.linalg's names that mlax has (the helpers imported above are not part of it).
+__all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
+           "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
+           "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve",
+           "trace", "vecdot", "vector_norm"]
+
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
     """Vector norms (any ord) and the Frobenius, 1 and inf matrix norms, as numpy.linalg.norm."""

@@ -389,6 +389,7 @@ mul_p = _entry("mul", ["lhs", "rhs"], _binary_rule("mul", ANY), _lower_as("stabl
 
 @_export
 def mul(x, y):
+    """x * y elementwise."""
     return mul_p(*_like((x, y)))
 
 
@@ -410,6 +411,7 @@ div_p = _entry("div", ["lhs", "rhs"], _binary_rule("div", NUMERIC), _lower_as("s
 
 @_export
 def div(x, y):
+    """x / y elementwise; integer quotients round toward zero, as in C (NumPy's // rounds down)."""
     return div_p(*_like((x, y)))
 
 
@@ -455,6 +457,9 @@ pow_p = _entry("pow", ["lhs", "rhs"], _binary_rule("pow", NUMERIC), _lower_pow, 
 
 @_export
 def pow(x, y):  # noqa: A001 - JAX's name
+    """x ** y elementwise, for operands of one dtype: JAX also takes an integer y with a float x,
+    mlax raises TypeError (use integer_pow for a static integer). Large float32 results are less
+    accurate than JAX's (see docs/compatibility.md)."""
     return pow_p(*_like((x, y)))
 
 
@@ -503,6 +508,7 @@ atan2_p = _entry("atan2", ["lhs", "rhs"], _binary_rule("atan2", FLOAT),
 
 @_export
 def atan2(x, y):
+    """arctan(x / y) in the quadrant that the signs of x and y give, in [-pi, pi]: numpy.arctan2(x, y)."""
     return atan2_p(*_like((x, y)))
 
 
@@ -543,11 +549,15 @@ min_p = _entry("min", ["lhs", "rhs"], _binary_rule("min", ANY), _lower_extremum(
 
 @_export
 def max(x, y):  # noqa: A001 - JAX's name
+    """Elementwise maximum: NaN if either is NaN; complex numbers compare by real part, then
+    imaginary part. Where x == y each operand gets half of the derivative, as in JAX."""
     return max_p(*_like((x, y)))
 
 
 @_export
 def min(x, y):  # noqa: A001 - JAX's name
+    """Elementwise minimum: NaN if either is NaN; complex numbers compare by real part, then
+    imaginary part. Where x == y each operand gets half of the derivative, as in JAX."""
     return min_p(*_like((x, y)))
 
 
@@ -576,6 +586,7 @@ abs_p = _entry("abs", ["x"], _unary_rule("abs", NUMERIC, dtypes.real_dtype), _lo
 
 @_export
 def abs(x):  # noqa: A001 - JAX's name
+    """|x| elementwise; for complex x the modulus, a real array."""
     return abs_p(x)
 
 
@@ -605,6 +616,9 @@ polygamma_p = _entry("polygamma", ["n", "x"], _binary_rule("polygamma", FLOAT), 
 
 @_export
 def polygamma(m, x):
+    """The m-th derivative of digamma at x (m holds whole numbers in x's float dtype); differentiable
+    in x only. For m >= 1 and negative non-integer x the result is NaN, where JAX's is finite
+    (docs/compatibility.md)."""
     return polygamma_p(*_like((m, x)))
 
 
@@ -633,16 +647,19 @@ imag_p = _entry("imag", ["x"], _unary_rule("imag", COMPLEX, dtypes.real_dtype), 
 
 @_export
 def complex(x, y):  # noqa: A001 - JAX's name
+    """The complex array x + i y from float32 or float64 parts."""
     return complex_p(*_like((x, y)))
 
 
 @_export
 def real(x):
+    """The real part of complex x (real x is rejected, as in JAX)."""
     return real_p(x)
 
 
 @_export
 def imag(x):
+    """The imaginary part of complex x (real x is rejected, as in JAX)."""
     return imag_p(x)
 
 
@@ -676,6 +693,8 @@ angle_p = _entry("angle", ["x"], _unary_rule("angle", INEXACT, dtypes.real_dtype
 
 @_export
 def angle(x):
+    """The argument of complex x in radians, in [-pi, pi]; 0 or pi for real x by its sign bit.
+    jax.lax has no angle (it is jax.numpy.angle's); mlax.lax exports its op's builder."""
     return angle_p(x)
 
 
@@ -709,6 +728,8 @@ select_p = _entry("select", ["pred", "on_true", "on_false"], _select_rule, lambd
 
 @_export
 def select(pred, on_true, on_false):
+    """on_true where the boolean pred holds, else on_false. pred must have the operands' shape:
+    JAX's also takes a 0-d pred, mlax raises TypeError."""
     on_true, on_false = _like((on_true, on_false), broadcast=None)
     return select_p(pred, on_true, on_false)
 
@@ -736,6 +757,7 @@ clamp_p = _entry("clamp", ["min", "x", "max"], _clamp_rule,
 
 @_export
 def clamp(min, x, max):  # noqa: A002 - JAX's argument names
+    """x limited to [min, max] elementwise, i.e. min(max(x, min), max); min and max may be 0-d."""
     return clamp_p(*_like((min, x, max), broadcast="scalars"))
 
 
@@ -775,9 +797,12 @@ def integer_pow(x, y):
 
 @_export
 def square(x):
+    """x * x elementwise."""
     return mul(x, x)
 
 
 @_export
 def reciprocal(x):
+    """1 / x elementwise. Integer x divides as integers (rounding toward zero), where JAX raises
+    TypeError."""
     return div(ops.full(aval_of(x).shape, 1, aval_of(x).dtype), x)

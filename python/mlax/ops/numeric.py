@@ -109,6 +109,8 @@ frexp_p = _entry("frexp", ["x"], lambda x: (_unary_rule("frexp", FLOAT)(x), Shap
 
 
 def frexp(x):
+    """(mantissa, exponent), x = mantissa * 2**exponent with |mantissa| in [0.5, 1) and an int32
+    exponent; exact for subnormals. jax.lax has no frexp (it is jax.numpy.frexp's)."""
     mantissa, exponent = frexp_p(x)
     return mantissa, exponent
 
@@ -172,6 +174,8 @@ ldexp_p = _entry("ldexp", ["x", "n"], _ldexp_rule, _lower_ldexp, _np_ldexp,
 
 
 def ldexp(x, n):
+    """x * 2**n elementwise for an integer n, exact (subnormal results too). jax.lax has no ldexp
+    (it is jax.numpy.ldexp's)."""
     return ldexp_p(x, n)
 
 
@@ -199,6 +203,8 @@ modf_p = _entry("modf", ["x"], lambda x: (_unary_rule("modf", FLOAT)(x),) * 2, _
 
 
 def modf(x):
+    """(fractional part, integral part) of x, both with x's sign. jax.lax has no modf (it is
+    jax.numpy.modf's)."""
     fraction, integral = modf_p(x)
     return fraction, integral
 
@@ -273,10 +279,14 @@ lcm_p = _entry("lcm", ["lhs", "rhs"], _binary_rule("lcm", INTEGER), _lower_lcm, 
 
 
 def gcd(x, y):
+    """Greatest common divisor of |x| and |y| for integers (0 for two zeros). jax.lax has no gcd
+    (it is jax.numpy.gcd's)."""
     return gcd_p(*_like((x, y)))
 
 
 def lcm(x, y):
+    """Least common multiple of |x| and |y| for integers (0 if either is 0). jax.lax has no lcm
+    (it is jax.numpy.lcm's)."""
     return lcm_p(*_like((x, y)))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 import iree.runtime as rt
 
-from mlax import errors
+from mlax import config, errors
 from mlax.core import dtypes
 from mlax.runtime import backends
 
@@ -180,8 +180,18 @@ def _multi_device_module(device_list):
     return _multi_device_modules[key]
 
 
-def default_device():
-    return devices()[0]
+def default_device(backend_name=None):
+    """The device arrays and single-device programs go to when none is given: the configured
+    one (config default_device: a Device, or a platform name for its first device) when it is
+    on `backend_name` (any backend when None), else the first device of `backend_name`."""
+    chosen = config.default_device.value
+    if isinstance(chosen, str):
+        chosen = devices(chosen)[0]
+    elif chosen is not None and not isinstance(chosen, Device):
+        raise TypeError(f"default_device must be a Device, a platform name or None, got {chosen!r}")
+    if chosen is not None and backend_name in (None, chosen.platform):
+        return chosen
+    return devices(backend_name)[0]
 
 
 class Executable:

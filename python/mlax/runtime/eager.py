@@ -3,7 +3,9 @@
 A kernel is a one-op program compiled by the same pipeline as jit and cached
 per (op, attributes, operand types). Elementwise ops on equal-shaped operands
 get one kernel per dtype, over flattened operands of dynamic length
-(`tensor<?xf32>`), so new shapes cost no new compilation.
+(`tensor<?xf32>`), so new shapes cost no new compilation. With config
+debug_nans/debug_infs, each op's results are read and checked (FloatingPointError
+naming the op).
 """
 
 import collections
@@ -12,11 +14,12 @@ import numpy as np
 
 import iree.runtime as rt
 
+from mlax import config
+from mlax.core import dtypes
 from mlax.core.aval import ShapedArray
 from mlax.core.trace import install_runtime
-from mlax.runtime import backends
 from mlax.runtime.array import Array, device_put
-from mlax.runtime.device import default_device, devices
+from mlax.runtime.device import default_device
 from mlax.runtime.pipeline import trace_program
 from mlax.tree_util import tree_structure
 
@@ -66,7 +69,7 @@ def apply_eagerly(op, operands, attrs):
         return [device_put(attrs["value"])]
     device = next((x.device for x in operands if isinstance(x, Array)), None)
     if device is None:
-        device = devices(backends.default_name())[0]
+        device = default_device()
     arrays = [x if isinstance(x, Array) else device_put(x, device) for x in operands]
     avals = [a.aval for a in arrays]
     out_avals = op.abstract_eval(avals, attrs)
@@ -79,7 +82,26 @@ def apply_eagerly(op, operands, attrs):
     else:
         kernel = _kernel(op, attrs, [a.strip_weak_type() for a in avals], device)
         outs = kernel.run_buffers(buffers)
-    return [Array(b, aval, device) for b, aval in zip(outs, out_avals)]
+    results = [Array(b, aval, device) for b, aval in zip(outs, out_avals)]
+    if config.debug_nans.value or config.debug_infs.value:
+        found = invalid_value(results)
+        if found is not None:
+            raise FloatingPointError(f"invalid value ({found}) encountered in {op.name}")
+    return results
+
+
+def invalid_value(arrays):
+    """"nan" or "inf" when debug_nans or debug_infs is on and a floating-point array among
+    `arrays` holds one (read to the host); else None."""
+    for array in arrays:
+        if not dtypes.is_inexact(array.dtype) or not array.size:
+            continue
+        value = np.asarray(array)
+        if config.debug_nans.value and np.isnan(value).any():
+            return "nan"
+        if config.debug_infs.value and np.isinf(value).any():
+            return "inf"
+    return None
 
 
 def _device_constant(value, aval):

@@ -9,7 +9,7 @@ calls it on device arrays.
 
 import numpy as np
 
-from mlax import errors, passes
+from mlax import config, errors, passes
 from mlax.core import mlir
 from mlax.core.ir_builder import ModuleBuilder
 from mlax.core.trace import Trace, user_frame
@@ -26,6 +26,10 @@ trace_observers = []
 # among them: tracing applies every op's shape rule as it builds the op; the
 # pass is for IR from elsewhere, as `mlax opt` gets it.)
 LOWERING_PASSES = ("mlax-expand-transforms", "mlax-simplify", "mlax-lower")
+# With config enable_checks: every op checked against the op table before and after
+# each mlax pass that rewrites mlax ops.
+CHECKED_LOWERING_PASSES = ("mlax-verify", "mlax-expand-transforms", "mlax-verify", "mlax-simplify", "mlax-verify",
+                           "mlax-lower")
 
 # Programs whose traced ops produce fewer elements than this in total run
 # inline on the calling thread (IREE local-sync); larger ones use the worker threads.
@@ -78,7 +82,7 @@ class Program:
         with mlir.lock:
             if "stablehlo" in self._stage_texts:
                 return self.module
-            passes.run(self.module, LOWERING_PASSES)
+            passes.run(self.module, CHECKED_LOWERING_PASSES if config.enable_checks.value else LOWERING_PASSES)
             with mlir.context():
                 if not self.module.operation.verify():
                     text = str(self.module)

@@ -1,3 +1,3 @@
-"""mlax.scipy: SciPy's functions over mlax arrays, as jax.scipy (so far its `special` module)."""
+"""mlax.scipy: SciPy's functions over mlax arrays, as jax.scipy (its special, stats and linalg modules)."""
 
-from mlax.scipy import special  # noqa: F401
+from mlax.scipy import linalg, special, stats  # noqa: F401

@@ -14,6 +14,7 @@ import numpy as np
 
 import mlax.numpy as mnp
 from mlax import lax
+from mlax.api.autodiff import jvp as _jvp
 from mlax.api.custom_rules import custom_jvp as _custom_jvp, stop_gradient as _stop_gradient
 from mlax.api.jit import compiled as _compiled
 
@@ -649,3 +650,244 @@ def i1(x):
     """The modified Bessel function of order 1, exp(|x|) * i1e(x)."""
     (x,) = _promote("i1", x)
     return mnp.exp(mnp.abs(x)) * _i1e(x)
+
+
+# -- the incomplete gamma and beta functions ---------------------------------------------------
+# Each is a loop to convergence (a series or a continued fraction), which reverse mode cannot
+# differentiate (its trip count is unbounded): their derivatives come from rules. In x they have
+# closed forms; in the shape parameters they are the loop differentiated in forward mode, in a
+# custom_jvp function of its own whose rule gives its derivative in x in closed form and in the
+# parameters by forward mode again. (JAX differentiates gammainc in a only once and betainc in a
+# and b not at all.)
+
+def _until_converged(step, state, active, max_steps):
+    """Repeat state = step(state) on the elements still active (step gives the new state and
+    which elements need another step) until none is, or for max_steps steps."""
+    def body(carry):
+        count, active, state = carry
+        new_state, again = step(state)
+        kept = tuple(mnp.where(active, new, old) for new, old in zip(new_state, state))
+        return count + 1, active & again, kept
+
+    def cond(carry):
+        count, active, _ = carry
+        return (count < max_steps) & mnp.any(active)
+    return lax.while_loop(cond, body, (mnp.zeros((), mnp.int32), active, state))[2]
+
+
+def _gamma_series_step(a, x, state):
+    """A step of the sum over n >= 0 of x^n / ((a + 1) ... (a + n)), which is
+    gammainc(a, x) gamma(a + 1) e^x / x^a; state is (n, the n-th term, the sum so far)."""
+    n, term, total = state
+    term = term * x / (a + n + 1)
+    total = total + term
+    return (n + 1, term, total), term > mnp.finfo(x.dtype).eps * total
+
+
+def _gamma_fraction_step(a, x, state):
+    """A step of Legendre's continued fraction 1 / (x + 1 - a + 1 (a - 1) / (x + 3 - a + 2 (a - 2) / ...)),
+    which is gammaincc(a, x) gamma(a) e^x / x^a, by its convergents p / q (both rescaled when p
+    grows large); state is (k, the convergents k - 1 and k as p and q, p / q)."""
+    eps = mnp.finfo(x.dtype).eps
+    k, p_before, q_before, p, q, value = state
+    k = k + 1
+    partial_denominator, partial_numerator = x + 2 * k + 1 - a, k * (a - k)
+    p_next = partial_denominator * p + partial_numerator * p_before
+    q_next = partial_denominator * q + partial_numerator * q_before
+    defined = q_next != 0
+    next_value = mnp.where(defined, p_next / mnp.where(defined, q_next, 1), value)
+    again = ~defined | (mnp.abs(next_value - value) > eps * mnp.abs(next_value))
+    rescale = mnp.where(mnp.abs(p_next) > 1 / eps, eps, 1).astype(x.dtype)
+    return (k, p * rescale, q * rescale, p_next * rescale, q_next * rescale, next_value), again
+
+
+def _gamma_series_and_fraction(a, x, active, use_fraction):
+    """(the series, the continued fraction), the fraction to convergence where use_fraction (it
+    converges fast for x >= 1 and x > a) and the series elsewhere, in one loop."""
+    def step(state):
+        series, series_again = _gamma_series_step(a, x, state[:3])
+        fraction, fraction_again = _gamma_fraction_step(a, x, state[3:])
+        return series + fraction, mnp.where(use_fraction, fraction_again, series_again)
+    zero, one = mnp.zeros_like(x), mnp.ones_like(x)
+    first_denominator = x + 1 - a
+    start = (zero, one, one) + (zero, zero, one, one, first_denominator, 1 / first_denominator)
+    state = _until_converged(step, start, active, 2000)
+    return state[2], state[8]
+
+
+def _regularized_gamma(a, x, upper):
+    """gammaincc(a, x) if upper else gammainc(a, x), from the series below x = max(1, a) and the
+    continued fraction above; NaN, 0 and 1 where JAX gives them."""
+    invalid = (x < 0) | (a < 0) | ((a == 0) & (x == 0)) | mnp.isnan(a) | mnp.isnan(x)
+    use_fraction = (x >= 1) & (x > a)
+    if not upper:
+        invalid = invalid | ((a == 0) & ~use_fraction)  # (0 / 0 in JAX's series)
+    log_prefactor = a * mnp.log(x) - x - lax.lgamma(a)
+    underflow = log_prefactor < -np.log(mnp.finfo(x.dtype).max)
+    active = ~(invalid | underflow | (x == 0) | (x == np.inf) | ((a == 0) & upper))
+    safe_a, safe_x = mnp.where(active, a, 1), mnp.where(active, x, 1)
+    series, fraction = _gamma_series_and_fraction(safe_a, safe_x, active, use_fraction)
+    # (x^a e^-x / gamma(a + 1) times the series: so its derivative in a has no cancellation near a = 0.)
+    lower_part = mnp.exp(a * mnp.log(x) - x - lax.lgamma(a + 1)) * series
+    upper_part = mnp.exp(log_prefactor) * fraction
+    if upper:
+        out = mnp.where(use_fraction, upper_part, 1 - lower_part)
+        out = mnp.where((x == np.inf) | (a == 0), mnp.zeros_like(out), out)
+    else:
+        out = mnp.where(use_fraction, 1 - upper_part, lower_part)
+        out = mnp.where(x == 0, mnp.zeros_like(out), mnp.where(x == np.inf, mnp.ones_like(out), out))
+    return mnp.where(invalid, mnp.full_like(out, np.nan), out)
+
+
+def _gamma_density(a, x):
+    """d gammainc(a, x) / dx = x^(a - 1) e^-x / gamma(a), in JAX's form (NaN at 0 when a = 1)."""
+    return mnp.exp(-x + (a - 1) * mnp.log(x) - lax.lgamma(a))
+
+
+def _in_a(fn, a, *others):
+    """The derivative of the elementwise fn(a, *others) in a, by forward mode."""
+    return _jvp(lambda a: fn(a, *others), (a,), (mnp.ones_like(a),))[1]
+
+
+@_custom_jvp
+def _gammainc_grad_a(a, x):
+    grad = _in_a(_regularized_gamma, a, x, False)
+    return mnp.where((x < 0) | (a <= 0) | mnp.isnan(a) | mnp.isnan(x), mnp.full_like(grad, np.nan), grad)
+
+
+@_gammainc_grad_a.defjvp
+def _gammainc_grad_a_jvp(primals, tangents):
+    (a, x), (a_dot, x_dot) = primals, tangents
+    in_x = _gamma_density(a, x) * (mnp.log(x) - lax.digamma(a))
+    return _gammainc_grad_a(a, x), a_dot * _in_a(_gammainc_grad_a.fun, a, x) + x_dot * in_x
+
+
+@_custom_jvp
+def _gammainc(a, x):
+    return _regularized_gamma(a, x, False)
+
+
+@_custom_jvp
+def _gammaincc(a, x):
+    return _regularized_gamma(a, x, True)
+
+
+_defjvps(_gammainc, lambda t, ans, a, x: t * _gammainc_grad_a(a, x), lambda t, ans, a, x: t * _gamma_density(a, x))
+_defjvps(_gammaincc, lambda t, ans, a, x: -t * _gammainc_grad_a(a, x),
+         lambda t, ans, a, x: -t * _gamma_density(a, x))
+
+
+@_compiled()
+def gammainc(a, x):
+    """The regularized lower incomplete gamma function P(a, x); NaN for a < 0 or x < 0."""
+    a, x = _promote("gammainc", a, x)
+    return _in_float32(_gammainc, a, x)
+
+
+@_compiled()
+def gammaincc(a, x):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x); NaN for a < 0 or x < 0."""
+    a, x = _promote("gammaincc", a, x)
+    return _in_float32(_gammaincc, a, x)
+
+
+def _beta_continued_fraction(a, b, x, active):
+    """The continued fraction 1 + d1 / (1 + d2 / (1 + ...)) = x^a (1 - x)^b / (a B(a, b) betainc(a, b, x)),
+    d_2m+1 = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)), d_2m = m (b - m) x / ((a + 2m - 1)(a + 2m)),
+    by the modified Lentz method; it converges fast for x < (a + 1) / (a + b + 2)."""
+    eps = mnp.finfo(x.dtype).eps
+    tiny = eps / 2  # (what the Lentz method puts for a vanishing denominator, and its tolerance)
+
+    def guarded(v):
+        return mnp.where(mnp.abs(v) < tiny, tiny, v).astype(x.dtype)
+
+    def step(state):
+        n, numerator_ratio, denominator_ratio, value = state
+        m = mnp.floor(n / 2)
+        odd = mnp.where(m == 0, -(a + b) * x / (a + 1),  # (a / a cancelled: a may be tiny)
+                        -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)))
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        d = mnp.where(n % 2 == 1, odd, even)
+        numerator_ratio = guarded(1 + d / numerator_ratio)
+        denominator_ratio = 1 / guarded(1 + d * denominator_ratio)
+        change = numerator_ratio * denominator_ratio
+        return (n + 1, numerator_ratio, denominator_ratio, value * change), mnp.abs(change - 1) >= tiny
+    one = mnp.ones_like(x)
+    max_steps = 600 if x.dtype == np.float64 else 200
+    return _until_converged(step, (one, one, mnp.zeros_like(x), one), active, max_steps)[3]
+
+
+def _regularized_beta(a, b, x):
+    """betainc(a, b, x) from the continued fraction, of 1 - betainc(b, a, 1 - x) above
+    x = (a + 1) / (a + b + 2); NaN, 0 and 1 where JAX gives them."""
+    a_vanishes, b_vanishes = (a == 0) | (b == np.inf), (b == 0) | (a == np.inf)
+    invalid = ((a < 0) | (b < 0) | (x < 0) | (x > 1) | (a_vanishes & b_vanishes) | mnp.isnan(a) | mnp.isnan(b)
+               | mnp.isnan(x))
+    flip = x >= (a + 1) / (a + b + 2)
+    p, q, y = mnp.where(flip, b, a), mnp.where(flip, a, b), mnp.where(flip, 1 - x, x)
+    active = ~(invalid | a_vanishes | b_vanishes)
+    fraction = _beta_continued_fraction(*(mnp.where(active, v, 0.5) for v in (p, q, y)), active)
+    # y^p (1 - y)^q / (p B(p, q)), with p gamma(p) = gamma(p + 1) ~ 1 where p is below 2 * tiny.
+    log_beta_but_gamma_p = lax.lgamma(q) - lax.lgamma(p + q)
+    power_of_1my = mnp.log1p(-y) * q
+    prefactor = mnp.where(p < 2 * mnp.finfo(x.dtype).tiny, mnp.exp(power_of_1my - log_beta_but_gamma_p),
+                          mnp.exp(mnp.log(y) * p + power_of_1my - lax.lgamma(p) - log_beta_but_gamma_p) / p)
+    out = prefactor / fraction
+    out = mnp.where(flip, 1 - out, out)
+    out = mnp.where((b_vanishes & (x != 1)) | (a_vanishes & (x == 0)), mnp.zeros_like(out), out)
+    out = mnp.where((a_vanishes & (x != 0)) | (b_vanishes & (x == 1)), mnp.ones_like(out), out)
+    return mnp.where(invalid, mnp.full_like(out, np.nan), out)
+
+
+def _beta_density(a, b, x):
+    """d betainc(a, b, x) / dx = x^(a - 1) (1 - x)^(b - 1) / B(a, b), in JAX's form."""
+    log_beta = lax.lgamma(a) + lax.lgamma(b) - lax.lgamma(a + b)
+    return mnp.exp((b - 1) * mnp.log1p(-x) + (a - 1) * mnp.log(x) - log_beta)
+
+
+def _in_a_and_b(fn, a, b, x):
+    """The derivatives of the elementwise fn(a, b, x) (a tuple of arrays) in a and in b (two such
+    tuples), by one forward-mode pass over two copies of the arguments."""
+    a, b, x = mnp.broadcast_arrays(a, b, x)
+    twice = [mnp.stack([v, v]) for v in (a, b, x)]
+    ones, zeros = mnp.ones_like(a), mnp.zeros_like(a)
+    directions = (mnp.stack([ones, zeros]), mnp.stack([zeros, ones]), mnp.stack([zeros, zeros]))
+    both = _jvp(fn, tuple(twice), directions)[1]
+    return tuple(d[0] for d in both), tuple(d[1] for d in both)
+
+
+@_custom_jvp
+def _betainc_grad_ab(a, b, x):
+    invalid = (a < 0) | (b < 0) | (x < 0) | (x > 1) | mnp.isnan(a) | mnp.isnan(b) | mnp.isnan(x)
+    (in_a,), (in_b,) = _in_a_and_b(lambda *args: (_regularized_beta(*args),), a, b, x)
+    return mnp.where(invalid, np.nan, in_a), mnp.where(invalid, np.nan, in_b)
+
+
+@_betainc_grad_ab.defjvp
+def _betainc_grad_ab_jvp(primals, tangents):
+    (a, b, x), (a_dot, b_dot, x_dot) = primals, tangents
+    (aa, ba), (ab, bb) = _in_a_and_b(_betainc_grad_ab.fun, a, b, x)  # (ba: d grad_b / da ...)
+    density_dot = x_dot * _beta_density(a, b, x)
+    both = lax.digamma(a + b)
+    return _betainc_grad_ab(a, b, x), (a_dot * aa + b_dot * ab + density_dot * (mnp.log(x) - lax.digamma(a) + both),
+                                       a_dot * ba + b_dot * bb + density_dot * (mnp.log1p(-x) - lax.digamma(b) + both))
+
+
+@_custom_jvp
+def _betainc(a, b, x):
+    return _regularized_beta(a, b, x)
+
+
+@_betainc.defjvp
+def _betainc_jvp(primals, tangents):
+    (a, b, x), (a_dot, b_dot, x_dot) = primals, tangents
+    grad_a, grad_b = _betainc_grad_ab(a, b, x)
+    return _betainc(a, b, x), a_dot * grad_a + b_dot * grad_b + x_dot * _beta_density(a, b, x)
+
+
+@_compiled()
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b); NaN for a < 0, b < 0 or x outside
+    [0, 1]. Unlike JAX, differentiable in a and b as well as x."""
+    a, b, x = _real_only("betainc", a, b, x)
+    return _in_float32(_betainc, a, b, x)

@@ -1,0 +1,61 @@
+"""The left-skewed Gumbel distribution (of minima), as jax.scipy.stats.gumbel_l: NaN wherever
+scale <= 0."""
+
+import numpy as np
+
+import mlax.numpy as mnp
+from mlax.scipy import special
+from mlax.scipy.stats._common import Array, ArrayLike, compiled, promote, standardize
+
+
+def _where_scale_positive(scale, value):
+    return mnp.where(scale > 0, value, np.nan)
+
+
+@compiled()
+def logpdf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """z - exp(z) - log(scale), z = (x - loc) / scale."""
+    x, loc, scale = promote("gumbel_l.logpdf", x, loc, scale)
+    z = standardize(x, loc, scale)
+    return _where_scale_positive(scale, special.xlogy(-1, scale) + (z - mnp.exp(z)))
+
+
+@compiled()
+def pdf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """The density exp(z - exp(z)) / scale."""
+    return mnp.exp(logpdf(x, loc, scale))
+
+
+@compiled()
+def logcdf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """log(1 - exp(-exp(z)))."""
+    x, loc, scale = promote("gumbel_l.logcdf", x, loc, scale)
+    z = standardize(x, loc, scale)
+    return _where_scale_positive(scale, mnp.log(-mnp.expm1(-mnp.exp(z))))
+
+
+@compiled()
+def cdf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """1 - exp(-exp(z))."""
+    return mnp.exp(logcdf(x, loc, scale))
+
+
+@compiled()
+def logsf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """-exp(z)."""
+    x, loc, scale = promote("gumbel_l.logsf", x, loc, scale)
+    return _where_scale_positive(scale, -mnp.exp(standardize(x, loc, scale)))
+
+
+@compiled()
+def sf(x: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """exp(-exp(z))."""
+    return mnp.exp(logsf(x, loc, scale))
+
+
+@compiled()
+def ppf(p: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """loc + scale log(-log1p(-p)); NaN outside 0 < p < 1."""
+    p, loc, scale = promote("gumbel_l.ppf", p, loc, scale)
+    quantile = loc + scale * mnp.log(special.xlog1py(-1, -p))
+    return mnp.where((p > 0) & (p < 1), quantile, np.nan)
