@@ -94,6 +94,7 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
         @root.defjvp
         def root_jvp(primals, tangents):
             (values, x), (values_dot, _) = primals, tangents
+            x = root(values, x)  # the root as a function of the values again: the rule's own derivative sees it
             rhs = _jvp_in(lambda v: f_closed((x,), v), values, values_dot, x)
             return x, tree_map(ops.neg, tangent_closed((x, rhs), values))
 

@@ -451,12 +451,34 @@ def _element_updates(indices, updates, shape, windows, update_window_dims, inser
 def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_window_dims,
                    scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims=_NO_DIMS,
                    scatter_indices_batching_dims=_NO_DIMS):
+    # IREE compiles no scatter whose operand has a window axis before an inserted or batching
+    # one: scatter into the operand transposed to put its window axes last (their order, and so
+    # the updates, unchanged), and transpose the result back.
+    shape = ctx.in_avals[0].shape
+    window_axes = [a for a in range(len(shape)) if a not in inserted_window_dims and a not in input_batching_dims]
+    order = [a for a in range(len(shape)) if a not in window_axes] + window_axes
+    if order == list(range(len(shape))):
+        return _scatter_windows_last(operand, indices, updates, ctx.in_avals[2].shape, update_window_dims,
+                                     inserted_window_dims, scatter_dims_to_operand_dims, index_vector_dim, combiner,
+                                     input_batching_dims, scatter_indices_batching_dims)
+    moved = tuple(order.index(a) for a in range(len(shape)))
+    transposed = _hlo.value("stablehlo.transpose", [operand], mlir.tensor_type(
+        [shape[a] for a in order], ctx.in_avals[0].dtype), permutation=tuple(order))
+    result = _scatter_windows_last(
+        transposed, indices, updates, ctx.in_avals[2].shape, update_window_dims,
+        tuple(moved[a] for a in inserted_window_dims), tuple(moved[a] for a in scatter_dims_to_operand_dims),
+        index_vector_dim, combiner, tuple(moved[a] for a in input_batching_dims), scatter_indices_batching_dims)
+    return _hlo.value("stablehlo.transpose", [result], ctx.out_types[0], permutation=moved)
+
+
+def _scatter_windows_last(operand, indices, updates, updates_shape, update_window_dims, inserted_window_dims,
+                          scatter_dims_to_operand_dims, index_vector_dim, combiner, input_batching_dims,
+                          scatter_indices_batching_dims):
     # StableHLO skips updates whose window would leave the operand; IREE would write out of bounds.
     # So: pad the operand past its end along the scattered dimensions, send such updates into the
     # padding, and slice it off afterwards.
-    shape, dtype = ctx.in_avals[0].shape, ctx.in_avals[0].dtype
-    windows = _window_sizes(shape, ctx.in_avals[2].shape, update_window_dims, inserted_window_dims,
-                            input_batching_dims)
+    shape, dtype = _hlo.shape_of(operand), _hlo.dtype_of(operand)
+    windows = _window_sizes(shape, updates_shape, update_window_dims, inserted_window_dims, input_batching_dims)
     if any(windows[d] > 1 for d in scatter_dims_to_operand_dims):
         # IREE compiles no scatter whose windows extend along an indexed axis: scatter their
         # elements one by one (each window element-wise in bounds or not, not as a whole).
@@ -495,7 +517,7 @@ def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_
     combine = _COMBINERS[combiner]
     body = (lambda old, new: [new]) if combine is None else _hlo.binary(combine)
     _hlo.scalar_region(scatter, 0, [dtype] * 2, body)
-    return _hlo.value("stablehlo.slice", [scatter.result], ctx.out_types[0], start_indices=(0,) * len(shape),
+    return _hlo.value("stablehlo.slice", [scatter.result], operand.type, start_indices=(0,) * len(shape),
                       limit_indices=tuple(shape), strides=(1,) * len(shape))
 
 
