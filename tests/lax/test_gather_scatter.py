@@ -74,6 +74,23 @@ def test_gradients_through_windowed_gather_and_scatter():
     np.testing.assert_allclose(batched[1], lax.scatter_add(OPERAND, in_bounds, updates, SCATTER_NUMBERS))
 
 
+@pytest.mark.parametrize("mode", [None, "clip"])
+def test_scatter_with_a_window_axis_between_indexed_ones(mode):
+    # Regression: IREE compiled no scatter whose window axis (1) precedes an inserted one (2);
+    # index_take's transpose is one.
+    operand = np.arange(24, dtype=np.float32).reshape(3, 2, 4)
+    starts = np.array([[0, 1], [2, 3], [1, 1], [0, 1], [2, 9]], np.int32)
+    updates = np.arange(10, dtype=np.float32).reshape(5, 2) + 100
+    numbers = lax.ScatterDimensionNumbers(update_window_dims=(1,), inserted_window_dims=(0, 2),
+                                          scatter_dims_to_operand_dims=(0, 2))
+    expected = operand.copy()
+    for (row, column), values in zip(starts, updates):
+        if mode == "clip" or column < 4:
+            expected[row, :, min(column, 3)] += values
+    np.testing.assert_array_equal(mlax.jit(lambda x: lax.scatter_add(x, starts, updates, numbers, mode=mode))(operand),
+                                  expected)
+
+
 def test_unknown_mode_is_named():
     with pytest.raises(ValueError, match="unknown gather/scatter mode 'wrap'"):
         lax.gather(OPERAND, STARTS, GATHER_NUMBERS, (1, 2), mode="wrap")
