@@ -61,9 +61,12 @@ def devices(backend=None):
     return list(_device.devices(backend))
 
 
-def local_devices(backend=None):
-    """The devices of `backend` this process drives: all of them, since mlax runs in one process.
-    JAX's first parameter is process_index; mlax's only parameter is backend."""
+def local_devices(process_index=None, backend=None, host_id=None):
+    """The devices of `backend` that process `process_index` (default: this one) drives: mlax
+    runs in one process, 0, which drives them all. host_id is JAX's old name of process_index."""
+    index = process_index if process_index is not None else host_id if host_id is not None else 0
+    if index != 0:
+        raise ValueError(f"Unknown process_index {index}: mlax runs in one process, 0")
     return devices(backend)
 
 

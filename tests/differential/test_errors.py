@@ -32,6 +32,7 @@ ERROR_ROWS = {
     "sum over a missing axis": lambda lib, lnp: lnp.sum(lnp.ones(3), axis=2),
     "astype to no dtype": lambda lib, lnp: lnp.ones(3).astype("notatype"),
     "an unknown backend": lambda lib, lnp: lib.devices("no_such_backend"),
+    "local devices of another process": lambda lib, lnp: lib.local_devices(1),
     "an unequal split": lambda lib, lnp: lnp.split(lnp.ones(5), 2),
     "a float index": lambda lib, lnp: lnp.ones(3)[1.5],
     "jvp with a tangent of another shape": lambda lib, lnp: lib.jvp(lambda x: x, (1.0,), (lnp.ones(2),)),
@@ -78,6 +79,13 @@ ERROR_ROWS = {
     "resize negative": lambda lib, lnp: lnp.resize(lnp.ones(3), (-1, 2)),
     "r_ late directive": lambda lib, lnp: lnp.r_[[1, 2], "r"],
     "r_ bad directive": lambda lib, lnp: lnp.r_["a,b", [1, 2]],
+    "nonzero of a 0-d array": lambda lib, lnp: lnp.nonzero(lnp.float32(1)),
+    "nonzero under jit without size": lambda lib, lnp: lib.jit(lnp.nonzero)(lnp.ones(3)),
+    # lax
+    "lax.pow of an integer base": lambda lib, lnp: lib.lax.pow(np.int32(2), np.int32(3)),
+    "lax.reciprocal of an integer": lambda lib, lnp: lib.lax.reciprocal(np.int32(2)),
+    "lax.select with a predicate of another shape": lambda lib, lnp: lib.lax.select(
+        np.array([True, False]), np.ones((2, 3)), np.zeros((2, 3))),
 }
 
 

@@ -556,6 +556,26 @@ def test_unsupported_keywords_raise_naming_them(name):
         UNSUPPORTED[name]()
 
 
+def test_pow_takes_an_integer_exponent_and_select_a_scalar_predicate():
+    # Regressions: mlax raised TypeError for both, where JAX converts y to x's dtype and
+    # broadcasts the predicate.
+    def fn(lax, x, n):
+        return [lax.pow(x, n), lax.pow(lax.complex(x, x), n), lax.select(np.bool_(True), x, -x),
+                lax.select(x[0] > 0, x, lax.neg(x))]
+    x, n = np.array([1.5, -2.0, 0.0, 3.0], np.float32), np.array([2, 3, -1, 0], np.int32)
+    _same(*_both(lambda lax, *a: mlax.jit(lambda *b: fn(lax, *b))(*a) if lax is mlax.lax else jax.jit(
+        lambda *b: fn(lax, *b))(*a), x, n), exact=False)
+    np.testing.assert_allclose(mlax.grad(lambda v: mlax.lax.pow(v, np.int32(3)).sum())(x),
+                               jax.grad(lambda v: jax.lax.pow(v, np.int32(3)).sum())(x))
+
+
+def test_integer_pow_and_reciprocal_errors_name_the_dtype():
+    with pytest.raises(TypeError, match="pow does not accept dtype int32"):
+        mlax.lax.pow(np.int32(2), np.int32(3))
+    with pytest.raises(TypeError, match="reciprocal of int32"):
+        mlax.lax.reciprocal(np.int32(2))
+
+
 def test_reduce_of_a_pytree_is_differentiated_as_the_same_reduction():
     """JAX fails to differentiate a reduction with an integer output (a float0 zero reaches a
     reshape inside JAX); mlax's gradient of the maximum of the (value, index) reduction is

@@ -32,7 +32,23 @@ EMPTY = np.zeros((0,), np.float32)
 COMPLEX = np.array([1 + 0j, 2j, -0.0 + 0j, np.nan + 1j], np.complex64)
 P = np.array([2.0, -1.0, 0.5], np.float32)
 
+def _jit(lnp, fn):
+    """fn under the jit of lnp's library."""
+    return (mlax if lnp is mnp else jax).jit(fn)
+
+
 ROWS = {
+    # nonzero and its relatives: concrete, and with size= under jit (regressions: mlax needed a
+    # concrete array even with size, and argwhere of a 0-d array failed)
+    "nonzero": (lambda lnp, a, b: lnp.nonzero(a > 0), "m"),
+    "nonzero size under jit": (lambda lnp, a, b: _jit(lnp, lambda v: lnp.nonzero(v > 0, size=4, fill_value=(-1, -2)))(a),
+                               "m"),
+    "flatnonzero size under jit": (lambda lnp, a, b: _jit(lnp, lambda v: lnp.flatnonzero(v, size=3, fill_value=7))(a),
+                                   "m"),
+    "argwhere size under jit": (lambda lnp, a, b: _jit(lnp, lambda v: lnp.argwhere(v < b, size=2))(a), "m"),
+    "nonzero concrete with size": (lambda lnp, a, b: lnp.nonzero(a > b, size=2, fill_value=5), "m"),
+    "argwhere of 0-d": (lambda lnp: [lnp.argwhere(1), lnp.argwhere(0.0), lnp.argwhere(1, size=3)], None),
+    "array_equal of different shapes": (lambda lnp, a, b: [lnp.array_equal(a, b[0]), lnp.array_equal(a, b)], "m"),
     # differences
     "diff": (lambda lnp, a, b: lnp.diff(a), "v"),
     "diff n=2": (lambda lnp, a, b: lnp.diff(a, n=2), "v"),
@@ -294,3 +310,19 @@ def test_derivatives_in_all_modes(name, data):
         # As in test_functions.py: second derivatives subtract nearly equal terms.
         np.testing.assert_allclose(got[mode], expected[mode], rtol=1e-4 if mode == "grad" else 1e-3, atol=1e-5,
                                    err_msg=f"{name} {mode}")
+
+
+def test_nonzero_errors_name_the_problem():
+    with pytest.raises(ValueError, match="0-d"):
+        mnp.nonzero(np.float32(1))
+    with pytest.raises(mlax.errors.ConcretizationTypeError, match="size="):
+        mlax.jit(mnp.nonzero)(np.ones(3))
+    with pytest.raises(ValueError, match="one entry per axis"):
+        mnp.nonzero(np.ones((2, 2)), size=2, fill_value=(1, 2, 3))
+
+
+def test_local_devices_takes_jax_parameters():
+    assert mlax.local_devices(0) == mlax.local_devices(process_index=0, backend="cpu") == mlax.devices()
+    assert mlax.local_devices(host_id=0) == mlax.devices()
+    with pytest.raises(ValueError, match="process_index 1"):
+        mlax.local_devices(1)

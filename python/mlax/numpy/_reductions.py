@@ -274,7 +274,7 @@ def array_equal(a1, a2, equal_nan=False):
     """Whether a1 and a2 have one shape and equal elements (NaNs equal with `equal_nan`)."""
     a1, a2 = asarray(a1), asarray(a2)
     if a1.shape != a2.shape:
-        return asarray(False)
+        return lax.full((), False, dtypes.bool_)
     eq = equal(a1, a2)
     if equal_nan:
         eq = logical_or(eq, logical_and(isnan(a1), isnan(a2)))

@@ -367,25 +367,63 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 
 
 def nonzero(a, *, size=None, fill_value=None):
-    """Indices of nonzero elements; needs a concrete array (the count sets the shape)."""
+    """The indices of the nonzero elements, one array per axis. Without `size` the array must be
+    concrete (the count sets the shape); with it the result has `size` entries (the first ones
+    found, then `fill_value`: 0, a scalar or one per axis) and traces under jit."""
+    if np.ndim(a) == 0:
+        raise ValueError("nonzero of a 0-d array is not allowed: call it on atleast_1d(a)")
+    fills = fill_value if isinstance(fill_value, (tuple, list)) else (fill_value,) * np.ndim(a)
+    if len(fills) != np.ndim(a):
+        raise ValueError(f"nonzero: fill_value must be a scalar or have one entry per axis ({np.ndim(a)}), "
+                         f"got {len(fills)}")
+    fills = [0 if fill is None else fill for fill in fills]
     if isinstance(a, Tracer):
-        raise a._concretization_error("nonzero (its output shape depends on the values)")
-    values = np.asarray(a)
-    result = np.nonzero(values)
+        if size is None:
+            raise a._concretization_error("nonzero without size= (its output shape depends on the values)")
+        return _first_nonzero(a, operator.index(size), fills)
+    found = np.nonzero(np.asarray(a))
     if size is not None:
-        fill = 0 if fill_value is None else fill_value
-        result = tuple(np.concatenate([r[:size], np.full(builtins.max(size - r.size, 0), fill, r.dtype)]) for r in result)
-    return tuple(asarray(r.astype(dtypes.default_int())) for r in result)
+        size = operator.index(size)
+        found = [np.concatenate([f[:size], np.full(builtins.max(size - f.size, 0), fill, f.dtype)])
+                 for f, fill in zip(found, fills)]
+    return tuple(asarray(f.astype(dtypes.default_int())) for f in found)
+
+
+def _first_nonzero(a, size, fills):
+    """nonzero(a, size=size) from ops, for traced arrays: each nonzero element's flat index is
+    scattered to its rank among them (ranks past size are dropped), the rest is fills."""
+    index_dtype = dtypes.default_int()
+    found = lax.ne(a.reshape(-1), lax.full((), 0, a.dtype)) if a.dtype != dtypes.bool_ else a.reshape(-1)
+    count = lax.convert_element_type(found, index_dtype)
+    rank = lax.sub(lax.cumsum(count), lax.full((), 1, index_dtype))
+    slot = lax.select(found, rank, lax.full(rank.shape, size, index_dtype))
+    numbers = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+                                          scatter_dims_to_operand_dims=(0,))
+    flat = lax.scatter(lax.full((size,), 0, index_dtype), slot.reshape(-1, 1), lax.iota(index_dtype, a.size),
+                       numbers, mode="drop")
+    filled = lax.ge(lax.iota(index_dtype, size), lax.reduce_sum(count, (0,)))
+    out, stride = [], a.size
+    for extent, fill in zip(a.shape, fills):
+        stride //= builtins.max(extent, 1)
+        index = lax.rem(lax.div(flat, lax.full((), builtins.max(stride, 1), index_dtype)),
+                        lax.full((), builtins.max(extent, 1), index_dtype))
+        out.append(lax.select(filled, lax.full((size,), fill, index_dtype), index))
+    return tuple(out)
 
 
 def flatnonzero(a, *, size=None, fill_value=None):
-    """Indices of the nonzero elements of the flattened array. Needs a concrete array, even with
-    `size` (JAX traces it when `size` is given)."""
+    """Indices of the nonzero elements of the flattened array (`size` and `fill_value` as in
+    nonzero)."""
     return nonzero(ravel(a), size=size, fill_value=fill_value)[0]
 
 
 def argwhere(a, *, size=None, fill_value=None):
-    """The indices of the nonzero elements, one row each. Needs a concrete array, even with `size`
-    (JAX traces it when `size` is given)."""
-    return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1) if asarray(a).ndim else reshape(
-        asarray(a), (0, 0))
+    """The indices of the nonzero elements, one row each (`size` and `fill_value` as in
+    nonzero); a 0-d array is treated as one element with no axes."""
+    a = asarray(a)
+    if a.ndim == 0:
+        rows = size if size is not None else int(bool(np.asarray(a))) if not isinstance(a, Tracer) else None
+        if rows is None:
+            raise a._concretization_error("argwhere without size= (its output shape depends on the values)")
+        return lax.full((operator.index(rows), 0), 0, dtypes.default_int())
+    return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1)

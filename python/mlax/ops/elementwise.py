@@ -457,10 +457,16 @@ pow_p = _entry("pow", ["lhs", "rhs"], _binary_rule("pow", NUMERIC), _lower_pow, 
 
 @_export
 def pow(x, y):  # noqa: A001 - JAX's name
-    """x ** y elementwise, for operands of one dtype: JAX also takes an integer y with a float x,
-    mlax raises TypeError (use integer_pow for a static integer). Large float32 results are less
-    accurate than JAX's (see docs/compatibility.md)."""
-    return pow_p(*_like((x, y)))
+    """x ** y elementwise for a floating or complex x, as JAX: an integer y is converted to x's
+    dtype. Large float32 results are less accurate than JAX's (see docs/compatibility.md)."""
+    x, y = _like((x, y))
+    x_dtype, y_dtype = aval_of(x).dtype, aval_of(y).dtype
+    if not dtypes.is_inexact(x_dtype):
+        raise TypeError(f"pow does not accept dtype {x_dtype} at position 0: the base must be floating or complex "
+                        "(integer powers: lax.integer_pow, or mlax.numpy.power)")
+    if dtypes.is_integer(y_dtype):
+        y = ops.convert_element_type(y, x_dtype)
+    return pow_p(x, y)
 
 
 def _pow_dx(t, ans, x, y):
@@ -728,9 +734,12 @@ select_p = _entry("select", ["pred", "on_true", "on_false"], _select_rule, lambd
 
 @_export
 def select(pred, on_true, on_false):
-    """on_true where the boolean pred holds, else on_false. pred must have the operands' shape:
-    JAX's also takes a 0-d pred, mlax raises TypeError."""
+    """on_true where the boolean pred holds, else on_false. pred has the operands' shape, or is
+    0-d (one choice for every element)."""
     on_true, on_false = _like((on_true, on_false), broadcast=None)
+    shape = aval_of(on_true).shape
+    if aval_of(pred).shape == () and shape != ():
+        pred = ops.broadcast_in_dim(pred, shape, ())
     return select_p(pred, on_true, on_false)
 
 
@@ -803,6 +812,9 @@ def square(x):
 
 @_export
 def reciprocal(x):
-    """1 / x elementwise. Integer x divides as integers (rounding toward zero), where JAX raises
-    TypeError."""
-    return div(ops.full(aval_of(x).shape, 1, aval_of(x).dtype), x)
+    """1 / x elementwise, for a floating or complex x (integers raise TypeError, as in JAX)."""
+    dtype = aval_of(x).dtype
+    if not dtypes.is_inexact(dtype):
+        raise TypeError(f"reciprocal of {dtype}: integers cannot be raised to the power -1; convert x to a "
+                        "floating dtype first")
+    return div(ops.full(aval_of(x).shape, 1, dtype), x)
