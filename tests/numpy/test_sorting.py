@@ -30,6 +30,18 @@ def test_sort_of_300_by_300_compiles(axis):
     np.testing.assert_array_equal(mnp.sort(big, axis=axis), np.sort(big, axis=axis))
 
 
+def test_argsort_of_constant_keys_under_jit():
+    # Regression: IREE gathered argsort's positions of constant keys wrongly under jit
+    # ([0, 0, 0, 0] for argsort(zeros(4)), [3, 3, 3, 3] for argsort([3, 1, 2, 0])).
+    x = np.array([5.0, 1.0, 3.0, 0.0], np.float32)
+    keys = np.array([3, 1, 2, 0], np.int32)
+    got = mlax.jit(lambda v: (mnp.argsort(mnp.zeros(4, "int32")), mnp.argsort(mnp.asarray(keys)),
+                              v[mnp.argsort(mnp.asarray(keys))]))(x)
+    np.testing.assert_array_equal(got[0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(got[1], np.argsort(keys))
+    np.testing.assert_array_equal(got[2], x[np.argsort(keys)])
+
+
 def test_sort_is_stable_with_nans_last():
     np.testing.assert_array_equal(mnp.sort(TIES), np.sort(TIES))
     np.testing.assert_array_equal(mnp.argsort(TIES), np.argsort(TIES, kind="stable"))

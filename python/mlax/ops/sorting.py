@@ -47,30 +47,52 @@ def _comes_first(dtype, descending):
     return compare
 
 
+def _constant_keys(keys):
+    """The NumPy value of sort keys that a real, integer or boolean constant op defines, else None."""
+    owner = keys.owner
+    if not isinstance(owner, ir.OpView) or owner.name != "stablehlo.constant":
+        return None
+    attribute = owner.attributes["value"]
+    if not isinstance(attribute, ir.DenseElementsAttr) or dtypes.is_complex(_hlo.dtype_of(keys)):
+        return None
+    return mlir.dense_to_numpy(attribute)
+
+
 def _lower_sort(ctx, *operands, dimension, descending=False):
     # IREE's sort is not stable, so the keys are sorted together with their positions,
     # which break ties; other operands are then gathered by the sorted positions (IREE
     # also miscompiles sorts of several iota-like operands, as argsort's values are).
     keys = operands[0]
     shape = ctx.in_avals[0].shape
-    positions = _hlo.value("stablehlo.iota", [], mlir.tensor_type(shape, dtypes.int32), iota_dimension=dimension)
-    sort = _hlo.op("stablehlo.sort", [keys, positions], [keys.type, positions.type],
-                   {"dimension": dimension, "is_stable": True}, regions=1)
     key_dtype = ctx.in_avals[0].dtype
-    _hlo.scalar_region(sort, 0, [key_dtype, key_dtype, dtypes.int32, dtypes.int32],
-                       _comes_first(key_dtype, descending))
-    sorted_keys, order = sort.results
-    # Both results stay live through a barrier: when only the keys were used, IREE kept the
-    # positions of each tile of rows in a stack buffer, past its 32 KiB limit from 300x300 on.
-    sorted_keys, order = _hlo.op("stablehlo.optimization_barrier", [sorted_keys, order],
-                                 [keys.type, positions.type]).results
+    constant = _constant_keys(keys)
+    if constant is not None:
+        # Constant keys are sorted here: IREE 3.13 sorts them in place in the constant's own
+        # buffer, so that argsort(zeros(4)) came out [0, 0, 0, 0] and later sorts of the same
+        # positions read them sorted.
+        permutation = _np_order(constant, dimension, descending).astype(np.int32)
+        sorted_keys = _hlo.constant(np.take_along_axis(constant, permutation, dimension), key_dtype, shape)
+        order, others_in = _hlo.constant(permutation, dtypes.int32, shape), operands[1:]
+    else:
+        positions = _hlo.value("stablehlo.iota", [], mlir.tensor_type(shape, dtypes.int32), iota_dimension=dimension)
+        sort = _hlo.op("stablehlo.sort", [keys, positions], [keys.type, positions.type],
+                       {"dimension": dimension, "is_stable": True}, regions=1)
+        _hlo.scalar_region(sort, 0, [key_dtype, key_dtype, dtypes.int32, dtypes.int32],
+                           _comes_first(key_dtype, descending))
+        # Both results stay live through a barrier: when only the keys were used, IREE kept the
+        # positions of each tile of rows in a stack buffer, past its 32 KiB limit from 300x300 on.
+        # The operands to gather pass through it too: IREE 3.13 gathered an iota (argsort's
+        # values) by the order of constant keys wrongly (every element the first position).
+        sorted_keys, order, *others_in = _hlo.op(
+            "stablehlo.optimization_barrier", [*sort.results, *operands[1:]],
+            [keys.type, positions.type] + [v.type for v in operands[1:]]).results
     others = [d for d in range(len(shape)) if d != dimension]
     numbers = ir.Attribute.parse(
         "#stablehlo.gather<collapsed_slice_dims = [%d], operand_batching_dims = [%s], "
         "start_indices_batching_dims = [%s], start_index_map = [%d], index_vector_dim = %d>"
         % (dimension, ", ".join(map(str, others)), ", ".join(map(str, others)), dimension, len(shape)))
     gathered = [_hlo.value("stablehlo.gather", [value, order], value.type, dimension_numbers=numbers,
-                           slice_sizes=(1,) * len(shape), indices_are_sorted=False) for value in operands[1:]]
+                           slice_sizes=(1,) * len(shape), indices_are_sorted=False) for value in others_in]
     return [sorted_keys] + gathered
 
 
