@@ -15,7 +15,7 @@ from mlax import tree  # noqa: F401  (jax.tree: short names for tree_util's func
 from mlax import ops as _ops  # noqa: F401  (defines the op table)
 from mlax.core.aval import ShapeDtypeStruct  # noqa: F401
 from mlax.runtime import eager as _eager, pipeline as _pipeline  # noqa: F401  (eager installs its hook)
-from mlax.runtime.array import Array, device_put  # noqa: F401
+from mlax.runtime.array import Array  # noqa: F401
 from mlax.runtime.device import Device  # noqa: F401
 from mlax.runtime.export import Exported, deserialize, load  # noqa: F401
 from mlax.api.autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
@@ -43,6 +43,11 @@ from mlax.config import (allow_f16_reductions, array_garbage_collection_guard, c
                          transfer_guard_host_to_device)
 from mlax import _version as version  # noqa: F401  (jax.version: version.__version__)
 from mlax import custom_derivatives, debug, dtypes, stages, typing  # noqa: F401
+from mlax.api.sharding import (NamedSharding, Shard, device_put, make_array_from_callback,  # noqa: F401
+                               make_array_from_process_local_data, make_array_from_single_device_arrays, make_mesh,
+                               reshard, set_mesh, shard_map, smap)
+from mlax.api.sharding import PartitionSpec as P  # noqa: F401
+from mlax import dlpack, experimental, image, monitoring, profiler, sharding  # noqa: F401
 from mlax.dtypes import float0  # noqa: F401
 from mlax import lax, nn, numpy, random, scipy  # noqa: F401
 from mlax import passes as _passes

@@ -12,12 +12,14 @@ import functools
 import gc
 import inspect
 import logging
+import time
 import types
 import warnings
 import weakref
 
 
 from mlax import config, errors
+from mlax.api import events
 from mlax.core.trace import Tracer, arg_aval, current_trace, user_frame
 from mlax.runtime import backends
 from mlax.runtime.array import Array
@@ -123,10 +125,14 @@ class Jitted:
                 logger.warning("TRACING CACHE MISS of %s at %s because: %s", name, user_frame(),
                                _explain_miss(self._last_key, key))
             self._last_key = key
-            program = trace_program(self._program_function(*statics), avals, in_tree)
+            with events.timed(events.TRACE_EVENT, fun_name=name):
+                program = trace_program(self._program_function(*statics), avals, in_tree)
             if config.check_tracer_leaks.value:
                 _check_leaks(name, program)
-            compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
+            with events.timed(events.LOWER_EVENT, fun_name=name):
+                program.lower()
+            with events.timed(events.COMPILE_EVENT, fun_name=name):
+                compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
             if config.log_compiles.value:
                 logger.warning("Compiling %s for arguments [%s] on %s", name,
                                ", ".join(a.str_short() for a in avals), compiled.device)
@@ -136,6 +142,15 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if current_trace() is not None:
             return self.fun(*args, **kwargs)
+        if events.time_span_listeners:  # a profiler trace (or a listener) wants each call's span
+            start = time.time()
+            outs = self._call(args, kwargs)
+            events.record_event_time_span(events.EXECUTE_EVENT, start, time.time(),
+                                          fun_name=getattr(self.fun, "__name__", "fn"))
+            return outs
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         if not kwargs and self._fast_path_allowed:
             # The hot path: only Array arguments, so their avals (and the settings) pick the program.
             try:

@@ -1,4 +1,5 @@
-"""mlax.numpy products: dot, matmul, tensordot, einsum (with einsum_path), inner, outer, vdot, kron."""
+"""mlax.numpy products: dot, matmul, matvec, vecmat, tensordot, einsum (with einsum_path), inner, outer,
+vdot, kron."""
 
 import string
 
@@ -57,6 +58,38 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     out = lax.dot_general(a, b, (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb)))),
                           preferred_element_type=preferred_element_type)
     return reshape(out, out.shape[:-2] + out.shape[-1:]) if squeeze_a else out
+
+
+def _core_shapes(name, x1, x2, core1, core2, contracted):
+    """Check that x1 and x2 have the core ranks core1 and core2 and that their contracted axes
+    (axis indices from the end) agree; return nothing, raising ValueError otherwise."""
+    for x, core in ((x1, core1), (x2, core2)):
+        if x.ndim < core:
+            raise ValueError(f"{name}: input with shape {x.shape} does not have enough dimensions for its "
+                             f"{core} core dimensions")
+    if x1.shape[contracted[0]] != x2.shape[contracted[1]]:
+        raise ValueError(f"{name}: inconsistent size for the contracted core dimension: shapes {x1.shape} and "
+                         f"{x2.shape}")
+    try:
+        np.broadcast_shapes(x1.shape[:x1.ndim - core1], x2.shape[:x2.ndim - core2])
+    except ValueError:
+        raise ValueError(f"{name}: batch dimensions of shapes {x1.shape} and {x2.shape} do not broadcast") from None
+
+
+def matvec(x1, x2, /):
+    """Matrix-vector products: x1 of shape (..., n, m) times x2 of shape (..., m), batch axes broadcast."""
+    x1, x2 = _dot_operands("matvec", x1, x2)
+    _core_shapes("matvec", x1, x2, 2, 1, (-1, -1))
+    out = matmul(x1, lax.expand_dims(x2, (x2.ndim,)))
+    return reshape(out, out.shape[:-1])
+
+
+def vecmat(x1, x2, /):
+    """Vector-matrix products: conj(x1) of shape (..., n) times x2 of shape (..., n, m), batch axes broadcast."""
+    x1, x2 = _dot_operands("vecmat", x1, x2)
+    _core_shapes("vecmat", x1, x2, 1, 2, (-1, -2))
+    out = matmul(lax.expand_dims(conj(x1), (x1.ndim - 1,)), x2)
+    return reshape(out, out.shape[:-2] + out.shape[-1:])
 
 
 def vdot(a, b):

@@ -1,5 +1,5 @@
 """mlax.numpy's finite differences and what is built on them: diff, ediff1d, gradient,
-trapezoid, cross and interp.
+trapezoid, cross, interp and unwrap.
 
 Each works on static slices of its input (x[1:] - x[:-1] along an axis), so its
 derivatives are those of the slices and the arithmetic; the axis sizes are static.
@@ -16,8 +16,8 @@ from mlax.core.trace import Tracer
 from mlax.numpy._dtypes import asarray, astype
 from mlax.numpy._promotion import broadcast_to, inexact_dtype, promote_dtypes
 from mlax.numpy._shape import _axes, _axis, concatenate, moveaxis, ravel, reshape, stack
-from mlax.numpy._ufuncs import not_equal, where
-from mlax.numpy._reductions import sum  # noqa: A004 - NumPy's name
+from mlax.numpy._ufuncs import abs, not_equal, remainder, where  # noqa: A004 - NumPy's name
+from mlax.numpy._reductions import cumsum, sum  # noqa: A004 - NumPy's name
 from mlax.numpy._sorting import argsort, searchsorted
 
 
@@ -195,3 +195,22 @@ def interp(x, xp, fp, left=None, right=None, period=None):
             f = where(x > xp[-1], fp[-1] if right is None else right, f)
     return f
 
+
+
+def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
+    """p with multiples of `period` added along `axis` wherever consecutive values jump by more
+    than `discont` (default period / 2), so that the jumps become less than period / 2."""
+    p, period = promote_dtypes(p, period)
+    if dtypes.is_complex(p.dtype):
+        raise ValueError("unwrap does not support complex inputs")
+    axis = _axis(_static_int(axis, "the 'axis' argument of unwrap"), p.ndim)
+    if p.shape[axis] == 0:
+        return p
+    if discont is None:
+        discont = period / 2
+    half = period // 2 if dtypes.is_integer(p.dtype) else period / 2
+    step = diff(p, axis=axis)
+    wrapped = remainder(step + half, period) - half
+    wrapped = where((wrapped == -half) & (step > 0), half, wrapped)  # a jump of exactly +half stays +half
+    correction = where(abs(step) < discont, 0, wrapped - step)
+    return concatenate((_sliced(p, 0, 1, axis), _sliced(p, 1, None, axis) + cumsum(correction, axis=axis)), axis)

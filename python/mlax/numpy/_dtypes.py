@@ -5,6 +5,8 @@ the static queries ndim, shape, size, isscalar, iscomplexobj, isrealobj.
 The bottom of the package: every other module converts its inputs with asarray.
 """
 
+import builtins as _builtins
+
 import numpy as np
 
 from mlax import lax
@@ -55,6 +57,25 @@ float16, float32, float64 = (_ScalarType(t) for t in (np.float16, np.float32, np
 bfloat16 = _ScalarType(dtypes.bfloat16)
 complex64, complex128 = _ScalarType(np.complex64), _ScalarType(np.complex128)
 float_, int_, complex_ = float64, int64, complex128
+# NumPy's other spellings of them, the same objects as in JAX (`bool` shadows the builtin
+# only in mlax.numpy's namespace: this module refers to the builtin as _builtins.bool).
+bool = bool_  # noqa: A001 - NumPy's name
+single, double, csingle, cdouble, uint = float32, float64, complex64, complex128, uint64
+# The types mlax arrays never hold, NumPy's own (as in JAX).
+object_, character, flexible = np.object_, np.character, np.flexible
+ComplexWarning = np.exceptions.ComplexWarning
+iterable = np.iterable
+
+# isdtype's kinds: the dtypes each names (JAX's sets, less the int4 and float8 types mlax lacks).
+_DTYPE_KINDS = {
+    "bool": {np.dtype(np.bool_)},
+    "signed integer": {np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64)},
+    "unsigned integer": {np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64)},
+    "real floating": {np.dtype(t) for t in (np.float16, dtypes.bfloat16, np.float32, np.float64)},
+    "complex floating": {np.dtype(np.complex64), np.dtype(np.complex128)},
+}
+_DTYPE_KINDS["integral"] = _DTYPE_KINDS["signed integer"] | _DTYPE_KINDS["unsigned integer"]
+_DTYPE_KINDS["numeric"] = _DTYPE_KINDS["integral"] | _DTYPE_KINDS["real floating"] | _DTYPE_KINDS["complex floating"]
 
 
 def _dtype_arg(d):
@@ -73,7 +94,7 @@ def asarray(a, dtype=None, order=None, copy=None):
         return a if dtype is None else astype(a, dtype)
     if isinstance(a, (list, tuple)) and any(isinstance(x, ArrayMethods) for x in _flat(a)):
         return _stack([asarray(x, dtype) for x in a]) if a else array(np.asarray(a), dtype)
-    if isinstance(a, (bool, int, float, complex)):
+    if isinstance(a, (_builtins.bool, int, float, complex)):
         aval = aval_of(a)
         return lax.full((), a, dtype or aval.dtype, weak_type=dtype is None)
     value = np.asarray(a)
@@ -137,6 +158,25 @@ def astype(x, dtype, copy=False):
 def isscalar(x):
     """Whether x is a scalar: a NumPy or Python scalar, or a 0-d array."""
     return np.isscalar(x) or (isinstance(x, ArrayMethods) and x.ndim == 0)
+
+
+def isdtype(dtype, kind) -> _builtins.bool:
+    """Whether `dtype` is of `kind`: a dtype, one of the array API's kind names ('bool', 'signed integer',
+    'unsigned integer', 'integral', 'real floating', 'complex floating', 'numeric'), or a tuple of them."""
+    the_dtype = np.dtype(dtype.dtype if isinstance(dtype, _ScalarType) else dtype)
+    allowed = set()
+    for one in kind if isinstance(kind, tuple) else (kind,):
+        if isinstance(one, str) and one in _DTYPE_KINDS:
+            allowed |= _DTYPE_KINDS[one]
+            continue
+        try:
+            allowed.add(np.dtype(one.dtype if isinstance(one, _ScalarType) else one))
+        except TypeError:
+            if isinstance(one, str):
+                raise ValueError(f"isdtype: unknown kind {one!r}; expected one of {list(_DTYPE_KINDS)} "
+                                 "or a dtype") from None
+            raise TypeError(f"isdtype: kind must be a dtype, a kind name or a tuple of them, got {one!r}") from None
+    return the_dtype in allowed
 
 
 def ndim(x):

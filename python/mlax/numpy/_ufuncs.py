@@ -1,5 +1,6 @@
 """mlax.numpy's elementwise functions (ufuncs): arithmetic, comparisons, exponentials
-and logarithms, trigonometry, rounding, bitwise and logical functions, and where/clip.
+and logarithms, trigonometry, rounding, bitwise and logical functions (with bitwise_count
+and packbits/unpackbits), spacing, and where/clip; also the array API's aliases (acos, pow ...).
 
 Each promotes its operands with promote_args (promote_args_inexact where integers
 compute in floating point), then applies lax ops. The simplest ones are made from
@@ -17,7 +18,7 @@ from mlax.core.array_methods import ArrayMethods
 from mlax.core.trace import Tracer
 from mlax.numpy._dtypes import asarray, astype
 from mlax.numpy._promotion import broadcast_shapes, broadcast_to, promote_args, promote_args_inexact
-from mlax.numpy._shape import nonzero
+from mlax.numpy._shape import _axis, moveaxis, nonzero, ravel, reshape, stack
 
 
 def _full_like(x, value):
@@ -71,6 +72,11 @@ for _name, (_fn, _inexact) in _UNARY_UFUNCS.items():
 for _name, (_fn, _inexact) in _BINARY_UFUNCS.items():
     globals()[_name] = _binary_ufunc(_name, _fn, _inexact)
 
+# The array API's spellings of the inverse trigonometric functions (more aliases follow their targets).
+acos, asin, atan, atan2 = arccos, arcsin, arctan, arctan2  # noqa: F821 - defined by the loops above
+acosh, asinh, atanh = arccosh, arcsinh, arctanh  # noqa: F821
+bitwise_left_shift = left_shift  # noqa: F821
+
 
 def _rounding(name, lax_fn):
     def fn(x, /):
@@ -97,6 +103,17 @@ def right_shift(x1, x2, /):
     x1, x2 = promote_args("right_shift", x1, x2)
     shift = lax.shift_right_logical if dtypes.is_unsigned(x1.dtype) else lax.shift_right_arithmetic
     return shift(x1, x2)
+
+
+bitwise_right_shift = right_shift
+
+
+def bitwise_count(x, /):
+    """The number of 1 bits in |x|, as uint8 (bools count as integers; floats raise TypeError)."""
+    x = _numeric(x)
+    if not dtypes.is_integer(x.dtype):
+        raise TypeError(f"bitwise_count is only defined for boolean and integer arrays, got {x.dtype.name}")
+    return lax.convert_element_type(lax.population_count(abs(x)), dtypes.uint8)
 
 
 def positive(x, /):
@@ -265,6 +282,9 @@ def _integer_power(base, exponent):
     return result
 
 
+pow = power  # noqa: A001 - the array API's name
+
+
 def float_power(x1, x2, /):
     """x1 ** x2 in floating point: integers and bools are converted first (to float32 up to 32 bits,
     as in JAX, where NumPy always computes in float64)."""
@@ -374,6 +394,19 @@ def signbit(x, /):
     return lax.lt(x, _full_like(x, 0))
 
 
+def spacing(x, /):
+    """The distance from x to the next float away from zero (toward +inf for float16, as NumPy);
+    the smallest subnormal where that distance rounds to 0."""
+    (x,) = promote_args_inexact("spacing", x)
+    if dtypes.is_complex(x.dtype):
+        raise ValueError("spacing is not defined for complex inputs")
+    if x.dtype == dtypes.float16:
+        return lax.sub(lax.nextafter(x, _full_like(x, np.inf)), x)
+    gap = lax.sub(lax.nextafter(x, copysign(_full_like(x, np.inf), x)), x)
+    tiny = copysign(lax.full(x.shape, dtypes.finfo(x.dtype).smallest_subnormal, x.dtype), x)  # strong, as JAX's
+    return where(lax.eq(gap, _full_like(gap, 0)), tiny, gap)
+
+
 def heaviside(x1, x2, /):
     """The step function: 0 where x1 < 0, 1 where x1 > 0, x2 where x1 == 0, NaN where x1 is NaN."""
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
@@ -479,6 +512,58 @@ def invert(x, /):
 
 
 bitwise_not = bitwise_invert = invert
+
+
+def _bit_axis_last(name, a, axis, bitorder):
+    """a with its bit axis last (flattened for axis None), that axis's position, and the bit shifts
+    of the positions in a byte, first to last, for `bitorder`."""
+    if bitorder not in ("little", "big"):
+        raise ValueError(f"{name}: 'bitorder' must be either 'little' or 'big', got {bitorder!r}")
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = _axis(operator.index(axis), a.ndim)
+    shifts = range(8) if bitorder == "little" else range(7, -1, -1)
+    return moveaxis(a, axis, -1), axis, shifts
+
+
+def packbits(a, axis=None, bitorder="big"):
+    """The truth values of a packed into uint8 bytes along `axis` (the flattened array for None),
+    eight to a byte, the last byte padded with zeros; the first element is the high bit ("big")."""
+    a = asarray(a)
+    if not (dtypes.is_integer(a.dtype) or a.dtype == dtypes.bool_):
+        raise TypeError(f"packbits: expected an input array of integer or boolean data type, got {a.dtype.name}")
+    bits, axis, shifts = _bit_axis_last("packbits", a, axis, bitorder)
+    bits = lax.convert_element_type(lax.ne(bits, _full_like(bits, 0)), dtypes.uint8)
+    padding = -bits.shape[-1] % 8
+    bits = lax.pad(bits, np.uint8(0), [(0, 0, 0)] * (bits.ndim - 1) + [(0, padding, 0)])
+    bits = reshape(bits, bits.shape[:-1] + (bits.shape[-1] // 8, 8))
+    packed = lax.full(bits.shape[:-1], 0, dtypes.uint8)
+    for position, shift in enumerate(shifts):
+        bit = lax.slice_in_dim(bits, position, position + 1, axis=bits.ndim - 1)
+        packed = lax.bitwise_or(packed, lax.shift_left(reshape(bit, packed.shape), lax.full(packed.shape, shift,
+                                                                                           dtypes.uint8)))
+    return moveaxis(packed, -1, axis)
+
+
+def unpackbits(a, axis=None, count=None, bitorder="big"):
+    """The bits of the uint8 array a as uint8 zeros and ones along `axis` (the flattened array for
+    None), the high bit first ("big"); `count` keeps that many (padding with zeros past the end,
+    a negative count drops from the end)."""
+    a = asarray(a)
+    if a.dtype != dtypes.uint8:
+        raise TypeError(f"unpackbits: expected an input array of unsigned byte data type, got {a.dtype.name}")
+    a, axis, shifts = _bit_axis_last("unpackbits", a, axis, bitorder)
+    one = _full_like(a, 1)
+    bits = stack([lax.bitwise_and(lax.shift_right_logical(a, _full_like(a, shift)), one) for shift in shifts], -1)
+    bits = reshape(bits, bits.shape[:-2] + (bits.shape[-2] * 8,))
+    if count is not None:
+        count = operator.index(count)
+        if count > bits.shape[-1]:
+            bits = lax.pad(bits, np.uint8(0), [(0, 0, 0)] * (bits.ndim - 1) + [(0, count - bits.shape[-1], 0)])
+        else:
+            start, stop, _ = slice(None, count).indices(bits.shape[-1])
+            bits = lax.slice_in_dim(bits, start, stop, axis=bits.ndim - 1)
+    return moveaxis(bits, -1, axis)
 
 
 def ldexp(x1, x2, /):

@@ -1,7 +1,8 @@
 """mlax.numpy.linalg: norms, decompositions (from mlax.lax.linalg) and the solvers
 built on them, with NumPy's names, batching over leading axes and result tuples.
 The products and views over the last axes (matmul, vecdot, cross ...) live in
-_linalg_products; eig and eigvals are absent (mlax has no non-symmetric eigensolver)."""
+_linalg_products. eig and eigvals come from a complex Schur decomposition by shifted QR
+iterations (in complex arithmetic, where JAX calls LAPACK's geev)."""
 
 import functools
 import operator
@@ -14,6 +15,8 @@ from mlax.core import dtypes
 from mlax.api.custom_rules import custom_jvp
 from mlax.api.jit import compiled
 from mlax.lax import linalg as lax_linalg
+from mlax.lax.linalg._matrices import _matrix_transpose, _real_dtype, _triangle
+from mlax.lax.linalg.householder import _householder
 from mlax.numpy._creation import eye
 from mlax.numpy._dtypes import asarray
 from mlax.numpy._indexing import take_along_axis
@@ -30,8 +33,8 @@ from mlax.numpy._ufuncs import abs as abs_
 from mlax.numpy._ufuncs import conj, isnan, where
 
 # jax.numpy.linalg's names that mlax has (the helpers imported above are not part of it).
-__all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
-           "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
+__all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
+           "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
            "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve",
            "trace", "vecdot", "vector_norm"]
 
@@ -121,6 +124,11 @@ class EighResult(NamedTuple):
     eigenvectors: object
 
 
+class EigResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
+
+
 class SVDResult(NamedTuple):
     U: object
     S: object
@@ -184,6 +192,195 @@ def eigh(a, UPLO="L", symmetrize_input=True):  # noqa: N803 - NumPy's name
 def eigvalsh(a, UPLO="L", symmetrize_input=True):  # noqa: N803 - NumPy's name
     """The eigenvalues (ascending) of the real symmetric a."""
     return eigh(a, UPLO, symmetrize_input).eigenvalues
+
+
+# -- the non-symmetric eigenproblem ---------------------------------------------------------
+# A complex Schur form a = z t z^H (t upper triangular, z unitary) by shifted QR iterations on the
+# whole matrix: each step factors the active leading block minus a shift, t_active - mu = q r, and
+# replaces t by q^H t q, which drives the active block's last row (left of the diagonal) to zero;
+# once it is below eps * |a|, that row is zeroed and the active block shrinks by one.
+
+def _complex_dtype(dtype):
+    return dtype if dtypes.is_complex(dtype) else np.result_type(dtype, np.complex64)
+
+
+def _complex_schur(a):
+    """(t, z) with a = z t z^H, t upper triangular with a's eigenvalues on its diagonal and z
+    unitary, for the complex (batch of) square matrices a."""
+    n, batch, dtype = a.shape[-1], a.shape[:-2], a.dtype
+    identity = lax_linalg._eye(n, dtype, batch)
+    if n <= 1:
+        return a, identity
+    real = _real_dtype(dtype)
+    rows = lax.broadcasted_iota(dtypes.int32, batch + (n, n), a.ndim - 2)
+    cols = lax.broadcasted_iota(dtypes.int32, batch + (n, n), a.ndim - 1)
+    everything = tuple(range(len(batch), a.ndim))
+
+    def spread(v):
+        """A value per matrix over the matrix's entries."""
+        return lax.broadcast_in_dim(v, batch + (n, n), tuple(range(len(batch))))
+
+    def entry(t, i, j):
+        """t[..., i, j] for run-time indices per matrix."""
+        return lax.reduce_sum(where((rows == spread(i)) & (cols == spread(j)), t, 0), everything)
+
+    tolerance = float(np.finfo(real).eps) * lax.sqrt(lax.reduce_sum(_abs_squared(a), everything))
+
+    def bottom_residual(t, m):
+        """The norm of the active block's last row left of its diagonal."""
+        row = (rows == spread(m - 1)) & (cols < spread(m - 1))
+        return lax.sqrt(lax.reduce_sum(where(row, _abs_squared(t), 0), everything)), row
+
+    def step(state):
+        count, t, z, m, stall = state
+        top, bottom = entry(t, m - 2, m - 2), entry(t, m - 1, m - 1)
+        upper, lower = entry(t, m - 2, m - 1), entry(t, m - 1, m - 2)
+        # Wilkinson's shift: the eigenvalue of the trailing 2 x 2 block nearer its bottom entry;
+        # after 10 steps without deflation an exceptional one (as LAPACK's zlahqr) breaks cycles.
+        half = (top - bottom) / 2
+        root = lax.sqrt(half * half + upper * lower)
+        plus, minus = (top + bottom) / 2 + root, (top + bottom) / 2 - root
+        shift = where(abs_(plus - bottom) <= abs_(minus - bottom), plus, minus)
+        residual, _ = bottom_residual(t, m)
+        shift = where(stall % 10 == 9, bottom + (0.75 * residual).astype(dtype), shift)
+        active = (rows < spread(m)) & (cols < spread(m)) & spread(m >= 2)
+        shifted = where(active, t - spread(shift) * identity, identity)
+        q, _ = _householder(shifted)
+        t = lax_linalg._matmul(lax_linalg._adjoint(q), lax_linalg._matmul(t, q))
+        z = lax_linalg._matmul(z, q)
+        residual, row = bottom_residual(t, m)
+        deflate = (residual <= tolerance) & (m >= 2)
+        t = where(row & spread(deflate), 0, t)
+        return (count + 1, t, z, where(deflate, m - 1, m), where(deflate, 0, stall + 1))
+
+    def going_on(state):
+        count, m = state[0], state[3]
+        return (count < 30 * n) & lax.reduce_or(m >= 2, tuple(range(m.ndim)))
+
+    start = (lax.full((), 0, dtypes.int32), a, identity, lax.full(batch, n, dtypes.int32),
+             lax.full(batch, 0, dtypes.int32))
+    _, t, z, _, _ = lax.while_loop(going_on, step, start)
+    return _triangle(t, lower=False), z
+
+
+def _triangular_eigenvectors(t):
+    """The eigenvectors of the upper triangular t as the columns of an upper triangular y with
+    y_kk = 1, by back substitution; a pivot smaller than eps * |t_kk| (repeated eigenvalues) is
+    raised to it (as LAPACK's ztrevc), so the vectors stay finite."""
+    n, batch, dtype = t.shape[-1], t.shape[:-2], t.dtype
+    real = _real_dtype(dtype)
+    values = lax_linalg._diagonal(t)
+    along_rows = lax.broadcast_in_dim(values, batch + (n, n), tuple(range(len(batch))) + (t.ndim - 2,))
+    along_cols = lax.broadcast_in_dim(values, batch + (n, n), tuple(range(len(batch))) + (t.ndim - 1,))
+    gaps = along_rows - along_cols  # gaps[j, k] = t_jj - t_kk
+    # (At least tiny ** 0.25: complex division squares the divisor's magnitude, which must stay normal.)
+    floor = lax.max(float(np.finfo(real).eps) * (abs_(lax.real(values)) + abs_(lax.imag(values))),
+                    lax.full(values.shape, np.finfo(real).tiny ** 0.25, real))
+    floor = lax.broadcast_in_dim(floor, batch + (n, n), tuple(range(len(batch))) + (t.ndim - 1,))
+    gaps = where(abs_(gaps) < floor, floor.astype(dtype), gaps)
+    rows = lax.broadcasted_iota(dtypes.int32, batch + (n, n), t.ndim - 2)
+    cols = lax.broadcasted_iota(dtypes.int32, batch + (n, n), t.ndim - 1)
+
+    def substitute(i, y):
+        j = n - 2 - i
+        at_row = rows == j
+        row_of_t = lax.reduce_sum(where(at_row, t, 0), (t.ndim - 2,))
+        sums = lax_linalg._matmul(lax.expand_dims(row_of_t, (t.ndim - 2,)), y)  # t[j, :] @ y
+        new_row = -lax.broadcast_in_dim(sums, t.shape, tuple(range(t.ndim))) / gaps
+        return where(at_row & (cols > j), new_row, y)
+
+    return lax.fori_loop(0, n - 1, substitute, lax_linalg._eye(n, dtype, batch))
+
+
+def _normalized_columns(v):
+    """v's columns scaled to unit norm with their largest entry (the first of equals) real and
+    positive: LAPACK's convention for complex eigenvectors."""
+    magnitude = _abs_squared(v)
+    v = v / lax.sqrt(sum_(magnitude, axis=-2, keepdims=True)).astype(v.dtype)
+    rows = lax.broadcasted_iota(dtypes.int32, v.shape, v.ndim - 2)
+    first = _largest_row(magnitude)
+    pivot = sum_(where(rows == first, v, 0), axis=-2, keepdims=True)
+    v = v * (conj(pivot) / abs_(pivot).astype(v.dtype))
+    return where(rows == first, lax.real(v).astype(v.dtype), v)
+
+
+def _largest_row(magnitude):
+    """The row of each column's largest entry (the first of equals), keeping the row axis."""
+    rows = lax.broadcasted_iota(dtypes.int32, magnitude.shape, magnitude.ndim - 2)
+    largest = max_(magnitude, axis=-2, keepdims=True)
+    return min_(where(magnitude == largest, rows, magnitude.shape[-2]), axis=-2, keepdims=True)
+
+
+def _eig_parts(a):
+    """(eigenvalues, unit eigenvectors) of the complex a."""
+    t, z = _complex_schur(a)
+    return lax_linalg._diagonal(t), _normalized_columns(lax_linalg._matmul(z, _triangular_eigenvectors(t)))
+
+
+@custom_jvp
+def _eig(a):
+    return _eig_parts(a)
+
+
+@_eig.defjvp
+def _eig_jvp(primals, tangents):
+    # First-order perturbation of distinct eigenvalues (JAX's rule, which JAX's jnp.linalg.eig
+    # refuses to apply): with P = v^-1 da v, dw = diag(P) and dv = v (F * P) + v diag(c), where
+    # F_ij = 1 / (w_j - w_i) off the diagonal and c keeps each column of unit norm with its
+    # largest entry real.
+    (a,), (a_dot,) = primals, tangents
+    w, v = _eig(a)
+    rotated = lax_linalg._matmul(_lu_solve(v, a_dot), v)
+    w_dot = lax_linalg._diagonal(rotated)
+    turned = lax_linalg._matmul(v, _inverse_gaps(w) * rotated)
+    rows = lax.broadcasted_iota(dtypes.int32, v.shape, v.ndim - 2)
+    pivot = rows == _largest_row(_abs_squared(v))
+    along_v = lax.real(sum_(conj(v) * turned, axis=-2))
+    pivot_phase = lax.imag(sum_(where(pivot, turned, 0), axis=-2)) / lax.real(sum_(where(pivot, v, 0), axis=-2))
+    c = lax.complex(-along_v, -pivot_phase)
+    return (w, v), (w_dot, turned + v * lax.expand_dims(c, (v.ndim - 2,)))
+
+
+def _inverse_gaps(w):
+    """F with F_ij = 1 / (w_j - w_i) off the diagonal and 0 on it."""
+    n = w.shape[-1]
+    identity = lax_linalg._eye(n, w.dtype, w.shape[:-1])
+    return 1 / (identity + lax.expand_dims(w, (w.ndim - 1,)) - lax.expand_dims(w, (w.ndim,))) - identity
+
+
+@custom_jvp
+def _eigvals(a):
+    return lax_linalg._diagonal(_complex_schur(a)[0])
+
+
+@_eigvals.defjvp
+def _eigvals_jvp(primals, tangents):
+    # With a = v diag(w) v^-1, dw = diag(v^-1 da v).
+    (a,), (a_dot,) = primals, tangents
+    w, v = _eig_parts(a)
+    return w, sum_(_lu_solve(v, a_dot) * _matrix_transpose(v), axis=-1)
+
+
+@compiled()
+def eig(a):
+    """Eigenvalues and right eigenvectors (unit columns) of the square a, always complex. They are in
+    the order of mlax's Schur form, which can differ from JAX's (LAPACK's); eigenvectors have their
+    largest entry real and positive (LAPACK's convention for complex input; for real input LAPACK
+    leaves real eigenvectors' signs to its algorithm). Differentiable (for distinct eigenvalues) by
+    the rule JAX's jax.lax.linalg.eig applies with enable_eigvec_derivs=True; JAX's jnp.linalg.eig raises."""
+    (a,) = _matrices("eig", a)
+    a = lax.convert_element_type(a, _complex_dtype(a.dtype))
+    if a.shape[-1] == 0:
+        return EigResult(lax.full(a.shape[:-1], 0, a.dtype), a)
+    return EigResult(*_eig(a))
+
+
+@compiled()
+def eigvals(a):
+    """The eigenvalues of the square a, always complex, in the order of eig's."""
+    (a,) = _matrices("eigvals", a)
+    a = lax.convert_element_type(a, _complex_dtype(a.dtype))
+    return lax.full(a.shape[:-1], 0, a.dtype) if a.shape[-1] == 0 else _eigvals(a)
 
 
 @compiled("full_matrices", "compute_uv", "hermitian")
