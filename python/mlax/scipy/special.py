@@ -753,15 +753,21 @@ def _in_a(fn, a, *others):
 
 @_custom_jvp
 def _gammainc_grad_a(a, x):
-    grad = _in_a(_regularized_gamma, a, x, False)
+    # lax.igamma_grad_a (JAX's value): forward mode through the series and fraction loops was
+    # 0.18 % off at a = 2, x = 2.5, past where the fraction takes over.
+    grad = lax.igamma_grad_a(a, x)
     return mnp.where((x < 0) | (a <= 0) | mnp.isnan(a) | mnp.isnan(x), mnp.full_like(grad, np.nan), grad)
+
+
+def _gammainc_grad_a_by_loops(a, x):
+    return _in_a(_regularized_gamma, a, x, False)
 
 
 @_gammainc_grad_a.defjvp
 def _gammainc_grad_a_jvp(primals, tangents):
     (a, x), (a_dot, x_dot) = primals, tangents
     in_x = _gamma_density(a, x) * (mnp.log(x) - lax.digamma(a))
-    return _gammainc_grad_a(a, x), a_dot * _in_a(_gammainc_grad_a.fun, a, x) + x_dot * in_x
+    return _gammainc_grad_a(a, x), a_dot * _in_a(_gammainc_grad_a_by_loops, a, x) + x_dot * in_x
 
 
 @_custom_jvp
