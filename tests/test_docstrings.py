@@ -19,6 +19,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = ("mlax", "mlax.numpy", "mlax.numpy.linalg", "mlax.numpy.fft", "mlax.lax", "mlax.lax.linalg", "mlax.nn",
            "mlax.random", "mlax.tree_util", "mlax.tree", "mlax.scipy.special", "mlax.scipy.linalg", "mlax.scipy.stats",
+           "mlax.sharding", "mlax.image", "mlax.dlpack", "mlax.monitoring", "mlax.profiler", "mlax.experimental",
            *(f"mlax.scipy.stats.{m.name}" for m in pkgutil.iter_modules(
                importlib.import_module("mlax.scipy.stats").__path__) if not m.name.startswith("_")))
 
