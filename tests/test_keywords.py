@@ -173,6 +173,30 @@ def _takes_two(*args):
     return len(args) == 2
 
 
+_AUTO = mlax.sharding.AxisType.Auto
+_MESH = mlax.make_mesh((1,), ("x",))  # axis type Explicit
+_ROW_SHARDED = mlax.NamedSharding(_MESH, mlax.P("x"))
+_ONE_BLOCK_MESH = mlax.make_mesh((1,), ("x",), axis_types=(_AUTO,))
+
+
+def _auto_mesh(shape, names):
+    """A mesh of Auto axes, made when a test runs (a mesh over several devices needs the fixture's)."""
+    return mlax.make_mesh(shape, names, axis_types=(_AUTO,) * len(shape))
+
+
+def _scaled_by_block_rows(block):
+    """block times its number of rows, which shows how shard_map split its argument."""
+    return block * block.shape[0]
+
+
+def _sums_over_y(x):
+    """psum over the axis named "y" where one is bound, else x."""
+    try:
+        return lax.psum(x, "y")
+    except NameError:
+        return x
+
+
 GATHER = lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,), start_index_map=(0,))
 SCATTER = lax.ScatterDimensionNumbers(update_window_dims=(1,), inserted_window_dims=(0,),
                                       scatter_dims_to_operand_dims=(0,))
@@ -188,6 +212,20 @@ def _with_initial(reduction):
 
 def _scatter_call(fn):
     return lambda **kw: fn(X, OUT_OF_BOUNDS, mnp.full((1, 3), 2.0), SCATTER, **kw)
+
+
+def _newton(f, x):
+    """Five Newton steps for a root of f from x (custom_root's solver in the keyword calls)."""
+    for _ in range(5):
+        x = x - f(x) / (2 * x)
+    return x
+
+
+CONV_T_LHS, CONV_T_RHS = mnp.ones((1, 3, 2), "int32"), mnp.asarray(np.arange(8, dtype=np.int32).reshape(2, 2, 2))
+LOCAL_RHS = mnp.asarray(np.arange(48, dtype=np.int32).reshape(3, 4, 4))
+CUBE = mnp.arange(8.0).reshape(2, 2, 2)
+ATTENTION = mnp.reshape(mnp.arange(24.0), (1, 3, 2, 4))
+SPD = mnp.asarray(np.array([[2.0, 0.5], [0.5, 1.0]], np.float32))
 
 
 # name or name.keyword -> call(**keywords). A parameter a call passes must not be the keyword
@@ -370,6 +408,129 @@ CALLS = {
     "mlax.tree.structure": lambda **kw: tree.structure(TREE, **kw),
     # The asymptotic series is used only far in the lower tail.
     "mlax.scipy.special.log_ndtr": lambda **kw: mlax.scipy.special.log_ndtr(mnp.asarray([-20.0, 1.0]), **kw),
+    "mlax.numpy.unique.equal_nan": lambda **kw: mnp.unique(mnp.asarray([np.nan, np.nan]), **kw),
+    **{f"mlax.numpy.{fn}.fill_value": lambda fn=fn, **kw: getattr(mnp, fn)(X, **{"size": 8, **kw})
+       for fn in ("unique", "unique_all", "unique_counts", "unique_inverse", "unique_values")},
+    # Repeated values: assume_unique=True (a promise they break) treats them as distinct.
+    **{f"mlax.numpy.{fn}": lambda fn=fn, **kw: getattr(mnp, fn)(mnp.asarray([1.0, 1.0, 2.0]), mnp.asarray([3.0]), **kw)
+       for fn in ("intersect1d", "setdiff1d", "setxor1d")},
+    **{f"mlax.numpy.{fn}.fill_value": lambda fn=fn, **kw: getattr(mnp, fn)(X, X[0], **{"size": 8, **kw})
+       for fn in ("intersect1d", "setdiff1d", "setxor1d", "union1d")},
+    "mlax.numpy.lexsort": lambda **kw: mnp.lexsort([X, X[::-1]], **kw),
+    "mlax.numpy.partition": lambda **kw: mnp.partition(X, 1, **kw),
+    "mlax.numpy.argpartition": lambda **kw: mnp.argpartition(X, 1, **kw),
+    "mlax.numpy.extract": lambda **kw: mnp.extract(SPARSE, SPARSE, **{"size": 4, **kw}),
+    "mlax.numpy.extract.size": lambda **kw: mnp.extract(SPARSE, SPARSE, **kw),
+    "mlax.numpy.compress": lambda **kw: mnp.compress(mnp.asarray([True, False]), X, **{"size": 1, **kw}),
+    "mlax.numpy.compress.size": lambda **kw: mnp.compress(mnp.asarray([True, False]), X, **kw),
+    "mlax.numpy.compress.fill_value": lambda **kw: mnp.compress(mnp.asarray([True, False]), X, **{"size": 2, **kw}),
+    "mlax.numpy.choose": lambda **kw: mnp.choose(mnp.asarray([0, 2, 1]), [X[0], X[1], -X[0]], **kw),
+    "mlax.numpy.choose.mode": lambda **kw: _result_or_error(mnp.choose, mnp.asarray([0, 3, -1]), [X[0], X[1], -X[0]],
+                                                            **kw),
+    # The in-place edits are refused (as in JAX); the calls make copies unless the test passes inplace.
+    "mlax.numpy.place": lambda **kw: mnp.place(X, X > 0, mnp.asarray([7.0]), **{"inplace": False, **kw}),
+    "mlax.numpy.put": lambda **kw: mnp.put(X, mnp.asarray([0, 9]), 7.0, **{"inplace": False, **kw}),
+    "mlax.numpy.put_along_axis": lambda **kw: mnp.put_along_axis(X, mnp.asarray([[0], [5]]), 7.0, 1,
+                                                                 **{"inplace": False, **kw}),
+    "mlax.numpy.fill_diagonal": lambda **kw: mnp.fill_diagonal(X, 7.0, **{"inplace": False, **kw}),
+    "mlax.numpy.mask_indices": lambda **kw: mnp.mask_indices(3, mnp.triu, **kw),
+    "mlax.numpy.ravel_multi_index": lambda **kw: mnp.ravel_multi_index((mnp.asarray([1, 2]), mnp.asarray([2, 0])),
+                                                                       (3, 3), **kw),
+    "mlax.numpy.ravel_multi_index.mode": lambda **kw: _result_or_error(
+        mnp.ravel_multi_index, (mnp.asarray([1, 4]), mnp.asarray([2, -1])), (3, 3), **kw),
+    "mlax.numpy.trim_zeros": lambda **kw: mnp.trim_zeros(mnp.asarray([[0.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), **kw),
+    "mlax.numpy.packbits": lambda **kw: mnp.packbits(XI > 0, **kw),
+    "mlax.numpy.unpackbits": lambda **kw: mnp.unpackbits(mnp.asarray(np.array([[3, 200]], np.uint8)), **kw),
+    "mlax.numpy.unwrap": lambda **kw: mnp.unwrap(mnp.asarray([0.0, 3.0, 6.5, 1.0]), **kw),
+    "mlax.numpy.vander": lambda **kw: mnp.vander(X[0], **kw),
+    "mlax.numpy.polydiv": lambda **kw: mnp.polydiv(mnp.asarray([1.0, 2.0, 1.0]), mnp.asarray([1.0, 1.0]), **kw),
+    "mlax.numpy.polyfit": lambda **kw: mnp.polyfit(mnp.asarray([0.0, 1.0, 2.0, 3.0]), mnp.asarray([1.0, 0.0, 2.0, 5.0]),
+                                                   1, **kw),
+    "mlax.numpy.roots": lambda **kw: mnp.roots(mnp.asarray([0.0, 1.0, -3.0, 2.0]), **kw),
+    "mlax.numpy.bincount": lambda **kw: mnp.bincount(mnp.asarray([0, 2, 2, 5]), **kw),
+    "mlax.numpy.digitize": lambda **kw: mnp.digitize(X, mnp.asarray([-1.5, 0.5, 2.0]), **kw),
+    "mlax.numpy.histogram2d": lambda **kw: mnp.histogram2d(X[0], X[1], **kw),
+    "mlax.numpy.correlate": lambda **kw: mnp.correlate(X[0], X[1, :2], **kw),
+    "mlax.numpy.vectorize": lambda **kw: mnp.vectorize(mnp.sum, **kw)(X),
+    "mlax.numpy.frompyfunc": lambda **kw: mnp.frompyfunc(mnp.add, 2, 1, **kw).reduce(X),
+    "mlax.numpy.frombuffer": lambda **kw: mnp.frombuffer(np.arange(4, dtype=np.float32).tobytes(), **kw),
+    "mlax.numpy.fromstring": lambda **kw: mnp.fromstring("1 2 3", sep=" ", **kw),
+    "mlax.numpy.fromfunction": lambda **kw: mnp.fromfunction(lambda i: i * 2, (3,), **kw),
+    "mlax.numpy.from_dlpack": lambda **kw: mnp.from_dlpack(np.ones(2, np.float32), **kw),
+    "mlax.numpy.from_dlpack.device": lambda device=None: mnp.from_dlpack(
+        np.ones(2, np.float32), device=None if device is None else mlax.devices()[device]),
+    "mlax.make_mesh": lambda **kw: repr(mlax.make_mesh((1,), ("x",), **kw)),
+    "mlax.make_array_from_callback": lambda **kw: mlax.make_array_from_callback(
+        (2, 3), _ROW_SHARDED, lambda index: np.asarray(X)[index], **kw),
+    "mlax.make_array_from_process_local_data": lambda **kw: mlax.make_array_from_process_local_data(_ROW_SHARDED, X,
+                                                                                                    **kw),
+    "mlax.make_array_from_single_device_arrays": lambda **kw: mlax.make_array_from_single_device_arrays(
+        (2, 3), _ROW_SHARDED, [X], **kw),
+    "mlax.shard_map": lambda **kw: mlax.shard_map(_scaled_by_block_rows, out_specs=mlax.P("x"),
+                                                  **{"mesh": _auto_mesh((2,), ("x",)), **kw})(X),
+    "mlax.shard_map.f": lambda f=None: mlax.shard_map(f, out_specs=mlax.P()),
+    "mlax.shard_map.mesh": lambda **kw: _within(mlax.set_mesh(_auto_mesh((2,), ("x",))), lambda: mlax.shard_map(
+        _scaled_by_block_rows, in_specs=mlax.P("x"), out_specs=mlax.P("x"), **kw)(X)),
+    # psum over "y" where "y" is a manual axis; over the others the function sees no axis "y".
+    "mlax.shard_map.axis_names": lambda **kw: mlax.shard_map(_sums_over_y, mesh=_auto_mesh((1, 2), ("x", "y")), in_specs=mlax.P(),
+                                                             out_specs=mlax.P(), **kw)(X),
+    # An output that varies along an axis its out_specs leave out: an error unless check_vma=False.
+    "mlax.shard_map.check_vma": lambda **kw: _result_or_error(mlax.shard_map(
+        _scaled_by_block_rows, mesh=_auto_mesh((2,), ("x",)), in_specs=mlax.P("x"), out_specs=mlax.P(), **kw), X),
+    "mlax.smap.f": lambda f=None: mlax.smap(f, in_axes=0, out_axes=0, axis_name="x"),
+    # mlax cannot infer in_axes from sharding types, so the default raises NotImplementedError.
+    "mlax.smap.in_axes": lambda **kw: _within(mlax.set_mesh(_auto_mesh((2,), ("x",))), lambda: _result_or_error(
+        lambda: mlax.smap(_scaled_by_block_rows, out_axes=0, axis_name="x", **kw)(X))),
+    **{f"mlax.device_put.{keyword}": lambda **kw: mlax.device_put(X, **kw) for keyword in ("src", "donate", "may_alias")},
+    "mlax.lax.collapse": lambda **kw: lax.collapse(X, 0, **kw),
+    "mlax.lax.full_like": lambda **kw: lax.full_like(X, 1.0, **kw),
+    "mlax.lax.empty": lambda **kw: lax.empty((2,), np.float32, **kw),
+    "mlax.lax.split": lambda **kw: lax.split(X, (1, 1), **kw),
+    "mlax.lax.stack": lambda **kw: lax.stack([X, X], **kw),
+    "mlax.lax.batch_matmul": lambda **kw: lax.batch_matmul(X[None], X.T[None], **kw),
+    "mlax.lax.index_in_dim": lambda **kw: lax.index_in_dim(X, 0, **kw),
+    "mlax.lax.dynamic_slice_in_dim": lambda **kw: lax.dynamic_slice_in_dim(X, -1, 1, **kw),
+    "mlax.lax.dynamic_update_slice_in_dim": lambda **kw: lax.dynamic_update_slice_in_dim(X, X[:, :1] * 0, -1, 1, **kw),
+    "mlax.lax.dynamic_update_index_in_dim": lambda **kw: lax.dynamic_update_index_in_dim(X, X[0] * 0, -1, 0, **kw),
+    "mlax.lax.scatter_sub": _scatter_call(lax.scatter_sub),
+    "mlax.lax.scatter_apply": lambda **kw: lax.scatter_apply(X, OUT_OF_BOUNDS, mnp.exp, SCATTER,
+                                                             **{"update_shape": (1, 3), **kw}),
+    "mlax.lax.scatter_apply.update_shape": lambda **kw: lax.scatter_apply(
+        X, mnp.asarray(np.array([0, 1], np.int32)), mnp.exp, lax.ScatterDimensionNumbers((), (0, 1), (0, 1)), **kw),
+    "mlax.lax.reduce": lambda **kw: lax.reduce(X, 0.0, lax.add, (0,), **kw),
+    "mlax.lax.associative_scan": lambda **kw: lax.associative_scan(lax.add, X, **kw),
+    "mlax.lax.approx_max_k": lambda **kw: lax.approx_max_k(X, 2, **kw),
+    "mlax.lax.approx_min_k": lambda **kw: lax.approx_min_k(X, 2, **kw),
+    "mlax.lax.conv_transpose": lambda **kw: lax.conv_transpose(CONV_T_LHS, CONV_T_RHS, (2,), "SAME", **kw),
+    "mlax.lax.conv_transpose.use_consistent_padding": lambda **kw: lax.conv_transpose(CONV_T_LHS, CONV_T_RHS, (2,),
+                                                                                      ((1, 0),), **kw),
+    "mlax.lax.conv_general_dilated_patches": lambda **kw: lax.conv_general_dilated_patches(LHS, (2,), (1,), "VALID",
+                                                                                           **kw),
+    "mlax.lax.conv_general_dilated_local": lambda **kw: lax.conv_general_dilated_local(LHS, LOCAL_RHS, (1,), "VALID",
+                                                                                       (2,), **kw),
+    "mlax.lax.conv_shape_tuple": lambda **kw: lax.conv_shape_tuple((2, 3, 5), (4, 3, 2), (1,), "VALID", **kw),
+    "mlax.lax.reduce_window_shape_tuple": lambda **kw: lax.reduce_window_shape_tuple((5,), (2,), (1,), ((0, 0),), **kw),
+    "mlax.lax.psum_scatter": lambda **kw: mlax.vmap(lambda v: lax.psum_scatter(v, "i", **kw), axis_name="i")(CUBE[0]),
+    "mlax.lax.all_to_all": lambda **kw: mlax.vmap(lambda v: lax.all_to_all(v, "i", 0, 1, **kw), axis_name="i")(CUBE),
+    "mlax.lax.pswapaxes": lambda **kw: mlax.vmap(lambda v: lax.pswapaxes(v, "i", 0, **kw), axis_name="i")(CUBE),
+    "mlax.lax.custom_root": lambda **kw: lax.custom_root(lambda x: x * x - 2.0, 1.0, _newton, lambda g, y: y / g(1.0),
+                                                         **kw),
+    "mlax.lax.custom_linear_solve": lambda **kw: lax.custom_linear_solve(_double, X, lambda matvec, b: b / 2.0, **kw),
+    # symmetric=True changes how it differentiates (reverse mode by a custom_vjp): forward mode raises.
+    "mlax.lax.custom_linear_solve.symmetric": lambda **kw: _result_or_error(
+        mlax.jvp, lambda b: lax.custom_linear_solve(_double, b, lambda matvec, v: v / 2.0, **kw), (X,), (X,)),
+    "mlax.lax.composite": lambda **kw: lax.composite(_double, "my.double", **kw)(X),
+    "mlax.nn.dot_product_attention": lambda **kw: nn.dot_product_attention(ATTENTION / 10, ATTENTION / 7, ATTENTION,
+                                                                           **kw),
+    "mlax.nn.get_scaled_dot_general_config": lambda **kw: nn.get_scaled_dot_general_config("nvfp4", **kw),
+    "mlax.nn.scaled_matmul": lambda **kw: nn.scaled_matmul(X[None], X[None], X[None, :, :1], X[None, :, :1], **kw),
+    "mlax.nn.scaled_dot_general": lambda **kw: nn.scaled_dot_general(
+        mnp.reshape(mnp.arange(64.0), (1, 2, 32)), mnp.ones((1, 2, 32)), (((2,), (2,)), ((0,), (0,))), **kw),
+    "mlax.nn.glu": lambda **kw: nn.glu(mnp.reshape(mnp.arange(8.0), (2, 4)), **kw),
+    "mlax.random.multinomial": lambda **kw: random.multinomial(KEY, 5.0, mnp.asarray([0.2, 0.3, 0.5]), **kw),
+    "mlax.random.multivariate_normal": lambda **kw: random.multivariate_normal(KEY, mnp.zeros(2), SPD, **kw),
+    # Without q (the Riemann zeta function) it raises NotImplementedError.
+    "mlax.scipy.special.zeta": lambda **kw: _result_or_error(mlax.scipy.special.zeta, mnp.asarray([2.0, 3.0]), **kw),
 }
 
 _IS_TUPLE = lambda x: isinstance(x, tuple)
@@ -447,6 +608,45 @@ VALUES = {
         "mlax.tree_util.tree_reduce_associative", "mlax.tree.broadcast", "mlax.tree.flatten",
         "mlax.tree.flatten_with_path", "mlax.tree.leaves", "mlax.tree.leaves_with_path", "mlax.tree.map",
         "mlax.tree.map_with_path", "mlax.tree.reduce", "mlax.tree.reduce_associative", "mlax.tree.structure")},
+    **{f"mlax.numpy.{fn}.inplace": [True] for fn in ("place", "put", "put_along_axis", "fill_diagonal")},
+    "mlax.numpy.put.mode": ["wrap"], "mlax.numpy.put_along_axis.mode": ["clip"],
+    "mlax.numpy.choose.mode": ["wrap"], "mlax.numpy.ravel_multi_index.mode": ["wrap"],
+    "mlax.numpy.ravel_multi_index.dtype": [np.int16],
+    "mlax.numpy.compress.size": [1], "mlax.numpy.extract.size": [1],
+    "mlax.numpy.unwrap.discont": [10.0], "mlax.numpy.bincount.minlength": [10],
+    "mlax.numpy.vectorize.excluded": [{0}], "mlax.numpy.vectorize.signature": ["(n)->()"],
+    "mlax.numpy.packbits.bitorder": ["little"], "mlax.numpy.unpackbits.bitorder": ["little"],
+    "mlax.make_mesh.axis_types": [(mlax.sharding.AxisType.Auto,)], "mlax.make_mesh.devices": [[]],
+    "mlax.make_array_from_callback.dtype": [np.int32], "mlax.make_array_from_single_device_arrays.dtype": [np.int32],
+    "mlax.make_array_from_process_local_data.global_shape": [(4, 3)],
+    "mlax.shard_map.f": [_double], "mlax.shard_map.mesh": [_ONE_BLOCK_MESH], "mlax.shard_map.in_specs": [mlax.P("x")],
+    "mlax.shard_map.axis_names": [{"x"}], "mlax.shard_map.check_vma": [False],
+    "mlax.smap.f": [_double], "mlax.smap.in_axes": [0],
+    "mlax.numpy.from_dlpack.copy": [False], "mlax.numpy.from_dlpack.device": [1],
+    "mlax.numpy.frombuffer.offset": [8], "mlax.numpy.bincount.weights": [mnp.asarray([1.0, 2.0, 3.0, 4.0])],
+    "mlax.numpy.cov.y": [X[::-1]], "mlax.numpy.corrcoef.y": [X[::-1]],
+    "mlax.numpy.cov.dtype": [np.float16], "mlax.numpy.corrcoef.dtype": [np.float16],
+    "mlax.numpy.cov.aweights": [mnp.asarray([1.0, 2.0, 3.0])], "mlax.numpy.cov.fweights": [mnp.asarray([1, 2, 3])],
+    "mlax.numpy.histogram.range": [(0.0, 1.0)], "mlax.numpy.histogram_bin_edges.range": [(0.0, 1.0)],
+    "mlax.numpy.histogram2d.range": [((0.0, 1.0), (0.0, 1.0))], "mlax.numpy.histogramdd.range": [[(0.0, 1.0)] * 3],
+    "mlax.numpy.histogram.weights": [X], "mlax.numpy.histogram2d.weights": [X[0]],
+    "mlax.numpy.histogramdd.weights": [mnp.asarray([1.0, 2.0])],
+    "mlax.numpy.polyfit.w": [mnp.asarray([1.0, 2.0, 3.0, 4.0])], "mlax.numpy.trapezoid.x": [X[0] * X[0]],
+    "mlax.device_put.src": [1], "mlax.device_put.donate": [True], "mlax.device_put.may_alias": [True],
+    "mlax.lax.scatter_sub.mode": ["clip"], "mlax.lax.scatter_apply.mode": ["clip"],
+    "mlax.lax.conv_transpose.rhs_dilation": [(2,)], "mlax.lax.conv_transpose.dimension_numbers": [("NCH", "OIH", "NCH")],
+    "mlax.lax.conv_transpose.preferred_element_type": [np.float32],
+    **{f"mlax.lax.conv_general_dilated_{kind}.{keyword}": values for kind in ("patches", "local")
+       for keyword, values in (("lhs_dilation", [(2,)]), ("rhs_dilation", [(2,)]),
+                               ("dimension_numbers", [("NHC", "HIO", "NHC")]))},
+    "mlax.lax.conv_general_dilated_patches.preferred_element_type": [np.float32],
+    "mlax.lax.reduce_window_shape_tuple.base_dilation": [(2,)],
+    "mlax.lax.reduce_window_shape_tuple.window_dilation": [(2,)],
+    "mlax.nn.scaled_dot_general.configs": [[mlax.nn.get_scaled_dot_general_config("mxfp8")] * 3],
+    "mlax.random.multinomial.shape": [(2, 3)], "mlax.random.multinomial.dtype": [np.float16],
+    "mlax.random.multivariate_normal.shape": [(3,)], "mlax.random.multivariate_normal.dtype": [np.float16],
+    "mlax.random.multivariate_normal.method": ["eigh"], "mlax.scipy.special.zeta.q": [2.0],
+    "mlax.random.lognormal.sigma": [0.5],
 }
 
 _PRECISION = ("mlax computes float32 products at full float32 precision, JAX's 'highest'; a lower "
@@ -470,20 +670,32 @@ ACCEPTED = {
     "mlax.lax.gather.unique_indices": (True, _HINT),
     "mlax.lax.gather.indices_are_sorted": (True, _HINT),
     **{f"mlax.lax.{fn}.{hint}": (True, _HINT) for fn in ("scatter", "scatter_add", "scatter_max", "scatter_min",
-                                                          "scatter_mul")
+                                                          "scatter_mul", "scatter_sub", "scatter_apply")
        for hint in ("unique_indices", "indices_are_sorted")},
     **{f"{fn}.precision": ("highest", _PRECISION) for fn in (
         "mlax.numpy.dot", "mlax.numpy.matmul", "mlax.numpy.einsum", "mlax.numpy.convolve", "mlax.lax.dot",
         "mlax.lax.dot_general", "mlax.lax.conv", "mlax.lax.conv_general_dilated",
         "mlax.lax.conv_with_general_padding", "mlax.numpy.linalg.matmul", "mlax.numpy.linalg.tensordot",
-        "mlax.numpy.linalg.vecdot", "mlax.numpy.linalg.multi_dot")},
+        "mlax.numpy.vecdot", "mlax.numpy.linalg.multi_dot", "mlax.numpy.correlate", "mlax.lax.batch_matmul",
+        "mlax.lax.conv_transpose", "mlax.lax.conv_general_dilated_patches", "mlax.lax.conv_general_dilated_local")},
     "mlax.numpy.isin.assume_unique": (True, _HINT),
     "mlax.pure_callback.vmap_method": ("sequential", "it chooses how a callback is batched under vmap, where mlax's "
                                                      "pure_callback is not available"),
     "mlax.numpy.einsum.optimize": ("greedy", "the order of the pairwise contractions; the result is the same"),
     "mlax.lax.scan.unroll": (2, "how many steps a loop iteration holds; the result is the same"),
+    "mlax.random.multinomial.unroll": (2, "how many steps a loop iteration holds; the result is the same"),
     "mlax.checkpoint.prevent_cse": (False, "it only permits an optimisation"),
     "mlax.numpy.searchsorted.method": ("compare_all", "it picks JAX's algorithm; every method gives the same indices"),
+    "mlax.numpy.digitize.method": ("compare_all", "it picks searchsorted's algorithm; every method gives the same "
+                                                  "indices"),
+    "mlax.numpy.unique.sorted": (False, "JAX's unique returns its values sorted whatever it says; a sorted result "
+                                        "is one of the orders sorted=False allows"),
+    "mlax.lax.composite.version": (1, "a composite's name and version only let a compiler that knows the op "
+                                      "substitute a kernel of its own; its value is its decomposition's"),
+    "mlax.nn.scaled_dot_general.implementation": ("cudnn", "deprecated in JAX and ignored there too; the system "
+                                                           "picks the backend"),
+    "mlax.numpy.histogram_bin_edges.weights": (X, "JAX ignores it too: weights only feed NumPy's string estimators "
+                                                  "for bins, which JAX and mlax lack"),
 }
 
 # name.keyword -> the file a fix needs, and what is wrong there.
