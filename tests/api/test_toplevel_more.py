@@ -155,6 +155,14 @@ def test_shard_map_errors_name_the_problem():
         msh.P("x", unreduced={"x"})
     with pytest.raises(NotImplementedError, match="in_axes"):
         msh.smap(lambda a: a, out_axes=0, axis_name="x")(np.ones(2, np.float32))
+    # Regression: a spec along an axis outside axis_names was silently not split (JAX raises).
+    two = _mesh(mlax.sharding, msh.make_mesh, (1, 1), ("x", "y"))
+    with pytest.raises(ValueError, match=r"in_specs must refer only to axes marked as manual \(\['y'\]\)"):
+        msh.shard_map(lambda a: a, mesh=two, in_specs=msh.P("x"), out_specs=msh.P(), axis_names={"y"})(
+            np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="out_specs must refer only to axes marked as manual"):
+        msh.shard_map(lambda a: a, mesh=two, in_specs=msh.P(), out_specs=msh.P("x"), axis_names={"y"})(
+            np.ones(2, np.float32))
 
 
 def test_smap_matches_jax():

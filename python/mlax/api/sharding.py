@@ -508,6 +508,7 @@ def shard_map(f=None, /, *, out_specs, in_specs=Infer, mesh=None, axis_names=fro
         leaf_specs = [PartitionSpec() if s is None else s for s in leaf_specs]
         for spec in leaf_specs:
             NamedSharding(the_mesh, spec)  # checks the spec's axes against the mesh
+            _check_manual("in_specs", spec, manual)
         blocks = [_split_blocks(x, s, the_mesh, manual) for x, s in zip(leaves, leaf_specs)]
 
         def per_block(*block_leaves):
@@ -531,6 +532,7 @@ def shard_map(f=None, /, *, out_specs, in_specs=Infer, mesh=None, axis_names=fro
         out_leaves, out_tree = tree_flatten(outs)
         results = []
         for y, spec in zip(out_leaves, _specs_per_leaf(out_specs, outs, "out_specs")):
+            _check_manual("out_specs", spec, manual)
             spec = PartitionSpec() if spec is None else spec
             NamedSharding(the_mesh, spec)  # checks the spec's axes against the mesh
             leading = [name for name in manual if not check_vma or name in _spec_axes(spec)]
@@ -547,6 +549,14 @@ def _check_rank(spec, ndim):
     if len(spec) > ndim:
         raise ValueError(f"shard_map: {spec!r} has {len(spec)} entries, more than the rank {ndim} of the value "
                          "it describes")
+
+
+def _check_manual(what, spec, manual):
+    """As JAX: a spec may split only along the axes shard_map maps (axis_names)."""
+    outside = sorted(_spec_axes(spec or PartitionSpec()) - set(manual))
+    if outside:
+        raise ValueError(f"shard_map {what} must refer only to axes marked as manual ({sorted(manual)}), but "
+                         f"{spec!r} refers to {outside}")
 
 
 def _spec_axes(spec):
