@@ -231,6 +231,14 @@ EXPLICIT = {
     # Real arguments are 0 or pi (by the sign bit: -0.0 too); complex ones on the axes have signed zeros.
     "angle": [Case("angle", [_operand(SHAPE, F32, float_edges)], tag="edges"), Case("angle", [_operand(SHAPE, C64)])],
     "select": [Case("select", [_operand(SHAPE, BOOL), _operand(SHAPE), _operand(SHAPE)])],
+    "reduce_precision": [Case("reduce_precision", [_operand(SHAPE, F32, float_edges)],
+                              {"exponent_bits": 5, "mantissa_bits": 10}, tag="to-float16"),
+                         Case("reduce_precision", [_operand(SHAPE)], {"exponent_bits": 8, "mantissa_bits": 7},
+                              tag="to-bfloat16")],
+    "fft": [Case("fft", [_operand((3, 8), C64)], {"fft_type": "FFT", "fft_lengths": (8,)}),
+            Case("fft", [_operand((2, 6), C64)], {"fft_type": "IFFT", "fft_lengths": (6,)}, tag="inverse"),
+            Case("fft", [_operand((4, 10))], {"fft_type": "RFFT", "fft_lengths": (10,)}, tag="real"),
+            Case("fft", [_operand((2, 3, 5), C64)], {"fft_type": "IRFFT", "fft_lengths": (3, 8)}, tag="inverse-real")],
     "convert_element_type": [
         Case("convert_element_type", [_operand(SHAPE)], {"new_dtype": I32}),
         Case("convert_element_type", [_operand(SHAPE, I32)], {"new_dtype": F32}),
