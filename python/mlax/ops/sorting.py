@@ -81,11 +81,11 @@ def _lower_sort(ctx, *operands, dimension, descending=False):
                            _comes_first(key_dtype, descending))
         # Both results stay live through a barrier: when only the keys were used, IREE kept the
         # positions of each tile of rows in a stack buffer, past its 32 KiB limit from 300x300 on.
-        # The operands to gather pass through it too: IREE 3.13 gathered an iota (argsort's
-        # values) by the order of constant keys wrongly (every element the first position).
-        sorted_keys, order, *others_in = _hlo.op(
-            "stablehlo.optimization_barrier", [*sort.results, *operands[1:]],
-            [keys.type, positions.type] + [v.type for v in operands[1:]]).results
+        # (The operands to gather must not pass it: an iota among them then shared the buffer
+        # the sort permutes in place, and partition's gradient came out wrong.)
+        sorted_keys, order = _hlo.op("stablehlo.optimization_barrier", list(sort.results),
+                                     [keys.type, positions.type]).results
+        others_in = operands[1:]
     others = [d for d in range(len(shape)) if d != dimension]
     numbers = ir.Attribute.parse(
         "#stablehlo.gather<collapsed_slice_dims = [%d], operand_batching_dims = [%s], "
