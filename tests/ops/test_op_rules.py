@@ -64,12 +64,15 @@ DIFFERENTIABLE_DOMAINS = {
     "sort_key_val": (spread(-3, 3, PHASES[0]), spread(-3, 3, PHASES[1])),
     # frexp's mantissa jumps at powers of two.
     "frexp": (between_powers_of_two,),
+    # Hurwitz zeta(x, q) is finite for x > 1 and q > 0.
+    "zeta": (uniform(1.5, 4), uniform(0.5, 3)),
     # angle jumps across the negative real axis: complex values in the first quadrant.
     "angle": (uniform(0.3, 3),),
 }
 
 # Float operands an op is not differentiable in: they get no tangent.
-NOT_DIFFERENTIABLE = {"polygamma": {0: "the order n takes whole numbers"}}
+NOT_DIFFERENTIABLE = {"polygamma": {0: "the order n takes whole numbers"},
+                      "zeta": {0: "its derivative in x is not implemented (nor in JAX)"}}
 
 # Float-valued ops whose tangent is zero (as well as all ops with integer or boolean results).
 ZERO_DERIVATIVE = {
