@@ -32,20 +32,15 @@ EMPTY = np.zeros((0,), np.float32)
 COMPLEX = np.array([1 + 0j, 2j, -0.0 + 0j, np.nan + 1j], np.complex64)
 P = np.array([2.0, -1.0, 0.5], np.float32)
 
-def _jit(lnp, fn):
-    """fn under the jit of lnp's library."""
-    return (mlax if lnp is mnp else jax).jit(fn)
-
-
 ROWS = {
     # nonzero and its relatives: concrete, and with size= under jit (regressions: mlax needed a
     # concrete array even with size, and argwhere of a 0-d array failed)
     "nonzero": (lambda lnp, a, b: lnp.nonzero(a > 0), "m"),
-    "nonzero size under jit": (lambda lnp, a, b: _jit(lnp, lambda v: lnp.nonzero(v > 0, size=4, fill_value=(-1, -2)))(a),
+    "nonzero size under jit": (lambda lnp, a, b: lib(lnp).jit(lambda v: lnp.nonzero(v > 0, size=4, fill_value=(-1, -2)))(a),
                                "m"),
-    "flatnonzero size under jit": (lambda lnp, a, b: _jit(lnp, lambda v: lnp.flatnonzero(v, size=3, fill_value=7))(a),
+    "flatnonzero size under jit": (lambda lnp, a, b: lib(lnp).jit(lambda v: lnp.flatnonzero(v, size=3, fill_value=7))(a),
                                    "m"),
-    "argwhere size under jit": (lambda lnp, a, b: _jit(lnp, lambda v: lnp.argwhere(v < b, size=2))(a), "m"),
+    "argwhere size under jit": (lambda lnp, a, b: lib(lnp).jit(lambda v: lnp.argwhere(v < b, size=2))(a), "m"),
     "nonzero concrete with size": (lambda lnp, a, b: lnp.nonzero(a > b, size=2, fill_value=5), "m"),
     "argwhere of 0-d": (lambda lnp: [lnp.argwhere(1), lnp.argwhere(0.0), lnp.argwhere(1, size=3)], None),
     "array_equal of different shapes": (lambda lnp, a, b: [lnp.array_equal(a, b[0]), lnp.array_equal(a, b)], "m"),

@@ -25,7 +25,8 @@ import mlax.numpy as mnp
 from mlax import errors
 
 from ._oracle import marked, on_both
-from .test_functions import SPECIAL, _close, _modes
+from .test_functions import _close, _modes
+from .test_numpy_extra import SHAPES, _arrays, moderate, smooth, values
 
 jax.config.update("jax_platforms", "cpu")
 
@@ -284,19 +285,6 @@ MLAX_ERRORS = {
     "polyfit traced deg": (lambda: mlax.jit(lambda d: mnp.polyfit(POINTS[:, 0], POINTS[:, 1], d))(1),
                            errors.ConcretizationTypeError, "'deg'"),
 }
-
-finite = st.floats(-100, 100, width=32, allow_subnormal=False)  # IREE flushes subnormals (docs/compatibility.md)
-values = st.one_of(st.sampled_from(SPECIAL), finite)
-moderate = st.one_of(st.sampled_from([v for v in SPECIAL if builtins.abs(v) != 1e30]), finite)
-smooth = st.floats(-2, 2, width=32).filter(lambda v: builtins.abs(v) > 1e-2)
-SHAPES = {"v": (6,), "m": (3, 4)}
-
-
-def _arrays(elements, shape, unique=False):
-    size = int(np.prod(shape))
-    return st.lists(elements, min_size=size, max_size=size, unique=unique).map(
-        lambda v: np.array(v, np.float32).reshape(shape))
-
 
 def _same(got, expected):
     """Structure, shapes, dtypes and values as _close, JAX's weak types, and Python values equal."""
