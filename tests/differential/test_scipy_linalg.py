@@ -421,7 +421,7 @@ def test_batched_vector_solves_warn_as_jax(solver):
 
 
 # The names of jax.scipy.linalg that mlax does not have: the Schur decomposition of a general matrix.
-MISSING = {"schur", "funm", "solve_sylvester"}
+MISSING = {"schur", "funm"}
 
 
 def test_names_and_signatures_are_jaxs():

@@ -998,10 +998,13 @@ def _expn_value(n, x):
     # n >= 5000; the continued fraction (for any n) where x > 1; the series elsewhere.
     use_fraction = x > 1
     finite_fraction = use_fraction & (x < np.inf) & mnp.isfinite(n)
-    # (Above 1e4, where e^-x is 0 in float64 too, the fraction at 1e4 keeps its convergents finite.)
+    # (Above 1e4, where e^-x is 0 in float64 too, the fraction at 1e4 keeps its convergents finite;
+    # above n = 1e15, where E_n(x) is e^-x / (x + n) to float64 precision, so does the fraction at
+    # 1e15 scaled by (x + 1e15) / (x + n).)
     safe_x = mnp.where(finite_fraction, mnp.minimum(x, 1e4), mnp.where((x > 0) & (x <= 1), x, 0.5))
-    safe_n = mnp.where(finite_fraction | ((n > 0) & (n < 5000)), n, 1)
-    value = _expn_converged(safe_n, safe_x, finite_fraction)
+    safe_n = mnp.where(finite_fraction, mnp.minimum(n, 1e15), mnp.where((n > 0) & (n < 5000), n, 1))
+    huge_n = finite_fraction & (n > 1e15)
+    value = _expn_converged(safe_n, safe_x, finite_fraction) * mnp.where(huge_n, (safe_x + safe_n) / (safe_x + n), 1)
     s = x + n
     w = 1 / (s * s)
     large_n = (1 + w * (n + w * (n * (n - 2 * x) + w * n * (6 * x * x - 8 * n * x + n * n)))) * mnp.exp(-x) / s
