@@ -10,6 +10,9 @@ for; control-flow ops are renamed out of the mlax dialect, so IRDL checks
 everything else, the functions they name included.
 """
 
+import ctypes
+import ctypes.util
+import gc
 import os
 import subprocess
 import tempfile
@@ -83,6 +86,33 @@ def irdl_verified_traces():
     if texts:
         errors = verify_with_irdl(texts)
         assert not errors, f"traced mlax IR failed IRDL verification:\n{errors}"
+
+
+# JAX, the oracle, keeps every program it compiles (about 1.7 MB each, eager ops included): over
+# the whole suite a worker would grow past 8 GB and a small CI machine would swap. Past this
+# resident size a test's end forgets JAX's programs and hands the freed memory back.
+RESIDENT_LIMIT_MIB = 1536
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if os.path.exists("/proc/self/statm") else None
+
+
+def resident_mib():
+    """This process's resident memory in MiB (Linux; 0 elsewhere)."""
+    if _LIBC is None:
+        return 0
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.fixture(autouse=True)
+def bounded_oracle_memory():
+    yield
+    if resident_mib() > RESIDENT_LIMIT_MIB:
+        import jax
+
+        jax.clear_caches()
+        gc.collect()
+        if hasattr(_LIBC, "malloc_trim"):  # (glibc: freed arenas go back to the system)
+            _LIBC.malloc_trim(0)
 
 
 @pytest.fixture
