@@ -19,9 +19,18 @@ import tempfile
 
 import numpy as np
 import pytest
+from hypothesis import Phase, settings
 
 import mlax
 from mlax.runtime import pipeline
+
+# Hypothesis draws the same examples on every machine and reports a failing one as it was
+# drawn: shrinking it, and tracing the test's lines to explain it, re-run the test many times
+# (a differential test compiles and runs two programs each time) and took CI past its limit.
+# Settings given to a test override these.
+settings.register_profile("mlax", deadline=None, derandomize=True, database=None,
+                          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+settings.load_profile("mlax")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IRDL_FILE = os.path.join(ROOT, "dialect", "mlax.irdl.mlir")

@@ -500,3 +500,11 @@ def test_expn_at_huge_orders():
     exact = np.exp(-x.astype(np.float64)) / (x.astype(np.float64) + n) * (1 + n / (x.astype(np.float64) + n) ** 2)
     np.testing.assert_allclose(msp.expn(n, x), exact, rtol=2e-6, atol=1e-37)
     assert np.asarray(jsp.expn(n[0], x[0])) == np.asarray(msp.expn(n[0], x[0])) == 0
+
+
+def test_ndtr_derivatives_at_zero():
+    # Regression: erfc's branch, unused at 0, divided by |x| there and made the derivative NaN
+    # (norm.cdf's too, at x = loc).
+    for lib, sp in ((jax, jsp), (mlax, msp)):
+        np.testing.assert_allclose(lib.grad(sp.ndtr)(0.0), 1 / np.sqrt(2 * np.pi), rtol=1e-6, err_msg=lib.__name__)
+        np.testing.assert_allclose(lib.jacfwd(sp.ndtr)(0.0), 1 / np.sqrt(2 * np.pi), rtol=1e-6, err_msg=lib.__name__)

@@ -12,6 +12,7 @@ gaussian_kde, poisson.entropy), and the rows in float64, int32, float16 and with
 (weak types). Then signatures, docstrings and errors. Adding a distribution is one entry in
 ELEMENTWISE (and a kind for a parameter name not seen before)."""
 
+import functools
 import inspect
 
 import jax
@@ -142,7 +143,8 @@ def _close(got, expected, name, rtol=5e-5, atol=1e-6):
 
 
 class _Memo:
-    """One library's results of one program for one input, kept for the rows' tests."""
+    """Both libraries' results of one program for each input drawn, kept for the rows' tests
+    (every row's test draws the same few inputs: each is computed once)."""
 
     def __init__(self, program):
         self.program, self.results = program, {}
@@ -150,8 +152,15 @@ class _Memo:
     def __call__(self, *inputs):
         key = tuple(np.asarray(leaf).tobytes() for leaf in jax.tree_util.tree_leaves(inputs))
         if key not in self.results:
-            self.results = {key: on_both(jst, mst, self.program, *inputs)}  # (the latest only)
+            self.results[key] = on_both(jst, mst, self.program, *inputs)
         return self.results[key]
+
+
+@functools.cache
+def _jitted(lib, program, stats):
+    """lib.jit of program(stats, inputs), made once: new inputs of the same shapes reuse its
+    compiled program."""
+    return lib.jit(functools.partial(program, stats))
 
 
 # -- values -------------------------------------------------------------------------------------
@@ -170,9 +179,12 @@ def _values(stats, drawn):
             inputs[f"{name} float16"] = _as(np.float16, inputs[name])
         inputs[f"{name} Python scalars"] = [float(KINDS[kind][2]) for kind in ROWS[name]]
 
-    def program(inputs):
-        return {variant: _row_fn(variant.split(" ")[0])(stats, *args) for variant, args in inputs.items()}
-    return (mlax.jit(program) if stats is mst else program)(inputs)  # (JAX eagerly: compiling costs more)
+    # (JAX eagerly: compiling costs it more.)
+    return _jitted(mlax, _values_program, mst)(inputs) if stats is mst else _values_program(stats, inputs)
+
+
+def _values_program(stats, inputs):
+    return {variant: _row_fn(variant.split(" ")[0])(stats, *args) for variant, args in inputs.items()}
 
 
 VALUES = _Memo(_values)
@@ -193,7 +205,12 @@ XFAIL = {**{f"{d}.logpdf Python scalars": _WEAK for d in ("beta", "gamma", "gumb
 LGAMMA_ULPS = {"rtol": 2e-4, "atol": 1e-5}
 TOLERANCE = {**{n: LGAMMA_ULPS for n in ROWS if n.split(".")[0] in (
     "beta", "betabinom", "binom", "chi2", "gamma", "nbinom", "poisson", "t", "gennorm", "vonmises")},
-    **{f"{n} float16": {"rtol": 4e-3, "atol": 4e-3} for n in DTYPE_ROWS}}
+    **{f"{n} float16": {"rtol": 4e-3, "atol": 4e-3} for n in DTYPE_ROWS},
+    # A sum of three float16 betaln terms near 30, each rounded to ulps of 0.016, and the lgammas
+    # inside them too: at (k, n, a, b, loc) = (3, 10.5, 5.5, 25.8, 2.5) the exact -1.3998 is
+    # -1.391 in mlax and -1.408 in JAX; fused into the test's one program, mlax's and JAX's
+    # values have been 0.041 apart (3 ulps).
+    "betabinom.logpmf float16": {"rtol": 4e-3, "atol": 5e-2}}
 
 EXAMPLES = settings(max_examples=3, deadline=None, derandomize=True, database=None,
                     phases=(Phase.explicit, Phase.reuse, Phase.generate))
@@ -257,24 +274,26 @@ def _derivative_points(name, unit):
 def _derivatives(stats, unit):
     lib = jax if stats is jst else mlax
     inputs = {name: _derivative_points(name, unit) for name in {*DERIVATIVE_ROWS, *SECOND_ORDER}}
+    return _jitted(lib, _derivatives_program, stats)(inputs)
 
-    def program(inputs):
-        out = {}
-        for name, argnums in DERIVATIVE_ROWS.items():
-            fn = lambda *a, name=name: _row_fn(name)(stats, *a)
-            out[name] = lib.vmap(lib.grad(fn, argnums=argnums))(*inputs[name])
-        for name in SECOND_ORDER:
-            fn = lambda *a, name=name: _row_fn(name)(stats, *a)
-            out[f"{name} second"] = lib.vmap(lib.grad(lib.grad(fn)))(*inputs[name])
-        return out
-    return lib.jit(program)(inputs)
+
+def _derivatives_program(stats, inputs):
+    lib = jax if stats is jst else mlax
+    out = {}
+    for name, argnums in DERIVATIVE_ROWS.items():
+        fn = lambda *a, name=name: _row_fn(name)(stats, *a)
+        out[name] = lib.vmap(lib.grad(fn, argnums=argnums))(*inputs[name])
+    for name in SECOND_ORDER:
+        fn = lambda *a, name=name: _row_fn(name)(stats, *a)
+        out[f"{name} second"] = lib.vmap(lib.grad(lib.grad(fn)))(*inputs[name])
+    return out
 
 
 DERIVATIVES = _Memo(_derivatives)
 DERIVATIVE_TOLERANCE = {"rtol": 2e-4, "atol": 1e-5}
 
 
-@pytest.mark.parametrize("name", marked(list(DERIVATIVE_ROWS) + [f"{n} second" for n in SECOND_ORDER], XFAIL))
+@pytest.mark.parametrize("name", list(DERIVATIVE_ROWS) + [f"{n} second" for n in SECOND_ORDER])
 @settings(max_examples=1, deadline=None, derandomize=True, database=None)
 @given(unit=st.lists(_floats(0, 1), min_size=POSITIONS * 4, max_size=POSITIONS * 4).map(
     lambda v: np.array(v, np.float32).reshape(POSITIONS, 4)))
@@ -366,7 +385,7 @@ STRUCTURED = {
     "gaussian_kde silverman 1-d": (lambda s, data, points: s.gaussian_kde(data, "silverman")(points),
                                    lambda d: (d["unit"][0], d["unit"][1])),
     "gaussian_kde bw_method scalar": (lambda s, data, points: s.gaussian_kde(data, 0.5).pdf(points),
-                                      lambda d: (d["unit"][:2], d["unit"][2])),
+                                      lambda d: (d["unit"][:2], d["unit"][2:4, :3])),
     "gaussian_kde bw_method callable": (lambda s, data: s.gaussian_kde(data, lambda k: 1 / k.neff).covariance,
                                         lambda d: (d["unit"][0],)),
     "gaussian_kde.integrate_gaussian": (lambda s, data, mean: s.gaussian_kde(data).integrate_gaussian(
@@ -388,7 +407,11 @@ def _positive_definite(values):
 def _structured(stats, drawn):
     lib = jax if stats is jst else mlax
     inputs = {name: make(drawn) for name, (_, make) in STRUCTURED.items()}
-    return lib.jit(lambda inputs: {name: STRUCTURED[name][0](stats, *args) for name, args in inputs.items()})(inputs)
+    return _jitted(lib, _structured_program, stats)(inputs)
+
+
+def _structured_program(stats, inputs):
+    return {name: STRUCTURED[name][0](stats, *args) for name, args in inputs.items()}
 
 
 STRUCTURED_RESULTS = _Memo(_structured)

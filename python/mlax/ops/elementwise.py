@@ -772,10 +772,13 @@ def clamp(min, x, max):  # noqa: A002 - JAX's argument names
 
 def _clamp_jvp(ctx, primals, tangents):
     lo, x, hi = primals
-    # The result is min(max(x, lo), hi): hi wins whenever it is below lo too.
-    chosen = [ops.bitwise_and(ops.lt(x, lo), ops.le(lo, hi)), ops.bitwise_and(ops.ge(x, lo), ops.le(x, hi)),
-              ops.gt(max(x, lo), hi)]
-    return [clamp(lo, x, hi)], [add_tangents([None if t is None else mul(t, ops.convert_element_type(c, x.dtype))
+    # Each operand's tangent passes where that operand alone is the result: lo where lo > x and
+    # lo < hi, x strictly inside, hi where hi < max(x, lo). At a tie none does, as in JAX. (JAX
+    # passes hi's only where hi < x, so not where x <= hi < lo, where the result is hi.) Chosen,
+    # not multiplied by a mask: an infinite tangent elsewhere stays out.
+    chosen = [ops.bitwise_and(ops.gt(lo, x), ops.lt(lo, hi)), ops.bitwise_and(ops.gt(x, lo), ops.lt(x, hi)),
+              ops.lt(hi, max(x, lo))]
+    return [clamp(lo, x, hi)], [add_tangents([None if t is None else select(c, t, ops.full(t.shape, 0, t.dtype))
                                               for t, c in zip(tangents, chosen)])]
 
 

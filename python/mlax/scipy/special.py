@@ -330,7 +330,9 @@ def _ndtr(x):
     half_sqrt_2 = 0.5 * np.sqrt(np.array(2.0, x.dtype))
     w = x * half_sqrt_2
     z = mnp.abs(w)
-    y = mnp.where(z < half_sqrt_2, 1 + lax.erf(w), mnp.where(w > 0, 2 - _erfc_value(z), _erfc_value(z)))
+    # (erfc's branch evaluated at a z of its own: its tail's 1 / z would make the derivative NaN at 0.)
+    tail = _erfc_value(mnp.where(z < half_sqrt_2, half_sqrt_2, z))
+    y = mnp.where(z < half_sqrt_2, 1 + lax.erf(w), mnp.where(w > 0, 2 - tail, tail))
     return 0.5 * y
 
 

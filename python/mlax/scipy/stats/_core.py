@@ -52,7 +52,7 @@ def mode(a: ArrayLike, axis: Optional[int] = 0, nan_policy: str = "propagate", k
         axis = _axis_index(axis, x.ndim)
         shape = tuple(1 if i == axis else d for i, d in enumerate(x.shape) if keepdims or i != axis)
     x = mnp.moveaxis(x, axis, 0)
-    x = mnp.reshape(x, (x.shape[0], -1))
+    x = mnp.reshape(x, (x.shape[0], int(np.prod(x.shape[1:], dtype=int))))  # (-1 is ambiguous for an empty axis)
     if x.shape[0] == 0:
         modes = mnp.full(x.shape[1:], np.nan, mnp.asarray(0.0, float).dtype)
         return ModeResult(mnp.reshape(modes, shape), mnp.reshape(mnp.zeros_like(modes), shape))
