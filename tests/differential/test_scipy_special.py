@@ -508,3 +508,11 @@ def test_ndtr_derivatives_at_zero():
     for lib, sp in ((jax, jsp), (mlax, msp)):
         np.testing.assert_allclose(lib.grad(sp.ndtr)(0.0), 1 / np.sqrt(2 * np.pi), rtol=1e-6, err_msg=lib.__name__)
         np.testing.assert_allclose(lib.jacfwd(sp.ndtr)(0.0), 1 / np.sqrt(2 * np.pi), rtol=1e-6, err_msg=lib.__name__)
+
+
+def test_ndtr_second_derivative_with_its_value():
+    # Regression: the program of grad(grad(ndtr)) that also returns the value wrote 52 buffers
+    # from one dispatch, past the IREE runtime's 32 bindings, and every call failed.
+    x = np.float32([1.0, 0.0, -2.0])
+    got = [float(mlax.grad(mlax.grad(msp.ndtr))(v)) for v in x]
+    np.testing.assert_allclose(got, -x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi), rtol=1e-5, atol=1e-7)

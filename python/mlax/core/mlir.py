@@ -38,8 +38,12 @@ lock = threading.RLock()
 # Process-wide IREE compiler options (the per-session flags do not reach these).
 # Indirect command buffers are off: IREE 3.13 records some programs with loops inside
 # loops (eigh's derivative) into command buffers that fail at run time ("indirect
-# buffer reference slot 0 is out range of the declared binding capacity").
-GLOBAL_COMPILER_OPTIONS: tuple[str, ...] = ("--iree-hal-indirect-command-buffers=false",)
+# buffer reference slot 0 is out range of the declared binding capacity"). Mutable
+# bindings are aliased into one buffer range: left split, a dispatch writing many results
+# (grad(grad(ndtr)) with its value) needs more bindings than the runtime takes ("binding
+# count 52 > 32") and every call fails.
+GLOBAL_COMPILER_OPTIONS: tuple[str, ...] = ("--iree-hal-indirect-command-buffers=false",
+                                            "--iree-stream-resource-alias-mutable-bindings")
 
 
 @functools.cache
