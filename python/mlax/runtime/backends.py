@@ -1,8 +1,11 @@
 """The backends mlax knows: each maps to an IREE compile target and a HAL driver.
 
-One row per backend. `jit_flags` tune for this machine (host CPU); export uses
-`export_flags`, which run on any machine of the backend's kind; `feature_flags`
-add flags for modules with a feature (see compiler.module_features). A module
+One row per backend. Its `target` names what IREE generates code for: for jit,
+this machine's device (the host CPU; a GPU's own target, read from its driver by
+runtime/gpu_targets.py); for export, any device of the backend's kind; an
+MLAX_<BACKEND>_TARGET variable names one instead (to compile for a device that is
+not here). `feature_flags` add flags for modules with a feature (see
+compiler.module_features). A module
 over several devices (pmap) names device k `__device_k` in its IR
 (#hal.device.affinity<@__device_k>; ops/collectives.py owns that naming and the
 module attribute saying how many there are) and is compiled for that many devices
@@ -14,32 +17,50 @@ import os
 
 from mlax import config, errors
 from mlax.ops.collectives import device_symbol
+from mlax.runtime import gpu_targets
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What one compilation targets: iree-compile flags, and for a device-derived GPU target the
+    `#hal.executable.target` the module carries (in its `hal.device.targets`) in place of a named one."""
+    flags: tuple
+    executable: str | None = None
+
+    def device_targets(self, device, count):
+        """The module's `hal.device.targets` attribute for `count` devices (its device k is `__device_k`)."""
+        one = f'#hal.device.target<"{device}", [{self.executable}]> : !hal.device'
+        return "[" + ", ".join([one] * count) + "]"
 
 
 @dataclasses.dataclass(frozen=True)
 class Backend:
     name: str
     driver: str                 # IREE HAL driver that runs its modules
-    target_flags: tuple         # iree-compile flags naming the target device
-    jit_flags: tuple = ()       # extra flags for modules compiled for this machine
-    export_flags: tuple = ()    # extra flags for portable modules
+    device: str                 # IREE target device (--iree-hal-target-device)
+    target: object              # (portable) -> the flags naming the code generation target, or a Target
     feature_flags: dict = dataclasses.field(default_factory=dict)  # feature -> extra flags
 
+    def compile_target(self, portable=False, features=(), num_devices=1):
+        """The Target of a module with `features` over `num_devices` devices: for this machine's device
+        (`portable` False: jit) or for any device of the backend's kind (True: export)."""
+        chosen = self.target(portable)
+        extra = tuple(flag for feature in sorted(features) for flag in self.feature_flags.get(feature, ()))
+        if isinstance(chosen, Target):
+            return Target(COMMON_FLAGS + chosen.flags + extra, chosen.executable)
+        return Target(COMMON_FLAGS + self.device_flags(num_devices) + chosen + extra)
+
     def flags(self, portable=False, features=(), num_devices=1):
-        extra = self.export_flags if portable else self.jit_flags
-        for feature in sorted(features):
-            extra += self.feature_flags.get(feature, ())
-        return COMMON_FLAGS + self.device_flags(num_devices) + extra
+        """The iree-compile flags of `compile_target` (a device-derived target adds its attribute)."""
+        return self.compile_target(portable, features, num_devices).flags
 
     def device_flags(self, count):
-        """The target flags for a module over `count` devices: one named, numbered
-        `--iree-hal-target-device=__device_k=<target>[k]` each (unnumbered devices of one
+        """The flags naming `count` target devices: one named, numbered
+        `--iree-hal-target-device=__device_k=<device>[k]` each (unnumbered devices of one
         target would be folded into one)."""
         if count == 1:
-            return self.target_flags
-        target = self.target_flags[0].split("=", 1)[1]
-        return (tuple(f"--iree-hal-target-device={device_symbol(k)}={target}[{k}]" for k in range(count))
-                + self.target_flags[1:])
+            return (f"--iree-hal-target-device={self.device}",)
+        return tuple(f"--iree-hal-target-device={device_symbol(k)}={self.device}[{k}]" for k in range(count))
 
 
 # f64 really is computed in f64 (IREE demotes it by default); mlax has already
@@ -50,16 +71,52 @@ class Backend:
 # batched reduce_window wrong: IREE 3.13 miscompiles one way or the other.)
 COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false", "--iree-opt-const-eval=false")
 
-_CUDA_TARGET = os.environ.get("MLAX_CUDA_TARGET", "sm_80")
-_ROCM_TARGET = os.environ.get("MLAX_ROCM_TARGET", "gfx942")
-_VULKAN_TARGET = os.environ.get("MLAX_VULKAN_TARGET", "ampere")
+
+def _cpu_target(portable):
+    return ("--iree-hal-local-target-device-backends=llvm-cpu",
+            "--iree-llvmcpu-target-cpu=" + ("generic" if portable else "host"))
+
+
+def _gpu_target(flag, variable, detect, portable_default):
+    """The target of a GPU backend whose targets IREE names (`flag`=name): the `variable` override
+    (cross-compiling), else the device's own (`detect()`, for jit), else `portable_default` (export)."""
+    def target(portable):
+        named = os.environ.get(variable)
+        if named:
+            return (f"{flag}={named}",)
+        if portable:
+            return (f"{flag}={portable_default}",)
+        try:
+            return (f"{flag}={detect()}",)
+        except errors.BackendError as error:
+            raise errors.BackendError(f"{error}; to compile for a device that is not here, name its target "
+                                      f"in {variable}") from None
+    return target
+
+
+def _vulkan_target(portable):
+    """Vulkan: MLAX_VULKAN_TARGET (an IREE target name), else the first device's properties as a
+    target (jit), else a baseline profile every Vulkan 1.1 device runs (export)."""
+    named = os.environ.get("MLAX_VULKAN_TARGET")
+    if named or portable:
+        return (f"--iree-vulkan-target={named or PORTABLE_VULKAN_TARGET}",)
+    try:
+        device = gpu_targets.vulkan_devices()[0]
+    except IndexError:
+        raise errors.BackendError("no Vulkan device on this machine; to compile for a device that is not "
+                                  "here, name its target in MLAX_VULKAN_TARGET") from None
+    return Target((), f'#hal.executable.target<"vulkan-spirv", "vulkan-spirv-fb", '
+                      f'{{iree_codegen.target_info = {device.target()}}}>')
+
+
+# Exports name no device: they get targets that run on any device of the kind (MLAX_*_TARGET overrides).
+PORTABLE_VULKAN_TARGET = "vp_android_baseline_2022"
+PORTABLE_CUDA_TARGET = "sm_80"
+PORTABLE_ROCM_TARGET = "gfx942"
 
 BACKENDS = {
     b.name: b for b in [
-        Backend("cpu", "local-task",
-                ("--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu"),
-                jit_flags=("--iree-llvmcpu-target-cpu=host",),
-                export_flags=("--iree-llvmcpu-target-cpu=generic",),
+        Backend("cpu", "local-task", "local", _cpu_target,
                 feature_flags={
                     # float64 sin, tanh, ... are libm calls, which IREE's embedded ELF
                     # linker cannot resolve: link those modules as system libraries.
@@ -69,10 +126,11 @@ BACKENDS = {
                     # program takes ~1 s longer to compile, so only those get it.
                     "large_matmul": ("--iree-dispatch-creation-data-tiling=true",),
                 }),
-        Backend("cuda", "cuda", ("--iree-hal-target-device=cuda", f"--iree-cuda-target={_CUDA_TARGET}")),
-        Backend("vulkan", "vulkan", ("--iree-hal-target-device=vulkan",
-                                     f"--iree-vulkan-target={_VULKAN_TARGET}")),
-        Backend("rocm", "hip", ("--iree-hal-target-device=hip", f"--iree-rocm-target={_ROCM_TARGET}")),
+        Backend("cuda", "cuda", "cuda",
+                _gpu_target("--iree-cuda-target", "MLAX_CUDA_TARGET", gpu_targets.cuda_arch, PORTABLE_CUDA_TARGET)),
+        Backend("vulkan", "vulkan", "vulkan", _vulkan_target),
+        Backend("rocm", "hip", "hip",
+                _gpu_target("--iree-rocm-target", "MLAX_ROCM_TARGET", gpu_targets.rocm_arch, PORTABLE_ROCM_TARGET)),
     ]
 }
 

@@ -22,6 +22,7 @@ import threading
 
 import numpy as np
 
+from iree.compiler import ir
 from iree.compiler import version as iree_version
 
 from mlax import errors
@@ -160,25 +161,41 @@ def module_features(text):
     return features
 
 
+def _bytecode(module, device_targets):
+    """The module as MLIR bytecode, carrying `device_targets` (its hal.device.targets) when given."""
+    operation = module.operation
+    if device_targets:
+        operation.attributes["hal.device.targets"] = ir.Attribute.parse(device_targets, context=operation.context)
+    try:
+        stream = io.BytesIO()
+        operation.write_bytecode(stream)
+        return stream.getvalue()
+    finally:
+        if device_targets:
+            del operation.attributes["hal.device.targets"]
+
+
 def compile_module(module, backend_name, portable=False, text=None):
     """The .vmfb bytes of a lowered module for `backend_name`."""
     backend = backends.get(backend_name)
     # The module's MLIR context serves one thread at a time; the compiler runs unlocked.
     with mlir.lock:
         text = str(module) if text is None else text
-        flags = backend.flags(portable, module_features(text), num_devices(module.operation))
+        count = num_devices(module.operation)
+        target = backend.compile_target(portable, module_features(text), count)
         if '"mlax.' in text:
             # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
             raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
                                           save_failed_ir("iree-input", text))
-        entry = disk_cache.key(text, flags, (__version__, str(iree_version.VERSION)))
+        device_targets = target.executable and target.device_targets(backend.device, count)
+        key_flags = target.flags + ((device_targets,) if device_targets else ())
+        entry = disk_cache.key(text, key_flags, (__version__, str(iree_version.VERSION)))
         if disk_cache.enabled():
             cached = disk_cache.read(entry)
             if cached is not None:
                 return cached
-        bytecode = io.BytesIO()
-        module.operation.write_bytecode(bytecode)
-    vmfb = _worker.compile(tuple(flags), bytecode.getvalue(), f"IREE compilation for backend '{backend_name}'", text)
+        bytecode = _bytecode(module, device_targets)
+    vmfb = _worker.compile(target.flags, bytecode, f"IREE compilation for backend '{backend_name}'", text)
     if disk_cache.enabled():
         disk_cache.write(entry, vmfb)
     return vmfb

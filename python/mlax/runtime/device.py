@@ -86,38 +86,65 @@ class Device:
         return rt.HalBufferView(buffer, list(value.shape), _ELEMENT_TYPES[value.dtype])
 
     def copy(self, buffer_view):
-        """A new buffer view holding the same data."""
-        buffer = buffer_view.get_buffer()
-        if buffer.memory_type() & int(rt.MemoryType.HOST_VISIBLE) and buffer.byte_length():
+        """A new buffer view on this device holding the same data: a copy of the mapped bytes for host
+        memory (faster than a queued copy on the CPU), else a transfer on the device's queue."""
+        source = buffer_view.get_buffer()
+        if _mappable(source) and source.byte_length():
             mapped = buffer_view.map()
-            data = mapped.asarray((buffer.byte_length(),), np.dtype(np.uint8))
+            data = mapped.asarray((source.byte_length(),), np.dtype(np.uint8))
             fresh = self.hal_device.allocator.allocate_buffer_copy(
                 memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
                 device=self.hal_device, buffer=data)
             del data, mapped
             return rt.HalBufferView(fresh, list(buffer_view.shape), buffer_view.element_type)
-        shape = list(buffer_view.shape)
-        dtype = {v: k for k, v in _ELEMENT_TYPES.items()}[rt.HalElementType(buffer_view.element_type)]
-        return self.put(self.fetch(buffer_view, shape, dtype))
+        try:
+            fresh = self.hal_device.allocator.allocate_buffer(
+                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
+                allocation_size=max(source.byte_length(), 1))
+        except (RuntimeError, ValueError) as error:
+            raise out_of_memory(error, self, f"copying {source.byte_length()} bytes on it")
+        if source.byte_length():
+            self._transfer(source, fresh)
+        return rt.HalBufferView(fresh, list(buffer_view.shape), buffer_view.element_type)
 
     def fetch(self, buffer_view, shape, dtype):
-        """Copy a device buffer view into a new numpy array."""
+        """Copy a device buffer view into a new numpy array: mapped where the buffer allows it
+        (host memory), else through a host-visible staging buffer the device copies into."""
         dtype = np.dtype(dtype)
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if nbytes == 0:
             return np.zeros(shape, dtype)
         buffer = buffer_view.get_buffer()
-        if buffer.memory_type() & int(rt.MemoryType.HOST_VISIBLE):
-            mapped = buffer_view.map()
-            raw = np.array(mapped.asarray((nbytes,), np.dtype(np.uint8)), copy=True)
-            del mapped
-        else:
-            raw = rt.DeviceArray(self.hal_device, buffer_view, override_dtype=np.uint8).to_host()
-            raw = np.array(raw, copy=True).reshape(-1)[:nbytes]
+        if not _mappable(buffer):
+            try:
+                staging = self.hal_device.allocator.allocate_buffer(
+                    memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
+                    allowed_usage=rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED,
+                    allocation_size=buffer.byte_length())
+            except (RuntimeError, ValueError) as error:
+                raise out_of_memory(error, self, f"reading {nbytes} bytes back from it")
+            self._transfer(buffer, staging)
+            buffer = staging
+        mapped = buffer.map()
+        raw = np.array(mapped.asarray((nbytes,), np.dtype(np.uint8)), copy=True)
+        del mapped
         return raw.view(dtype).reshape(shape)
+
+    def _transfer(self, source, target):
+        """Copy buffer `source` into `target` on this device's queue and wait for it."""
+        semaphore = self.hal_device.create_semaphore(0)
+        self.hal_device.queue_copy(source, target, wait_semaphores=rt.HalFence.create_at(semaphore, 0),
+                                   signal_semaphores=rt.HalFence.create_at(semaphore, 1))
+        rt.HalFence.create_at(semaphore, 1).wait()
 
     def __repr__(self):
         return f"{self.platform.capitalize()}Device(id={self.id})"
+
+
+def _mappable(buffer):
+    """Whether the host may map `buffer` (host memory allocated with mapping allowed)."""
+    host_visible = buffer.memory_type() & int(rt.MemoryType.HOST_VISIBLE)
+    return bool(host_visible and buffer.allowed_usage() & int(rt.BufferUsage.MAPPING_SCOPED))
 
 
 def num_cpu_devices():
