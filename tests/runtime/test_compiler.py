@@ -23,4 +23,5 @@ def test_cpu_flags_per_feature():
     assert "--iree-dispatch-creation-data-tiling=true" in cpu.flags(features={"large_matmul"})
     assert "--iree-llvmcpu-link-embedded=false" in cpu.flags(features={"float64"})
     assert "--iree-llvmcpu-target-cpu=generic" in cpu.flags(portable=True)
-    assert backends.get("cuda").flags(features={"large_matmul"}) == backends.get("cuda").flags()
+    cuda = backends.get("cuda")
+    assert cuda.flags(portable=True, features={"large_matmul"}) == cuda.flags(portable=True)

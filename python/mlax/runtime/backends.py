@@ -14,6 +14,7 @@ of the backend.
 
 import dataclasses
 import os
+import re
 
 from mlax import config, errors
 from mlax.ops.collectives import device_symbol
@@ -40,6 +41,8 @@ class Backend:
     device: str                 # IREE target device (--iree-hal-target-device)
     target: object              # (portable) -> the flags naming the code generation target, or a Target
     feature_flags: dict = dataclasses.field(default_factory=dict)  # feature -> extra flags
+    miscompiles: tuple = ()     # (regex over the StableHLO text, why IREE gets it wrong here)
+    dtype_support: object = None  # () -> (device name, {dtype name: whether the device computes in it})
 
     def compile_target(self, portable=False, features=(), num_devices=1):
         """The Target of a module with `features` over `num_devices` devices: for this machine's device
@@ -49,6 +52,21 @@ class Backend:
         if isinstance(chosen, Target):
             return Target(COMMON_FLAGS + chosen.flags + extra, chosen.executable)
         return Target(COMMON_FLAGS + self.device_flags(num_devices) + chosen + extra)
+
+    def check_program(self, text, portable=False):
+        """Raise BackendError when this backend cannot run the StableHLO program `text` correctly:
+        an element type its device lacks, or a construct IREE compiles wrongly for it."""
+        for pattern, reason in self.miscompiles:
+            if re.search(pattern, text):
+                raise errors.BackendError(f"the program cannot run on {self.name}: {reason}; run it on the cpu "
+                                          "backend (jit(..., backend='cpu') or mlax.device_put to a CPU device)")
+        if self.dtype_support is not None and not portable:
+            device, supported = self.dtype_support()
+            for mlir_type in sorted(set(_ELEMENT_TYPE.findall(text))):
+                dtype = _DTYPE_OF_MLIR[mlir_type]
+                if not supported.get(dtype, True):
+                    raise errors.BackendError(f"{device} has no {dtype} arithmetic, which the program uses; "
+                                              f"compute in another dtype or on the cpu backend")
 
     def flags(self, portable=False, features=(), num_devices=1):
         """The iree-compile flags of `compile_target` (a device-derived target adds its attribute)."""
@@ -98,10 +116,10 @@ def _vulkan_target(portable):
     """Vulkan: MLAX_VULKAN_TARGET (an IREE target name), else the first device's properties as a
     target (jit), else a baseline profile every Vulkan 1.1 device runs (export)."""
     named = os.environ.get("MLAX_VULKAN_TARGET")
-    if named or portable:
-        return (f"--iree-vulkan-target={named or PORTABLE_VULKAN_TARGET}",)
+    if named:
+        return (f"--iree-vulkan-target={named}",)
     try:
-        device = gpu_targets.vulkan_devices()[0]
+        device = PORTABLE_VULKAN_DEVICE if portable else gpu_targets.vulkan_devices()[0]
     except IndexError:
         raise errors.BackendError("no Vulkan device on this machine; to compile for a device that is not "
                                   "here, name its target in MLAX_VULKAN_TARGET") from None
@@ -109,8 +127,33 @@ def _vulkan_target(portable):
                       f'{{iree_codegen.target_info = {device.target()}}}>')
 
 
+def _vulkan_dtype_support():
+    device = gpu_targets.vulkan_devices()[0]
+    return f"the Vulkan device {device.name!r}", device.dtype_support()
+
+
+# MLIR element types a device may lack, by mlax dtype name.
+_DTYPE_OF_MLIR = {"f64": "float64", "f16": "float16", "bf16": "bfloat16", "i64": "int64", "ui64": "uint64",
+                  "i16": "int16", "ui16": "uint16", "i8": "int8", "ui8": "uint8"}
+_ELEMENT_TYPE = re.compile(r"[x<](" + "|".join(_DTYPE_OF_MLIR) + r")>")
+
+# IREE 3.13's SPIR-V code for grouped convolutions writes zeros (measured on lavapipe: every
+# feature_group_count or batch_group_count above 1, float and integer alike).
+_SPIRV_MISCOMPILES = (
+    (r"stablehlo\.convolution.*(feature|batch)_group_count = (?!1 :)\d+",
+     "IREE's SPIR-V code for grouped convolutions (feature_group_count or batch_group_count above 1) "
+     "gives wrong results"),
+)
+
 # Exports name no device: they get targets that run on any device of the kind (MLAX_*_TARGET overrides).
-PORTABLE_VULKAN_TARGET = "vp_android_baseline_2022"
+# Vulkan's: a Vulkan 1.1 device with 64-bit arithmetic (float32 sin and cos reduce their arguments in
+# float64), no subgroup operations (so no subgroup size to match) and small workgroups: desktop GPUs
+# and lavapipe; IREE's mobile baseline (vp_android_baseline_2022) lacks the 64-bit types.
+PORTABLE_VULKAN_DEVICE = gpu_targets.VulkanDevice(
+    name="portable Vulkan 1.1", api_version=(1, 1, 0), subgroup_size=64, subgroup_arithmetic=False,
+    subgroup_shuffle=False, float64=True, float16=False, int64=True, int16=False, int8=False, storage16=False,
+    storage8=False, max_workgroup_sizes=(128, 128, 64), max_workgroup_invocations=128, max_workgroup_memory=16384,
+    max_workgroup_counts=(65535, 65535, 65535))
 PORTABLE_CUDA_TARGET = "sm_80"
 PORTABLE_ROCM_TARGET = "gfx942"
 
@@ -128,7 +171,8 @@ BACKENDS = {
                 }),
         Backend("cuda", "cuda", "cuda",
                 _gpu_target("--iree-cuda-target", "MLAX_CUDA_TARGET", gpu_targets.cuda_arch, PORTABLE_CUDA_TARGET)),
-        Backend("vulkan", "vulkan", "vulkan", _vulkan_target),
+        Backend("vulkan", "vulkan", "vulkan", _vulkan_target, miscompiles=_SPIRV_MISCOMPILES,
+                dtype_support=_vulkan_dtype_support),
         Backend("rocm", "hip", "hip",
                 _gpu_target("--iree-rocm-target", "MLAX_ROCM_TARGET", gpu_targets.rocm_arch, PORTABLE_ROCM_TARGET)),
     ]

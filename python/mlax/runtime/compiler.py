@@ -182,6 +182,7 @@ def compile_module(module, backend_name, portable=False, text=None):
     with mlir.lock:
         text = str(module) if text is None else text
         count = num_devices(module.operation)
+        backend.check_program(text, portable)
         target = backend.compile_target(portable, module_features(text), count)
         if '"mlax.' in text:
             # IREE cannot know mlax ops (it would crash on them): they must be lowered first.

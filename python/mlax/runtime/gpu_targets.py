@@ -199,6 +199,10 @@ def rocm_arch(index=0):
             versions.append(version)
     if index >= len(versions):
         raise errors.BackendError(f"no ROCm GPU agent {index} in the kernel driver's topology")
-    version = versions[index]
+    return gfx_name(versions[index])
+
+
+def gfx_name(version):
+    """The LLVM name of a KFD gfx_target_version: 90402 -> gfx942, 90010 -> gfx90a, 110001 -> gfx1101."""
     major, minor, step = version // 10000, version // 100 % 100, version % 100
     return f"gfx{major}{minor:x}{step:x}"

@@ -1,0 +1,146 @@
+"""GPU backends for real, on a Vulkan device (Mesa's lavapipe in CI: device memory the host
+may not map, subgroups of 8): targets derived from the device, memory moved by transfers,
+programs a device cannot run refused with the reason. CUDA and ROCm targets are checked
+by name here (no such GPU on CI); tools/gpu_check.py runs them where one is."""
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+from iree.compiler import ir
+
+import mlax
+import mlax.numpy as mnp
+from mlax import errors, lax
+from mlax.core import mlir
+from mlax.runtime import backends, compiler, gpu_targets
+
+try:
+    VULKAN = mlax.devices("vulkan")[0]
+except errors.BackendError:
+    VULKAN = None
+needs_vulkan = pytest.mark.skipif(VULKAN is None, reason="no Vulkan device here (apt-get install mesa-vulkan-drivers)")
+
+
+@needs_vulkan
+def test_vulkan_target_is_the_devices_own():
+    device = gpu_targets.vulkan_devices()[0]
+    target = backends.get("vulkan").compile_target()
+    assert f"subgroup_size_choices = [{device.subgroup_size}]" in target.executable
+    assert f"max_workgroup_memory_bytes = {device.max_workgroup_memory}" in target.executable
+    assert not any(flag.startswith("--iree-vulkan-target") for flag in target.flags)
+
+
+@needs_vulkan
+def test_column_sum_uses_the_devices_subgroup_size():
+    # Compiled for a target whose subgroups are wider than the device's, this sum added 16 of its 64 rows.
+    x = np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32)
+    got = mlax.jit(lambda a: a.sum(0), backend="vulkan")(x)
+    np.testing.assert_allclose(np.asarray(got), x.sum(0), rtol=1e-5, atol=1e-5)
+
+
+def test_named_target_overrides_the_device(monkeypatch):
+    monkeypatch.setenv("MLAX_VULKAN_TARGET", "valhall")
+    target = backends.get("vulkan").compile_target()
+    assert target.executable is None and "--iree-vulkan-target=valhall" in target.flags
+    monkeypatch.setenv("MLAX_CUDA_TARGET", "sm_90")
+    assert "--iree-cuda-target=sm_90" in backends.get("cuda").flags()
+    assert "--iree-cuda-target=sm_90" in backends.get("cuda").flags(portable=True)
+
+
+def test_exports_get_portable_targets(monkeypatch):
+    for variable in ("MLAX_VULKAN_TARGET", "MLAX_CUDA_TARGET", "MLAX_ROCM_TARGET"):
+        monkeypatch.delenv(variable, raising=False)
+    portable_vulkan = backends.get("vulkan").compile_target(portable=True).executable
+    assert "subgroup = none" in portable_vulkan and "fp64" in portable_vulkan
+    assert f"--iree-cuda-target={backends.PORTABLE_CUDA_TARGET}" in backends.get("cuda").flags(portable=True)
+    assert f"--iree-rocm-target={backends.PORTABLE_ROCM_TARGET}" in backends.get("rocm").flags(portable=True)
+
+
+def test_jit_for_an_absent_gpu_names_the_override(monkeypatch):
+    monkeypatch.delenv("MLAX_CUDA_TARGET", raising=False)
+    monkeypatch.setattr(gpu_targets, "cuda_arch", lambda: (_ for _ in ()).throw(errors.BackendError("no CUDA")))
+    with pytest.raises(errors.BackendError, match="MLAX_CUDA_TARGET"):
+        backends.get("cuda").flags()
+
+
+@pytest.mark.parametrize("version, name", [(90402, "gfx942"), (90010, "gfx90a"), (110001, "gfx1101")])
+def test_rocm_names_from_kfd_versions(version, name):
+    assert gpu_targets.gfx_name(version) == name
+
+
+@needs_vulkan
+def test_target_is_part_of_the_cache_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLAX_CACHE_DIR", str(tmp_path))
+    text = mlax.jit(lambda a: a * 2.0).lower(np.ones(4, np.float32)).as_text("stablehlo")
+    with mlir.context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+    compiler.compile_module(module, "vulkan")
+    monkeypatch.setenv("MLAX_VULKAN_TARGET", "vp_android_baseline_2022")
+    compiler.compile_module(module, "vulkan")
+    assert len(list(tmp_path.rglob("*.vmfb"))) == 2
+
+
+@needs_vulkan
+def test_arrays_move_between_cpu_and_vulkan():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    on_gpu = mlax.device_put(x, VULKAN)
+    assert on_gpu.device == VULKAN
+    np.testing.assert_array_equal(np.asarray(on_gpu), x)
+    assert on_gpu[1, 2].item() == 6.0 and float(on_gpu.sum()) == 66.0
+    assert on_gpu.block_until_ready() is on_gpu and on_gpu.tolist() == x.tolist()
+    assert "11." in repr(on_gpu) and "11." in str(on_gpu)
+    on_cpu = mlax.device_put(on_gpu, mlax.devices("cpu")[0])
+    assert on_cpu.device.platform == "cpu"
+    back = mlax.device_put(on_cpu * 2, VULKAN)
+    np.testing.assert_array_equal(np.asarray(back), 2 * x)
+
+
+@needs_vulkan
+def test_programs_that_overwrite_or_take_arguments_on_vulkan():
+    x = np.arange(8, dtype=np.float32)
+    on_gpu = mlax.device_put(x, VULKAN)
+    set_first = mlax.jit(lambda a: a.at[0].set(5.0), backend="vulkan")
+    np.testing.assert_array_equal(np.asarray(set_first(on_gpu)), np.r_[5.0, x[1:]])
+    np.testing.assert_array_equal(np.asarray(on_gpu), x)  # the argument is unchanged
+    donated = mlax.device_put(x, VULKAN)
+    out = mlax.jit(lambda a: a + 1.0, backend="vulkan", donate_argnums=0)(donated)
+    np.testing.assert_array_equal(np.asarray(out), x + 1.0)
+    np.testing.assert_array_equal(np.asarray(mlax.pmap(lambda a: a * 3.0, backend="vulkan")(x[None])), 3 * x[None])
+
+
+@needs_vulkan
+def test_export_for_vulkan_runs_there():
+    exported = mlax.export(mlax.jit(lambda a, b: mnp.tanh(a @ b).sum(0)), platforms=("vulkan",))(
+        np.ones((16, 8), np.float32), np.ones((8, 4), np.float32))
+    restored = mlax.deserialize(exported.serialize())
+    a = np.random.default_rng(1).standard_normal((16, 8)).astype(np.float32)
+    b = np.random.default_rng(2).standard_normal((8, 4)).astype(np.float32)
+    platform = mlax.config.read("mlax_platform_name")
+    mlax.config.update("mlax_platform_name", "vulkan")
+    try:
+        got = restored.call(a, b)
+    finally:
+        mlax.config.update("mlax_platform_name", platform)
+    assert got.device == VULKAN
+    np.testing.assert_allclose(np.asarray(got), np.tanh(a @ b).sum(0), rtol=1e-5, atol=1e-5)
+
+
+@needs_vulkan
+def test_grouped_convolution_is_refused_on_vulkan():
+    x = np.ones((2, 4, 5, 5), np.float32)
+    w = np.ones((6, 2, 3, 3), np.float32)
+    grouped = mlax.jit(lambda a, b: lax.conv_general_dilated(a, b, (1, 1), "VALID", feature_group_count=2),
+                       backend="vulkan")
+    with pytest.raises(errors.BackendError, match="grouped convolutions.*vulkan|vulkan.*grouped convolutions"):
+        grouped(x, w)
+
+
+@needs_vulkan
+def test_a_dtype_the_device_lacks_is_refused(monkeypatch, x64):
+    device = gpu_targets.vulkan_devices()[0]
+    monkeypatch.setattr(gpu_targets, "vulkan_devices", lambda: (dataclasses.replace(device, float64=False),))
+    with pytest.raises(errors.BackendError) as error:
+        mlax.jit(lambda a: a * 2.0, backend="vulkan")(np.ones(3, np.float64))
+    assert "float64" in str(error.value) and re.escape(device.name)[:8] in str(error.value)
