@@ -23,6 +23,13 @@ except errors.BackendError:
 needs_vulkan = pytest.mark.skipif(VULKAN is None, reason="no Vulkan device here (apt-get install mesa-vulkan-drivers)")
 
 
+def _module(fn):
+    """`fn` lowered at f32[4] to StableHLO, as a module in mlax's context."""
+    text = mlax.jit(fn).lower(np.ones(4, np.float32)).as_text("stablehlo")
+    with mlir.context(), ir.Location.unknown():
+        return ir.Module.parse(text)
+
+
 @needs_vulkan
 def test_vulkan_target_is_the_devices_own():
     device = gpu_targets.vulkan_devices()[0]
@@ -44,9 +51,18 @@ def test_named_target_overrides_the_device(monkeypatch):
     monkeypatch.setenv("MLAX_VULKAN_TARGET", "valhall")
     target = backends.get("vulkan").compile_target()
     assert target.executable is None and "--iree-vulkan-target=valhall" in target.flags
-    monkeypatch.setenv("MLAX_CUDA_TARGET", "sm_90")
-    assert "--iree-cuda-target=sm_90" in backends.get("cuda").flags()
-    assert "--iree-cuda-target=sm_90" in backends.get("cuda").flags(portable=True)
+    monkeypatch.setenv("MLAX_CUDA_TARGET", "sm_86")
+    assert "--iree-cuda-target=sm_86" in backends.get("cuda").flags()
+    assert "--iree-cuda-target=sm_86" in backends.get("cuda").flags(portable=True)
+
+
+def test_hopper_compiles_for_the_newest_target_iree_has_below_it(monkeypatch):
+    # IREE 3.13 cannot generate sm_90 code; sm_89 PTX runs on an sm_90 GPU.
+    monkeypatch.delenv("MLAX_CUDA_TARGET", raising=False)
+    monkeypatch.setattr(gpu_targets, "cuda_arch", lambda: "sm_90")
+    assert "--iree-cuda-target=sm_89" in backends.get("cuda").flags()
+    module = _module(lambda a: a * 2.0)
+    assert b"cuda-nvptx-fb" in compiler.compile_module(module, "cuda")
 
 
 def test_exports_get_portable_targets(monkeypatch):
@@ -73,9 +89,7 @@ def test_rocm_names_from_kfd_versions(version, name):
 @needs_vulkan
 def test_target_is_part_of_the_cache_key(tmp_path, monkeypatch):
     monkeypatch.setenv("MLAX_CACHE_DIR", str(tmp_path))
-    text = mlax.jit(lambda a: a * 2.0).lower(np.ones(4, np.float32)).as_text("stablehlo")
-    with mlir.context(), ir.Location.unknown():
-        module = ir.Module.parse(text)
+    module = _module(lambda a: a * 2.0)
     compiler.compile_module(module, "vulkan")
     monkeypatch.setenv("MLAX_VULKAN_TARGET", "vp_android_baseline_2022")
     compiler.compile_module(module, "vulkan")

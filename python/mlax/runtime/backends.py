@@ -95,21 +95,27 @@ def _cpu_target(portable):
             "--iree-llvmcpu-target-cpu=" + ("generic" if portable else "host"))
 
 
-def _gpu_target(flag, variable, detect, portable_default):
+def _gpu_target(flag, variable, detect, portable_default, stand_ins=None):
     """The target of a GPU backend whose targets IREE names (`flag`=name): the `variable` override
-    (cross-compiling), else the device's own (`detect()`, for jit), else `portable_default` (export)."""
+    (cross-compiling), else the device's own (`detect()`, for jit), else `portable_default` (export);
+    a device IREE cannot generate code for gets its `stand_ins` entry."""
     def target(portable):
         named = os.environ.get(variable)
-        if named:
-            return (f"{flag}={named}",)
-        if portable:
-            return (f"{flag}={portable_default}",)
-        try:
-            return (f"{flag}={detect()}",)
-        except errors.BackendError as error:
-            raise errors.BackendError(f"{error}; to compile for a device that is not here, name its target "
-                                      f"in {variable}") from None
+        if not named and not portable:
+            try:
+                named = detect()
+            except errors.BackendError as error:
+                raise errors.BackendError(f"{error}; to compile for a device that is not here, name its target "
+                                          f"in {variable}") from None
+        named = named or portable_default
+        return (f"{flag}={(stand_ins or {}).get(named, named)}",)
     return target
+
+
+# IREE 3.13 has no code generation target for these CUDA architectures ("missing GPU target in
+# #hal.executable.target"): they get the newest it has below them. IREE embeds PTX, which the
+# driver compiles for the newer GPU.
+CUDA_STAND_INS = {"sm_90": "sm_89", "sm_90a": "sm_89", "sm_100": "sm_89", "sm_100a": "sm_89"}
 
 
 def _vulkan_target(portable):
@@ -170,11 +176,13 @@ BACKENDS = {
                     "large_matmul": ("--iree-dispatch-creation-data-tiling=true",),
                 }),
         Backend("cuda", "cuda", "cuda",
-                _gpu_target("--iree-cuda-target", "MLAX_CUDA_TARGET", gpu_targets.cuda_arch, PORTABLE_CUDA_TARGET)),
+                _gpu_target("--iree-cuda-target", "MLAX_CUDA_TARGET", lambda: gpu_targets.cuda_arch(),
+                            PORTABLE_CUDA_TARGET, CUDA_STAND_INS)),
         Backend("vulkan", "vulkan", "vulkan", _vulkan_target, miscompiles=_SPIRV_MISCOMPILES,
                 dtype_support=_vulkan_dtype_support),
         Backend("rocm", "hip", "hip",
-                _gpu_target("--iree-rocm-target", "MLAX_ROCM_TARGET", gpu_targets.rocm_arch, PORTABLE_ROCM_TARGET)),
+                _gpu_target("--iree-rocm-target", "MLAX_ROCM_TARGET", lambda: gpu_targets.rocm_arch(),
+                            PORTABLE_ROCM_TARGET)),
     ]
 }
 
