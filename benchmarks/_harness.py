@@ -1,5 +1,6 @@
-"""Shared helpers for the benchmarks: timing loops and a side-by-side table."""
+"""Shared helpers for the benchmarks: timing loops, the --backend option and a side-by-side table."""
 
+import argparse
 import importlib.util
 import os
 import subprocess
@@ -32,32 +33,122 @@ def run_python(code, env_updates=None):
     env = dict(os.environ)
     env.update(env_updates or {})
     env.setdefault("JAX_PLATFORMS", "cpu")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    if result.returncode:  # name the child's exception: the first unindented line after its traceback
+        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+        start = max((i for i, line in enumerate(lines) if line.startswith("Traceback")), default=-1) + 1
+        raise RuntimeError(next((line for line in lines[start:] if not line[:1].isspace()), lines[-1]))
     return float(result.stdout.strip().splitlines()[-1])
 
 
-class Table:
-    """Rows of one metric measured for mlax, NumPy and JAX, printed with ratios."""
+def backends_from_argv(doc=None, argv=None):
+    """The mlax backends named by --backend (comma-separated, default cpu); exits with a
+    message naming a backend that mlax does not know or that has no device here."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", default="cpu", metavar="NAMES",
+                        help="comma-separated mlax backends to measure side by side, e.g. cpu,vulkan "
+                             "(cpu, vulkan, cuda, rocm; default: cpu)")
+    names = list(dict.fromkeys(n.strip().lower() for n in parser.parse_args(argv).backend.split(",") if n.strip()))
+    if not names:
+        parser.error("--backend needs at least one backend name")
+    import mlax
+    for name in names:
+        try:
+            mlax.devices(name)
+        except mlax.errors.BackendError as error:
+            parser.error(f"--backend {name}: {error}")
+    return names
 
-    def __init__(self, title):
-        self.title = title
+
+def mlax_on(backend):
+    """(jit, put): mlax.jit compiling for `backend`, and mlax.device_put to its first device."""
+    import functools
+
+    import mlax
+    return (functools.partial(mlax.jit, backend=backend),
+            functools.partial(mlax.device_put, device=mlax.devices(backend)[0]))
+
+
+def per_backend(backends, measure, *args):
+    """{backend: measure(backend, *args)}, holding the exception instead where the workload fails there."""
+    results = {}
+    for backend in backends:
+        try:
+            results[backend] = measure(backend, *args)
+        except Exception as error:  # noqa: BLE001  (a dtype or op the backend lacks: a footnote)
+            results[backend] = error.with_traceback(None)  # frees the frames (and arrays) it held
+    return results
+
+
+def pick(results, index):
+    """Element `index` of each backend's tuple of figures from per_backend (exceptions kept)."""
+    return {b: r if isinstance(r, Exception) else r[index] for b, r in results.items()}
+
+
+def devices_label(backends):
+    """The devices measured, for a table title: "CPU" for the cpu alone, else each device."""
+    if list(backends) == ["cpu"]:
+        return "CPU"
+    import mlax
+    from mlax.runtime.gpu_targets import vulkan_devices
+
+    def label(backend):
+        device = repr(mlax.devices(backend)[0])
+        return f"{device} {vulkan_devices()[0].name!r}" if backend == "vulkan" else device
+    return ", ".join(label(b) for b in backends)
+
+
+class Table:
+    """Rows of one metric measured for mlax (on one or several backends), NumPy and JAX,
+    printed with ratios. With `backends`, the title names their devices and a row's mlax
+    value is {backend: figure, None or the exception the workload raised there}."""
+
+    def __init__(self, title, backends=None):
+        self.backends = list(backends or ["cpu"])
+        self.title = title if backends is None else f"{title} ({devices_label(self.backends)})"
         self.rows = []
 
     def add(self, metric, unit, mlax_value, numpy_value=None, jax_value=None):
-        self.rows.append((metric, unit, mlax_value, numpy_value, jax_value))
+        if not isinstance(mlax_value, dict):
+            mlax_value = {self.backends[0]: mlax_value}
+        self.rows.append((metric, unit, [mlax_value.get(b) for b in self.backends], numpy_value, jax_value))
 
     def print(self):
+        first, others = self.backends[0], self.backends[1:]
+        names = [f"mlax[{b}]" for b in self.backends] if others else ["mlax"]
+        mine = first if others else "mlax"
+        ratios = [f"{mine}/numpy", f"{mine}/jax"] + [f"{b}/{first}" for b in others]
+        columns = names + ["numpy", "jax"]
+        widths = [max(10, len(n)) for n in columns]
+        footnotes = {}
+
+        def usable(v):
+            return v is not None and not isinstance(v, Exception)
+
+        def fmt(v, column):
+            if isinstance(v, Exception):
+                line = next((line.strip() for line in str(v).splitlines() if line.strip()), "")
+                return f"-[{footnotes.setdefault(f'{column}: {type(v).__name__}: {line}', len(footnotes) + 1)}]"
+            if v is None:
+                return "-"
+            return f"{v:.1e}" if 0 < abs(v) < 1e-2 else f"{v:.3f}"
+
+        def ratio(a, b):
+            return f"{a / b:.2f}x" if usable(a) and usable(b) and b else "-"
+
         print(f"\n== {self.title} ==")
-        header = f"{'metric':44s} {'unit':9s} {'mlax':>10s} {'numpy':>10s} {'jax':>10s}  {'mlax/numpy':>10s} {'mlax/jax':>9s}"
+        header = (f"{'metric':44s} {'unit':9s} " + " ".join(c.rjust(w) for c, w in zip(columns, widths))
+                  + "  " + " ".join(r.rjust(9 if i == 1 and not others else 10) for i, r in enumerate(ratios)))
         print(header)
         print("-" * len(header))
-        for metric, unit, m, n, j in self.rows:
-            def fmt(v):
-                if v is None:
-                    return f"{'-':>10s}"
-                return f"{v:10.1e}" if 0 < abs(v) < 1e-2 else f"{v:10.3f}"
-
-            def ratio(v):
-                return f"{m / v:9.2f}x" if v else f"{'-':>10s}"
-            print(f"{metric:44s} {unit:9s} {fmt(m)} {fmt(n)} {fmt(j)}  {ratio(n)} {ratio(j)}")
-        print("(ratio = mlax / other: for GFLOP/s and steps/s higher is better, for times lower is better)")
+        for metric, unit, ms, n, j in self.rows:
+            cells = " ".join(fmt(v, c).rjust(w) for v, c, w in zip(ms + [n, j], columns, widths))
+            quotients = [ratio(ms[0], n), ratio(ms[0], j)] + [ratio(m, ms[0]) for m in ms[1:]]
+            print(f"{metric:44s} {unit:9s} {cells}  {' '.join(q.rjust(10) for q in quotients)}")
+        for text, note in footnotes.items():
+            print(f"[{note}] {text}")
+        if others:
+            print(f"(ratio = mlax[{first}] / other, and mlax[backend] / mlax[{first}]: "
+                  "for GFLOP/s and steps/s higher is better, for times lower is better)")
+        else:
+            print("(ratio = mlax / other: for GFLOP/s and steps/s higher is better, for times lower is better)")

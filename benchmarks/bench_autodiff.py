@@ -1,6 +1,9 @@
 """Autodiff speed figures of mlax next to NumPy (hand-written backprop) and JAX, in one run.
 
-    python benchmarks/bench_autodiff.py
+    python benchmarks/bench_autodiff.py [--backend cpu,vulkan]
+
+--backend names the mlax backends to measure, comma-separated (default: cpu); each
+gets its own mlax column. A workload a backend cannot run shows "-" and a footnote.
 
 - MLP training step, 784-512-512-10, batch 256, softmax cross-entropy, SGD:
   steps/s and the first call's time (trace + compile)
@@ -14,7 +17,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Table, best_time, have_jax  # noqa: E402
+from _harness import Table, backends_from_argv, best_time, have_jax, mlax_on, per_backend, pick  # noqa: E402
 
 import mlax  # noqa: E402
 import mlax.numpy as mnp  # noqa: E402
@@ -92,17 +95,34 @@ def time_training(step, params, x, y, block):
     return first, 1 / per_step
 
 
+def mlax_training(backend, params_np, x_np, y_np):
+    """(first training step s, training steps/s) on `backend`."""
+    jit, put = mlax_on(backend)
+    step = jit(sgd_step(mlax.value_and_grad, loss_fn(mnp, mlax.nn.one_hot)))
+    params = [(put(w), put(b)) for w, b in params_np]
+    return time_training(step, params, put(x_np), put(y_np), lambda v: v.block_until_ready())
+
+
+def mlax_hessian(backend, point):
+    """(first call s, µs/call) of the jitted hessian on `backend`."""
+    jit, put = mlax_on(backend)
+    hessian, mp = jit(mlax.hessian(hessian_target(mnp))), put(point)
+    start = time.perf_counter()
+    hessian(mp).block_until_ready()
+    first = time.perf_counter() - start
+    return first, best_time(lambda: hessian(mp).block_until_ready()) * 1e6
+
+
 def main():
+    backends = backends_from_argv(__doc__)
     rng = np.random.default_rng(0)
     params_np = init(rng)
     x_np = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     y_np = rng.integers(0, SIZES[-1], BATCH).astype(np.int32)
-    table = Table("mlax autodiff benchmarks (CPU)")
+    point = rng.standard_normal(50).astype(np.float32)
+    table = Table("mlax autodiff benchmarks", backends)
 
-    mlax_step = mlax.jit(sgd_step(mlax.value_and_grad, loss_fn(mnp, mlax.nn.one_hot)))
-    mlax_params = [(mnp.asarray(w), mnp.asarray(b)) for w, b in params_np]
-    mlax_first, mlax_rate = time_training(mlax_step, mlax_params, mnp.asarray(x_np), mnp.asarray(y_np),
-                                          lambda v: v.block_until_ready())
+    mlax_training_figures = per_backend(backends, mlax_training, params_np, x_np, y_np)
     _, numpy_rate = time_training(numpy_step, params_np, x_np, y_np, lambda v: v)
 
     jax_first = jax_rate = jax_hessian_first = jax_hessian_us = None
@@ -114,16 +134,11 @@ def main():
         jax_params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in params_np]
         jax_first, jax_rate = time_training(jax_step, jax_params, jnp.asarray(x_np), jnp.asarray(y_np),
                                             lambda v: v.block_until_ready())
-    table.add("MLP train step 784-512-512-10, batch 256", "steps/s", mlax_rate, numpy_rate, jax_rate)
-    table.add("MLP train step, first call (compile)", "s", mlax_first, None, jax_first)
+    table.add("MLP train step 784-512-512-10, batch 256", "steps/s", pick(mlax_training_figures, 1), numpy_rate,
+              jax_rate)
+    table.add("MLP train step, first call (compile)", "s", pick(mlax_training_figures, 0), None, jax_first)
 
-    point = rng.standard_normal(50).astype(np.float32)
-    mlax_hessian = mlax.jit(mlax.hessian(hessian_target(mnp)))
-    start = time.perf_counter()
-    mlax_hessian(mnp.asarray(point)).block_until_ready()
-    mlax_hessian_first = time.perf_counter() - start
-    mp = mnp.asarray(point)
-    mlax_hessian_us = best_time(lambda: mlax_hessian(mp).block_until_ready()) * 1e6
+    mlax_hessian_figures = per_backend(backends, mlax_hessian, point)
     if have_jax():
         jax_hessian = jax.jit(jax.hessian(hessian_target(jnp)))
         jp = jnp.asarray(point)
@@ -131,8 +146,8 @@ def main():
         jax_hessian(jp).block_until_ready()
         jax_hessian_first = time.perf_counter() - start
         jax_hessian_us = best_time(lambda: jax_hessian(jp).block_until_ready()) * 1e6
-    table.add("hessian, 50-dim function, first call", "s", mlax_hessian_first, None, jax_hessian_first)
-    table.add("hessian, 50-dim function", "µs/call", mlax_hessian_us, None, jax_hessian_us)
+    table.add("hessian, 50-dim function, first call", "s", pick(mlax_hessian_figures, 0), None, jax_hessian_first)
+    table.add("hessian, 50-dim function", "µs/call", pick(mlax_hessian_figures, 1), None, jax_hessian_us)
     table.print()
 
 
