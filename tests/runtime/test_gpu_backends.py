@@ -158,3 +158,17 @@ def test_a_dtype_the_device_lacks_is_refused(monkeypatch, x64):
     with pytest.raises(errors.BackendError) as error:
         mlax.jit(lambda a: a * 2.0, backend="vulkan")(np.ones(3, np.float64))
     assert "float64" in str(error.value) and re.escape(device.name)[:8] in str(error.value)
+
+
+@needs_vulkan
+def test_long_sorts_are_refused_on_vulkan_and_short_ones_are_right():
+    reversed_keys = np.arange(backends.LONGEST_SPIRV_SORT, 0, -1).astype(np.float32)
+    sort = mlax.jit(mnp.sort, backend="vulkan")
+    np.testing.assert_array_equal(np.asarray(sort(reversed_keys)), np.sort(reversed_keys))
+    columns = np.random.default_rng(3).standard_normal((backends.LONGEST_SPIRV_SORT, 5)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(mlax.jit(lambda a: mnp.sort(a, axis=0), backend="vulkan")(columns)),
+                                  np.sort(columns, axis=0))
+    with pytest.raises(errors.BackendError, match="sorts along an axis longer than 256"):
+        sort(np.zeros(backends.LONGEST_SPIRV_SORT + 1, np.float32))
+    with pytest.raises(errors.BackendError, match="sorts along an axis longer than 256"):
+        mlax.jit(lambda a: lax.top_k(a, 3), backend="vulkan")(np.zeros((2, 300), np.float32))
