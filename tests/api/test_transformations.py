@@ -13,6 +13,7 @@ from mlax import lax
 X = np.array([0.3, -1.2, 2.0], np.float32)
 
 
+@pytest.mark.gpu
 def test_grad_of_polynomial_matches_closed_form():
     f = lambda x: mnp.sum(3 * x ** 3 - 2 * x ** 2 + x)  # noqa: E731
     np.testing.assert_allclose(mlax.grad(f)(X), 9 * X ** 2 - 4 * X + 1, rtol=1e-5)
@@ -38,6 +39,7 @@ def test_higher_order_derivatives_to_fourth_order(name, fn, derivatives):
                                    err_msg=f"d^{order}/dx^{order} {name}")
 
 
+@pytest.mark.gpu
 def test_compositions_of_jit_and_grad_agree():
     f = lambda x: mnp.sum(mnp.sin(x) * mnp.exp(x / 3))  # noqa: E731
     expected = np.cos(X) * np.exp(X / 3) + np.sin(X) * np.exp(X / 3) / 3
@@ -79,6 +81,7 @@ def test_grad_over_pytrees_of_dict_list_tuple_namedtuple():
     np.testing.assert_allclose(grads["extra"][0], 0.0)
 
 
+@pytest.mark.gpu
 def test_jvp_vjp_linearize_agree():
     def f(x, y):
         return mnp.sin(x) * y, mnp.sum(x * y)
@@ -117,6 +120,7 @@ def test_jacobians_and_hessian_of_pytree_function():
     np.testing.assert_allclose(mlax.jacfwd(mlax.jacrev(lambda x: mnp.sum(x ** 3)))(X), np.diag(6 * X), rtol=1e-5)
 
 
+@pytest.mark.gpu
 def test_grad_through_vmap_and_vmap_of_grad():
     xs = np.stack([X, X * 2])
     per_row = mlax.vmap(mlax.grad(lambda r: mnp.sum(mnp.sin(r))))(xs)
@@ -170,6 +174,7 @@ def test_custom_jvp_for_numerical_stability():
     assert float(mlax.grad(log1pexp)(100.0)) == 1.0
 
 
+@pytest.mark.gpu
 def test_custom_vjp_rule_is_used():
     @mlax.custom_vjp
     def clip_gradient(x, y):
@@ -207,6 +212,7 @@ def test_custom_vjp_bwd_with_wrong_structure_says_which():
         mlax.grad(lambda a: mnp.sum(g(a)))(X)
 
 
+@pytest.mark.gpu
 def test_checkpoint_recomputes_forward_in_backward_pass():
     def block(x):
         return mnp.tanh(mnp.tanh(mnp.tanh(x)))

@@ -11,6 +11,7 @@ from mlax import lax
 XS = np.arange(12, dtype=np.float32).reshape(4, 3) / 4
 
 
+@pytest.mark.gpu
 def test_cond_and_switch_pick_a_branch():
     for run in (lambda f: f, mlax.jit):
         f = run(lambda p, x: lax.cond(p, lambda a: a * 2, lambda a: a - 1, x))
@@ -32,6 +33,7 @@ def test_cond_with_pytrees_and_closures():
     np.testing.assert_allclose(out["a"], XS[0])
 
 
+@pytest.mark.gpu
 def test_while_loop_and_fori_loop():
     def collatz_steps(n):
         def body(c):
@@ -50,6 +52,7 @@ def test_while_loop_and_fori_loop():
     assert float(bounded) == 243.0
 
 
+@pytest.mark.gpu
 def test_scan_and_map():
     def cumulative(carry, x):
         carry = carry + x
@@ -66,6 +69,7 @@ def test_scan_and_map():
     np.testing.assert_array_equal(counted, [0, 1, 2, 3])
 
 
+@pytest.mark.gpu
 def test_vmap_of_control_flow():
     rows = mnp.asarray(XS)
     np.testing.assert_allclose(mlax.vmap(lambda x: lax.cond(x[0] > 1, lambda a: a * 2, lambda a: a - 1, x))(rows),
@@ -170,6 +174,7 @@ def test_reverse_mode_through_control_flow(name):
     np.testing.assert_allclose(mlax.jit(mlax.grad(loss))(x), gradient, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.gpu
 def test_higher_order_and_batched_gradients_through_control_flow():
     x = np.array([0.7, 1.3, -0.4], np.float32)
 

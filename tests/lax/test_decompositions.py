@@ -51,6 +51,7 @@ def test_triangular_solve_every_side_triangle_and_transpose(left_side, lower, tr
     np.testing.assert_allclose(product, b, atol=1e-5)
 
 
+@pytest.mark.gpu
 def test_cholesky_matches_numpy_and_its_derivative_finite_differences():
     a = _spd(3, 5, 5)
     np.testing.assert_allclose(linalg.cholesky(a), np.linalg.cholesky(a), atol=1e-5)
@@ -90,6 +91,7 @@ def test_lu_matches_scipy_and_reconstructs():
                     lambda a: sum(np.sum(np.sin(scipy_linalg.lu_factor(m)[0])) for m in a), a)
 
 
+@pytest.mark.gpu
 def test_solve_inv_det_slogdet_match_numpy():
     a, vector, matrices = _random(3, 4, 4), _random(4), _random(3, 4, 2)
     np.testing.assert_allclose(mnp.linalg.solve(a, vector), np.linalg.solve(a, vector), rtol=1e-4, atol=1e-5)
@@ -156,6 +158,7 @@ def test_qr_derivatives():
     _check_gradient(lambda a: mnp.sum(mnp.linalg.qr(a).R ** 3), lambda a: np.sum(np.linalg.qr(a).R ** 3), wide)
 
 
+@pytest.mark.gpu
 def test_eigh_matches_numpy_and_its_derivatives():
     m = _random(3, 6, 6)
     a = m + np.swapaxes(m, -1, -2)
@@ -196,6 +199,7 @@ def test_complex_hermitian_eigh():
 
 
 @pytest.mark.parametrize("shape", [(6, 4), (4, 6), (2, 5, 3), (3, 3)])
+@pytest.mark.gpu
 def test_svd_matches_numpy(shape):
     a = _random(*shape)
     k = min(shape[-2:])

@@ -13,8 +13,15 @@ import pytest
 
 import mlax
 from mlax.core.op import OPS
+from mlax.runtime import backends
 
 from _cases import CASES, F32, I32, SHAPE, TESTED_OPS, ZERO_SIZE_CASES, Case, accepts, cases_for
+
+
+# Relative tolerance of float results: a few float32 ulps on the CPU; on a GPU backend Vulkan's
+# precision rules allow its exp and log 3 ulps and more, which lgamma's cancellation near its
+# roots turns into 2e-5 (lavapipe).
+FLOAT_RTOL = 2e-6 if backends.default_name() == "cpu" else 3e-5
 
 
 # -- tests ----------------------------------------------------------------------------
@@ -38,7 +45,7 @@ def test_eager_op_matches_numpy_ref(case):
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
     elif np.issubdtype(got.dtype, np.inexact):
-        np.testing.assert_allclose(got, expected, rtol=2e-6, atol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(got, expected, rtol=FLOAT_RTOL, atol=1e-6, equal_nan=True)
     else:
         np.testing.assert_array_equal(got, expected)
 

@@ -4,7 +4,10 @@ programs a device cannot run refused with the reason. CUDA and ROCm targets are 
 by name here (no such GPU on CI); tools/gpu_check.py runs them where one is."""
 
 import dataclasses
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -172,3 +175,26 @@ def test_long_sorts_are_refused_on_vulkan_and_short_ones_are_right():
         sort(np.zeros(backends.LONGEST_SPIRV_SORT + 1, np.float32))
     with pytest.raises(errors.BackendError, match="sorts along an axis longer than 256"):
         mlax.jit(lambda a: lax.top_k(a, 3), backend="vulkan")(np.zeros((2, 300), np.float32))
+
+
+@needs_vulkan
+def test_cli_compiles_for_vulkan_and_runs_there(tmp_path):
+    (tmp_path / "model_gpu_cli.py").write_text("import mlax.numpy as mnp\n\n\ndef loss(w, x):\n"
+                                               "    return mnp.tanh(x @ w).sum(0)\n")
+    w = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
+    x = np.random.default_rng(5).standard_normal((2, 3)).astype(np.float32)
+    np.save(tmp_path / "w.npy", w)
+    np.save(tmp_path / "x.npy", x)
+    mlax_script = os.path.join(os.path.dirname(sys.executable), "mlax")
+
+    def mlax_command(*argv, platform="cpu"):
+        done = subprocess.run([mlax_script, *argv], capture_output=True, text=True, cwd=tmp_path,
+                              env=dict(os.environ, MLAX_PLATFORM=platform))
+        assert (done.returncode, done.stderr) == (0, "")
+        return done.stdout
+
+    mlax_command("compile", "model_gpu_cli.py:loss", "--arg", "f32[3,4]", "--arg", "f32[2,3]", "--target", "vulkan",
+                 "-o", "loss.mlaxpkg")
+    out = mlax_command("run", "loss.mlaxpkg", "--input", "w.npy", "x.npy", "--output-dir", "out", platform="vulkan")
+    assert out.startswith("out: f32[4]")
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "out_0.npy"), np.tanh(x @ w).sum(0), rtol=1e-5, atol=1e-6)
