@@ -198,3 +198,14 @@ def test_cli_compiles_for_vulkan_and_runs_there(tmp_path):
     out = mlax_command("run", "loss.mlaxpkg", "--input", "w.npy", "x.npy", "--output-dir", "out", platform="vulkan")
     assert out.startswith("out: f32[4]")
     np.testing.assert_allclose(np.load(tmp_path / "out" / "out_0.npy"), np.tanh(x @ w).sum(0), rtol=1e-5, atol=1e-6)
+
+
+@needs_vulkan
+def test_bools_as_floats_fused_into_a_matmul_compile_for_vulkan():
+    # IREE's SPIR-V matmul could not take a bool-to-float conversion fused into it (eye, one_hot).
+    a = np.arange(16, dtype=np.float32).reshape(4, 4)
+    np.testing.assert_array_equal(np.asarray(mlax.jit(lambda m: m @ mnp.eye(4, dtype=np.float32),
+                                                      backend="vulkan")(a)), a)
+    labels = np.array([1, 3, 0])
+    got = mlax.jit(lambda i: mlax.nn.one_hot(i, 4) @ a, backend="vulkan")(labels)
+    np.testing.assert_array_equal(np.asarray(got), a[labels])

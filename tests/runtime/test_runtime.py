@@ -31,12 +31,12 @@ def test_unknown_platform_is_a_clear_error():
 
 
 def test_platform_from_environment_is_used():
-    script = "import mlax\ntry:\n    mlax.devices()\nexcept mlax.errors.BackendError as e:\n    print(e)\n"
+    script = "import mlax\ntry:\n    print(mlax.devices())\nexcept mlax.errors.BackendError as e:\n    print(e)\n"
     env = dict(os.environ, MLAX_PLATFORM="vulkan")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert mlax.default_backend() == "cpu"
-    # This machine has no GPU: the vulkan backend is picked up and reported as unavailable.
-    assert "backend 'vulkan' is not available here" in run.stdout
+    # The vulkan backend is picked up: its devices, or (without a Vulkan driver) why there are none.
+    assert run.stdout.startswith("[VulkanDevice(id=0)") or "backend 'vulkan' is not available here" in run.stdout
 
 
 def test_eager_elementwise_kernels_are_shape_polymorphic(monkeypatch):

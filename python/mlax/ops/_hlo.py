@@ -61,11 +61,12 @@ def constant(val: Any, dtype: npt.DTypeLike, shape: Sequence[int] = ()) -> ir.Va
     return value("stablehlo.constant", [], mlir.tensor_type(shape, dtype), value=mlir.dense_attr(array, dtype))
 
 
-def full_like(v: ir.Value, val: Any) -> ir.Value:
-    """A tensor of v's shape (static or dynamic) filled with `val`."""
+def full_like(v: ir.Value, val: Any, fill_dtype: npt.DTypeLike | None = None) -> ir.Value:
+    """A tensor of v's shape (static or dynamic) filled with `val`, of v's dtype or `fill_dtype`."""
     shape, dtype = shape_of(v), dtype_of(v)
+    fill_dtype = dtype if fill_dtype is None else np.dtype(fill_dtype)
     if None not in shape:
-        return constant(val, dtype, cast(tuple[int, ...], shape))  # static: no None
+        return constant(val, fill_dtype, cast(tuple[int, ...], shape))  # static: no None
     measured = v
     if np.issubdtype(dtype, np.unsignedinteger):
         # IREE 3.13 cannot take the size of an unsigned tensor (tensor.dim on tensor<?xui8>
@@ -75,8 +76,8 @@ def full_like(v: ir.Value, val: Any) -> ir.Value:
                            dimension=i), (1,)) for i in range(len(shape))]
     extents = value("stablehlo.concatenate", sizes, mlir.tensor_type((len(shape),), dtypes.int32), dimension=0) \
         if len(sizes) > 1 else sizes[0]
-    return value("stablehlo.dynamic_broadcast_in_dim", [constant(val, dtype), extents], v.type,
-                 broadcast_dimensions=())
+    return value("stablehlo.dynamic_broadcast_in_dim", [constant(val, fill_dtype), extents],
+                 mlir.tensor_type(shape, fill_dtype), broadcast_dimensions=())
 
 
 def convert(v: ir.Value, dtype: npt.DTypeLike) -> ir.Value:

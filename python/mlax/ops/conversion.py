@@ -30,6 +30,10 @@ def _lower_convert(ctx, x, new_dtype, weak_type=False):
         x = _hlo.value("stablehlo.real", [x], ctx.in_avals[0].update(dtype=dtypes.real_dtype(source)).mlir_type())
     if new_dtype == dtypes.bfloat16 and not dtypes.is_float(source):
         return _integer_to_bfloat16(x, ctx.in_avals[0])
+    if source == dtypes.bool_ and dtypes.is_float(new_dtype):
+        # As a select of 1 and 0: IREE 3.13's SPIR-V code cannot convert an i1 fused into a
+        # matmul (a @ eye(n), one-hot products), and a select is what the conversion means.
+        return _hlo.select(x, _hlo.full_like(x, 1, new_dtype), _hlo.full_like(x, 0, new_dtype))
     converted = _hlo.value("stablehlo.convert", [x], ctx.out_types[0])
     if dtypes.is_float(source) and dtypes.is_integer(new_dtype):
         return _saturate(x, converted, new_dtype)

@@ -67,10 +67,12 @@ def apply_eagerly(op, operands, attrs):
     """Run `op` on concrete operands now; return its results as Arrays."""
     if "literal" in op.traits:  # its result is its `value` attribute: nothing to compute
         return [device_put(attrs["value"])]
-    device = next((x.device for x in operands if isinstance(x, Array)), None)
-    if device is None:
-        device = default_device()
-    arrays = [x if isinstance(x, Array) else device_put(x, device) for x in operands]
+    # The op runs where its first strongly typed array is (else its first array, else the default
+    # device); operands elsewhere (a Python scalar's constant, an array on another backend) are
+    # copied there.
+    placed = [x for x in operands if isinstance(x, Array)]
+    device = next((x.device for x in placed if not x.weak_type), placed[0].device if placed else default_device())
+    arrays = [device_put(x, device) for x in operands]
     avals = [a.aval for a in arrays]
     out_avals = op.abstract_eval(avals, attrs)
     buffers = [a._buffer for a in arrays]
