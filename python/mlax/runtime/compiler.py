@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class _Worker:
             process = self.process
             try:
                 compile_worker.send(process.stdin, (mlir.GLOBAL_COMPILER_OPTIONS, flags, bytecode))
-                ready, _, _ = select.select([process.stdout], [], [], timeout)
+                ready = _wait_readable(process.stdout, timeout)
                 reply = compile_worker.receive(process.stdout) if ready else None
             except BrokenPipeError:
                 reply = None
@@ -96,6 +97,21 @@ class _Worker:
             self.process.stdin.close()
             self.process.stdout.close()
             self.process = None
+
+
+# Seconds between checks for a signal while waiting for the worker: Ctrl-C's SIGINT may land on a
+# driver's thread (Vulkan's), which does not interrupt the main thread's wait; Python raises
+# KeyboardInterrupt when the wait returns to it.
+_SIGNAL_CHECK_INTERVAL = 0.2
+
+
+def _wait_readable(stream, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for `stream` to be readable; whether it is."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([stream], [], [], min(left, _SIGNAL_CHECK_INTERVAL))[0]:
+            return True
+    return False
 
 
 def _exit_reason(returncode: int | None) -> str:
