@@ -33,6 +33,7 @@ settings.register_profile("mlax", deadline=None, derandomize=True, database=None
 settings.load_profile("mlax")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IRDL_FILE = os.path.join(ROOT, "dialect", "mlax.irdl.mlir")
 
 # The suite every GPU backend runs, selected by `-m gpu`: CI runs it on Vulkan (Mesa's lavapipe)
 # with `MLAX_PLATFORM=vulkan python -m pytest -n 2 -q -m gpu`, tools/gpu_check.py on CUDA and ROCm.
@@ -69,7 +70,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.gpu)
         if item.nodeid in limits:
             item.add_marker(pytest.mark.xfail(reason=limits[item.nodeid], strict=True))
-IRDL_FILE = os.path.join(ROOT, "dialect", "mlax.irdl.mlir")
 
 
 def iree_opt():

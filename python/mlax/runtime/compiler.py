@@ -99,8 +99,8 @@ class _Worker:
             self.process = None
 
 
-# Seconds between checks for a signal while waiting for the worker: Ctrl-C's SIGINT may land on a
-# driver's thread (Vulkan's), which does not interrupt the main thread's wait; Python raises
+# Seconds between checks for a signal while waiting for the worker: a SIGINT handled on another
+# thread (a driver's) does not interrupt the main thread's select; Python raises
 # KeyboardInterrupt when the wait returns to it.
 _SIGNAL_CHECK_INTERVAL = 0.2
 

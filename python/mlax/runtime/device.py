@@ -77,34 +77,23 @@ class Device:
         """Copy the numpy array `value` into a new device buffer view."""
         value = np.asarray(value, order="C")
         raw = value.reshape(-1).view(np.uint8) if value.size else np.zeros(1, np.uint8)
-        try:
-            buffer = self.hal_device.allocator.allocate_buffer_copy(
-                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
-                device=self.hal_device, buffer=raw)
-        except (RuntimeError, ValueError) as error:
-            raise out_of_memory(error, self, f"copying {value.nbytes} bytes to it")
+        buffer = self._upload(raw, f"copying {value.nbytes} bytes to it")
         return rt.HalBufferView(buffer, list(value.shape), _ELEMENT_TYPES[value.dtype])
 
     def copy(self, buffer_view):
         """A new buffer view on this device holding the same data: a copy of the mapped bytes for host
         memory (faster than a queued copy on the CPU), else a transfer on the device's queue."""
         source = buffer_view.get_buffer()
-        if _mappable(source) and source.byte_length():
+        size = source.byte_length()
+        doing = f"copying {size} bytes on it"
+        if _mappable(source) and size:
             mapped = buffer_view.map()
-            data = mapped.asarray((source.byte_length(),), np.dtype(np.uint8))
-            fresh = self.hal_device.allocator.allocate_buffer_copy(
-                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
-                device=self.hal_device, buffer=data)
-            del data, mapped
-            return rt.HalBufferView(fresh, list(buffer_view.shape), buffer_view.element_type)
-        try:
-            fresh = self.hal_device.allocator.allocate_buffer(
-                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
-                allocation_size=max(source.byte_length(), 1))
-        except (RuntimeError, ValueError) as error:
-            raise out_of_memory(error, self, f"copying {source.byte_length()} bytes on it")
-        if source.byte_length():
-            self._transfer(source, fresh)
+            fresh = self._upload(mapped.asarray((size,), np.dtype(np.uint8)), doing)
+            del mapped
+        else:
+            fresh = self._allocate(max(size, 1), rt.MemoryType.DEVICE_LOCAL, rt.BufferUsage.DEFAULT, doing)
+            if size:
+                self._transfer(source, fresh)
         return rt.HalBufferView(fresh, list(buffer_view.shape), buffer_view.element_type)
 
     def fetch(self, buffer_view, shape, dtype):
@@ -116,19 +105,32 @@ class Device:
             return np.zeros(shape, dtype)
         buffer = buffer_view.get_buffer()
         if not _mappable(buffer):
-            try:
-                staging = self.hal_device.allocator.allocate_buffer(
-                    memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
-                    allowed_usage=rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED,
-                    allocation_size=buffer.byte_length())
-            except (RuntimeError, ValueError) as error:
-                raise out_of_memory(error, self, f"reading {nbytes} bytes back from it")
+            staging = self._allocate(buffer.byte_length(), rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
+                                     rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED,
+                                     f"reading {nbytes} bytes back from it")
             self._transfer(buffer, staging)
             buffer = staging
         mapped = buffer.map()
         raw = np.array(mapped.asarray((nbytes,), np.dtype(np.uint8)), copy=True)
         del mapped
         return raw.view(dtype).reshape(shape)
+
+    def _upload(self, raw, doing):
+        """A new device-local buffer holding the bytes `raw`; DeviceOutOfMemoryError names `doing`."""
+        try:
+            return self.hal_device.allocator.allocate_buffer_copy(
+                memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
+                device=self.hal_device, buffer=raw)
+        except (RuntimeError, ValueError) as error:
+            raise out_of_memory(error, self, doing)
+
+    def _allocate(self, size, memory_type, usage, doing):
+        """A new uninitialised buffer of `size` bytes; DeviceOutOfMemoryError names `doing`."""
+        try:
+            return self.hal_device.allocator.allocate_buffer(memory_type=memory_type, allowed_usage=usage,
+                                                             allocation_size=size)
+        except (RuntimeError, ValueError) as error:
+            raise out_of_memory(error, self, doing)
 
     def _transfer(self, source, target):
         """Copy buffer `source` into `target` on this device's queue and wait for it."""
