@@ -339,17 +339,18 @@ def treedef_is_leaf(treedef):
 def tree_flatten(tree, is_leaf=None):
     """(leaves, treedef) of `tree`, leaves in a fixed left-to-right order."""
     leaves = []
+    return leaves, _flatten(tree, is_leaf, leaves)
 
-    def walk(x):
-        rule = None if (is_leaf is not None and is_leaf(x)) else _node_rule(x)
-        if rule is None:
-            leaves.append(x)
-            return _LEAF
-        children, aux = rule.flatten(x)
-        return PyTreeDef(type(x), aux, [walk(c) for c in children])
 
-    treedef = walk(tree)
-    return leaves, treedef
+# The walks are module functions, not closures: a recursive closure is a reference cycle that
+# holds the leaves (arrays, device memory) until the garbage collector next runs.
+def _flatten(x, is_leaf, leaves):
+    rule = None if (is_leaf is not None and is_leaf(x)) else _node_rule(x)
+    if rule is None:
+        leaves.append(x)
+        return _LEAF
+    children, aux = rule.flatten(x)
+    return PyTreeDef(type(x), aux, [_flatten(c, is_leaf, leaves) for c in children])
 
 
 def tree_flatten_with_path(tree, is_leaf=None, is_leaf_takes_path=False):
@@ -357,38 +358,37 @@ def tree_flatten_with_path(tree, is_leaf=None, is_leaf_takes_path=False):
     is_leaf_takes_path, else x."""
     predicate = is_leaf if is_leaf is None or is_leaf_takes_path else (lambda _, x: is_leaf(x))
     leaves = []
+    return leaves, _flatten_with_path(tree, (), predicate, leaves)
 
-    def walk(x, path):
-        rule = None if (predicate is not None and predicate(path, x)) else _node_rule(x)
-        if rule is None:
-            leaves.append((path, x))
-            return _LEAF
-        pairs, aux = _keyed(rule, x)
-        return PyTreeDef(type(x), aux, [walk(c, (*path, k)) for k, c in pairs])
 
-    treedef = walk(tree, ())
-    return leaves, treedef
+def _flatten_with_path(x, path, predicate, leaves):
+    rule = None if (predicate is not None and predicate(path, x)) else _node_rule(x)
+    if rule is None:
+        leaves.append((path, x))
+        return _LEAF
+    pairs, aux = _keyed(rule, x)
+    return PyTreeDef(type(x), aux, [_flatten_with_path(c, (*path, k), predicate, leaves) for k, c in pairs])
 
 
 def tree_unflatten(treedef, leaves):
     """Rebuild a pytree of shape `treedef` from `leaves`."""
     leaves = iter(leaves)
-
-    def build(td):
-        if td.node_type is None:
-            return next(leaves)
-        children = [build(c) for c in td.children]
-        if td.node_type not in _registry and _is_namedtuple_type(td.node_type):
-            return td.node_type(*children)
-        return _registry[td.node_type].unflatten(td.aux, children)
-
     try:
-        result = build(treedef)
+        result = _build(treedef, leaves)
     except StopIteration:
         raise ValueError(f"too few leaves for tree structure {treedef}") from None
     if next(leaves, _LEAF) is not _LEAF:
         raise ValueError(f"too many leaves for tree structure {treedef}")
     return result
+
+
+def _build(treedef, leaves):
+    if treedef.node_type is None:
+        return next(leaves)
+    children = [_build(c, leaves) for c in treedef.children]
+    if treedef.node_type not in _registry and _is_namedtuple_type(treedef.node_type):
+        return treedef.node_type(*children)
+    return _registry[treedef.node_type].unflatten(treedef.aux, children)
 
 
 def tree_leaves(tree, is_leaf=None):
@@ -442,35 +442,37 @@ def _flatten_up_to(treedef, tree, name):
     """The subtrees of `tree` at the leaves of `treedef`, which must be a prefix of its
     structure; otherwise a ValueError naming the key path where they first differ (JAX's)."""
     subtrees = []
-
-    def walk(td, x, steps):  # steps: ((node, child index), ...), made keys only for an error
-        if td.node_type is None:
-            subtrees.append(x)
-            return
-        if type(x) is not td.node_type:
-            raise _structure_error(name, steps, "different types", f"\n    {td.node_type}\nbut at the same key "
-                                   f"path the full pytree has a subtree of different type\n    {type(x)}.")
-        children, aux = _node_rule(x).flatten(x)
-        children = list(children)
-        if len(children) != len(td.children) and td.node_type in (list, tuple):
-            kind = td.node_type.__name__
-            raise _structure_error(name, steps, f"different lengths of {kind}", f" {kind} of length "
-                                   f"{len(td.children)}, but the full pytree has a subtree of the same type but of "
-                                   f"length {len(children)}.")
-        if len(children) != len(td.children):
-            keys = " ".join(_simple_keystr(k) for k, _ in _keyed(_node_rule(x), x)[0])
-            raise _structure_error(name, steps, "different numbers of pytree children", f"\n    {td.node_type}\n"
-                                   f"with {len(td.children)} children, but at the same key path the full pytree has a "
-                                   f"subtree of the same type but with {len(children)} children, keyed\n    {keys}")
-        if aux != td.aux:
-            raise _structure_error(name, steps, "different pytree metadata", f"\n    {td.node_type}\nwith metadata"
-                                   f"\n    {td.aux}\nbut at the same key path the full pytree has a subtree of the "
-                                   f"same type but with metadata\n    {aux}")
-        for i, (child_def, child) in enumerate(zip(td.children, children)):
-            walk(child_def, child, (*steps, (x, i)))
-
-    walk(treedef, tree, ())
+    _subtrees_up_to(treedef, tree, (), name, subtrees)
     return subtrees
+
+
+def _subtrees_up_to(td, x, steps, name, subtrees):
+    """Append to `subtrees` those of `x` at the leaves of `td`; `steps` ((node, child index), ...)
+    lead to `x`, made into a key path only for an error."""
+    if td.node_type is None:
+        subtrees.append(x)
+        return
+    if type(x) is not td.node_type:
+        raise _structure_error(name, steps, "different types", f"\n    {td.node_type}\nbut at the same key "
+                               f"path the full pytree has a subtree of different type\n    {type(x)}.")
+    children, aux = _node_rule(x).flatten(x)
+    children = list(children)
+    if len(children) != len(td.children) and td.node_type in (list, tuple):
+        kind = td.node_type.__name__
+        raise _structure_error(name, steps, f"different lengths of {kind}", f" {kind} of length "
+                               f"{len(td.children)}, but the full pytree has a subtree of the same type but of "
+                               f"length {len(children)}.")
+    if len(children) != len(td.children):
+        keys = " ".join(_simple_keystr(k) for k, _ in _keyed(_node_rule(x), x)[0])
+        raise _structure_error(name, steps, "different numbers of pytree children", f"\n    {td.node_type}\n"
+                               f"with {len(td.children)} children, but at the same key path the full pytree has a "
+                               f"subtree of the same type but with {len(children)} children, keyed\n    {keys}")
+    if aux != td.aux:
+        raise _structure_error(name, steps, "different pytree metadata", f"\n    {td.node_type}\nwith metadata"
+                               f"\n    {td.aux}\nbut at the same key path the full pytree has a subtree of the "
+                               f"same type but with metadata\n    {aux}")
+    for i, (child_def, child) in enumerate(zip(td.children, children)):
+        _subtrees_up_to(child_def, child, (*steps, (x, i)), name, subtrees)
 
 
 def _structure_error(name, steps, difference, detail):

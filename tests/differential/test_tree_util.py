@@ -10,6 +10,7 @@ rebuilds, with numbered leaves) and its exceptions by type. Adding a case is one
 import collections
 import dataclasses
 import functools
+import gc
 import inspect
 import operator
 
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import mlax
+import mlax.tree_util as mtu
 
 
 class Box:
@@ -519,3 +521,26 @@ def test_tree_module_agrees_with_jax(name):
     expected = _run(jax.tree_util, in_tree)
     got = _run(mlax.tree_util, in_tree)
     assert got == expected
+
+
+def test_arrays_die_with_their_last_reference():
+    # Regression: tree_flatten's walk was a recursive closure, a reference cycle holding the
+    # leaves until the garbage collector ran; a loop's results (device memory) piled up.
+    x = mlax.device_put(np.ones((4, 3), np.float32))
+    f = mlax.jit(lambda d: {"a": d["x"] * 2, "b": [d["x"] + 1, (d["x"].sum(),)]})
+
+    def work():
+        out = mlax.block_until_ready(f({"x": x}))
+        mtu.tree_map(lambda a, b: a + b, out, out)
+        mtu.tree_leaves_with_path(out)
+        mtu.tree_unflatten(mtu.tree_structure(out), mtu.tree_leaves(out))
+
+    work()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            work()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
