@@ -52,6 +52,7 @@ TRANSFORMS = ("lax", "nn", "grad", "value_and_grad", "vmap", "hessian", "block_u
 
 
 def python_fori_loop(lower, upper, body, value):
+    """lax.fori_loop as a Python loop, for the NumPy version of fori."""
     for i in range(lower, upper):
         value = body(i, value)
     return value
@@ -189,7 +190,8 @@ def hessian(lib):
 
 def numpy_hessian(x):
     """The closed form of hessian's Hessian."""
-    return np.diag(2 * np.sin(x) + 4 * x * np.cos(x) - x * x * np.sin(x)) + 4 * (x @ x) * np.eye(x.size) + 8 * np.outer(x, x)
+    diagonal = 2 * np.sin(x) + 4 * x * np.cos(x) - x * x * np.sin(x)
+    return np.diag(diagonal) + 4 * (x @ x) * np.eye(x.size) + 8 * np.outer(x, x)
 
 
 def fori(lib):
@@ -214,7 +216,8 @@ def matmul_workload(name, label, f, shape_p, shape_q, flops):
 
 
 WORKLOADS = [
-    *(matmul_workload(f"matmul{n}", f"matmul {n}x{n} f32", matmul, (n, n), (n, n), 2 * n ** 3) for n in (512, 1024, 2048)),
+    *(matmul_workload(f"matmul{n}", f"matmul {n}x{n} f32", matmul, (n, n), (n, n), 2 * n ** 3)
+      for n in (512, 1024, 2048)),
     matmul_workload("bmm16x256", "batched matmul 16x(256x256) f32", matmul, (16, 256, 256), (16, 256, 256),
                     2 * 16 * 256 ** 3),
     matmul_workload("matmul_tn1024", "matmul p.T @ q 1024 f32", lambda p, q: p.T @ q, (1024, 1024), (1024, 1024),
@@ -239,8 +242,8 @@ WORKLOADS = [
                lambda rng, n=n: (normal(rng, n << 20),), chain(NUMPY), (1e-4, 1e-4)) for n in (1, 16)),
     Workload("hessian", "jit(hessian), 50-dim function", "µs/call", hessian, lambda rng: (normal(rng, 50),),
              numpy_hessian, (1e-4, 1e-3)),
-    Workload("fori10k", "lax.fori_loop, 10,000 scalar steps", "ms", fori, lambda rng: (np.full((), 0.5, np.float32),), fori(NUMPY),
-             (1e-3, 0)),
+    Workload("fori10k", "lax.fori_loop, 10,000 scalar steps", "ms", fori,
+             lambda rng: (np.full((), 0.5, np.float32),), fori(NUMPY), (1e-3, 0)),
 ]
 BY_NAME = {w.name: w for w in WORKLOADS}
 
@@ -394,7 +397,8 @@ def print_comparison(workloads, fresh_results, aged_results, backends):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="cpu", metavar="NAMES", help="comma-separated mlax backends (default: cpu)")
+    parser.add_argument("--backend", default="cpu", metavar="NAMES",
+                        help="comma-separated mlax backends (default: cpu)")
     parser.add_argument("--mode", choices=("fresh", "one-process", "both"), default="fresh")
     parser.add_argument("--only", metavar="NAMES", help="comma-separated workloads: " + ", ".join(BY_NAME))
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # measure here, print one JSON line
