@@ -205,7 +205,7 @@ def compile_module(module, backend_name, portable=False, text=None):
             raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",
                                           save_failed_ir("iree-input", text))
         device_targets = target.executable and target.device_targets(backend.device, count)
-        key_flags = target.flags + ((device_targets,) if device_targets else ())
+        key_flags = mlir.GLOBAL_COMPILER_OPTIONS + target.flags + ((device_targets,) if device_targets else ())
         entry = disk_cache.key(text, key_flags, (__version__, str(iree_version.VERSION)))
         if disk_cache.enabled():
             cached = disk_cache.read(entry)
