@@ -107,11 +107,20 @@ def test_conv_and_conv_with_general_padding_use_nchw():
                                rtol=1e-5, atol=1e-5)
 
 
-def test_conv_under_jit_lowers_to_stablehlo_convolution_or_dots():
+def test_conv_under_jit_lowers_to_a_patches_product_a_convolution_or_dots():
     lhs, rhs = _random(np.random.default_rng(3), (1, 5, 5, 2), (3, 3, 2, 4))
     dn = ("NHWC", "HWIO", "NHWC")
     f = mlax.jit(lambda a, b: lax.conv_general_dilated(a, b, (1, 1), "SAME", dimension_numbers=dn))
-    assert "stablehlo.convolution" in f.lower(lhs, rhs).as_text("stablehlo")
+    # One matrix product of the 9 kernel positions' slices (im2col).
+    text = f.lower(lhs, rhs).as_text("stablehlo")
+    assert "stablehlo.convolution" not in text and text.count("stablehlo.dot_general") == 1
+    # Grouped convolutions stay convolutions.
+    grouped = mlax.jit(lambda a, b: lax.conv_general_dilated(a, b, (1, 1), "SAME", dimension_numbers=dn,
+                                                             feature_group_count=2))
+    assert "stablehlo.convolution" in grouped.lower(lhs, rhs[:, :, :1, :]).as_text("stablehlo")
+    # So do those whose patches would take more than 256 MiB (here 8 x 512 x 512 x 9 x 16 floats).
+    big = mlax.ShapeDtypeStruct((8, 512, 512, 16), np.float32), mlax.ShapeDtypeStruct((3, 3, 16, 4), np.float32)
+    assert "stablehlo.convolution" in f.lower(*big).as_text("stablehlo")
     # The kernel gradient's convolution has a 5x5 window and 3x3 outputs: one dot_general per output.
     kernel_grad = mlax.jit(mlax.grad(lambda b, a: mnp.sum(f(a, b))))
     text = kernel_grad.lower(rhs, lhs).as_text("stablehlo")

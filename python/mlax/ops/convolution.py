@@ -133,8 +133,13 @@ def _lower_conv(ctx, lhs, rhs, **attrs):
         lhs, rhs = _hlo.convert(lhs, c.preferred_element_type), _hlo.convert(rhs, c.preferred_element_type)
     positions = int(np.prod([ctx.out_avals[0].shape[a] for a in c.out_spec[2:]]))
     window = int(np.prod([ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]))
-    if c.feature_group_count == c.batch_group_count == 1 and positions < window and positions <= _MOST_DOTS:
+    if c.feature_group_count == c.batch_group_count == 1 and 0 < positions < window and positions <= _MOST_DOTS:
         return _lower_conv_as_dots(ctx, lhs, rhs, c)
+    rows = int(np.prod([ctx.out_avals[0].shape[a] for a in (c.out_spec[0], *c.out_spec[2:])]))
+    patches_bytes = rows * window * ctx.in_avals[0].shape[c.lhs_spec[1]] * _hlo.dtype_of(lhs).itemsize
+    if (c.feature_group_count == c.batch_group_count == 1 and set(c.lhs_dilation) == {1}
+            and patches_bytes <= _LARGEST_PATCHES):
+        return _lower_conv_as_patches(ctx, lhs, rhs, c)
     (lhs_b, lhs_f, *lhs_s), (rhs_o, rhs_i, *rhs_s), (out_b, out_f, *out_s) = c.lhs_spec, c.rhs_spec, c.out_spec
     numbers = ir.Attribute.parse(
         f"#stablehlo.conv<raw input_batch_dimension = {lhs_b}, input_feature_dimension = {lhs_f}, "
@@ -150,8 +155,68 @@ def _lower_conv(ctx, lhs, rhs, **attrs):
 
 # IREE 3.13 runs a convolution whose window is larger than its output (a kernel gradient's:
 # 28x28 window, 3x3 output) at ~3 GFLOP/s on this machine; one dot_general per output
-# position runs at ~37. Past this many positions the program would grow too long.
+# position runs at ~37 (all positions' windows in one dot_general ran slower: bench_steady's
+# CNN step 102 -> 51 steps/s). Past this many positions the program would grow too long.
 _MOST_DOTS = 128
+
+
+# IREE 3.13's direct convolutions run at 4-6 GFLOP/s here (a 3x3 conv of 32x16x32x32 by 32
+# filters, stride 2: 18 ms); as one matrix product of the patches, 1.2 ms (bench_steady's CNN
+# step: 38 -> 113 steps/s). A dilated input (a strided convolution's input gradient) stays a
+# convolution: its patches would be mostly zeros (1.6 ms direct, 5.3 ms as patches). The
+# patches take the window's size times the input: past this many bytes, a convolution stays one.
+_LARGEST_PATCHES = 256 << 20
+
+
+def _padded_lhs(lhs, c, axes):
+    """lhs padded and dilated as the convolution reads it (its spatial dimensions are `axes`)."""
+    shape = _hlo.shape_of(lhs)
+    low, high, interior = [0] * len(shape), [0] * len(shape), [0] * len(shape)
+    for axis, lo, hi, dilation in zip(axes, c.padding_low, c.padding_high, c.lhs_dilation):
+        low[axis], high[axis], interior[axis] = lo, hi, dilation - 1
+    padded_shape = [lo + hi + d + (d - 1) * it for d, lo, hi, it in zip(shape, low, high, interior)]
+    dtype = _hlo.dtype_of(lhs)
+    return _hlo.value("stablehlo.pad", [lhs, _hlo.constant(0, dtype)], mlir.tensor_type(padded_shape, dtype),
+                      edge_padding_low=tuple(low), edge_padding_high=tuple(high), interior_padding=tuple(interior))
+
+
+def _transpose(x, permutation):
+    shape = _hlo.shape_of(x)
+    return _hlo.value("stablehlo.transpose", [x], mlir.tensor_type([shape[p] for p in permutation], _hlo.dtype_of(x)),
+                      permutation=tuple(permutation))
+
+
+def _lower_conv_as_patches(ctx, lhs, rhs, c):
+    """The convolution as one matrix product (im2col): each kernel position's strided slice of
+    the padded, dilated lhs, channels last, side by side along the channels, times the kernel
+    as a (kernel positions x input features, output features) matrix."""
+    out_aval = ctx.out_avals[0]
+    dtype = _hlo.dtype_of(lhs)
+    spatial = len(c.lhs_spec) - 2
+    lhs = _padded_lhs(_transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1])), c, range(1, spatial + 1))
+    padded = _hlo.shape_of(lhs)
+    batch, features = padded[0], padded[-1]
+    kernel = [ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]
+    out_sizes = [out_aval.shape[a] for a in c.out_spec[2:]]
+    taps = []
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        start = [0] + [t * d for t, d in zip(tap, c.rhs_dilation)] + [0]
+        limit = [batch] + [a + (n - 1) * s + 1 for a, n, s in zip(start[1:], out_sizes, c.window_strides)] + [features]
+        taps.append(_hlo.value("stablehlo.slice", [lhs], mlir.tensor_type([batch, *out_sizes, features], dtype),
+                               start_indices=tuple(start), limit_indices=tuple(limit),
+                               strides=(1, *c.window_strides, 1)))
+    columns = len(taps) * features
+    patches = taps[0] if len(taps) == 1 else _hlo.value(
+        "stablehlo.concatenate", taps, mlir.tensor_type([batch, *out_sizes, columns], dtype), dimension=spatial + 1)
+    outputs = ctx.in_avals[1].shape[c.rhs_spec[0]]
+    matrix = _hlo.reshape(_transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0])), (columns, outputs))
+    numbers = ir.Attribute.parse(f"#stablehlo.dot<lhs_contracting_dimensions = [{spatial + 1}], "
+                                 "rhs_contracting_dimensions = [0]>")
+    product = _hlo.value("stablehlo.dot_general", [patches, matrix],
+                         mlir.tensor_type([batch, *out_sizes, outputs], dtype), dot_dimension_numbers=numbers)
+    source = {c.out_spec[0]: 0, c.out_spec[1]: spatial + 1}
+    source.update({axis: 1 + i for i, axis in enumerate(c.out_spec[2:])})
+    return _transpose(product, [source[d] for d in range(out_aval.ndim)])
 
 
 def _lower_conv_as_dots(ctx, lhs, rhs, c):
@@ -159,12 +224,8 @@ def _lower_conv_as_dots(ctx, lhs, rhs, c):
     window's slice of the padded, dilated lhs with the whole kernel."""
     (lhs_aval, rhs_aval), out_aval = ctx.in_avals, ctx.out_avals[0]
     dtype = _hlo.dtype_of(lhs)
-    low, high, interior = [0] * lhs_aval.ndim, [0] * lhs_aval.ndim, [0] * lhs_aval.ndim
-    for axis, lo, hi, dilation in zip(c.lhs_spec[2:], c.padding_low, c.padding_high, c.lhs_dilation):
-        low[axis], high[axis], interior[axis] = lo, hi, dilation - 1
-    padded_shape = [lo + hi + d + (d - 1) * it for d, lo, hi, it in zip(lhs_aval.shape, low, high, interior)]
-    lhs = _hlo.value("stablehlo.pad", [lhs, _hlo.constant(0, dtype)], mlir.tensor_type(padded_shape, dtype),
-                     edge_padding_low=tuple(low), edge_padding_high=tuple(high), interior_padding=tuple(interior))
+    lhs = _padded_lhs(lhs, c, c.lhs_spec[2:])
+    padded_shape = _hlo.shape_of(lhs)
     kernel = [rhs_aval.shape[a] for a in c.rhs_spec[2:]]
     numbers = ir.Attribute.parse(
         "#stablehlo.dot<lhs_contracting_dimensions = %s, rhs_contracting_dimensions = %s>"
@@ -188,8 +249,7 @@ def _lower_conv_as_dots(ctx, lhs, rhs, c):
     spatial = len(out_sizes)
     source = {c.out_spec[0]: spatial, c.out_spec[1]: spatial + 1}
     source.update({axis: i for i, axis in enumerate(c.out_spec[2:])})
-    return _hlo.value("stablehlo.transpose", [stacked], ctx.out_types[0],
-                      permutation=tuple(source[d] for d in range(out_aval.ndim)))
+    return _transpose(stacked, [source[d] for d in range(out_aval.ndim)])
 
 
 def _np_conv(lhs, rhs, **attrs):

@@ -166,9 +166,14 @@ _LIBM_OPS = re.compile(r"(stablehlo\.(sine|cosine|tan|exponential|exponential_mi
                        r"power|tanh|atan2|cbrt|rsqrt|sqrt|remainder)\b|chlo\.)")
 
 
+# A convolution whose input is dilated (the input gradient of a strided convolution,
+# conv_transpose).
+_DILATED_CONVOLUTION = re.compile(r"stablehlo\.convolution.*lhs_dilate = \[(?!(1, )*1\])")
+
+
 def module_features(text):
     """Features of a lowered module that backends may compile with extra flags."""
-    features = set()
+    features = {"dilated_convolution"} if _DILATED_CONVOLUTION.search(text) else set()
     if any("f64" in line and _LIBM_OPS.search(line) for line in text.splitlines()):
         features.add("float64")
     for line in text.splitlines():
