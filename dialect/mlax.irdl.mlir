@@ -769,7 +769,8 @@ irdl.dialect @mlax {
     %v4 = irdl.base "#builtin.integer"
     %v5 = irdl.base "#builtin.integer"
     %v6 = irdl.base "#builtin.integer"
-    irdl.attributes {"body" = %v2, "length" = %v3, "reverse" = %v4, "num_carry" = %v5, "num_xs" = %v6}
+    %v7 = irdl.base "#builtin.integer"
+    irdl.attributes {"body" = %v2, "length" = %v3, "reverse" = %v4, "num_carry" = %v5, "num_xs" = %v6, "unroll" = %v7}
   }
   irdl.operation @scatter {
     %v0 = irdl.base "!builtin.tensor"

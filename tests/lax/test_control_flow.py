@@ -215,3 +215,48 @@ def test_reverse_mode_of_unbounded_while_loop_names_the_fix():
         mlax.grad(lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, x))(1.5, mnp.asarray(3))
     # A Python int that is not differentiated stays an int, as in JAX: a fixed trip count.
     assert float(mlax.grad(lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, x))(1.5, 3)) == 4 * 1.5 ** 3
+
+
+def _cumulative(lax_, unroll):
+    """A scan with a carry, xs and stacked ys: a running weighted sum and its history."""
+    def f(c, xs):
+        def step(carry, x):
+            carry = carry * 0.9 + x
+            return carry, carry * 2.0
+        return lax_.scan(step, c, xs, reverse=True, unroll=unroll)
+    return f
+
+
+@pytest.mark.parametrize("unroll", [1, 3, 7, True, False, 0])
+def test_scan_unroll_gives_jaxs_results_and_derivatives(unroll):
+    # 7 steps: unroll 3 runs two iterations of three and one step after the loop.
+    jax = pytest.importorskip("jax")
+    c, xs = np.float32(0.5), np.linspace(-1, 1, 7, dtype=np.float32)
+    mine_f, theirs_f = _cumulative(lax, unroll), _cumulative(jax.lax, unroll)
+    for mine, theirs in [(mlax.jit(mine_f), jax.jit(theirs_f)),
+                         (mlax.jit(mlax.grad(lambda c, xs: mnp.sum(mine_f(c, xs)[1]), (0, 1))),
+                          jax.jit(jax.grad(lambda c, xs: jax.numpy.sum(theirs_f(c, xs)[1]), (0, 1))))]:
+        for a, b in zip(mlax.tree_util.tree_leaves(mine(c, xs)), jax.tree_util.tree_leaves(theirs(c, xs))):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+
+
+def test_scan_unroll_sets_the_steps_per_loop_iteration():
+    def step(carry, x):
+        return carry @ carry, x  # a matmul: not unrolled unless asked
+    xs = np.ones((10, 2), np.float32)
+    def unroll_of(**kwargs):
+        text = mlax.jit(lambda c: lax.scan(step, c, xs, **kwargs)).lower(np.eye(2, dtype=np.float32)).as_text()
+        return int(text.split("unroll = ")[1].split(" ")[0])
+    assert unroll_of() == 1 and unroll_of(unroll=4) == 4 and unroll_of(unroll=True) == 10
+    # A step of a few elementwise ops runs many steps per iteration (as many as make
+    # UNROLLED_OPS ops), its copies fused into one dispatch.
+    cheap = mlax.jit(lambda x: lax.fori_loop(0, 10000, lambda i, x: x * 0.999 + 0.001, x))
+    text = cheap.lower(np.float32(1)).as_text()
+    assert int(text.split("unroll = ")[1].split(" ")[0]) > 10
+    np.testing.assert_allclose(float(cheap(np.float32(0.5))), 0.9999831, rtol=1e-6)
+
+
+@pytest.mark.parametrize("unroll", [-1, 2.5, "2"])
+def test_scan_unroll_must_be_a_bool_or_a_non_negative_int(unroll):
+    with pytest.raises(ValueError, match="`unroll` must be a `bool` or a non-negative `int`"):
+        lax.scan(lambda c, x: (c, x), 0.0, np.ones(3, np.float32), unroll=unroll)

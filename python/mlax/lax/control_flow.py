@@ -7,7 +7,7 @@ the construct runs as a compiled program of its own.
 
 import numpy as np
 
-from mlax.core import dtypes
+from mlax.core import dtypes, op as op_table
 from mlax.core.aval import ShapedArray
 from mlax.core.mlir import Symbol
 from mlax.core.trace import Trace, aval_of, current_trace
@@ -190,8 +190,36 @@ def fori_loop(lower, upper, body_fun, init_val):
     return while_loop(keep_going, step, (start, stop, init_val))[2]
 
 
+# A scan whose step is a few cheap ops (elementwise, broadcasts, reshapes) runs several steps
+# in each iteration of its loop, as scan's unroll= asks: IREE runs an iteration as dispatches
+# the host waits for (a few µs each), more than such a step computes, and the unrolled steps
+# fuse into one dispatch. Up to this many ops per iteration.
+UNROLLED_OPS = 256
+_CHEAP_TRAITS = frozenset({"elementwise", "literal"})
+_CHEAP_OPS = frozenset({"mlax.broadcast_in_dim", "mlax.reshape"})
+
+
+def _steps_per_iteration(sub, unroll, steps):
+    """Steps of a scan per iteration of its loop: `unroll` as scan takes it (True: all of them),
+    more when the step `sub` (a Trace) is a few cheap ops."""
+    if unroll is True:
+        return max(steps, 1)
+    chosen = max(int(unroll), 1)
+    body = [op for op in sub.function.block.operations if op.name != "func.return"]
+    for op in body:
+        entry = op_table.lookup(op.name)
+        if op.name not in _CHEAP_OPS and (entry is None or not entry.traits & _CHEAP_TRAITS):
+            return chosen
+    return max(chosen, UNROLLED_OPS // max(len(body), 1))
+
+
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
-    """carry, y = f(carry, x) over the slices x of xs along axis 0; returns (final carry, stacked ys)."""
+    """carry, y = f(carry, x) over the slices x of xs along axis 0; returns (final carry, stacked ys).
+    `unroll` steps (True: all) run in each iteration of the loop, as in JAX; a few are anyway when a
+    step is a few cheap ops."""
+    if not isinstance(unroll, (bool, int, np.integer)) or unroll < 0:
+        raise ValueError(f"scan: `unroll` must be a `bool` or a non-negative `int`, got {unroll!r}")
+
     def run(init, xs):
         carry_leaves, carry_tree = tree_flatten(init)
         x_leaves, x_tree = tree_flatten(xs)
@@ -228,7 +256,8 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         results = current_trace().emit(
             control_flow_ops.scan_p, operands + sub.captures,
             {"body": Symbol(sub.name), "length": steps, "reverse": bool(reverse),
-             "num_carry": len(carry_leaves), "num_xs": len(x_leaves)}, out_avals)
+             "num_carry": len(carry_leaves), "num_xs": len(x_leaves),
+             "unroll": _steps_per_iteration(sub, unroll, steps)}, out_avals)
         return (tree_unflatten(carry_tree, results[:len(carry_leaves)]),
                 tree_unflatten(y_tree[0], results[len(carry_leaves):]))
 

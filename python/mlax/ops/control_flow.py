@@ -70,7 +70,7 @@ def _index_constant(value):
     return _hlo.constant(value, dtypes.int32)
 
 
-def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False):
+def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, unroll=1):
     carry, xs, consts = (list(operands[:num_carry]), list(operands[num_carry:num_carry + num_xs]),
                          list(operands[num_carry + num_xs:]))
     carry_types = ctx.out_types[:num_carry]
@@ -80,38 +80,52 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False):
     # is moved between devices (iree-stream-elide-async-copies drops their copy-on-write clones),
     # and the second output overwrote the first.
     ys = [_hlo.constant(i, mlir.shape_dtype(t)[1], mlir.shape_dtype(t)[0]) for i, t in enumerate(ys_types)]
-    state = [_index_constant(0)] + carry + ys + xs + consts
-    types = [v.type for v in state]
-    loop = _hlo.op("stablehlo.while", state, types, regions=2)
-    cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
-    with ir.InsertionPoint(cond_block):
-        _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], _index_constant(length), "LT")], [])
-    with ir.InsertionPoint(body_block):
-        args = list(body_block.arguments)
-        i, carry = args[0], args[1:1 + num_carry]
-        ys = args[1 + num_carry:1 + num_carry + len(ys_types)]
-        xs = args[1 + num_carry + len(ys_types):1 + num_carry + len(ys_types) + num_xs]
-        consts = args[1 + num_carry + len(ys_types) + num_xs:]
-        step = _hlo.value("stablehlo.subtract", [_index_constant(length - 1), i], i.type) if reverse else i
+    y_types = [mlir.tensor_type(mlir.shape_dtype(t)[0][1:], mlir.shape_dtype(t)[1]) for t in ys_types]
+
+    def step(i, carry, ys, xs, consts):
+        """One step: the body on the slices at i (from the end when reverse); (carry, ys)."""
+        at = _hlo.value("stablehlo.subtract", [_index_constant(length - 1), i], i.type) if reverse else i
         slices = []
         for x in xs:
             shape, dtype = _hlo.shape_of(x), _hlo.dtype_of(x)
             zeros = [_index_constant(0)] * (len(shape) - 1)
-            piece = _hlo.value("stablehlo.dynamic_slice", [x, step] + zeros, mlir.tensor_type((1,) + shape[1:], dtype),
+            piece = _hlo.value("stablehlo.dynamic_slice", [x, at] + zeros, mlir.tensor_type((1,) + shape[1:], dtype),
                                slice_sizes=(1,) + tuple(shape[1:]))
             slices.append(_hlo.reshape(piece, shape[1:]))
-        y_types = [mlir.tensor_type(mlir.shape_dtype(t)[0][1:], mlir.shape_dtype(t)[1]) for t in ys_types]
         results = _call(body, carry + slices + consts, list(carry_types) + y_types)
         new_ys = []
         for stacked, y in zip(ys, results[num_carry:]):
             shape = _hlo.shape_of(stacked)
             zeros = [_index_constant(0)] * (len(shape) - 1)
             update = _hlo.reshape(y, (1,) + shape[1:])
-            new_ys.append(_hlo.value("stablehlo.dynamic_update_slice", [stacked, update, step] + zeros, stacked.type))
-        next_i = _hlo.value("stablehlo.add", [i, _index_constant(1)], i.type)
-        _hlo.op("stablehlo.return", [next_i] + results[:num_carry] + new_ys + xs + consts, [])
+            new_ys.append(_hlo.value("stablehlo.dynamic_update_slice", [stacked, update, at] + zeros, stacked.type))
+        return results[:num_carry], new_ys
+
+    def plus(i, k):
+        return _hlo.value("stablehlo.add", [i, _index_constant(k)], i.type) if k else i
+
+    # `unroll` steps per iteration, the index advancing by `unroll` (IREE makes such a loop an
+    # scf.for on the host); the steps past the last whole iteration follow the loop.
+    unroll = max(1, min(unroll, length))
+    whole = length - length % unroll
+    state = [_index_constant(0)] + carry + ys + xs + consts
+    types = [v.type for v in state]
+    loop = _hlo.op("stablehlo.while", state, types, regions=2)
+    cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
+    with ir.InsertionPoint(cond_block):
+        _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], _index_constant(whole), "LT")], [])
+    split = [1, 1 + num_carry, 1 + num_carry + len(ys_types), 1 + num_carry + len(ys_types) + num_xs]
+    with ir.InsertionPoint(body_block):
+        args = list(body_block.arguments)
+        i, carry, ys = args[0], args[split[0]:split[1]], args[split[1]:split[2]]
+        for k in range(unroll):
+            carry, ys = step(plus(i, k), carry, ys, args[split[2]:split[3]], args[split[3]:])
+        _hlo.op("stablehlo.return", [plus(i, unroll)] + carry + ys + args[split[2]:], [])
     results = list(loop.results)
-    return results[1:1 + num_carry] + results[1 + num_carry:1 + num_carry + len(ys_types)]
+    carry, ys = results[split[0]:split[1]], results[split[1]:split[2]]
+    for k in range(length % unroll):
+        carry, ys = step(_index_constant(whole + k), carry, ys, results[split[2]:split[3]], results[split[3]:])
+    return carry + ys
 
 
 cond_p = Op("cond", ["index", "*operands"], _typed_by_functions, _lower_cond,
@@ -122,9 +136,11 @@ while_p = Op("while", ["*operands"], _typed_by_functions, _lower_while,
              results=("*results",), multiple_results=True,
              doc="carry = body(carry) while cond(carry); the final carry.")
 scan_p = Op("scan", ["*operands"], _typed_by_functions, _lower_scan,
-            attrs={"body": "symbol", "length": "int", "reverse": "bool", "num_carry": "int", "num_xs": "int"},
+            attrs={"body": "symbol", "length": "int", "reverse": "bool", "num_carry": "int", "num_xs": "int",
+                   "unroll": "int"},
             results=("*results",), multiple_results=True,
-            doc="Run body over the slices of xs along axis 0 (last first when reverse), threading the carry.")
+            doc="Run body over the slices of xs along axis 0 (last first when reverse), threading the carry; "
+                "unroll steps per iteration of the loop it lowers to.")
 for _op in (cond_p, while_p, scan_p):
     _op.traits.update({"typed_by_callee", "control_flow"})
 
@@ -209,7 +225,7 @@ def _batch_while(ctx, args, dims, cond, body, num_carry, num_cond_consts):
     return outs, carry_dims
 
 
-def _batch_scan(ctx, args, dims, body, length, num_carry, num_xs, reverse=False):
+def _batch_scan(ctx, args, dims, body, length, num_carry, num_xs, reverse=False, unroll=1):
     size = batch_size(args, dims)
     xs, xs_dims = args[num_carry:num_carry + num_xs], dims[num_carry:num_carry + num_xs]
     consts, const_dims = list(args[num_carry + num_xs:]), list(dims[num_carry + num_xs:])
@@ -225,7 +241,7 @@ def _batch_scan(ctx, args, dims, body, length, num_carry, num_xs, reverse=False)
     carry = _fronted(args[:num_carry], dims[:num_carry], flags, size)
     outs = current_trace().emit(scan_p, carry + xs + consts,
                                 {"body": batched_body, "length": length, "reverse": reverse,
-                                 "num_carry": num_carry, "num_xs": num_xs}, out_avals)
+                                 "num_carry": num_carry, "num_xs": num_xs, "unroll": unroll}, out_avals)
     return outs, [0 if f else None for f in flags] + [1 if f else None for f in ys_flags]
 
 
@@ -287,7 +303,7 @@ def _while_jvp(ctx, primals, tangents, cond, body, num_carry, num_cond_consts):
     return outs[:num_carry], outs[num_carry:]
 
 
-def _scan_jvp(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False):
+def _scan_jvp(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False, unroll=1):
     carry = list(primals[:num_carry])
     xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
     carry_tangents = _zeros_for(carry, tangents[:num_carry])
@@ -324,7 +340,7 @@ def _scan_jvp(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=F
         scan_p, carry + carry_tangents + xs + [x_tangents[i] for i in x_wrt] + consts
         + [const_tangents[i] for i in const_wrt],
         {"body": new_body, "length": length, "reverse": reverse, "num_carry": 2 * num_carry,
-         "num_xs": num_xs + len(x_wrt)}, [a.strip_weak_type() for a in carry_avals] * 2 + stacked * 2)
+         "num_xs": num_xs + len(x_wrt), "unroll": unroll}, [a.strip_weak_type() for a in carry_avals] * 2 + stacked * 2)
     return (outs[:num_carry] + outs[2 * num_carry:2 * num_carry + num_ys],
             outs[num_carry:2 * num_carry] + outs[2 * num_carry + num_ys:])
 
@@ -378,7 +394,7 @@ def _while_linearize(ctx, primals, tangents, cond, body, num_carry, num_cond_con
     return current_trace().emit(while_p, list(primals), attrs, ctx.signature(body)[1]), None
 
 
-def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False):
+def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, reverse=False, unroll=1):
     xs, consts = list(primals[num_carry:num_carry + num_xs]), list(primals[num_carry + num_xs:])
     in_avals, out_avals = ctx.signature(body)
     carry_avals, slice_avals, const_avals = (in_avals[:num_carry], in_avals[num_carry:num_carry + num_xs],
@@ -391,7 +407,7 @@ def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, rev
     saving = ctx.trace(step_saving_carry, in_avals, f"{body}_saving_carry")
     results = current_trace().emit(
         scan_p, list(primals), {"body": saving, "length": length, "reverse": reverse, "num_carry": num_carry,
-                              "num_xs": num_xs},
+                              "num_xs": num_xs, "unroll": unroll},
         list(carry_avals) + _stacked(y_avals, length) + _stacked(carry_avals, length))
     outs, saved_carries = results[:len(out_avals)], results[len(out_avals):]
     # Every float carry takes a cotangent (a step may make it depend on the differentiated values).
@@ -427,7 +443,7 @@ def _scan_linearize(ctx, primals, tangents, body, length, num_carry, num_xs, rev
         results = current_trace().emit(
             scan_p, init + xs + saved_carries + cts[num_carry:] + consts,
             {"body": backward_body, "length": length, "reverse": not reverse, "num_carry": num_sums,
-             "num_xs": num_xs + num_carry + len(y_avals)},
+             "num_xs": num_xs + num_carry + len(y_avals), "unroll": unroll},
             sum_avals + _stacked([slice_avals[i] for i in x_wrt], length))
         operand_cts = [None] * len(primals)
         positions = carry_wrt + [num_carry + num_xs + i for i in const_wrt] + [num_carry + i for i in x_wrt]
@@ -472,13 +488,14 @@ def _spmd_while(ctx, args, devices, cond, body, num_carry, num_cond_consts):
     return _per_device(outs, devices)
 
 
-def _spmd_scan(ctx, args, devices, body, length, num_carry, num_xs, reverse=False):
+def _spmd_scan(ctx, args, devices, body, length, num_carry, num_xs, reverse=False, unroll=1):
     n = len(devices)
     folded = ctx.folded(body)
     out_avals = ctx.signature(folded)[1]
     out_avals = out_avals[:n * num_carry] + _stacked(out_avals[n * num_carry:], length)
     outs = current_trace().emit(scan_p, _flat(args), {"body": folded, "length": length, "reverse": reverse,
-                                                    "num_carry": n * num_carry, "num_xs": n * num_xs}, out_avals)
+                                                    "num_carry": n * num_carry, "num_xs": n * num_xs,
+                                                    "unroll": unroll}, out_avals)
     return _per_device(outs, devices)
 
 
