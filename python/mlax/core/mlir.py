@@ -41,11 +41,11 @@ lock = threading.RLock()
 # buffer reference slot 0 is out range of the declared binding capacity"). Mutable
 # bindings are aliased into one buffer range: left split, a dispatch writing many results
 # (grad(grad(ndtr)) with its value) needs more bindings than the runtime takes ("binding
-# count 52 > 32") and every call fails. The optimization level is IREE's O2 (its default
-# is O0): set per session, IREE 3.13 does not derive the options it implies, so it is set
-# here (bench_steady.py, 2 cores: layernorm of 4096x1024 4.5 -> 1.3 ms, softmax 4.7 -> 2.8 ms).
+# count 52 > 32") and every call fails. (IREE's optimization level stays its default, O0: at
+# O2 the derivative tables of int32 extremes came out wrong, sin of int32 reading other
+# elements' values.)
 GLOBAL_COMPILER_OPTIONS: tuple[str, ...] = ("--iree-hal-indirect-command-buffers=false",
-                                            "--iree-stream-resource-alias-mutable-bindings", "--iree-opt-level=O2")
+                                            "--iree-stream-resource-alias-mutable-bindings")
 
 
 @functools.cache

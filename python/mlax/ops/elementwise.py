@@ -156,7 +156,6 @@ _CHUNKS = 10
 _TWO_OVER_PI = [((((1 << (2 * _PI_BITS + 1)) // _PI) >> (_PI_BITS - 24 * (i + 1))) & 0xFFFFFF) * 2.0 ** (-24 * (i + 1))
                 for i in range(_CHUNKS)]
 _REDUCTION_LIMIT = float(2 ** 20) * math.pi / 2
-_REDUCTION_LIMIT_FLOAT32 = float(np.nextafter(np.float32(_REDUCTION_LIMIT), np.float32(0)))  # rounded down
 _SIN_TERMS = [(-1) ** k / math.factorial(2 * k + 1) for k in range(8)]
 _COS_TERMS = [(-1) ** k / math.factorial(2 * k) for k in range(9)]
 
@@ -167,43 +166,31 @@ def _lower_trig(ctx, x, kind):
     if dtypes.is_complex(dtype) or dtype.itemsize > 4:
         return _h(direct, x)
     wide_type = ctx.in_avals[0].update(dtype=dtypes.float64).mlir_type()
-
-    def reduced_trig(payne_hanek):
-        """The result from x widened to float64 here, in a branch (so the case's operand and
-        result stay x's dtype: no float64 array between ops), with Payne-Hanek's reduction
-        where an argument is too big for Cody-Waite's when `payne_hanek`."""
-        wide = _hlo.value("stablehlo.convert", [x], wide_type)
-        reduced = _cody_waite(wide)
-        if payne_hanek:
-            (r, quadrant), (big_r, big_quadrant) = reduced, _payne_hanek(wide)
-            exactly_huge = _hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, _REDUCTION_LIMIT), "GT")
-            reduced = _hlo.select(exactly_huge, big_r, r), _hlo.select(exactly_huge, big_quadrant, quadrant)
-        result = _trig_of_reduced(*reduced, kind)
-        if dtype == dtypes.float32:
-            result = _hlo.value("stablehlo.convert", [result], ctx.out_types[0])
-        else:
-            result = _to_16_bits(result, ctx.in_avals[0])
-        if kind != "cos":
-            # sin x and tan x round to x itself where x**2 / 3 is below 2**-(precision + 1): taking
-            # x there keeps the sign of a zero (the reduction's subtraction loses it) and subnormals
-            # (IREE flushes float32 ones in converting float64 that ops computed).
-            tiny = 2.0 ** -((dtypes.finfo(dtype).nmant + 2) // 2 + 1)
-            result = _hlo.select(_hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, tiny), "LT"), x, result)
-        return result
-
-    # Payne-Hanek only when some argument may be too big for Cody-Waite: decided in float32
-    # against the limit rounded down (the branch then picks per element, exactly).
-    narrow = x if dtype == dtypes.float32 else _hlo.convert(x, dtypes.float32)
-    huge = _hlo.compare(_h("stablehlo.abs", narrow), _hlo.full_like(narrow, _REDUCTION_LIMIT_FLOAT32), "GT")
+    wide = _hlo.value("stablehlo.convert", [x], wide_type)
+    # Payne-Hanek only when some argument is too big for Cody-Waite.
+    huge = _hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, _REDUCTION_LIMIT), "GT")
     any_huge = _hlo.reduce([huge], [_hlo.constant(False, dtypes.bool_)], range(len(ctx.in_avals[0].shape)),
                            _hlo.binary("stablehlo.or"))[0]
     index = _hlo.value("stablehlo.convert", [any_huge], mlir.tensor_type((), dtypes.int32))
-    case = _hlo.op("stablehlo.case", [index], [ctx.out_types[0]], regions=2)
+    case = _hlo.op("stablehlo.case", [index], [wide_type], regions=2)
     with ir.InsertionPoint(case.regions[0].blocks.append()):
-        _hlo.op("stablehlo.return", [reduced_trig(False)], [])
+        _hlo.op("stablehlo.return", [_trig_of_reduced(*_cody_waite(wide), kind)], [])
     with ir.InsertionPoint(case.regions[1].blocks.append()):
-        _hlo.op("stablehlo.return", [reduced_trig(True)], [])
-    return case.results[0]
+        (r, quadrant), (big_r, big_quadrant) = _cody_waite(wide), _payne_hanek(wide)
+        reduced = _hlo.select(huge, big_r, r), _hlo.select(huge, big_quadrant, quadrant)
+        _hlo.op("stablehlo.return", [_trig_of_reduced(*reduced, kind)], [])
+    result = case.results[0]
+    if dtype == dtypes.float32:
+        result = _hlo.value("stablehlo.convert", [result], ctx.out_types[0])
+    else:
+        result = _to_16_bits(result, ctx.in_avals[0])
+    if kind != "cos":
+        # sin x and tan x round to x itself where x**2 / 3 is below 2**-(precision + 1): taking
+        # x there keeps the sign of a zero (the reduction's subtraction loses it) and subnormals
+        # (IREE flushes float32 ones in converting float64 that ops computed).
+        tiny = 2.0 ** -((dtypes.finfo(dtype).nmant + 2) // 2 + 1)
+        result = _hlo.select(_hlo.compare(_h("stablehlo.abs", wide), _hlo.full_like(wide, tiny), "LT"), x, result)
+    return result
 
 
 def _to_16_bits(wide, aval):
