@@ -1,12 +1,9 @@
-"""Compiler flags chosen per module: features of the lowered program pick extra IREE flags; a
-program IREE reports errors on compiles again without aggressive fusion; the cache key."""
+"""Compiler flags chosen per module: features of the lowered program pick extra IREE flags; the
+process-wide options are part of the cache key."""
 
 import numpy as np
-import pytest
 
 import mlax
-import mlax.numpy as mnp
-from mlax import errors
 from mlax.core import mlir
 from mlax.runtime import backends, compiler
 
@@ -39,43 +36,6 @@ def _lowered(fn, *args):
     program = mlax.jit(fn).lower(*args)._program
     program.lower()
     return program
-
-
-def test_a_program_iree_reports_errors_on_compiles_again_without_aggressive_fusion(monkeypatch):
-    calls = []
-
-    def compile_once_failing(flags, bytecode, stage, text):
-        calls.append(flags)
-        if len(calls) == 1:
-            raise compiler.IreeDiagnosticsError(stage, "'func.func' op failed on workgroup distribution verification")
-        return b"vmfb"
-    monkeypatch.setattr(compiler._worker, "compile", compile_once_failing)
-    monkeypatch.setenv("MLAX_CACHE_DIR", "")
-    program = _lowered(lambda x: mnp.cumprod(x) * 2.0, np.ones(5, np.float32))
-    assert compiler.compile_module(program.module, "cpu", text=program.as_text("stablehlo")) == b"vmfb"
-    assert calls[1] == calls[0] + backends.WITHOUT_AGGRESSIVE_FUSION
-
-
-def test_a_timeout_or_a_second_failure_is_not_retried(monkeypatch):
-    calls = []
-
-    def fail(flags, bytecode, stage, text):
-        calls.append(flags)
-        raise errors.CompilationError(stage, "it did not finish within 1 s (MLAX_COMPILE_TIMEOUT)")
-    monkeypatch.setattr(compiler._worker, "compile", fail)
-    monkeypatch.setenv("MLAX_CACHE_DIR", "")
-    program = _lowered(lambda x: x + 1.0, np.ones(3, np.float32))
-    with pytest.raises(errors.CompilationError, match="did not finish"):
-        compiler.compile_module(program.module, "cpu", text=program.as_text("stablehlo"))
-    assert len(calls) == 1
-
-    def report(flags, bytecode, stage, text):
-        calls.append(flags)
-        raise compiler.IreeDiagnosticsError(stage, "some error")
-    monkeypatch.setattr(compiler._worker, "compile", report)
-    with pytest.raises(compiler.IreeDiagnosticsError, match="some error"):
-        compiler.compile_module(program.module, "cpu", text=program.as_text("stablehlo"))
-    assert len(calls) == 3
 
 
 def test_the_process_wide_options_are_part_of_the_cache_key(monkeypatch, tmp_path):

@@ -42,8 +42,8 @@ lock = threading.RLock()
 # bindings are aliased into one buffer range: left split, a dispatch writing many results
 # (grad(grad(ndtr)) with its value) needs more bindings than the runtime takes ("binding
 # count 52 > 32") and every call fails. (IREE's optimization level stays its default, O0: at
-# O2 the derivative tables of int32 extremes came out wrong, sin of int32 reading other
-# elements' values.)
+# O2 a table of functions of int32 extremes came out wrong, sin of int32 reading other
+# elements' values; its aggressive fusion alone made svd's second derivatives wrong.)
 GLOBAL_COMPILER_OPTIONS: tuple[str, ...] = ("--iree-hal-indirect-command-buffers=false",
                                             "--iree-stream-resource-alias-mutable-bindings")
 

@@ -34,15 +34,6 @@ class Target:
         return "[" + ", ".join([one] * count) + "]"
 
 
-# IREE 3.13's aggressive fusion (fusing reductions with their elementwise producers and
-# consumers: layernorm 4096x1024 4.5 -> 2.5 ms on the CPU) builds some dispatches it then fails
-# on ("write affecting operations on global resources are restricted to workgroup distributed
-# contexts", "operand #0 does not dominate this use": derivatives of dynamic_slice, cumprod,
-# rsqrt, conv_transpose). A program IREE reports errors on compiles again without it.
-WITH_AGGRESSIVE_FUSION = ("--iree-dispatch-creation-enable-aggressive-fusion",)
-WITHOUT_AGGRESSIVE_FUSION = ("--iree-dispatch-creation-enable-aggressive-fusion=false",)
-
-
 @dataclasses.dataclass(frozen=True)
 class Backend:
     name: str
@@ -52,7 +43,6 @@ class Backend:
     feature_flags: dict = dataclasses.field(default_factory=dict)  # feature -> extra flags
     miscompiles: tuple = ()     # (whether the StableHLO text holds it, why IREE gets it wrong here)
     dtype_support: object = None  # () -> (device name, {dtype name: whether the device computes in it})
-    fallback_flags: tuple = ()  # flags to compile again with when IREE reports errors: an optimization off
 
     def compile_target(self, portable=False, features=(), num_devices=1):
         """The Target of a module with `features` over `num_devices` devices: for this machine's device
@@ -102,7 +92,7 @@ COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false", "--iree-opt-const-eval=f
 
 def _cpu_target(portable):
     return ("--iree-hal-local-target-device-backends=llvm-cpu",
-            "--iree-llvmcpu-target-cpu=" + ("generic" if portable else "host")) + WITH_AGGRESSIVE_FUSION
+            "--iree-llvmcpu-target-cpu=" + ("generic" if portable else "host"))
 
 
 def _gpu_target(flag, variable, detect, portable_default, stand_ins=None):
@@ -202,7 +192,7 @@ BACKENDS = {
                     # contractions run faster (1024^3: 147 -> 184 GFLOP/s here), but a
                     # program takes ~1 s longer to compile, so only those get it.
                     "large_matmul": ("--iree-dispatch-creation-data-tiling=true",),
-                }, fallback_flags=WITHOUT_AGGRESSIVE_FUSION),
+                }),
         Backend("cuda", "cuda", "cuda",
                 _gpu_target("--iree-cuda-target", "MLAX_CUDA_TARGET", lambda: gpu_targets.cuda_arch(),
                             PORTABLE_CUDA_TARGET, CUDA_STAND_INS)),

@@ -11,7 +11,6 @@ naming the stage and a file holding the IR it failed on.
 
 import hashlib
 import io
-import logging
 import os
 import re
 import select
@@ -32,8 +31,6 @@ from mlax._version import __version__
 from mlax.core import mlir
 from mlax.ops.collectives import num_devices
 from mlax.runtime import backends, compile_worker, disk_cache
-
-_log = logging.getLogger("mlax")
 
 # Seconds one compilation may take before its worker is stopped (MLAX_COMPILE_TIMEOUT).
 DEFAULT_COMPILE_TIMEOUT = 1800.0
@@ -89,7 +86,7 @@ class _Worker:
                 raise errors.CompilationError(stage, cause, save_failed_ir(stage, text))
         status, payload = reply
         if status != "ok":
-            raise IreeDiagnosticsError(stage, payload, save_failed_ir(stage, text))
+            raise errors.CompilationError(stage, payload, save_failed_ir(stage, text))
         return payload
 
     def stop(self) -> None:
@@ -124,10 +121,6 @@ def _exit_reason(returncode: int | None) -> str:
         except ValueError:
             pass
     return f"exit status {returncode}"
-
-
-class IreeDiagnosticsError(errors.CompilationError):
-    """IREE's compiler reported errors (it neither crashed nor timed out)."""
 
 
 _worker = _Worker()
@@ -219,14 +212,7 @@ def compile_module(module, backend_name, portable=False, text=None):
             if cached is not None:
                 return cached
         bytecode = _bytecode(module, device_targets)
-    stage = f"IREE compilation for backend '{backend_name}'"
-    try:
-        vmfb = _worker.compile(target.flags, bytecode, stage, text)
-    except IreeDiagnosticsError as error:
-        if not backend.fallback_flags:
-            raise
-        _log.info("%s; compiling again with %s", error, " ".join(backend.fallback_flags))
-        vmfb = _worker.compile(target.flags + backend.fallback_flags, bytecode, stage, text)
+    vmfb = _worker.compile(target.flags, bytecode, f"IREE compilation for backend '{backend_name}'", text)
     if disk_cache.enabled():
         disk_cache.write(entry, vmfb)
     return vmfb
