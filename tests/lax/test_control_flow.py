@@ -248,11 +248,17 @@ def test_scan_unroll_sets_the_steps_per_loop_iteration():
         text = mlax.jit(lambda c: lax.scan(step, c, xs, **kwargs)).lower(np.eye(2, dtype=np.float32)).as_text()
         return int(text.split("unroll = ")[1].split(" ")[0])
     assert unroll_of() == 1 and unroll_of(unroll=4) == 4 and unroll_of(unroll=True) == 10
-    # A step of a few elementwise ops runs many steps per iteration (as many as make
-    # UNROLLED_OPS ops), its copies fused into one dispatch.
+    # A loop over a step of a few arithmetic ops runs many steps per iteration (as many as make
+    # UNROLLED_OPS ops), its copies fused into one dispatch; not a step with xs, ys or sin (whose
+    # float32 lowering is 300 ops: unrolled, compiles took seconds).
+    def loop_unroll(body, xs=None):
+        scan = mlax.jit(lambda c: lax.scan(body, c, xs, length=None if xs is not None else 1000))
+        return int(scan.lower(np.float32(1)).as_text().split("unroll = ")[1].split(" ")[0])
+    assert loop_unroll(lambda c, _: (c * 0.999 + 0.001, None)) > 10
+    assert loop_unroll(lambda c, _: (mnp.sin(c), None)) == 1
+    assert loop_unroll(lambda c, x: (c * x, None), np.ones(1000, np.float32)) == 1
+    assert loop_unroll(lambda c, _: (c + 1.0, c)) == 1
     cheap = mlax.jit(lambda x: lax.fori_loop(0, 10000, lambda i, x: x * 0.999 + 0.001, x))
-    text = cheap.lower(np.float32(1)).as_text()
-    assert int(text.split("unroll = ")[1].split(" ")[0]) > 10
     np.testing.assert_allclose(float(cheap(np.float32(0.5))), 0.9999831, rtol=1e-6)
 
 
