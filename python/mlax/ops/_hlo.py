@@ -95,6 +95,13 @@ def reshape(v: ir.Value, shape: Sequence[int | None]) -> ir.Value:
     return value("stablehlo.reshape", [v], mlir.tensor_type(shape, dtype_of(v)))
 
 
+def transpose(v: ir.Value, permutation: Sequence[int]) -> ir.Value:
+    """v with its axis permutation[i] as axis i."""
+    shape = shape_of(v)
+    return value("stablehlo.transpose", [v], mlir.tensor_type([shape[p] for p in permutation], dtype_of(v)),
+                 permutation=tuple(permutation))
+
+
 def compare_type(dtype: npt.DTypeLike) -> str:
     if dtypes.is_inexact(dtype):
         return "FLOAT"

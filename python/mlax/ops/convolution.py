@@ -133,12 +133,12 @@ def _lower_conv(ctx, lhs, rhs, **attrs):
         lhs, rhs = _hlo.convert(lhs, c.preferred_element_type), _hlo.convert(rhs, c.preferred_element_type)
     positions = int(np.prod([ctx.out_avals[0].shape[a] for a in c.out_spec[2:]]))
     window = int(np.prod([ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]))
-    if c.feature_group_count == c.batch_group_count == 1 and 0 < positions < window and positions <= _MOST_DOTS:
+    ungrouped = c.feature_group_count == c.batch_group_count == 1
+    if ungrouped and 0 < positions < window and positions <= _MOST_DOTS:
         return _lower_conv_as_dots(ctx, lhs, rhs, c)
     rows = int(np.prod([ctx.out_avals[0].shape[a] for a in (c.out_spec[0], *c.out_spec[2:])]))
     patches_bytes = rows * window * ctx.in_avals[0].shape[c.lhs_spec[1]] * _hlo.dtype_of(lhs).itemsize
-    if (c.feature_group_count == c.batch_group_count == 1 and set(c.lhs_dilation) == {1}
-            and patches_bytes <= _LARGEST_PATCHES):
+    if ungrouped and set(c.lhs_dilation) == {1} and patches_bytes <= _LARGEST_PATCHES:
         return _lower_conv_as_patches(ctx, lhs, rhs, c)
     (lhs_b, lhs_f, *lhs_s), (rhs_o, rhs_i, *rhs_s), (out_b, out_f, *out_s) = c.lhs_spec, c.rhs_spec, c.out_spec
     numbers = ir.Attribute.parse(
@@ -180,12 +180,6 @@ def _padded_lhs(lhs, c, axes):
                       edge_padding_low=tuple(low), edge_padding_high=tuple(high), interior_padding=tuple(interior))
 
 
-def _transpose(x, permutation):
-    shape = _hlo.shape_of(x)
-    return _hlo.value("stablehlo.transpose", [x], mlir.tensor_type([shape[p] for p in permutation], _hlo.dtype_of(x)),
-                      permutation=tuple(permutation))
-
-
 def _lower_conv_as_patches(ctx, lhs, rhs, c):
     """The convolution as one matrix product (im2col): each kernel position's strided slice of
     the padded, dilated lhs, channels last, side by side along the channels, times the kernel
@@ -193,7 +187,7 @@ def _lower_conv_as_patches(ctx, lhs, rhs, c):
     out_aval = ctx.out_avals[0]
     dtype = _hlo.dtype_of(lhs)
     spatial = len(c.lhs_spec) - 2
-    lhs = _padded_lhs(_transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1])), c, range(1, spatial + 1))
+    lhs = _padded_lhs(_hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1])), c, range(1, spatial + 1))
     padded = _hlo.shape_of(lhs)
     batch, features = padded[0], padded[-1]
     kernel = [ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]
@@ -209,14 +203,14 @@ def _lower_conv_as_patches(ctx, lhs, rhs, c):
     patches = taps[0] if len(taps) == 1 else _hlo.value(
         "stablehlo.concatenate", taps, mlir.tensor_type([batch, *out_sizes, columns], dtype), dimension=spatial + 1)
     outputs = ctx.in_avals[1].shape[c.rhs_spec[0]]
-    matrix = _hlo.reshape(_transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0])), (columns, outputs))
+    matrix = _hlo.reshape(_hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0])), (columns, outputs))
     numbers = ir.Attribute.parse(f"#stablehlo.dot<lhs_contracting_dimensions = [{spatial + 1}], "
                                  "rhs_contracting_dimensions = [0]>")
     product = _hlo.value("stablehlo.dot_general", [patches, matrix],
                          mlir.tensor_type([batch, *out_sizes, outputs], dtype), dot_dimension_numbers=numbers)
     source = {c.out_spec[0]: 0, c.out_spec[1]: spatial + 1}
     source.update({axis: 1 + i for i, axis in enumerate(c.out_spec[2:])})
-    return _transpose(product, [source[d] for d in range(out_aval.ndim)])
+    return _hlo.transpose(product, [source[d] for d in range(out_aval.ndim)])
 
 
 def _lower_conv_as_dots(ctx, lhs, rhs, c):
@@ -249,7 +243,7 @@ def _lower_conv_as_dots(ctx, lhs, rhs, c):
     spatial = len(out_sizes)
     source = {c.out_spec[0]: spatial, c.out_spec[1]: spatial + 1}
     source.update({axis: i for i, axis in enumerate(c.out_spec[2:])})
-    return _transpose(stacked, [source[d] for d in range(out_aval.ndim)])
+    return _hlo.transpose(stacked, [source[d] for d in range(out_aval.ndim)])
 
 
 def _np_conv(lhs, rhs, **attrs):

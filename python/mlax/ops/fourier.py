@@ -232,8 +232,7 @@ def _stockham(x, sign):
     for radix in _radices(n):
         part = m // radix
         if front and done * radix > part:
-            x = x.apply(lambda v: _hlo.value("stablehlo.transpose", [v], mlir.tensor_type(
-                (outer, m, done, inner), _hlo.dtype_of(v)), permutation=(0, 2, 1, 3)))
+            x = x.apply(lambda v: _hlo.transpose(v, (0, 2, 1, 3)))
             front = False
         split_axis, radix_axis, part_axis = (2, 1, 3) if front else (1, 2, 1)
         x = (_butterfly_stage if radix in (2, 4) else _matrix_stage)(x, radix, sign, split_axis, radix_axis)

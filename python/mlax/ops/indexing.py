@@ -443,8 +443,7 @@ def _element_updates(indices, updates, shape, windows, update_window_dims, inser
                        if len(components) > 1 else components[0])
     update_rank = len(_hlo.shape_of(updates))
     order = [d for d in range(update_rank) if d not in update_window_dims] + list(update_window_dims)
-    element_values = _hlo.value("stablehlo.transpose", [updates], mlir.tensor_type(
-        [_hlo.shape_of(updates)[d] for d in order], _hlo.dtype_of(updates)), permutation=tuple(order))
+    element_values = _hlo.transpose(updates, order)
     return element_indices, element_values
 
 
@@ -462,8 +461,7 @@ def _lower_scatter(ctx, operand, indices, updates, update_window_dims, inserted_
                                      inserted_window_dims, scatter_dims_to_operand_dims, index_vector_dim, combiner,
                                      input_batching_dims, scatter_indices_batching_dims)
     moved = tuple(order.index(a) for a in range(len(shape)))
-    transposed = _hlo.value("stablehlo.transpose", [operand], mlir.tensor_type(
-        [shape[a] for a in order], ctx.in_avals[0].dtype), permutation=tuple(order))
+    transposed = _hlo.transpose(operand, order)
     result = _scatter_windows_last(
         transposed, indices, updates, ctx.in_avals[2].shape, update_window_dims,
         tuple(moved[a] for a in inserted_window_dims), tuple(moved[a] for a in scatter_dims_to_operand_dims),

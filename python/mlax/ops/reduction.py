@@ -59,8 +59,7 @@ def _one_reduced_axis(x, axes):
     kept = [d for d in range(len(shape)) if d not in axes]
     order = kept + sorted(axes)
     if order != list(range(len(shape))):
-        x = _hlo.value("stablehlo.transpose", [x], mlir.tensor_type([shape[d] for d in order], _hlo.dtype_of(x)),
-                       permutation=tuple(order))
+        x = _hlo.transpose(x, order)
     merged = [shape[d] for d in kept] + [int(np.prod([shape[d] for d in axes]))]
     return _hlo.reshape(x, merged), len(kept)
 

@@ -205,9 +205,10 @@ def devices(backend_name=None):
         created = _devices.setdefault(name, [])
         if len(created) < count:
             driver = _driver(name, backend)
+            allocators = _cpu_allocators()
             inline = (created[0].inline_hal_device if created
-                      else rt.get_driver("local-sync").create_default_device(allocators=_cpu_allocators()))
-            created.extend(Device(backend, i, driver.create_default_device(allocators=_cpu_allocators()), inline)
+                      else rt.get_driver("local-sync").create_default_device(allocators=allocators))
+            created.extend(Device(backend, i, driver.create_default_device(allocators=allocators), inline)
                            for i in range(len(created), count))
         return created[:count]
     if name not in _devices:
