@@ -52,7 +52,9 @@ def test_second_derivatives_of_eigenvectors_agree_with_finite_differences(x64):
 def _barriers(fun, *shapes):
     avals = [ShapedArray(s, np.dtype(np.float32)) for s in shapes]
     program = trace_program(fun, avals, tree_flatten((tuple(avals), {}))[1])
-    return program.as_text("stablehlo").count("stablehlo.optimization_barrier")
+    # Barriers on arguments are reduction_consumers' (tests/runtime/test_reduction_consumers.py).
+    text = program.as_text("stablehlo")
+    return text.count("stablehlo.optimization_barrier") - text.count("stablehlo.optimization_barrier %arg")
 
 
 def test_values_read_one_way_keep_their_fusion():

@@ -1,9 +1,11 @@
 """A program where IREE 3.13's multi-use fusion wires a consumer to the wrong result of a
 two-result elementwise dispatch: the Hessian-vector product of one function in
 forward-over-reverse and in reverse-over-forward mode, returned together, comes out wrong in
-both (each alone is right; XLA runs mlax's StableHLO right). --iree-dispatch-creation-fuse-
-multi-use=false fixes it but breaks reduce_window (tests/ops/test_op_rules.py), so it is a
-strict xfail until a guard or an IREE release fixes it (docs/compatibility.md)."""
+both (each alone is right; XLA runs mlax's StableHLO right). Since runtime/reduction_consumers.py
+gives each user of an elementwise op reading the row sums its own copy, IREE no longer forms
+that dispatch and both are right; IREE's fault is still there for a program that makes such a
+dispatch another way. (--iree-dispatch-creation-fuse-multi-use=false fixed it too, but broke
+reduce_window.)"""
 
 import numpy as np
 import pytest
@@ -24,7 +26,6 @@ def _hessian_vector_products(x, t):
     return forward_over_reverse, reverse_over_forward
 
 
-@pytest.mark.xfail(strict=True, reason="IREE 3.13 multi-use fusion miscompiles it (see the module docstring)")
 @pytest.mark.parametrize("rows", [3, 8])
 def test_hessian_vector_products_in_both_modes_in_one_program(rows):
     rng = np.random.default_rng(rows)
