@@ -4,10 +4,12 @@ float64 finite differences of those definitions, vmap, and error messages."""
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings, strategies as st
 
 import mlax
 import mlax.numpy as mnp
 from mlax import lax
+from mlax.ops.convolution import window_count
 
 NCHW = ((0, 1, 2, 3),) * 3
 NHWC = ((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))  # with an HWIO kernel
@@ -127,6 +129,30 @@ def test_conv_under_jit_lowers_to_a_patches_product_a_convolution_or_dots():
     assert "stablehlo.convolution" not in text and text.count("stablehlo.dot_general") == 9
     np.testing.assert_allclose(f(lhs, rhs), direct_conv(lhs, rhs, (1, 1), [(1, 1)] * 2, (1, 1), (1, 1), NHWC),
                                rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(data=st.data())
+def test_dilated_inputs_lower_to_one_product_per_output_phase(data):
+    # A strided convolution's input gradient: output phases along an axis dilated by d read
+    # different kernel taps, each phase a patches product of the undilated input.
+    spatial = data.draw(st.integers(1, 2))
+    ints = lambda lo, hi: st.tuples(*[st.integers(lo, hi)] * spatial)  # noqa: E731
+    sizes, kernel = data.draw(ints(1, 6)), data.draw(ints(1, 4))
+    lhs_d, rhs_d = data.draw(ints(1, 3)), data.draw(ints(1, 2))
+    padding = [data.draw(st.tuples(st.integers(-1, 3), st.integers(-1, 3))) for _ in range(spatial)]
+    specs = ((0, 1, *range(2, 2 + spatial)),) * 3
+    lhs, rhs = _random(np.random.default_rng(0), (2, 3, *sizes), (4, 3, *kernel))
+    out = [window_count(*args) for args in zip(sizes, kernel, (1,) * spatial, *zip(*padding), lhs_d, rhs_d)]
+    assume(0 not in out)
+    numbers = lax.ConvDimensionNumbers(*specs)
+    f = mlax.jit(lambda a, b: lax.conv_general_dilated(a, b, (1,) * spatial, padding, lhs_dilation=lhs_d,
+                                                       rhs_dilation=rhs_d, dimension_numbers=numbers))
+    np.testing.assert_allclose(f(lhs, rhs), direct_conv(lhs, rhs, (1,) * spatial, padding, lhs_d, rhs_d, specs),
+                               rtol=1e-5, atol=1e-5)
+    text = f.lower(lhs, rhs).as_text("stablehlo")
+    assert "stablehlo.convolution" not in text
+    assert text.count("stablehlo.dot_general") <= int(np.prod(lhs_d))
 
 
 def test_preferred_element_type_sets_the_result_dtype():

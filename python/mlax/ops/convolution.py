@@ -23,6 +23,7 @@ JAX's arguments (padding strings, layout strings, a computation).
 
 import dataclasses
 import itertools
+import math
 
 import numpy as np
 
@@ -140,6 +141,10 @@ def _lower_conv(ctx, lhs, rhs, **attrs):
     patches_bytes = rows * window * ctx.in_avals[0].shape[c.lhs_spec[1]] * _hlo.dtype_of(lhs).itemsize
     if ungrouped and set(c.lhs_dilation) == {1} and patches_bytes <= _LARGEST_PATCHES:
         return _lower_conv_as_patches(ctx, lhs, rhs, c)
+    phases = int(np.prod(c.lhs_dilation))
+    if (ungrouped and set(c.window_strides) == {1} and positions and patches_bytes <= _LARGEST_PATCHES * phases
+            and phases <= _MOST_PHASES and 0 not in ctx.in_avals[0].shape):
+        return _lower_conv_as_phases(ctx, lhs, rhs, c)
     (lhs_b, lhs_f, *lhs_s), (rhs_o, rhs_i, *rhs_s), (out_b, out_f, *out_s) = c.lhs_spec, c.rhs_spec, c.out_spec
     numbers = ir.Attribute.parse(
         f"#stablehlo.conv<raw input_batch_dimension = {lhs_b}, input_feature_dimension = {lhs_f}, "
@@ -162,10 +167,20 @@ _MOST_DOTS = 128
 
 # IREE 3.13's direct convolutions run at 4-6 GFLOP/s here (a 3x3 conv of 32x16x32x32 by 32
 # filters, stride 2: 18 ms); as one matrix product of the patches, 1.2 ms (bench_steady's CNN
-# step: 38 -> 113 steps/s). A dilated input (a strided convolution's input gradient) stays a
-# convolution: its patches would be mostly zeros (1.6 ms direct, 5.3 ms as patches). The
-# patches take the window's size times the input: past this many bytes, a convolution stays one.
+# step: 38 -> 113 steps/s). A dilated input (a strided convolution's input gradient) is not
+# lowered so: its patches would be mostly zeros (1.6 ms direct, 5.3 ms as patches); see
+# _MOST_PHASES. The patches take the window's size times the input: past this many bytes, a
+# convolution stays one.
 _LARGEST_PATCHES = 256 << 20
+
+
+# A dilated input with unit window strides (a strided convolution's input gradient) is
+# lowered one output phase at a time: along an axis dilated by d, the outputs q, q + d,
+# q + 2d, ... read the same kernel taps, those landing on input elements rather than on the
+# zeros between them, so each phase is a patches product of the undilated input with part of
+# the kernel (bench_steady's CNN step: the stride-2 3x3 convolution's input gradient took a
+# quarter of the step as a convolution). Past this many phases, it stays a convolution.
+_MOST_PHASES = 64
 
 
 def _padded_lhs(lhs, c, axes):
@@ -208,6 +223,102 @@ def _lower_conv_as_patches(ctx, lhs, rhs, c):
                                  "rhs_contracting_dimensions = [0]>")
     product = _hlo.value("stablehlo.dot_general", [patches, matrix],
                          mlir.tensor_type([batch, *out_sizes, outputs], dtype), dot_dimension_numbers=numbers)
+    source = {c.out_spec[0]: 0, c.out_spec[1]: spatial + 1}
+    source.update({axis: 1 + i for i, axis in enumerate(c.out_spec[2:])})
+    return _hlo.transpose(product, [source[d] for d in range(out_aval.ndim)])
+
+
+def _axis_phases(size, kernel, out_size, dilation, kernel_dilation, low):
+    """Per output phase q along one axis: (its first kernel tap, how many taps, the step between
+    taps, the input index its first output's first tap reads, the step of that index between
+    taps, how many outputs it has). Tap j of output q + d*m reads input m + (q + j*r - low) / d
+    when that divides (d the dilation, r the kernel's)."""
+    step = dilation // math.gcd(kernel_dilation, dilation)
+    phases = []
+    for q in range(dilation):
+        taps = [j for j in range(min(kernel, step)) if (q + j * kernel_dilation - low) % dilation == 0]
+        first = taps[0] if taps else 0
+        count = len(range(first, kernel, step)) if taps else 0
+        outputs = max(0, -(-(out_size - q) // dilation))
+        phases.append((first, count, step, (q + first * kernel_dilation - low) // dilation,
+                       step * kernel_dilation // dilation, outputs))
+    return phases
+
+
+def _lower_conv_as_phases(ctx, lhs, rhs, c):
+    """The convolution of a dilated lhs (unit window strides) as one patches product per output
+    phase (see _MOST_PHASES), the phases' outputs then interleaved."""
+    out_aval = ctx.out_avals[0]
+    dtype = _hlo.dtype_of(lhs)
+    spatial = len(c.lhs_spec) - 2
+    x = _hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1]))
+    batch, *sizes, features = _hlo.shape_of(x)
+    kernel = _hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0]))
+    taps, outputs = _hlo.shape_of(kernel)[:spatial], _hlo.shape_of(kernel)[-1]
+    out_sizes = [out_aval.shape[a] for a in c.out_spec[2:]]
+    axes = [_axis_phases(*args) for args in zip(sizes, taps, out_sizes, c.lhs_dilation, c.rhs_dilation,
+                                                c.padding_low)]
+    # Zeros around x wherever a phase's tap reads outside it.
+    low = [max([0] + [-start for _, n, _, start, _, m in axis if n and m]) for axis in axes]
+    high = [max([0] + [start + (n - 1) * skip + m - size for _, n, _, start, skip, m in axis if n and m])
+            for axis, size in zip(axes, sizes)]
+    x = _hlo.value("stablehlo.pad", [x, _hlo.constant(0, dtype)],
+                   mlir.tensor_type([batch, *(lo + n + hi for lo, n, hi in zip(low, sizes, high)), features], dtype),
+                   edge_padding_low=(0, *low, 0), edge_padding_high=(0, *high, 0), interior_padding=(0,) * (spatial + 2))
+    longest = [-(-n // d) for n, d in zip(out_sizes, c.lhs_dilation)]
+
+    def phase(chosen):
+        """The outputs of one phase, zero-padded to `longest` and with a unit axis after each
+        spatial one: (batch, longest[0], 1, longest[1], 1, ..., outputs)."""
+        counts = [m for *_, m in chosen]
+        if all(n for _, n, *_ in chosen) and all(counts):
+            pieces = []
+            for tap in itertools.product(*(range(n) for _, n, *_ in chosen)):
+                start = [0] + [lo + begin + t * skip for lo, (_, _, _, begin, skip, _), t in zip(low, chosen, tap)] + [0]
+                limit = [batch] + [a + m for a, m in zip(start[1:], counts)] + [features]
+                pieces.append(_hlo.value("stablehlo.slice", [x], mlir.tensor_type([batch, *counts, features], dtype),
+                                         start_indices=tuple(start), limit_indices=tuple(limit),
+                                         strides=(1,) * (spatial + 2)))
+            columns = len(pieces) * features
+            patches = pieces[0] if len(pieces) == 1 else _hlo.value(
+                "stablehlo.concatenate", pieces, mlir.tensor_type([batch, *counts, columns], dtype),
+                dimension=spatial + 1)
+            sub_sizes = [n for _, n, *_ in chosen]
+            sub = _hlo.value("stablehlo.slice", [kernel], mlir.tensor_type([*sub_sizes, features, outputs], dtype),
+                             start_indices=(*(first for first, *_ in chosen), 0, 0),
+                             limit_indices=(*(first + (n - 1) * step + 1 for first, n, step, *_ in chosen),
+                                            features, outputs),
+                             strides=(*(step for _, _, step, *_ in chosen), 1, 1))
+            numbers = ir.Attribute.parse(f"#stablehlo.dot<lhs_contracting_dimensions = [{spatial + 1}], "
+                                         "rhs_contracting_dimensions = [0]>")
+            product = _hlo.value("stablehlo.dot_general", [patches, _hlo.reshape(sub, (columns, outputs))],
+                                 mlir.tensor_type([batch, *counts, outputs], dtype), dot_dimension_numbers=numbers)
+            if counts != longest:
+                product = _hlo.value(
+                    "stablehlo.pad", [product, _hlo.constant(0, dtype)],
+                    mlir.tensor_type([batch, *longest, outputs], dtype), edge_padding_low=(0,) * (spatial + 2),
+                    edge_padding_high=(0, *(n - m for n, m in zip(longest, counts)), 0),
+                    interior_padding=(0,) * (spatial + 2))
+        else:
+            product = _hlo.constant(0, dtype, [batch, *longest, outputs])
+        return _hlo.reshape(product, [batch, *(d for n in longest for d in (n, 1)), outputs])
+
+    def interleaved(axis, chosen):
+        if axis == spatial:
+            return phase(chosen)
+        parts = [interleaved(axis + 1, chosen + [p]) for p in axes[axis]]
+        if len(parts) == 1:
+            return parts[0]
+        shape = list(_hlo.shape_of(parts[0]))
+        shape[2 + 2 * axis] = len(parts)
+        return _hlo.value("stablehlo.concatenate", parts, mlir.tensor_type(shape, dtype), dimension=2 + 2 * axis)
+
+    merged = [n * d for n, d in zip(longest, c.lhs_dilation)]
+    product = _hlo.reshape(interleaved(0, []), [batch, *merged, outputs])
+    if merged != out_sizes:
+        product = _hlo.value("stablehlo.slice", [product], mlir.tensor_type([batch, *out_sizes, outputs], dtype),
+                             start_indices=(0,) * (spatial + 2), limit_indices=(batch, *out_sizes, outputs),
+                             strides=(1,) * (spatial + 2))
     source = {c.out_spec[0]: 0, c.out_spec[1]: spatial + 1}
     source.update({axis: 1 + i for i, axis in enumerate(c.out_spec[2:])})
     return _hlo.transpose(product, [source[d] for d in range(out_aval.ndim)])
