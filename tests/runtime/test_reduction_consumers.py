@@ -81,3 +81,17 @@ def test_long_chains_stay_shared(monkeypatch):
     assert "optimization_barrier" not in _stablehlo(fun, (4, 8))
     monkeypatch.setattr(reduction_consumers, "LARGEST_COPY", 16 * reduction_consumers.LARGEST_COPY)
     assert "optimization_barrier %arg0" in _stablehlo(lambda x: fun(x), (4, 8))  # a new function: traced again
+
+
+def test_loop_bodies_keep_their_ops_shared():
+    # Copies with barriers on a loop body's arguments (the pivoting steps of an LU solve here)
+    # made IREE 3.13 build a program that failed at its first call; only entry functions get them.
+    def solves(a, b):
+        m = a @ a.T + 3 * mnp.eye(3, dtype=np.float32)
+        return [mlax.lax.custom_linear_solve(lambda x: m @ x, b, lambda _, v: mnp.linalg.solve(m, v),
+                                             symmetric=symmetric) for symmetric in (False, True)]
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    expected = np.linalg.solve(a.astype(np.float64) @ a.T + 3 * np.eye(3), b)
+    for got in mlax.jit(solves)(a, b):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -109,10 +109,18 @@ def _copy_for(user: ir.Operation, op: ir.Operation, ops: list[ir.Operation], bar
             user.operands[number] = replaced[operand]
 
 
+def _entry_blocks(module_op: ir.Operation) -> list[ir.Block]:
+    """The top-level blocks of the module's public functions. (Private functions are loop
+    bodies and callees; with barriers on their arguments, IREE 3.13 made a program whose
+    initializer failed: "indirect buffer reference slot 0 is out range".)"""
+    return [block for function in _walk.functions(module_op)
+            if "sym_visibility" not in function.attributes for region in function.regions for block in region.blocks]
+
+
 def unshare(module_op: ir.Operation) -> int:
     """Give the users of reduction-reading elementwise ops their own copies; return how many."""
     copies = 0
-    for op in _walk.post_order(module_op):
+    for op in [op for block in _entry_blocks(module_op) for op in _walk.operations(block)]:
         if op.name not in ELEMENTWISE or not is_elementwise(op) or not _reads_reduction(op):
             continue
         users: list[ir.Operation] = []
