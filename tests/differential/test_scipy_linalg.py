@@ -294,11 +294,6 @@ DERIVATIVES = {
     "expm_frechet": lambda sl, np_, a: sl.expm_frechet(a / 4, WEIGHTS / 10, compute_expm=False),
 }
 SECOND_ORDER = ["expm", "solve_triangular", "cho_solve"]
-XFAIL_DERIVATIVES = {
-    "expm_frechet": "IREE 3.13 records the program of expm's derivative of a JVP into a command buffer that fails "
-                    "at run time ('indirect buffer reference slot 0 is out range of the declared binding "
-                    "capacity'), though python/mlax/core/mlir.py turns indirect command buffers off",
-}
 
 
 def _derivatives(lib, name, a, t):
@@ -317,7 +312,7 @@ def _derivatives(lib, name, a, t):
     return lib.jit(every_mode)(a)
 
 
-@pytest.mark.parametrize("name", marked(sorted(DERIVATIVES), XFAIL_DERIVATIVES))
+@pytest.mark.parametrize("name", sorted(DERIVATIVES))
 def test_derivatives(name):
     a = BASE + np.float32(0.25) * np.sin(np.arange(9, dtype=np.float32)).reshape(3, 3)
     t = np.linspace(-1, 1, 9, dtype=np.float32).reshape(3, 3)
