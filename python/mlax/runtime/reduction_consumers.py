@@ -39,23 +39,6 @@ def _producer(value: ir.Value) -> ir.Operation | None:
     return owner.operation if isinstance(owner, ir.OpView) else owner if isinstance(owner, ir.Operation) else None
 
 
-def _reads_reduction(op: ir.Operation) -> bool:
-    """Whether `op` reads a reduction's result through layout and elementwise ops (the mean
-    of layer norm is a sum, divided, reshaped, broadcast)."""
-    pending = [_producer(operand) for operand in op.operands]
-    seen: set[ir.Operation] = set()
-    while pending and len(seen) <= LARGEST_COPY:
-        producer = pending.pop()
-        if producer is None or producer in seen:
-            continue
-        seen.add(producer)
-        if producer.name in REDUCTIONS:
-            return True
-        if _copied(producer):
-            pending.extend(_producer(operand) for operand in producer.operands)
-    return False
-
-
 def _in_memory(value: ir.Value) -> bool:
     """Whether `value` is an argument or the result of an op that writes it out (not a constant)."""
     producer = _producer(value)
@@ -117,12 +100,26 @@ def _entry_blocks(module_op: ir.Operation) -> list[ir.Block]:
             if "sym_visibility" not in function.attributes for region in function.regions for block in region.blocks]
 
 
+def _reading_reductions(block: ir.Block) -> list[ir.Operation]:
+    """The elementwise ops of `block` that read a reduction's result through layout and
+    elementwise ops (layer norm's mean is a sum, divided, reshaped, broadcast), in order."""
+    reading: set[ir.Operation] = set()
+    found = []
+    for op in _walk.operations(block):
+        if not _copied(op):
+            continue
+        producers = [_producer(operand) for operand in op.operands]
+        if any(p is not None and (p.name in REDUCTIONS or p in reading) for p in producers):
+            reading.add(op)
+            if op.name in ELEMENTWISE:
+                found.append(op)
+    return found
+
+
 def unshare(module_op: ir.Operation) -> int:
     """Give the users of reduction-reading elementwise ops their own copies; return how many."""
     copies = 0
-    for op in [op for block in _entry_blocks(module_op) for op in _walk.operations(block)]:
-        if op.name not in ELEMENTWISE or not is_elementwise(op) or not _reads_reduction(op):
-            continue
+    for op in [op for block in _entry_blocks(module_op) for op in _reading_reductions(block)]:
         users: list[ir.Operation] = []
         for use in op.results[0].uses:
             user = use.owner.operation if isinstance(use.owner, ir.OpView) else use.owner
