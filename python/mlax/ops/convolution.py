@@ -24,6 +24,7 @@ JAX's arguments (padding strings, layout strings, a computation).
 import dataclasses
 import itertools
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -205,105 +206,117 @@ def _lower_conv_as_patches(ctx, lhs, rhs, c):
     lhs = _padded_lhs(_hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1])), c, range(1, spatial + 1))
     padded = _hlo.shape_of(lhs)
     batch, features = padded[0], padded[-1]
-    kernel = [ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]
+    window = [ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]
     out_sizes = [out_aval.shape[a] for a in c.out_spec[2:]]
     taps = []
-    for tap in itertools.product(*(range(k) for k in kernel)):
+    for tap in itertools.product(*(range(k) for k in window)):
         start = [0] + [t * d for t, d in zip(tap, c.rhs_dilation)] + [0]
         limit = [batch] + [a + (n - 1) * s + 1 for a, n, s in zip(start[1:], out_sizes, c.window_strides)] + [features]
         taps.append(_hlo.value("stablehlo.slice", [lhs], mlir.tensor_type([batch, *out_sizes, features], dtype),
                                start_indices=tuple(start), limit_indices=tuple(limit),
                                strides=(1, *c.window_strides, 1)))
-    columns = len(taps) * features
-    patches = taps[0] if len(taps) == 1 else _hlo.value(
-        "stablehlo.concatenate", taps, mlir.tensor_type([batch, *out_sizes, columns], dtype), dimension=spatial + 1)
-    outputs = ctx.in_avals[1].shape[c.rhs_spec[0]]
-    matrix = _hlo.reshape(_hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0])), (columns, outputs))
-    numbers = ir.Attribute.parse(f"#stablehlo.dot<lhs_contracting_dimensions = [{spatial + 1}], "
+    kernel = _hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0]))
+    return _from_channels_last(_patches_product(taps, kernel), c)
+
+
+def _patches_product(pieces, kernel):
+    """The slices `pieces` of a channels-last input (batch, spatial..., features), side by side
+    along the channels, times `kernel` (taps..., features, outputs) as a matrix whose rows
+    follow the pieces: (batch, spatial..., outputs)."""
+    *sizes, features = _hlo.shape_of(pieces[0])
+    dtype, outputs = _hlo.dtype_of(pieces[0]), _hlo.shape_of(kernel)[-1]
+    columns = len(pieces) * features
+    patches = pieces[0] if len(pieces) == 1 else _hlo.value(
+        "stablehlo.concatenate", pieces, mlir.tensor_type([*sizes, columns], dtype), dimension=len(sizes))
+    numbers = ir.Attribute.parse(f"#stablehlo.dot<lhs_contracting_dimensions = [{len(sizes)}], "
                                  "rhs_contracting_dimensions = [0]>")
-    product = _hlo.value("stablehlo.dot_general", [patches, matrix],
-                         mlir.tensor_type([batch, *out_sizes, outputs], dtype), dot_dimension_numbers=numbers)
+    return _hlo.value("stablehlo.dot_general", [patches, _hlo.reshape(kernel, (columns, outputs))],
+                      mlir.tensor_type([*sizes, outputs], dtype), dot_dimension_numbers=numbers)
+
+
+def _from_channels_last(product, c):
+    """A (batch, spatial..., outputs) result in the convolution's output layout."""
+    spatial = len(c.out_spec) - 2
     source = {c.out_spec[0]: 0, c.out_spec[1]: spatial + 1}
     source.update({axis: 1 + i for i, axis in enumerate(c.out_spec[2:])})
-    return _hlo.transpose(product, [source[d] for d in range(out_aval.ndim)])
+    return _hlo.transpose(product, [source[d] for d in range(len(c.out_spec))])
+
+
+class _Phase(NamedTuple):
+    """The outputs q, q + d, q + 2d, ... along an axis whose input is dilated by d."""
+    first: int   # the first kernel tap they read
+    taps: int    # how many taps they read
+    step: int    # between those taps
+    start: int   # the input index their first output's first tap reads
+    skip: int    # between the input indices of successive taps
+    outputs: int  # how many outputs there are
 
 
 def _axis_phases(size, kernel, out_size, dilation, kernel_dilation, low):
-    """Per output phase q along one axis: (its first kernel tap, how many taps, the step between
-    taps, the input index its first output's first tap reads, the step of that index between
-    taps, how many outputs it has). Tap j of output q + d*m reads input m + (q + j*r - low) / d
-    when that divides (d the dilation, r the kernel's)."""
+    """The phases along one axis. Tap j of output q + d*m reads input m + (q + j*r - low) / d
+    where that divides (d the dilation, r the kernel's), so a phase's taps are every
+    d / gcd(r, d)-th from its first."""
     step = dilation // math.gcd(kernel_dilation, dilation)
     phases = []
     for q in range(dilation):
         taps = [j for j in range(min(kernel, step)) if (q + j * kernel_dilation - low) % dilation == 0]
         first = taps[0] if taps else 0
-        count = len(range(first, kernel, step)) if taps else 0
-        outputs = max(0, -(-(out_size - q) // dilation))
-        phases.append((first, count, step, (q + first * kernel_dilation - low) // dilation,
-                       step * kernel_dilation // dilation, outputs))
+        phases.append(_Phase(first, len(range(first, kernel, step)) if taps else 0, step,
+                             (q + first * kernel_dilation - low) // dilation, step * kernel_dilation // dilation,
+                             max(0, -(-(out_size - q) // dilation))))
     return phases
 
 
 def _lower_conv_as_phases(ctx, lhs, rhs, c):
     """The convolution of a dilated lhs (unit window strides) as one patches product per output
     phase (see _MOST_PHASES), the phases' outputs then interleaved."""
-    out_aval = ctx.out_avals[0]
     dtype = _hlo.dtype_of(lhs)
     spatial = len(c.lhs_spec) - 2
     x = _hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1]))
     batch, *sizes, features = _hlo.shape_of(x)
     kernel = _hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0]))
-    taps, outputs = _hlo.shape_of(kernel)[:spatial], _hlo.shape_of(kernel)[-1]
-    out_sizes = [out_aval.shape[a] for a in c.out_spec[2:]]
-    axes = [_axis_phases(*args) for args in zip(sizes, taps, out_sizes, c.lhs_dilation, c.rhs_dilation,
-                                                c.padding_low)]
+    outputs = _hlo.shape_of(kernel)[-1]
+    out_sizes = [ctx.out_avals[0].shape[a] for a in c.out_spec[2:]]
+    axes = [_axis_phases(*args) for args in zip(sizes, _hlo.shape_of(kernel)[:spatial], out_sizes, c.lhs_dilation,
+                                                c.rhs_dilation, c.padding_low)]
     # Zeros around x wherever a phase's tap reads outside it.
-    low = [max([0] + [-start for _, n, _, start, _, m in axis if n and m]) for axis in axes]
-    high = [max([0] + [start + (n - 1) * skip + m - size for _, n, _, start, skip, m in axis if n and m])
+    low = [max([0] + [-p.start for p in axis if p.taps and p.outputs]) for axis in axes]
+    high = [max([0] + [p.start + (p.taps - 1) * p.skip + p.outputs - size for p in axis if p.taps and p.outputs])
             for axis, size in zip(axes, sizes)]
     x = _hlo.value("stablehlo.pad", [x, _hlo.constant(0, dtype)],
                    mlir.tensor_type([batch, *(lo + n + hi for lo, n, hi in zip(low, sizes, high)), features], dtype),
                    edge_padding_low=(0, *low, 0), edge_padding_high=(0, *high, 0), interior_padding=(0,) * (spatial + 2))
     longest = [-(-n // d) for n, d in zip(out_sizes, c.lhs_dilation)]
+    ones = (1,) * (spatial + 2)
 
     def phase(chosen):
-        """The outputs of one phase, zero-padded to `longest` and with a unit axis after each
-        spatial one: (batch, longest[0], 1, longest[1], 1, ..., outputs)."""
-        counts = [m for *_, m in chosen]
-        if all(n for _, n, *_ in chosen) and all(counts):
-            pieces = []
-            for tap in itertools.product(*(range(n) for _, n, *_ in chosen)):
-                start = [0] + [lo + begin + t * skip for lo, (_, _, _, begin, skip, _), t in zip(low, chosen, tap)] + [0]
-                limit = [batch] + [a + m for a, m in zip(start[1:], counts)] + [features]
-                pieces.append(_hlo.value("stablehlo.slice", [x], mlir.tensor_type([batch, *counts, features], dtype),
-                                         start_indices=tuple(start), limit_indices=tuple(limit),
-                                         strides=(1,) * (spatial + 2)))
-            columns = len(pieces) * features
-            patches = pieces[0] if len(pieces) == 1 else _hlo.value(
-                "stablehlo.concatenate", pieces, mlir.tensor_type([batch, *counts, columns], dtype),
-                dimension=spatial + 1)
-            sub_sizes = [n for _, n, *_ in chosen]
-            sub = _hlo.value("stablehlo.slice", [kernel], mlir.tensor_type([*sub_sizes, features, outputs], dtype),
-                             start_indices=(*(first for first, *_ in chosen), 0, 0),
-                             limit_indices=(*(first + (n - 1) * step + 1 for first, n, step, *_ in chosen),
-                                            features, outputs),
-                             strides=(*(step for _, _, step, *_ in chosen), 1, 1))
-            numbers = ir.Attribute.parse(f"#stablehlo.dot<lhs_contracting_dimensions = [{spatial + 1}], "
-                                         "rhs_contracting_dimensions = [0]>")
-            product = _hlo.value("stablehlo.dot_general", [patches, _hlo.reshape(sub, (columns, outputs))],
-                                 mlir.tensor_type([batch, *counts, outputs], dtype), dot_dimension_numbers=numbers)
-            if counts != longest:
-                product = _hlo.value(
-                    "stablehlo.pad", [product, _hlo.constant(0, dtype)],
-                    mlir.tensor_type([batch, *longest, outputs], dtype), edge_padding_low=(0,) * (spatial + 2),
-                    edge_padding_high=(0, *(n - m for n, m in zip(longest, counts)), 0),
-                    interior_padding=(0,) * (spatial + 2))
-        else:
-            product = _hlo.constant(0, dtype, [batch, *longest, outputs])
+        """One phase's outputs, zero-padded to `longest`, with a unit axis after each spatial
+        one: (batch, longest[0], 1, longest[1], 1, ..., outputs)."""
+        counts = [p.outputs for p in chosen]
+        if not all(p.taps and p.outputs for p in chosen):
+            return _hlo.constant(0, dtype, [batch, *(d for n in longest for d in (n, 1)), outputs])
+        pieces = []
+        for tap in itertools.product(*(range(p.taps) for p in chosen)):
+            start = [0, *(lo + p.start + t * p.skip for lo, p, t in zip(low, chosen, tap)), 0]
+            limit = [batch, *(a + m for a, m in zip(start[1:], counts)), features]
+            pieces.append(_hlo.value("stablehlo.slice", [x], mlir.tensor_type([batch, *counts, features], dtype),
+                                     start_indices=tuple(start), limit_indices=tuple(limit), strides=ones))
+        sub = _hlo.value("stablehlo.slice", [kernel],
+                         mlir.tensor_type([*(p.taps for p in chosen), features, outputs], dtype),
+                         start_indices=(*(p.first for p in chosen), 0, 0),
+                         limit_indices=(*(p.first + (p.taps - 1) * p.step + 1 for p in chosen), features, outputs),
+                         strides=(*(p.step for p in chosen), 1, 1))
+        product = _patches_product(pieces, sub)
+        if counts != longest:
+            product = _hlo.value("stablehlo.pad", [product, _hlo.constant(0, dtype)],
+                                 mlir.tensor_type([batch, *longest, outputs], dtype), edge_padding_low=(0,) * len(ones),
+                                 edge_padding_high=(0, *(n - m for n, m in zip(longest, counts)), 0),
+                                 interior_padding=(0,) * len(ones))
         return _hlo.reshape(product, [batch, *(d for n in longest for d in (n, 1)), outputs])
 
     def interleaved(axis, chosen):
+        """The phases of axes from `axis` on (those before fixed to `chosen`), side by side
+        along each axis's unit axis."""
         if axis == spatial:
             return phase(chosen)
         parts = [interleaved(axis + 1, chosen + [p]) for p in axes[axis]]
@@ -317,11 +330,8 @@ def _lower_conv_as_phases(ctx, lhs, rhs, c):
     product = _hlo.reshape(interleaved(0, []), [batch, *merged, outputs])
     if merged != out_sizes:
         product = _hlo.value("stablehlo.slice", [product], mlir.tensor_type([batch, *out_sizes, outputs], dtype),
-                             start_indices=(0,) * (spatial + 2), limit_indices=(batch, *out_sizes, outputs),
-                             strides=(1,) * (spatial + 2))
-    source = {c.out_spec[0]: 0, c.out_spec[1]: spatial + 1}
-    source.update({axis: 1 + i for i, axis in enumerate(c.out_spec[2:])})
-    return _hlo.transpose(product, [source[d] for d in range(out_aval.ndim)])
+                             start_indices=(0,) * len(ones), limit_indices=(batch, *out_sizes, outputs), strides=ones)
+    return _from_channels_last(product, c)
 
 
 def _lower_conv_as_dots(ctx, lhs, rhs, c):
