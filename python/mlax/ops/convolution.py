@@ -184,16 +184,32 @@ _LARGEST_PATCHES = 256 << 20
 _MOST_PHASES = 64
 
 
+def _zero_padded(x, low, high, interior=None):
+    """x with `low` and `high` zeros before and after along each axis (and `interior` between)."""
+    interior = interior or [0] * len(low)
+    shape = [lo + hi + d + (d - 1) * it for d, lo, hi, it in zip(_hlo.shape_of(x), low, high, interior)]
+    dtype = _hlo.dtype_of(x)
+    return _hlo.value("stablehlo.pad", [x, _hlo.constant(0, dtype)], mlir.tensor_type(shape, dtype),
+                      edge_padding_low=tuple(low), edge_padding_high=tuple(high), interior_padding=tuple(interior))
+
+
 def _padded_lhs(lhs, c, axes):
     """lhs padded and dilated as the convolution reads it (its spatial dimensions are `axes`)."""
-    shape = _hlo.shape_of(lhs)
-    low, high, interior = [0] * len(shape), [0] * len(shape), [0] * len(shape)
+    rank = len(_hlo.shape_of(lhs))
+    low, high, interior = [0] * rank, [0] * rank, [0] * rank
     for axis, lo, hi, dilation in zip(axes, c.padding_low, c.padding_high, c.lhs_dilation):
         low[axis], high[axis], interior[axis] = lo, hi, dilation - 1
-    padded_shape = [lo + hi + d + (d - 1) * it for d, lo, hi, it in zip(shape, low, high, interior)]
-    dtype = _hlo.dtype_of(lhs)
-    return _hlo.value("stablehlo.pad", [lhs, _hlo.constant(0, dtype)], mlir.tensor_type(padded_shape, dtype),
-                      edge_padding_low=tuple(low), edge_padding_high=tuple(high), interior_padding=tuple(interior))
+    return _zero_padded(lhs, low, high, interior)
+
+
+def _channels_last(lhs, c):
+    """lhs as (batch, spatial..., features)."""
+    return _hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1]))
+
+
+def _kernel_by_taps(rhs, c):
+    """The kernel as (spatial..., input features, output features)."""
+    return _hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0]))
 
 
 def _lower_conv_as_patches(ctx, lhs, rhs, c):
@@ -203,7 +219,7 @@ def _lower_conv_as_patches(ctx, lhs, rhs, c):
     out_aval = ctx.out_avals[0]
     dtype = _hlo.dtype_of(lhs)
     spatial = len(c.lhs_spec) - 2
-    lhs = _padded_lhs(_hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1])), c, range(1, spatial + 1))
+    lhs = _padded_lhs(_channels_last(lhs, c), c, range(1, spatial + 1))
     padded = _hlo.shape_of(lhs)
     batch, features = padded[0], padded[-1]
     window = [ctx.in_avals[1].shape[a] for a in c.rhs_spec[2:]]
@@ -215,8 +231,7 @@ def _lower_conv_as_patches(ctx, lhs, rhs, c):
         taps.append(_hlo.value("stablehlo.slice", [lhs], mlir.tensor_type([batch, *out_sizes, features], dtype),
                                start_indices=tuple(start), limit_indices=tuple(limit),
                                strides=(1, *c.window_strides, 1)))
-    kernel = _hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0]))
-    return _from_channels_last(_patches_product(taps, kernel), c)
+    return _from_channels_last(_patches_product(taps, _kernel_by_taps(rhs, c)), c)
 
 
 def _patches_product(pieces, kernel):
@@ -272,9 +287,9 @@ def _lower_conv_as_phases(ctx, lhs, rhs, c):
     phase (see _MOST_PHASES), the phases' outputs then interleaved."""
     dtype = _hlo.dtype_of(lhs)
     spatial = len(c.lhs_spec) - 2
-    x = _hlo.transpose(lhs, (c.lhs_spec[0], *c.lhs_spec[2:], c.lhs_spec[1]))
+    x = _channels_last(lhs, c)
     batch, *sizes, features = _hlo.shape_of(x)
-    kernel = _hlo.transpose(rhs, (*c.rhs_spec[2:], c.rhs_spec[1], c.rhs_spec[0]))
+    kernel = _kernel_by_taps(rhs, c)
     outputs = _hlo.shape_of(kernel)[-1]
     out_sizes = [ctx.out_avals[0].shape[a] for a in c.out_spec[2:]]
     axes = [_axis_phases(*args) for args in zip(sizes, _hlo.shape_of(kernel)[:spatial], out_sizes, c.lhs_dilation,
@@ -283,9 +298,7 @@ def _lower_conv_as_phases(ctx, lhs, rhs, c):
     low = [max([0] + [-p.start for p in axis if p.taps and p.outputs]) for axis in axes]
     high = [max([0] + [p.start + (p.taps - 1) * p.skip + p.outputs - size for p in axis if p.taps and p.outputs])
             for axis, size in zip(axes, sizes)]
-    x = _hlo.value("stablehlo.pad", [x, _hlo.constant(0, dtype)],
-                   mlir.tensor_type([batch, *(lo + n + hi for lo, n, hi in zip(low, sizes, high)), features], dtype),
-                   edge_padding_low=(0, *low, 0), edge_padding_high=(0, *high, 0), interior_padding=(0,) * (spatial + 2))
+    x = _zero_padded(x, (0, *low, 0), (0, *high, 0))
     longest = [-(-n // d) for n, d in zip(out_sizes, c.lhs_dilation)]
     ones = (1,) * (spatial + 2)
 
@@ -308,10 +321,7 @@ def _lower_conv_as_phases(ctx, lhs, rhs, c):
                          strides=(*(p.step for p in chosen), 1, 1))
         product = _patches_product(pieces, sub)
         if counts != longest:
-            product = _hlo.value("stablehlo.pad", [product, _hlo.constant(0, dtype)],
-                                 mlir.tensor_type([batch, *longest, outputs], dtype), edge_padding_low=(0,) * len(ones),
-                                 edge_padding_high=(0, *(n - m for n, m in zip(longest, counts)), 0),
-                                 interior_padding=(0,) * len(ones))
+            product = _zero_padded(product, (0,) * len(ones), (0, *(n - m for n, m in zip(longest, counts)), 0))
         return _hlo.reshape(product, [batch, *(d for n in longest for d in (n, 1)), outputs])
 
     def interleaved(axis, chosen):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from iree.compiler import ir
 
+from mlax.ops._hlo import defining_op
 from mlax.passes import _walk
 from mlax.runtime.fusion_guard import LAYOUT, is_elementwise, shape_of
 
@@ -34,14 +35,9 @@ ELEMENTWISE = frozenset("stablehlo." + name for name in (
 LARGEST_COPY = 64
 
 
-def _producer(value: ir.Value) -> ir.Operation | None:
-    owner = value.owner
-    return owner.operation if isinstance(owner, ir.OpView) else owner if isinstance(owner, ir.Operation) else None
-
-
 def _in_memory(value: ir.Value) -> bool:
     """Whether `value` is an argument or the result of an op that writes it out (not a constant)."""
-    producer = _producer(value)
+    producer = defining_op(value)
     return producer is None or producer.name not in ("stablehlo.constant", "stablehlo.iota")
 
 
@@ -62,7 +58,7 @@ def _chain(op: ir.Operation) -> tuple[list[ir.Operation], list[ir.Value]] | None
             return True
         seen.add(current)
         for operand in current.operands:
-            producer = _producer(operand)
+            producer = defining_op(operand)
             if producer is not None and producer.block == op.block and _copied(producer):
                 if not visit(producer):
                     return False
@@ -88,7 +84,7 @@ def _copy_for(user: ir.Operation, op: ir.Operation, ops: list[ir.Operation], bar
         for old, new in zip(original.results, copy.results):
             replaced[old] = new
     for number, operand in enumerate(user.operands):
-        if operand in replaced and _producer(operand) == op:
+        if operand in replaced and defining_op(operand) == op:
             user.operands[number] = replaced[operand]
 
 
@@ -108,7 +104,7 @@ def _reading_reductions(block: ir.Block) -> list[ir.Operation]:
     for op in _walk.operations(block):
         if not _copied(op):
             continue
-        producers = [_producer(operand) for operand in op.operands]
+        producers = [defining_op(operand) for operand in op.operands]
         if any(p is not None and (p.name in REDUCTIONS or p in reading) for p in producers):
             reading.add(op)
             if op.name in ELEMENTWISE:
@@ -122,7 +118,7 @@ def unshare(module_op: ir.Operation) -> int:
     for op in [op for block in _entry_blocks(module_op) for op in _reading_reductions(block)]:
         users: list[ir.Operation] = []
         for use in op.results[0].uses:
-            user = use.owner.operation if isinstance(use.owner, ir.OpView) else use.owner
+            user = use.owner.operation
             if user not in users:
                 users.append(user)
         if len(users) < 2 or any(user.block != op.block or user.name == "func.return" for user in users):
