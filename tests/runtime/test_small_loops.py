@@ -40,10 +40,10 @@ def _collatz(lib, n):
 
 
 def _rotations(lib, v):
-    """A 4-vector carry through a matrix product, a reduction and tanh."""
-    turn = lib.numpy.asarray(np.array([[0.0, -1, 0, 0], [1, 0, 0, 0], [0, 0, 0.6, -0.8], [0, 0, 0.8, 0.6]],
-                                      np.float32))
-    return lib.lax.fori_loop(0, 300, lambda i, u: turn @ u + 0.01 * lib.numpy.tanh(u.sum()), v)
+    """A 4-vector carry through a scalar product, a reduction, tanh and a rotation of its elements."""
+    def step(i, u):
+        return lib.numpy.roll(u, 1) * 0.9 + 0.01 * lib.numpy.tanh(u @ u - u.max())
+    return lib.lax.fori_loop(0, 300, step, v)
 
 
 def _flags(lib, x):
@@ -107,6 +107,33 @@ def test_fori_loops_agree_with_a_python_loop(lower, steps, start, scale):
     for i in range(lower, lower + steps):
         expected = expected * np.float32(scale) + np.float32(i) * np.float32(1e-3)
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5, atol=1e-6)
+
+
+# Steps over a 4x3 carry (name: (step, loops kept in a dispatch)): reductions and products to
+# scalars move with the loop; those to vectors or matrices keep it on the host (see TO_SCALARS).
+STEPS = {
+    "sum of all": (lambda lib, c: c + c.sum() * 0.1, 1),
+    "sum along an axis": (lambda lib, c: c - c.sum(0) * 0.1, 0),
+    "max along an axis": (lambda lib, c: c - c.max(1, keepdims=True), 0),
+    "matrix product": (lambda lib, c: (c @ c.T) @ c * 0.1, 0),
+    "argmax along an axis": (lambda lib, c: c + lib.numpy.argmax(c, 0), 0),
+    "argmax of all": (lambda lib, c: c * 0.5 + lib.numpy.argmax(c), 1),
+    "transpose": (lambda lib, c: c.T.reshape(4, 3) * 0.5, 1),
+    "concatenated slices": (lambda lib, c: lib.numpy.concatenate([c[1:], c[:1]]) + 1, 1),
+    "iota": (lambda lib, c: c + lib.numpy.arange(3.0), 1),
+    "cumulative sum": (lambda lib, c: lib.numpy.cumsum(c, 0) * 0.1, 1),
+    "sort": (lambda lib, c: -lib.numpy.sort(c, 0), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_loops_over_a_small_matrix_agree_with_jax(name):
+    step, regions = STEPS[name]
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+    fun = mlax.jit(lambda v: lax.fori_loop(0, 5, lambda i, c: step(MLAX, c), v))
+    assert fun.lower(x).as_text("stablehlo").count("flow.dispatch.region") == regions
+    expected = jax.jit(lambda v: jax.lax.fori_loop(0, 5, lambda i, c: step(JAX, c), v))(x)
+    np.testing.assert_allclose(np.asarray(fun(x)), np.asarray(expected), rtol=RTOL, atol=1e-5)
 
 
 def test_batched_loops_move_while_small():

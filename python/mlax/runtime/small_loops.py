@@ -27,9 +27,12 @@ from mlax.runtime.reduction_consumers import ELEMENTWISE
 LARGEST_VALUE = 64
 LARGEST_CARRY = 64
 # The StableHLO ops such a loop may hold besides elementwise arithmetic and layout ops.
-OTHER_OPS = frozenset({"stablehlo.constant", "stablehlo.iota", "stablehlo.concatenate", "stablehlo.reduce",
-                       "stablehlo.dot_general", "stablehlo.bitcast_convert", "stablehlo.return", "func.call",
-                       "func.return"})
+OTHER_OPS = frozenset({"stablehlo.constant", "stablehlo.iota", "stablehlo.concatenate", "stablehlo.bitcast_convert",
+                       "stablehlo.return", "func.call", "func.return"})
+# Ops it may hold when they make scalars. (IREE 3.13 tiles a reduction or contraction with
+# a non-scalar result for its workgroups, which code inside a loop is not: "write affecting
+# operations on global resources are restricted to workgroup distributed contexts".)
+TO_SCALARS = frozenset({"stablehlo.reduce", "stablehlo.dot_general"})
 
 
 def _count(tensor_type: ir.Type) -> int:
@@ -56,7 +59,10 @@ def _fits(op: ir.Operation, functions: dict[str, ir.Operation], moved: set[ir.Op
     `op` is a loop `moved` into a dispatch already."""
     if op in moved:
         return True
-    if op.name not in ELEMENTWISE and op.name not in LAYOUT and op.name not in OTHER_OPS:
+    if op.name in TO_SCALARS:
+        if any(shape_of(result) != () for result in op.results):
+            return False
+    elif op.name not in ELEMENTWISE and op.name not in LAYOUT and op.name not in OTHER_OPS:
         return False
     if not all(_small(value) for value in list(op.operands) + list(op.results)):
         return False
