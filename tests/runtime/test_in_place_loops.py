@@ -100,10 +100,11 @@ def test_a_carry_starting_from_a_constant_that_is_not_a_splat_leaves_the_program
 def test_programs_over_several_devices_are_left_alone(monkeypatch):
     monkeypatch.setenv("MLAX_NUM_CPU_DEVICES", "2")
     x = np.linspace(-1, 1, 30, dtype=np.float32).reshape(2, 5, 3)
-    fun = mlax.pmap(lambda v: lax.scan(lambda c, r: (c + r, c * r), mnp.zeros(3), v))
-    text = _stablehlo(fun, x)
+    fun = mlax.pmap(lambda v: lax.scan(lambda c, r: (c + r, c * r), mnp.zeros(3), v), devices=mlax.devices("cpu")[:2])
+    on_cpu = mlax.jit(fun, backend="cpu")
+    text = on_cpu.lower(x).as_text("stablehlo")
     assert "mlax.num_devices = 2" in text and "stablehlo.optimization_barrier" not in text
-    got = fun(x)
+    got = on_cpu(x)
     expected = jax.vmap(lambda v: jax.lax.scan(lambda c, r: (c + r, c * r), jnp.zeros(3), v))(x)
     for g, e in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected)):
         np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-6)
