@@ -16,8 +16,8 @@ from mlax.core.trace import Trace, user_frame
 from mlax.ops.collectives import num_devices
 from mlax.tree_util import tree_flatten
 from mlax.runtime.array import Array, device_put
-from mlax.runtime import (aliasing, compiler, device as device_lib, fusion_guard, in_place_loops, reduction_consumers,
-                          small_loops, splat_guard)
+from mlax.runtime import (aliasing, compiler, device as device_lib, fusion_guard, reduction_consumers, small_loops,
+                          splat_guard)
 
 # Callables given the text of every traced module (the test suite verifies
 # each against the IRDL dialect definition).
@@ -93,7 +93,6 @@ class Program:
                 fusion_guard.guard(self.module.operation)
                 reduction_consumers.unshare(self.module.operation)
                 small_loops.keep_in_one_dispatch(self.module.operation)
-                in_place_loops.pin_carried_arrays(self.module.operation)
             self._stage_texts["stablehlo"] = str(self.module)
             self.written_args = aliasing.written_arguments(self.module.operation, self.name)
             return self.module
