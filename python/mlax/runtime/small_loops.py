@@ -16,8 +16,13 @@ the region into one kernel whose loop is native code. (A 10,000-step scalar `for
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from iree.compiler import ir
 
+from mlax.core import mlir
+from mlax.ops import _hlo
 from mlax.passes import _walk
 from mlax.runtime.fusion_guard import LAYOUT, shape_of
 from mlax.runtime.reduction_consumers import ELEMENTWISE
@@ -39,10 +44,7 @@ TO_SCALARS = frozenset({"stablehlo.reduce", "stablehlo.dot_general"})
 
 def _count(tensor_type: ir.Type) -> int:
     """The number of elements of a static tensor type."""
-    count = 1
-    for extent in ir.RankedTensorType(tensor_type).shape:
-        count *= extent
-    return count
+    return math.prod(ir.RankedTensorType(tensor_type).shape)
 
 
 def _small(value: ir.Value) -> bool:
@@ -68,14 +70,9 @@ def _fits(op: ir.Operation, functions: dict[str, ir.Operation], moved: set[ir.Op
         return False
     if not all(_small(value) for value in list(op.operands) + list(op.results)):
         return False
-    if op.name == "func.call":
-        callee = functions.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
-        if callee is None:
-            return False
-        return all(_fits(inner, functions, moved) for region in callee.regions for block in region.blocks
-                   for inner in _walk.operations(block))
-    return all(_fits(inner, functions, moved) for region in op.regions for block in region.blocks
-               for inner in _walk.operations(block))
+    holder = functions.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value) if op.name == "func.call" else op
+    return holder is not None and all(_fits(inner, functions, moved) for region in holder.regions
+                                      for block in region.blocks for inner in _walk.operations(block))
 
 
 def _eligible(loop: ir.Operation, functions: dict[str, ir.Operation], moved: set[ir.Operation]) -> bool:
@@ -92,18 +89,12 @@ def _is_bool(tensor_type: ir.Type) -> bool:
     return isinstance(element, ir.IntegerType) and element.width == 1
 
 
-def _as_bytes(tensor_type: ir.Type) -> ir.Type:
-    """A boolean tensor type's with 8-bit elements. (IREE stores booleans as bytes and fails
-    to verify a tensor of them built from i1 scalars; the bytes are compared with 0, since
-    IREE folds a stablehlo.convert of them back into such a tensor.)"""
-    return ir.RankedTensorType.get(ir.RankedTensorType(tensor_type).shape, ir.IntegerType.get_signless(8))
-
-
 def _elements(value: ir.Value, indices: list[ir.Value]) -> list[ir.Value]:
     """The elements of a small tensor, in row-major order (tensor.extract at the insertion point;
-    a boolean's as bytes)."""
+    a boolean's as bytes: IREE stores booleans as bytes and fails to verify a tensor of them
+    built from i1 scalars)."""
     if _is_bool(value.type):
-        value = ir.Operation.create("stablehlo.convert", [_as_bytes(value.type)], [value]).result
+        value = _hlo.convert(value, np.int8)
     shape = shape_of(value)
     element = value.type.element_type
     positions: list[tuple[int, ...]] = [()]
@@ -114,19 +105,18 @@ def _elements(value: ir.Value, indices: list[ir.Value]) -> list[ir.Value]:
 
 
 def _tensors(scalars: list[ir.Value], types: list[ir.Type]) -> list[ir.Value]:
-    """Tensors of `types` built from `scalars` in row-major order (tensor.from_elements)."""
+    """Tensors of `types` built from `scalars` in row-major order (tensor.from_elements; a
+    boolean's from bytes compared with 0, as IREE folds a stablehlo.convert of them back into
+    a tensor of i1 built from i1 scalars)."""
     tensors = []
     start = 0
     for tensor_type in types:
         count = _count(tensor_type)
-        built_type = _as_bytes(tensor_type) if _is_bool(tensor_type) else tensor_type
+        shape = ir.RankedTensorType(tensor_type).shape
+        built_type = mlir.tensor_type(shape, np.int8) if _is_bool(tensor_type) else tensor_type
         tensor = ir.Operation.create("tensor.from_elements", [built_type], scalars[start:start + count]).result
         if built_type != tensor_type:
-            zeros = ir.Operation.create("stablehlo.constant", [built_type], [],
-                                        {"value": ir.DenseElementsAttr.get_splat(built_type, ir.IntegerAttr.get(
-                                            built_type.element_type, 0))}).result
-            tensor = ir.Operation.create("stablehlo.compare", [tensor_type], [tensor, zeros], {
-                "comparison_direction": ir.Attribute.parse("#stablehlo<comparison_direction NE>")}).result
+            tensor = _hlo.compare(tensor, _hlo.constant(0, np.int8, shape), "NE")
         tensors.append(tensor)
         start += count
     return tensors
