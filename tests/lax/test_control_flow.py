@@ -266,3 +266,37 @@ def test_scan_unroll_sets_the_steps_per_loop_iteration():
 def test_scan_unroll_must_be_a_bool_or_a_non_negative_int(unroll):
     with pytest.raises(ValueError, match="`unroll` must be a `bool` or a non-negative `int`"):
         lax.scan(lambda c, x: (c, x), 0.0, np.ones(3, np.float32), unroll=unroll)
+
+
+def _two_histories(lax_):
+    """A scan with xs and two stacked ys of different dtypes: a running sum and its step counts."""
+    def f(c, xs, reverse):
+        def step(carry, x):
+            total, count = carry
+            total = total * 0.5 + x
+            return (total, count + 1), (total * total, count)
+        return lax_.scan(step, (c, 0), xs, reverse=reverse)
+    return f
+
+
+@pytest.mark.parametrize("length", [4, 7, 12, 100])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_over_large_stacked_ys_runs_in_chunks(monkeypatch, length, reverse):
+    # Past CHUNKED_BYTES of stacked ys a scan's steps run in chunks of about sqrt(length) (7: two
+    # chunks of 3 and a last one of 1); set low here so that small arrays take that path.
+    jax = pytest.importorskip("jax")
+    import mlax.ops.control_flow as control_flow
+    monkeypatch.setattr(control_flow, "CHUNKED_BYTES", 0)
+    c = np.linspace(-1, 1, 3, dtype=np.float32)
+    xs = np.cos(np.arange(length * 3, dtype=np.float32)).reshape(length, 3)
+    mine_f, theirs_f = _two_histories(lax), _two_histories(jax.lax)
+    mine = mlax.jit(mine_f, static_argnums=2)
+    assert mine.lower(c, xs, reverse).as_text("stablehlo").count("stablehlo.while") == 2 + (length == 7)
+    for a, b in zip(mlax.tree_util.tree_leaves(mine(c, xs, reverse)),
+                    jax.tree_util.tree_leaves(theirs_f(c, xs, reverse))):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+    grads = [lib.grad(lambda c, xs: lib.numpy.sum(f(c, xs, reverse)[1][0]), (0, 1))(c, xs)
+             for lib, f in [(mlax, mine_f), (jax, theirs_f)]]
+    for a, b in zip(grads[0], grads[1]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)

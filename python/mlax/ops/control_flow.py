@@ -16,6 +16,8 @@ one-instance-per-device) versions of the functions through the `ctx` the pass
 running them passes in.
 """
 
+import math
+
 from iree.compiler import ir
 from iree.compiler.dialects import func as func_dialect
 
@@ -70,20 +72,60 @@ def _index_constant(value):
     return _hlo.constant(value, dtypes.int32)
 
 
+# IREE 3.13 copies a loop-carried buffer whole in every iteration that updates it, so a scan
+# stacking ys of S bytes over T steps copies T*S bytes: 320 MB per call for a 100-step RNN's saved
+# states, a third of its time. When the stacked ys pass CHUNKED_BYTES the steps run in chunks of
+# about sqrt(T): an inner loop stacks one chunk's ys, the outer loop writes each chunk into the
+# whole, and about 2*sqrt(T)*S bytes move.
+CHUNKED_BYTES = 1 << 20
+
+
+def _counted_loop(start, stop, stride, state, body):
+    """A stablehlo.while over i = start, start+stride, ... below `stop` (ints: IREE runs a loop with
+    constant bounds as an scf.for on the host); body(i, state) -> the next state. Returns the final state."""
+    state = [_index_constant(start)] + list(state)
+    types = [v.type for v in state]
+    loop = _hlo.op("stablehlo.while", state, types, regions=2)
+    cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
+    with ir.InsertionPoint(cond_block):
+        _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], _index_constant(stop), "LT")], [])
+    with ir.InsertionPoint(body_block):
+        i, *inner = body_block.arguments
+        _hlo.op("stablehlo.return", [_plus(i, stride)] + list(body(i, inner)), [])
+    return list(loop.results)[1:]
+
+
+def _plus(i, k):
+    return _hlo.value("stablehlo.add", [i, _index_constant(k)], i.type) if k else i
+
+
+def _chunk_size(length):
+    """The divisor of `length` nearest sqrt(length) within a factor of 2 of it, else ceil(sqrt)."""
+    root = math.isqrt(length)
+    divisors = [d for d in range(max(2, root // 2), 2 * root + 1) if length % d == 0]
+    return min(divisors, key=lambda d: abs(d - root)) if divisors else root
+
+
 def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, unroll=1):
     carry, xs, consts = (list(operands[:num_carry]), list(operands[num_carry:num_carry + num_xs]),
                          list(operands[num_carry + num_xs:]))
     carry_types = ctx.out_types[:num_carry]
     ys_types = ctx.out_types[num_carry:]
-    # Every slot of a stacked output is written, so each starts from its own fill value: IREE
-    # 3.13 let two loop-carried buffers made from one constant share storage when a loop result
-    # is moved between devices (iree-stream-elide-async-copies drops their copy-on-write clones),
-    # and the second output overwrote the first.
-    ys = [_hlo.constant(i, mlir.shape_dtype(t)[1], mlir.shape_dtype(t)[0]) for i, t in enumerate(ys_types)]
-    y_types = [mlir.tensor_type(mlir.shape_dtype(t)[0][1:], mlir.shape_dtype(t)[1]) for t in ys_types]
+    y_shapes = [mlir.shape_dtype(t)[0][1:] for t in ys_types]
+    y_dtypes = [mlir.shape_dtype(t)[1] for t in ys_types]
+    y_types = [mlir.tensor_type(shape, dtype) for shape, dtype in zip(y_shapes, y_dtypes)]
+    n_carry, n_ys = num_carry, len(ys_types)
 
-    def step(i, carry, ys, xs, consts):
-        """One step: the body on the slices at i (from the end when reverse); (carry, ys)."""
+    def stacks(rows, first_fill):
+        # Each stack starts from its own fill value (every slot is written): IREE 3.13 let two
+        # loop-carried buffers made from one constant share storage when a loop result is moved
+        # between devices (iree-stream-elide-async-copies drops their copy-on-write clones).
+        return [_hlo.constant(first_fill + n, dtype, (rows,) + shape)
+                for n, (shape, dtype) in enumerate(zip(y_shapes, y_dtypes))]
+
+    def step(i, carry, ys, xs, consts, row=None):
+        """Step i (an i32 scalar): the body on the slices at i (from the end when reverse); its ys
+        go to the row of the slices, or to `row`. Returns (carry, ys)."""
         at = _hlo.value("stablehlo.subtract", [_index_constant(length - 1), i], i.type) if reverse else i
         slices = []
         for x in xs:
@@ -98,33 +140,59 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, 
             shape = _hlo.shape_of(stacked)
             zeros = [_index_constant(0)] * (len(shape) - 1)
             update = _hlo.reshape(y, (1,) + shape[1:])
-            new_ys.append(_hlo.value("stablehlo.dynamic_update_slice", [stacked, update, at] + zeros, stacked.type))
+            new_ys.append(_hlo.value("stablehlo.dynamic_update_slice", [stacked, update, at if row is None else row]
+                                     + zeros, stacked.type))
         return results[:num_carry], new_ys
 
-    def plus(i, k):
-        return _hlo.value("stablehlo.add", [i, _index_constant(k)], i.type) if k else i
+    def chunk(first, steps, carry, whole, xs, consts):
+        """Steps first .. first+steps-1 (`first` an i32 scalar) in a loop that stacks their ys in a
+        chunk of `steps` rows, then the chunk written into `whole` at row `first`; (carry, whole)."""
+        def one(j, state):
+            carry, rows, (first, *rest) = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+            i = _hlo.value("stablehlo.add", [first, j], j.type)
+            carry, rows = step(i, carry, rows, rest[:num_xs], rest[num_xs:], row=j)
+            return carry + rows + [first] + rest
+        out = _counted_loop(0, steps, 1, carry + stacks(steps, n_ys) + [first] + xs + consts, one)
+        whole = [_hlo.value("stablehlo.dynamic_update_slice", [w, rows, first] + [_index_constant(0)] * len(shape),
+                            w.type) for w, rows, shape in zip(whole, out[n_carry:n_carry + n_ys], y_shapes)]
+        return out[:n_carry], whole
 
-    # `unroll` steps per iteration, the index advancing by `unroll` (IREE makes such a loop an
-    # scf.for on the host); the steps past the last whole iteration follow the loop.
+    stacked_bytes = sum(length * math.prod(shape) * dtype.itemsize for shape, dtype in zip(y_shapes, y_dtypes))
+    if unroll == 1 and length > 3 and stacked_bytes > CHUNKED_BYTES:
+        size = _chunk_size(length)
+        chunked = length - length % size
+
+        def iteration(first, state):
+            carry, whole, rest = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+            carry, whole = chunk(first, size, carry, whole, rest[:num_xs], rest[num_xs:])
+            return carry + whole + rest
+        def last_steps(i, state):  # past the last whole chunk, straight into the whole (a chunk of
+            # one row would be the size of the update written into it, which may then share its storage)
+            carry, whole, rest = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+            carry, whole = step(i, carry, whole, rest[:num_xs], rest[num_xs:], row=i)
+            return carry + whole + rest
+        final = _counted_loop(0, chunked, size, carry + stacks(length, 0) + xs + consts, iteration)
+        if chunked < length:
+            final = _counted_loop(chunked, length, 1, final, last_steps)
+        carry, ys = final[:n_carry], final[n_carry:n_carry + n_ys]
+        if reverse:  # the chunks hold the ys in step order
+            ys = [_hlo.value("stablehlo.reverse", [y], y.type, dimensions=(0,)) for y in ys]
+        return carry + ys
+
+    # `unroll` steps per iteration, the index advancing by `unroll`; the steps past the last whole
+    # iteration follow the loop.
     unroll = max(1, min(unroll, length))
-    whole = length - length % unroll
-    state = [_index_constant(0)] + carry + ys + xs + consts
-    types = [v.type for v in state]
-    loop = _hlo.op("stablehlo.while", state, types, regions=2)
-    cond_block, body_block = loop.regions[0].blocks.append(*types), loop.regions[1].blocks.append(*types)
-    with ir.InsertionPoint(cond_block):
-        _hlo.op("stablehlo.return", [_hlo.compare(cond_block.arguments[0], _index_constant(whole), "LT")], [])
-    split = [1, 1 + num_carry, 1 + num_carry + len(ys_types), 1 + num_carry + len(ys_types) + num_xs]
-    with ir.InsertionPoint(body_block):
-        args = list(body_block.arguments)
-        i, carry, ys = args[0], args[split[0]:split[1]], args[split[1]:split[2]]
+    whole_steps = length - length % unroll
+
+    def iteration(i, state):
+        carry, ys, rest = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
         for k in range(unroll):
-            carry, ys = step(plus(i, k), carry, ys, args[split[2]:split[3]], args[split[3]:])
-        _hlo.op("stablehlo.return", [plus(i, unroll)] + carry + ys + args[split[2]:], [])
-    results = list(loop.results)
-    carry, ys = results[split[0]:split[1]], results[split[1]:split[2]]
+            carry, ys = step(_plus(i, k), carry, ys, rest[:num_xs], rest[num_xs:])
+        return carry + ys + rest
+    final = _counted_loop(0, whole_steps, unroll, carry + stacks(length, 0) + xs + consts, iteration)
+    carry, ys, rest = final[:n_carry], final[n_carry:n_carry + n_ys], final[n_carry + n_ys:]
     for k in range(length % unroll):
-        carry, ys = step(_index_constant(whole + k), carry, ys, results[split[2]:split[3]], results[split[3]:])
+        carry, ys = step(_index_constant(whole_steps + k), carry, ys, rest[:num_xs], rest[num_xs:])
     return carry + ys
 
 
