@@ -153,6 +153,10 @@ ROWS = {
                                lambda d: (d.f(3, 4),)) for name, axis in (("argmax", 0), ("argmin", 1))},
     "reduce_and and reduce_or": (lambda lax, x: [lax.reduce_and(lax.gt(x, 0.0), (1,)),
                                                  lax.reduce_or(lax.gt(x, 0.0), (0,))], lambda d: (d.f(3, 4),)),
+    # reduce_and of an unsigned dtype starts from all bits set (its lowering took -1, out of range)
+    **{f"bitwise reduce_and and reduce_or of {t}": (lambda lax, i: [lax.reduce_and(i, (1,)), lax.reduce_or(i, (0,))],
+                                                    lambda d, t=t: (d.i(3, 4, lo=0, hi=1000).astype(t),))
+       for t in ("uint32", "uint8", "int32")},
     # Scans and sorting
     **{f"{name} axis {axis}{' reverse' if reverse else ''}": (
         lambda lax, x, name=name, axis=axis, reverse=reverse: getattr(lax, name)(x, axis=axis, reverse=reverse),
@@ -414,6 +418,13 @@ def test_elementwise_derivatives_in_all_modes(name, x):
         _compare_modes(name, lambda lax, v: getattr(lax, name)(v, other), x)
     else:
         _compare_modes(name, lambda lax, v: getattr(lax, name)(v), x)
+
+
+def test_abs_of_an_unsigned_int_is_a_type_error_as_in_jax():
+    # The op accepted uint32 and its lowering (stablehlo.abs, signed only) failed to verify.
+    with pytest.raises(TypeError, match="mlax.abs requires floating-point, complex or signed integer.*uint32"):
+        mlax.lax.abs(np.array([1, 5], np.uint32))
+    np.testing.assert_array_equal(mlax.numpy.abs(np.array([1, 5], np.uint32)), [1, 5])
 
 
 def test_round_rejects_an_unknown_rounding_method():

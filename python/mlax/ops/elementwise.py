@@ -27,8 +27,8 @@ from mlax.core.aval import ShapedArray
 from mlax.core.trace import aval_of
 from mlax.ops import _hlo
 from mlax.ops._batching import defbatch_elementwise
-from mlax.ops._elementwise import (ANY, COMPLEX, FLOAT, INEXACT, INTEGER, INTEGRAL, NUMERIC, ZERO, Binary, Linear,
-                                   Unary, _binary_rule, _boolean, _entry, _h, _ir, _like,
+from mlax.ops._elementwise import (ANY, COMPLEX, FLOAT, INEXACT, INTEGER, INTEGRAL, NUMERIC, SIGNED, ZERO, Binary,
+                                   Linear, Unary, _binary_rule, _boolean, _entry, _h, _ir, _like,
                                    _lower_as, _sign_bit, _unary_rule, check_same_dtypes, check_same_shapes,
                                    define_row, exporter)
 from mlax.ops._rules import add_tangents, defbilinear, defjvp, deflinear, deftranspose, is_linear
@@ -586,7 +586,7 @@ defbatch_elementwise(min_p)
 
 # -- abs: a real result, the modulus of complex x -----------------------------------------
 
-abs_p = _entry("abs", ["x"], _unary_rule("abs", NUMERIC, dtypes.real_dtype), _lower_as("stablehlo.abs"), np.abs,
+abs_p = _entry("abs", ["x"], _unary_rule("abs", SIGNED, dtypes.real_dtype), _lower_as("stablehlo.abs"), np.abs,
                doc="Elementwise absolute value, the modulus of complex x: " + _ir("abs", ["complex<f32>"], ["f32"]))
 
 

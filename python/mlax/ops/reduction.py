@@ -37,8 +37,8 @@ def identity_element(kind, dtype):
         return 1
     if dtype == dtypes.bool_:
         return kind in ("min", "and")
-    if kind in ("and", "or"):
-        return -1 if kind == "and" else 0
+    if kind in ("and", "or"):  # all bits set, or none
+        return (dtypes.iinfo(dtype).max if dtypes.is_unsigned(dtype) else -1) if kind == "and" else 0
     if dtypes.is_inexact(dtype):
         return -np.inf if kind == "max" else np.inf
     info = dtypes.iinfo(dtype)
