@@ -32,6 +32,11 @@ settings.register_profile("mlax", deadline=None, derandomize=True, database=None
                           phases=(Phase.explicit, Phase.reuse, Phase.generate))
 settings.load_profile("mlax")
 
+# A jitted function's first calls run on the interpreter tier only when its kernels are in the
+# disk cache, which other tests warm as they run: left on, which tier a test meets would depend
+# on the order tests ran in. tests/runtime/test_interpreter.py turns it on where it tests it.
+mlax.config.update("mlax_jit_tiering", False)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IRDL_FILE = os.path.join(ROOT, "dialect", "mlax.irdl.mlir")
 
@@ -173,3 +178,22 @@ def x64():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def both_tiers(fun, args):
+    """`fun` traced for `args` (NumPy arrays), run on the interpreter tier (its kernels compiled
+    if need be) and as a compiled program: (interpreted results, compiled results) as NumPy."""
+    from mlax.core.aval import ShapedArray
+    from mlax.runtime import interpreter
+    from mlax.runtime.array import device_put
+    from mlax.runtime.device import default_device
+    from mlax.tree_util import tree_structure
+
+    avals = [ShapedArray(np.shape(a), np.asarray(a).dtype) for a in args]
+    program = pipeline.trace_program(fun, avals, tree_structure((tuple(avals), {})))
+    device = default_device()
+    plan = interpreter.plan(program, device, compile_kernels=True)
+    buffers = [device.put(np.asarray(a)) for a in args] + [device_put(c, device)._buffer for c in program.consts]
+    interpreted = [device.fetch(b, a.shape, a.dtype) for b, a in zip(plan.run(buffers), program.out_avals)]
+    compiled = [np.asarray(x) for x in program.compile(backends.default_name(), device).call_flat(args)]
+    return interpreted, compiled

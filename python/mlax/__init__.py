@@ -53,6 +53,7 @@ from mlax import lax, nn, numpy, random, scipy  # noqa: F401
 from mlax import passes as _passes
 from mlax.core import mlir as _mlir
 from mlax.runtime import backends as _backends, compiler as _compiler, device as _device
+from mlax.runtime import interpreter as _interpreter, kernels as _kernels
 
 # Load the passes and the MLIR context now, so that a program's first call pays
 # only for tracing, passes and compiling (or a disk-cache read).
@@ -102,7 +103,9 @@ def block_until_ready(tree):
 def _release_native_state():
     # The IREE compiler and runtime must be torn down before Python's own
     # module teardown, in this order, or they crash or report leaks at exit.
+    _interpreter.stop_compilations()
     _eager._kernels.clear()
+    _kernels.unload_all()
     _gc.collect()
     _device.release_all()
     _compiler.close_sessions()

@@ -23,7 +23,7 @@ import numpy as np
 from iree.compiler import ir
 
 import mlax
-from mlax import errors, passes
+from mlax import errors, passes, warm
 from mlax.core import dtypes, mlir
 from mlax.runtime import backends
 from mlax.runtime.export import argument_paths, leaf_paths, parse_aval
@@ -215,6 +215,13 @@ def _parser():
                      help="comma-separated pass names, run in order (default: none, just print the module)")
     opt.add_argument("-o", "--output", metavar="FILE", help="write the result here instead of stdout")
     opt.set_defaults(run=_opt)
+    warm_ = commands.add_parser(
+        "warm", help="compile the interpreter tier's kernels into the disk cache",
+        description="Compile the kernel library that runs a new jitted function's first calls while IREE "
+                    "compiles it (MLAX_JIT_TIERING), for the current platform, into the disk cache "
+                    "(MLAX_CACHE_DIR). Kernels already cached are only read.")
+    warm_.add_argument("--quiet", action="store_true", help="print no progress, only the summary")
+    warm_.set_defaults(run=lambda args: warm.warm(args.quiet))
     _add_export_commands(commands)
     return parser
 

@@ -182,6 +182,9 @@ numpy_dtype_promotion = State("mlax_numpy_dtype_promotion", "standard", "'standa
                               choices=("standard", "strict"), keyed=True)
 log_compiles = State("mlax_log_compiles", False, "Log (logger 'mlax', level WARNING) each function jit "
                      "traces and compiles.")
+jit_tiering = State("mlax_jit_tiering", True, "Run a jitted function's first calls on the interpreter tier "
+                    "(op by op on precompiled kernels) while IREE compiles it in the background (MLAX_JIT_TIERING=0 "
+                    "turns it off: every call waits for the compiled program).")
 explain_cache_misses = State("mlax_explain_cache_misses", False, "Log (logger 'mlax', level WARNING) why a "
                              "jitted function was traced again.")
 enable_checks = State("mlax_enable_checks", False, "Check every traced program against the op table "

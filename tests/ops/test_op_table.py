@@ -119,3 +119,39 @@ def test_zero_size_operands_match_numpy_ref(case):
 def test_arg_reduction_over_an_empty_axis_raises(name):
     with pytest.raises(ValueError, match=f"mlax.{name}: the reduced axis 0 of shape \\(0, 6\\) is empty"):
         OPS[name](mlax.device_put(np.zeros((0, 6), np.float32)), axis=0, index_dtype=np.dtype("int32"))
+
+
+def _form(op):
+    return next((trait for trait in ("elementwise", "reduction", "literal") if trait in op.traits), op.kernel_form)
+
+
+# Elementwise ops run on the same flattened kernels eagerly, which test_eager_op_matches_numpy_ref
+# checks; every other op the interpreter tier runs is checked here against the compiled program.
+STRUCTURAL_CASES = [case for case in CASES if _form(OPS[case.op]) not in (None, "elementwise")]
+
+
+@pytest.mark.parametrize("case", STRUCTURAL_CASES, ids=str)
+def test_interpreter_tier_matches_the_compiled_program(case):
+    from conftest import both_tiers
+
+    op, args = OPS[case.op], case.sample()
+    interpreted, compiled = both_tiers(lambda *xs: op(*xs, **case.attrs), args)
+    for got, expected in zip(interpreted, compiled):
+        assert (got.dtype, got.shape) == (expected.dtype, expected.shape)
+        if np.issubdtype(got.dtype, np.inexact):
+            np.testing.assert_allclose(got, expected, rtol=FLOAT_RTOL, atol=1e-6, equal_nan=True)
+        else:
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if _form(OPS[case.op]) is None][::3], ids=str)
+def test_ops_of_no_kernel_form_keep_a_program_off_the_interpreter(case):
+    from mlax.runtime import interpreter
+    from mlax.runtime.device import default_device
+    from mlax.runtime.pipeline import trace_program
+    from mlax.tree_util import tree_structure
+
+    op, avals = OPS[case.op], case.avals()
+    program = trace_program(lambda *xs: op(*xs, **case.attrs), avals, tree_structure((tuple(avals), {})))
+    with pytest.raises(interpreter.Uninterpretable, match=f"mlax.{case.op} has no kernel form"):
+        interpreter.plan(program, default_device(), compile_kernels=True)

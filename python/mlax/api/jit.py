@@ -21,7 +21,7 @@ import weakref
 from mlax import config, errors
 from mlax.api import events
 from mlax.core.trace import Tracer, arg_aval, current_trace, user_frame
-from mlax.runtime import backends
+from mlax.runtime import backends, interpreter
 from mlax.runtime.array import Array
 from mlax.runtime.device import default_device
 from mlax.runtime.eager import invalid_value
@@ -129,10 +129,13 @@ class Jitted:
                 program = trace_program(self._program_function(*statics), avals, in_tree)
             if config.check_tracer_leaks.value:
                 _check_leaks(name, program)
-            with events.timed(events.LOWER_EVENT, fun_name=name):
-                program.lower()
-            with events.timed(events.COMPILE_EVENT, fun_name=name):
-                compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
+            # The interpreter tier runs the first calls while IREE compiles the program, if it can.
+            compiled = interpreter.first_tier(program, key[4], key[5])
+            if compiled is None:
+                with events.timed(events.LOWER_EVENT, fun_name=name):
+                    program.lower()
+                with events.timed(events.COMPILE_EVENT, fun_name=name):
+                    compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
             if config.log_compiles.value:
                 logger.warning("Compiling %s for arguments [%s] on %s", name,
                                ", ".join(a.str_short() for a in avals), compiled.device)

@@ -100,6 +100,11 @@ class Op:
         self.linearize: LinearizeRule | None = None
         self.spmd: SpmdRule | None = None
         self.numpy_ref: Callable[..., Any] | None = None   # NumPy implementation, for tests
+        # How the interpreter tier runs the op, for ops no trait describes (runtime/interpreter.py):
+        # "view" (the operand's storage with the result's shape), "broadcast", "transpose", "slice",
+        # "concatenate", "contraction", "host" (computed once by numpy_ref: no operands). None: not
+        # interpreted.
+        self.kernel_form: str | None = None
         if name in OPS:
             raise ValueError(f"op {name} defined twice")
         OPS[name] = self

@@ -175,6 +175,7 @@ checkpoint_p.linearize = _checkpoint_linearize
 stop_gradient_p = Op("stop_gradient", ["x"], lambda x: x, lambda ctx, x: x,
                      doc="x, as a constant for differentiation (its tangent is zero).")
 stop_gradient_p.numpy_ref = lambda x: x
+stop_gradient_p.kernel_form = "view"
 defzero(stop_gradient_p)
 defbatch_elementwise(stop_gradient_p)
 
@@ -189,6 +190,7 @@ optimization_barrier_p = Op("optimization_barrier", ["x"], lambda x: x,
                             doc="x unchanged, but opaque to simplification: values computed from its result "
                                 "are never merged with values computed from x.")
 optimization_barrier_p.numpy_ref = lambda x: x
+optimization_barrier_p.kernel_form = "view"
 optimization_barrier_p.jvp = lambda ctx, primals, tangents: ([optimization_barrier_p(*primals)], list(tangents))
 defbatch_elementwise(optimization_barrier_p)
 

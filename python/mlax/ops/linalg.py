@@ -121,6 +121,7 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None):
 
 
 dot_general_p.numpy_ref = _np_dot_general
+dot_general_p.kernel_form = "contraction"
 
 
 def _contract_back(ct, other, aval, own_contracting, other_contracting, own_batch, other_batch, own_first):

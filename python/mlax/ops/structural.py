@@ -130,6 +130,7 @@ iota_p.numpy_ref = lambda dtype, shape, dimension: np.broadcast_to(
     np.arange(shape[dimension], dtype=dtype).reshape([-1 if i == dimension else 1 for i in range(len(shape))]),
     shape)
 defzero(iota_p)
+iota_p.kernel_form = "host"
 
 
 # -- broadcast_in_dim -------------------------------------------------------------------
@@ -187,6 +188,7 @@ def _broadcast_transpose(ct, x, shape, broadcast_dimensions):
 
 
 broadcast_in_dim_p.numpy_ref = _np_broadcast_in_dim
+broadcast_in_dim_p.kernel_form = "broadcast"
 deflinear(broadcast_in_dim_p, _broadcast_transpose)
 defbatch_front(broadcast_in_dim_p, _with(shape=lambda s, b: (b,) + tuple(s),
                                          broadcast_dimensions=lambda d, b: (0,) + shifted(d)))
@@ -237,6 +239,7 @@ def squeeze(operand, dimensions):
 
 
 reshape_p.numpy_ref = lambda x, new_sizes: np.reshape(x, new_sizes)
+reshape_p.kernel_form = "view"
 deflinear(reshape_p, lambda ct, x, new_sizes: [ops.reshape(ct, x.aval.shape)])
 defbatch_front(reshape_p, _with(new_sizes=lambda s, b: (b,) + tuple(s)))
 
@@ -268,6 +271,7 @@ def transpose(operand, permutation):
 
 
 transpose_p.numpy_ref = lambda x, permutation: np.transpose(x, permutation)
+transpose_p.kernel_form = "transpose"
 deflinear(transpose_p, lambda ct, x, permutation: [ops.transpose(ct, tuple(np.argsort(permutation)))])
 defbatch_front(transpose_p, _with(permutation=lambda p, b: (0,) + shifted(p)))
 
@@ -359,6 +363,7 @@ def _slice_transpose(ct, x, start_indices, limit_indices, strides):
 
 slice_p.numpy_ref = lambda x, start_indices, limit_indices, strides: x[
     tuple(builtins.slice(a, b, c) for a, b, c in zip(start_indices, limit_indices, strides))]
+slice_p.kernel_form = "slice"
 deflinear(slice_p, _slice_transpose)
 defbatch_front(slice_p, _with(start_indices=lambda s, b: (0,) + tuple(s), limit_indices=lambda s, b: (b,) + tuple(s),
                               strides=lambda s, b: (1,) + tuple(s)))
@@ -379,7 +384,8 @@ def _concatenate_rule(*xs, dimension):
         if x.dtype != first.dtype:
             raise _shape_error("concatenate", f"dtypes {first.dtype.name} and {x.dtype.name} differ")
     shape = list(first.shape)
-    shape[dimension] = sum(x.shape[dimension] for x in xs)
+    sizes = [x.shape[dimension] for x in xs]
+    shape[dimension] = None if None in sizes else sum(sizes)  # None: a dynamic size (kernels)
     return ShapedArray(shape, first.dtype, all(x.weak_type for x in xs))
 
 
@@ -414,6 +420,7 @@ def _concatenate_transpose(ct, *xs, dimension):
 
 
 concatenate_p.numpy_ref = lambda *xs, dimension: np.concatenate(xs, axis=dimension)
+concatenate_p.kernel_form = "concatenate"
 deflinear(concatenate_p, _concatenate_transpose)
 defbatch_front(concatenate_p, _with(dimension=lambda d, b: d + 1))
 

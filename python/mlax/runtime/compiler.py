@@ -89,6 +89,13 @@ class _Worker:
             raise errors.CompilationError(stage, payload, save_failed_ir(stage, text))
         return payload
 
+    def interrupt(self) -> None:
+        """End the worker process from another thread: the compilation waiting on it (if any)
+        sees it die, fails and cleans up after it."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.kill()
+
     def stop(self) -> None:
         if self.process is not None:
             if self.process.poll() is None:
@@ -126,6 +133,11 @@ def _exit_reason(returncode: int | None) -> str:
 _worker = _Worker()
 
 
+def interrupt():
+    """Make the compilation under way on another thread (if any) fail now."""
+    _worker.interrupt()
+
+
 def close_sessions():
     """Stop the compile worker (at interpreter exit)."""
     _worker.stop()
@@ -147,7 +159,7 @@ def save_failed_ir(stage, text):
 # its operands pays off from about here: measured 1024^3 147 -> 184 GFLOP/s, while
 # 256x784x512 and 2048x512x512 run as fast or faster unpacked).
 LARGE_MATMUL_CONTRACTION = 1024
-_TENSOR_SHAPE = re.compile(r"tensor<((?:\d+x)*)[a-z]")
+_TENSOR_SHAPE = re.compile(r"tensor<((?:[\d?]+x)*)[a-z]")
 _CONTRACTING = re.compile(r"contracting_dims = \[([\d, ]*)\]")
 
 
@@ -157,7 +169,8 @@ def _contraction_size(dot_line):
     axes = _CONTRACTING.search(dot_line)
     if not axes or not axes.group(1).strip():
         return 1
-    return int(np.prod([int(lhs_dims[int(a)]) for a in axes.group(1).split(",")]))
+    sizes = [lhs_dims[int(a)] for a in axes.group(1).split(",")]
+    return 0 if "?" in sizes else int(np.prod([int(size) for size in sizes]))  # dynamic: not known large
 
 
 # float64 ops that IREE's CPU code turns into libm calls (float64 arithmetic and comparisons
@@ -191,8 +204,9 @@ def _bytecode(module, device_targets):
             del operation.attributes["hal.device.targets"]
 
 
-def compile_module(module, backend_name, portable=False, text=None):
-    """The .vmfb bytes of a lowered module for `backend_name`."""
+def compile_module(module, backend_name, portable=False, text=None, cached_only=False):
+    """The .vmfb bytes of a lowered module for `backend_name` (with `cached_only`, None unless
+    the disk cache holds them)."""
     backend = backends.get(backend_name)
     # The module's MLIR context serves one thread at a time; the compiler runs unlocked.
     with mlir.lock:
@@ -211,6 +225,8 @@ def compile_module(module, backend_name, portable=False, text=None):
             cached = disk_cache.read(entry)
             if cached is not None:
                 return cached
+        if cached_only:
+            return None
         bytecode = _bytecode(module, device_targets)
     vmfb = _worker.compile(target.flags, bytecode, f"IREE compilation for backend '{backend_name}'", text)
     if disk_cache.enabled():

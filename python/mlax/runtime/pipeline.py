@@ -23,14 +23,14 @@ from mlax.runtime import (aliasing, compiler, device as device_lib, fusion_guard
 # each against the IRDL dialect definition).
 trace_observers = []
 
-# Passes that take a traced module to StableHLO, in order. (mlax-verify is not
-# among them: tracing applies every op's shape rule as it builds the op; the
-# pass is for IR from elsewhere, as `mlax opt` gets it.)
-LOWERING_PASSES = ("mlax-expand-transforms", "mlax-simplify", "mlax-lower")
+# Passes that take a traced module to the expanded mlax IR (the interpreter tier runs it), then
+# to StableHLO, in order. (mlax-verify is not among them: tracing applies every op's shape rule
+# as it builds the op; the pass is for IR from elsewhere, as `mlax opt` gets it.)
+EXPANSION_PASSES = ("mlax-expand-transforms", "mlax-simplify")
+LOWERING_PASSES = EXPANSION_PASSES + ("mlax-lower",)
 # With config enable_checks: every op checked against the op table before and after
 # each mlax pass that rewrites mlax ops.
-CHECKED_LOWERING_PASSES = ("mlax-verify", "mlax-expand-transforms", "mlax-verify", "mlax-simplify", "mlax-verify",
-                           "mlax-lower")
+CHECKED_EXPANSION_PASSES = ("mlax-verify", "mlax-expand-transforms", "mlax-verify", "mlax-simplify", "mlax-verify")
 
 # Programs whose traced ops produce fewer elements than this in total run
 # inline on the calling thread (IREE local-sync); larger ones use the worker threads.
@@ -67,6 +67,7 @@ class Program:
         self.out_avals = trace.out_avals
         self.out_tree = out_tree
         self._stage_texts = {"mlax": str(self.module)}
+        self._expanded = False
         for observer in trace_observers:
             observer(self._stage_texts["mlax"])
 
@@ -78,12 +79,22 @@ class Program:
                 raise ValueError(f"unknown stage {stage!r}; stages: 'mlax', 'stablehlo'")
         return self._stage_texts[stage]
 
+    def expand(self):
+        """Run the mlax passes that expand transformations and simplify: afterwards the module
+        holds only mlax ops that lower one by one (the interpreter tier's input)."""
+        with mlir.lock:
+            if not self._expanded:
+                passes.run(self.module, CHECKED_EXPANSION_PASSES if config.enable_checks.value else EXPANSION_PASSES)
+                self._expanded = True
+            return self.module
+
     def lower(self):
         """Run the mlax passes; afterwards the module is StableHLO and MLIR-verified."""
         with mlir.lock:
             if "stablehlo" in self._stage_texts:
                 return self.module
-            passes.run(self.module, CHECKED_LOWERING_PASSES if config.enable_checks.value else LOWERING_PASSES)
+            self.expand()
+            passes.run(self.module, ("mlax-lower",))
             with mlir.context():
                 if not self.module.operation.verify():
                     text = str(self.module)
@@ -97,19 +108,26 @@ class Program:
             self.written_args = aliasing.written_arguments(self.module.operation, self.name)
             return self.module
 
-    def vmfb(self, backend_name, portable=False):
-        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable."""
+    def vmfb(self, backend_name, portable=False, cached_only=False):
+        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable;
+        with `cached_only`, None unless the disk cache holds it."""
         self.lower()
-        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
+        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"],
+                                       cached_only=cached_only)
 
     @property
     def num_devices(self):
         """How many devices the program runs on (several for pmap)."""
         return num_devices(self.lower().operation)
 
-    def compile(self, backend_name, device=None):
+    def compile(self, backend_name, device=None, cached_only=False):
+        """The program loaded on `device` (the backend's first by default); with `cached_only`,
+        None unless the disk cache holds its IREE module."""
         program_devices = device_lib.devices_for(backend_name, self.num_devices)
-        executable = device_lib.Executable(self.vmfb(backend_name), device or program_devices[0],
+        vmfb = self.vmfb(backend_name, cached_only=cached_only)
+        if vmfb is None:
+            return None
+        executable = device_lib.Executable(vmfb, device or program_devices[0],
                                            inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
                                            devices=program_devices if len(program_devices) > 1 else None)
         return CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,

@@ -1,0 +1,422 @@
+"""The interpreter tier: a program's expanded mlax IR run op by op on the kernel library,
+so a new jitted function answers while IREE compiles it in the background.
+
+Each op reduces to a canonical kernel whose dimensions are dynamic, so that one
+compilation per dtype (and rank or layout pattern) serves every shape. The op's
+traits or its `kernel_form` say how:
+
+    elementwise   operands flattened to one dimension
+    reduction     the reduced axes made one middle axis of three (transposed
+                  there first when they are not adjacent), reduced over it
+    transpose     the permutation with adjacent axes that stay adjacent merged
+    broadcast     runs of kept and of new axes merged; the shape an operand
+    slice         per rank; the bounds operands
+    concatenate   (before, along, after) joined along the middle axis
+    contraction   a batched matmul over (batch, rows, sum) x (batch, sum, columns)
+                  after transposes
+    view          the operand's storage with the result's shape
+    literal/host  made once per plan: a constant, an iota
+
+A plan is built once per program, its kernels taken from the disk cache only (a
+kernel IREE would have to compile makes the program wait for its own
+compilation instead). Programs with ops of no form (control flow, gathers,
+convolutions, ...) are compiled as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import iree.runtime as rt
+from iree.compiler import ir
+
+from mlax import config, errors
+from mlax.core import mlir
+from mlax.core.aval import ShapedArray
+from mlax.core.op import OPS
+from mlax.ops.structural import transpose_p
+from mlax.passes import _walk
+from mlax.runtime import compiler, kernels
+from mlax.runtime.array import Array, device_put
+from mlax.runtime.device import Device
+from mlax.runtime.pipeline import INLINE_WORK_LIMIT, CompiledProgram, Program
+
+Buffers = list[Any]
+Step = Callable[[Buffers], Buffers]
+
+# The background compilations under way (their threads), which the process stops at exit, and
+# the programs with a plan (whose kernels and buffers must go before the runtime does).
+_compiling: set[threading.Thread] = set()
+_tiered: weakref.WeakSet = weakref.WeakSet()
+
+
+class Uninterpretable(Exception):
+    """The program holds something the interpreter tier cannot run; the message says what."""
+
+
+def _view(buffer: Any, shape: Sequence[int]) -> Any:
+    return rt.HalBufferView(buffer.get_buffer(), list(shape), buffer.element_type)
+
+
+class _Builder:
+    """Builds the steps of one plan on one device."""
+
+    def __init__(self, device: Device, compile_kernels: bool) -> None:
+        self.device = device
+        self.compile_kernels = compile_kernels
+
+    def kernel(self, spec: kernels.OneOp | kernels.Written, work: int) -> kernels.Kernel:
+        kernel = kernels.load(spec, self.device, inline=work < INLINE_WORK_LIMIT, cached_only=not self.compile_kernels)
+        if kernel is None:
+            raise Uninterpretable(f"the kernel library lacks {spec.key} (`mlax warm` compiles it)")
+        return kernel
+
+    def transposer(self, shape: Sequence[int], perm: Sequence[int], dtype: np.dtype) -> Callable[[Any], Any]:
+        """A function from a buffer of `shape` to one transposed by `perm`."""
+        out_shape = [shape[a] for a in perm]
+        moved = [a for a in perm if shape[a] != 1]  # unit axes go anywhere
+        rank = {a: k for k, a in enumerate(sorted(moved))}
+        order = [rank[a] for a in moved]
+        groups: list[list[int]] = []  # runs of input axes that stay together
+        for a in order:
+            if groups and a == groups[-1][-1] + 1:
+                groups[-1].append(a)
+            else:
+                groups.append([a])
+        by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
+        collapsed = tuple(by_input.index(g) for g in range(len(groups)))
+        if collapsed == tuple(range(len(groups))):
+            return lambda buffer: _view(buffer, out_shape)
+        sizes = [shape[a] for a in sorted(moved)]
+        in_view = [math.prod(sizes[a] for a in groups[g]) for g in by_input]
+        kernel = self.kernel(kernels.OneOp(transpose_p, {"permutation": collapsed},
+                                           [ShapedArray((None,) * len(groups), dtype)]), math.prod(shape))
+        return lambda buffer: _view(kernel.run([_view(buffer, in_view)])[0], out_shape)
+
+    # -- one method per form: (entry, attrs, operand avals, result avals) -> step ------------
+
+    def elementwise(self, entry, attrs, ins, outs) -> Step:
+        if any(a.shape != outs[0].shape for a in ins):
+            raise Uninterpretable(f"{entry.name} of operands of different shapes")
+        size, shapes = outs[0].size, [o.shape for o in outs]
+        kernel = self.kernel(kernels.OneOp(entry, attrs, [ShapedArray((None,), a.dtype) for a in ins]), size)
+        return lambda buffers: [_view(r, s) for r, s in zip(kernel.run([_view(b, (size,)) for b in buffers]), shapes)]
+
+    def reduction(self, entry, attrs, ins, outs) -> Step:
+        shape, axes = ins[0].shape, sorted(attrs["axes"])
+        if not axes:
+            return self.view(entry, attrs, ins, outs)
+        kept = [a for a in range(len(shape)) if a not in axes]
+        if axes == list(range(axes[0], axes[-1] + 1)):
+            front = lambda buffer: buffer  # noqa: E731
+            three = (math.prod(shape[:axes[0]]), math.prod(shape[axes[0]:axes[-1] + 1]),
+                     math.prod(shape[axes[-1] + 1:]))
+        else:
+            front = self.transposer(shape, kept + axes, ins[0].dtype)
+            three = (math.prod(shape[a] for a in kept), math.prod(shape[a] for a in axes), 1)
+        kernel = self.kernel(kernels.OneOp(entry, {**attrs, "axes": (1,)}, [ShapedArray((None,) * 3, ins[0].dtype)]),
+                             ins[0].size)
+        out_shape = outs[0].shape
+        return lambda buffers: [_view(kernel.run([_view(front(buffers[0]), three)])[0], out_shape)]
+
+    def transpose(self, entry, attrs, ins, outs) -> Step:
+        move = self.transposer(ins[0].shape, attrs["permutation"], ins[0].dtype)
+        return lambda buffers: [move(buffers[0])]
+
+    def broadcast(self, entry, attrs, ins, outs) -> Step:
+        shape, out_shape, dims = ins[0].shape, outs[0].shape, list(attrs["broadcast_dimensions"])
+        if dims != sorted(dims):
+            raise Uninterpretable("a broadcast that reorders axes")
+        labels = [("kept" if j in dims and shape[dims.index(j)] == size else "new", size)
+                  for j, size in enumerate(out_shape) if size != 1]
+        groups: list[list[Any]] = []  # [label, size] of runs of kept or new axes
+        for label, size in labels:
+            if groups and groups[-1][0] == label:
+                groups[-1][1] *= size
+            else:
+                groups.append([label, size])
+        if all(label == "kept" for label, _ in groups):
+            return self.view(entry, attrs, ins, outs)
+        kept = [g for g, (label, _) in enumerate(groups) if label == "kept"]
+        in_view = [groups[g][1] for g in kept]
+        kernel = self.kernel(kernels.broadcast(kept, len(groups), ins[0].dtype), outs[0].size)
+        extents = self.device.put(np.array([size for _, size in groups], np.int64))
+        return lambda buffers: [_view(kernel.run([_view(buffers[0], in_view), extents])[0], out_shape)]
+
+    def contraction(self, entry, attrs, ins, outs) -> Step:
+        lhs, rhs = ins
+        lhs_batch, rhs_batch = list(attrs["lhs_batch"]), list(attrs["rhs_batch"])
+        lhs_sum, rhs_sum = list(attrs["lhs_contracting"]), list(attrs["rhs_contracting"])
+        lhs_free = [a for a in range(len(lhs.shape)) if a not in lhs_batch + lhs_sum]
+        rhs_free = [a for a in range(len(rhs.shape)) if a not in rhs_batch + rhs_sum]
+        batch, rows, total, columns = (math.prod(lhs.shape[a] for a in lhs_batch),
+                                       math.prod(lhs.shape[a] for a in lhs_free),
+                                       math.prod(lhs.shape[a] for a in lhs_sum),
+                                       math.prod(rhs.shape[a] for a in rhs_free))
+        left = self.transposer(lhs.shape, lhs_batch + lhs_free + lhs_sum, lhs.dtype)
+        right = self.transposer(rhs.shape, rhs_batch + rhs_sum + rhs_free, rhs.dtype)
+        canonical = {**attrs, "lhs_batch": (0,), "rhs_batch": (0,), "lhs_contracting": (2,), "rhs_contracting": (1,)}
+        kernel = self.kernel(kernels.OneOp(entry, canonical, [ShapedArray((None,) * 3, lhs.dtype),
+                                                              ShapedArray((None,) * 3, rhs.dtype)]),
+                             batch * rows * total * columns)
+        out_shape = outs[0].shape
+        return lambda buffers: [_view(kernel.run([_view(left(buffers[0]), (batch, rows, total)),
+                                                  _view(right(buffers[1]), (batch, total, columns))])[0], out_shape)]
+
+    def slice(self, entry, attrs, ins, outs) -> Step:
+        rank, out_shape = len(ins[0].shape), outs[0].shape
+        kernel = self.kernel(kernels.strided_slice(rank, ins[0].dtype), outs[0].size)
+        bounds = [self.device.put(np.array(attrs[name], np.int64)) for name in ("start_indices", "limit_indices",
+                                                                                "strides")]
+        return lambda buffers: [_view(kernel.run([buffers[0]] + bounds)[0], out_shape)]
+
+    def concatenate(self, entry, attrs, ins, outs) -> Step:
+        axis, shape = attrs["dimension"], outs[0].shape
+        outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        threes = [(outer, a.shape[axis], inner) for a in ins]
+        kernel = self.kernel(kernels.OneOp(entry, {"dimension": 1}, [ShapedArray((None,) * 3, a.dtype) for a in ins]),
+                             outs[0].size)
+        return lambda buffers: [_view(kernel.run([_view(b, t) for b, t in zip(buffers, threes)])[0], shape)]
+
+    def view(self, entry, attrs, ins, outs) -> Step:
+        shape = outs[0].shape
+        return lambda buffers: [_view(buffers[0], shape)]
+
+    def literal(self, entry, attrs, ins, outs) -> Step:
+        return self._made_once(np.asarray(attrs["value"], outs[0].dtype).reshape(outs[0].shape))
+
+    def host(self, entry, attrs, ins, outs) -> Step:
+        return self._made_once(np.asarray(entry.numpy_ref(**attrs), outs[0].dtype))
+
+    def _made_once(self, value: np.ndarray) -> Step:
+        buffer = self.device.put(np.ascontiguousarray(value))
+        return lambda buffers: [buffer]
+
+
+def _form(entry) -> str | None:
+    for trait in ("elementwise", "reduction", "literal"):
+        if trait in entry.traits:
+            return trait
+    return entry.kernel_form
+
+
+class Plan:
+    """A program's steps: `run(buffers of its arguments, then its constants)` returns the
+    buffers of its results."""
+
+    def __init__(self, steps: list[tuple[Step, list[int], list[int], list[int]]], outputs: list[int],
+                 num_slots: int) -> None:
+        self.steps, self.outputs, self.num_slots = steps, outputs, num_slots
+
+    def run(self, buffers: Sequence[Any]) -> Buffers:
+        values: list[Any] = list(buffers) + [None] * (self.num_slots - len(buffers))
+        for step, operands, results, done in self.steps:
+            for slot, value in zip(results, step([values[k] for k in operands])):
+                values[slot] = value
+            for slot in done:  # the last use of these: free their storage now
+                values[slot] = None
+        return [values[k] for k in self.outputs]
+
+
+def plan(program: Program, device: Device, compile_kernels: bool = False) -> Plan:
+    """The interpreter's plan for `program` on `device`, its kernels from the disk cache (compiled
+    when missing, with `compile_kernels`); Uninterpretable says why there is none."""
+    module = program.expand()
+    builder = _Builder(device, compile_kernels)
+    with mlir.lock, mlir.context():
+        functions = {_walk.function_name(f): f for f in _walk.functions(module.operation)}
+        if len(functions) != 1:
+            raise Uninterpretable("the program calls functions")
+        block = functions[program.name].regions[0].blocks[0]
+        slots = {value: k for k, value in enumerate(block.arguments)}
+        steps, outputs = [], []
+        last_use: dict[int, int] = {}
+        for op in _walk.operations(block):
+            if op.name == "func.return":
+                outputs = [slots[v] for v in op.operands]
+                break
+            entry = OPS.get(op.name[len("mlax."):]) if op.name.startswith("mlax.") else None
+            form = entry and _form(entry)
+            if form is None:
+                raise Uninterpretable(f"{op.name} has no kernel form")
+            ins = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.operands]
+            outs = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.results]
+            if any(None in a.shape or a.size == 0 for a in ins + outs):
+                raise Uninterpretable(f"{op.name} on an array of dynamic or zero size")
+            step = getattr(builder, form)(entry, mlir.op_attrs(op), ins, outs)
+            operands = [slots[v] for v in op.operands]
+            for slot in operands:
+                last_use[slot] = len(steps)
+            results = []
+            for value in op.results:
+                results.append(slots.setdefault(value, len(slots)))
+            steps.append((step, operands, results, []))
+        for slot, index in last_use.items():
+            if slot not in outputs and slot >= len(block.arguments):
+                steps[index][3].append(slot)
+        return Plan(steps, outputs, len(slots))
+
+
+class TieredProgram:
+    """A jitted program whose calls run on its interpreter plan until IREE, compiling it on a
+    background thread, is done; then on the compiled program. A compilation that failed
+    raises its error at the next call."""
+
+    def __init__(self, program: Program, interpreted: Plan, backend_name: str, device: Device) -> None:
+        self.device = device
+        self.in_avals, self.out_avals, self.out_tree = program.in_avals, program.out_avals, program.out_tree
+        self.name = program.name
+        self._plan = interpreted
+        self._const_buffers = [device_put(c, device)._buffer for c in program.consts]
+        self._compiled: CompiledProgram | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._compile, args=(program, backend_name),
+                                         name=f"mlax compile of {program.name}", daemon=True)
+        _compiling.add(self._thread)
+        _tiered.add(self)
+        self._thread.start()
+
+    def _compile(self, program: Program, backend_name: str) -> None:
+        try:
+            self._compiled = program.compile(backend_name, self.device)
+        except BaseException as error:  # raised at the next call, on the caller's thread
+            self._error = error.with_traceback(None)  # its frames hold the program's MLIR objects
+        finally:
+            with mlir.lock:  # its MLIR objects go now, while no other thread uses the context
+                del program
+            _compiling.discard(threading.current_thread())
+
+    @property
+    def tier(self) -> str:
+        return "compiled" if self._compiled is not None else "interpreted"
+
+    def compiled(self) -> CompiledProgram:
+        """The compiled program, waiting for it if need be."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._compiled is not None
+        return self._compiled
+
+    def run_buffers(self, buffers: Sequence[Any]) -> Buffers:
+        if self._compiled is not None:
+            return self._compiled.run_buffers(buffers)
+        if self._error is not None:
+            raise self._error
+        return self._plan.run(list(buffers) + self._const_buffers)
+
+    def call_flat(self, leaves: Sequence[Any]) -> list[Array]:
+        if self._compiled is not None:
+            return self._compiled.call_flat(leaves)
+        buffers = [device_put(x, self.device)._buffer if isinstance(x, Array)
+                   else self.device.put(np.asarray(x, dtype=a.dtype)) for x, a in zip(leaves, self.in_avals)]
+        return [Array(b, a, self.device) for b, a in zip(self.run_buffers(buffers), self.out_avals)]
+
+    def fast_caller(self) -> Callable[[Sequence[Array]], Any]:
+        """A caller taking a tuple of Arrays: the compiled program's own once it is ready."""
+        state: dict[str, Any] = {}
+
+        def call(args):
+            fast = state.get("fast")
+            if fast is None and self._compiled is not None:
+                fast = state["fast"] = self._compiled.fast_caller()
+            if fast is not None:
+                return fast(args)
+            return self.out_tree.unflatten(self.call_flat(args))
+        return call
+
+
+# The dtypes `warm` compiles the library for: what models and their random bits compute in.
+WARM_DTYPES = tuple(np.dtype(d) for d in ("float32", "int32", "uint32", "bool"))
+LARGEST_WARM_RANK = 4
+
+
+def _collapsed_permutations(rank: int) -> list[tuple[int, ...]]:
+    """The permutations `_Builder.transposer` can leave: no axis followed by its successor."""
+    return [p for p in itertools.permutations(range(rank))
+            if all(b != a + 1 for a, b in zip(p, p[1:]))]
+
+
+def library(dtypes: Sequence[np.dtype] = WARM_DTYPES) -> list[kernels.OneOp | kernels.Written]:
+    """The kernels of the canonical forms for `dtypes`: every elementwise op without attributes
+    (and each conversion between them), reduction, transpose, broadcast and slice up to rank
+    LARGEST_WARM_RANK, concatenation and contraction (an application an op's shape rule
+    rejects, such as sin of an int, is left out)."""
+    specs: list[kernels.OneOp | kernels.Written] = []
+
+    def add(entry, attrs, avals):
+        try:
+            entry.abstract_eval(avals, attrs)
+        except (TypeError, ValueError):
+            return
+        specs.append(kernels.OneOp(entry, attrs, avals))
+    for entry in OPS.values():
+        form = _form(entry)
+        for dtype in dtypes:
+            if form == "elementwise" and not entry.attrs:
+                add(entry, {}, [ShapedArray((None,), dtype)] * len(entry.operands))
+            elif form == "elementwise" and set(entry.attrs) == {"new_dtype", "weak_type"}:
+                for new in dtypes:
+                    add(entry, {"new_dtype": new}, [ShapedArray((None,), dtype)])
+            elif form == "reduction":
+                add(entry, {"axes": (1,)}, [ShapedArray((None,) * 3, dtype)])
+            elif form == "concatenate":
+                add(entry, {"dimension": 1}, [ShapedArray((None,) * 3, dtype)] * 2)
+            elif form == "contraction":
+                add(entry, {"lhs_batch": (0,), "rhs_batch": (0,), "lhs_contracting": (2,), "rhs_contracting": (1,)},
+                    [ShapedArray((None,) * 3, dtype)] * 2)
+    for dtype in dtypes:
+        for rank in range(1, LARGEST_WARM_RANK + 1):
+            specs.append(kernels.strided_slice(rank, dtype))
+            specs += [kernels.OneOp(transpose_p, {"permutation": p}, [ShapedArray((None,) * rank, dtype)])
+                      for p in _collapsed_permutations(rank) if p != tuple(range(rank))]
+            for first_kept in (True, False):  # runs alternate between kept and new axes
+                kept = [g for g in range(rank) if (g % 2 == 0) == first_kept]
+                if len(kept) < rank:
+                    specs.append(kernels.broadcast(kept, rank, dtype))
+    return specs
+
+
+def warm(device: Device, report: Callable[[int, int, str], None] = lambda done, total, name: None
+         ) -> tuple[int, dict[str, str]]:
+    """Compile (or find in the disk cache) every kernel of `library()` for `device`, calling
+    `report(done, total, name)` after each; returns how many there are and, by name, why those
+    that failed to compile did."""
+    specs, failed = library(), {}
+    for done, spec in enumerate(specs, 1):
+        name = " ".join(map(str, spec.key[:1] + tuple(a for a in spec.key[1:] if a)))
+        try:
+            kernels.load(spec, device)
+        except (errors.CompilationError, ir.MLIRError) as error:
+            failed[name] = str(error).splitlines()[0]
+        report(done, len(specs), name)
+    return len(specs), failed
+
+
+def stop_compilations() -> None:
+    """Stop the background compilations and wait for their threads (at exit: a thread still
+    using the compiler as it is torn down would crash the process)."""
+    compiler.interrupt()  # a compilation under way fails at once
+    for thread in list(_compiling):
+        thread.join()
+    for tiered in list(_tiered):
+        tiered._plan = tiered._const_buffers = None
+
+
+def first_tier(program: Program, backend_name: str, device: Device | None) -> TieredProgram | None:
+    """`program` running on the interpreter while it compiles, when config jit_tiering is on and
+    the program is interpretable on `device`; else None (the caller compiles it)."""
+    if not config.jit_tiering.value or device is None:
+        return None
+    try:
+        interpreted = plan(program, device)
+    except Uninterpretable:
+        return None
+    return TieredProgram(program, interpreted, backend_name, device)

@@ -1,0 +1,134 @@
+"""The kernel library: small compiled programs that eager ops and the interpreter tier run.
+
+A kernel is one op over operands whose dimensions are mostly dynamic
+(`tensor<?x?xf32>`), so one compilation serves every shape: it is keyed by what
+the compilation depends on (the op, its attributes, the operands' dtypes and
+ranks), never by sizes or index values. Kernels compile through the same
+pipeline as jit (an op's own lowering, so both tiers compute with the same
+StableHLO) and land in the same disk cache; `mlax warm` fills it ahead of time.
+A broadcast to a shape and a slice at bounds known only at run time are written
+here in StableHLO: no mlax op takes those as operands.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from iree.compiler import ir
+
+from mlax.core import mlir
+from mlax.core.aval import ShapedArray
+from mlax.core.op import Op
+from mlax.runtime import compiler
+from mlax.runtime.device import Device, Executable
+from mlax.runtime.pipeline import trace_program
+from mlax.tree_util import tree_structure
+
+# Loaded kernels, least recently used first; the oldest go past this many (each holds a loaded
+# executable: without a bound, eager code over ever-new shapes grew for good).
+KERNEL_CACHE_SIZE = 2048
+_loaded: collections.OrderedDict = collections.OrderedDict()
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return (value.dtype, value.shape, value.tobytes())
+    return value
+
+
+class Kernel:
+    """A loaded kernel: `run(buffer views)` returns its results' buffer views."""
+
+    def __init__(self, executable: Executable, num_results: int) -> None:
+        self.executable = executable
+        self.num_results = num_results
+
+    def run(self, buffers: Sequence[Any]) -> list[Any]:
+        return self.executable.run(buffers, self.num_results)
+
+
+class OneOp:
+    """`op(*operands, **attrs)` over operands typed `avals` (dimensions None are dynamic)."""
+
+    def __init__(self, op: Op, attrs: dict[str, Any], avals: Sequence[ShapedArray]) -> None:
+        self.op, self.attrs, self.avals = op, attrs, [a.strip_weak_type() for a in avals]
+        self.key = (op.name, tuple(sorted((k, _hashable(v)) for k, v in attrs.items())), tuple(self.avals))
+        self.num_results = len(op.abstract_eval(self.avals, attrs))
+
+    def vmfb(self, backend: str, cached_only: bool) -> bytes | None:
+        op, attrs = self.op, self.attrs
+
+        def apply(*xs):
+            out = op(*xs, **attrs)
+            return list(out) if op.multiple_results else out
+        program = trace_program(apply, self.avals, tree_structure((tuple(self.avals), {})))
+        return program.vmfb(backend, cached_only=cached_only)
+
+
+class Written:
+    """A kernel written here in StableHLO (`text`: a module holding @main), for a canonical form
+    no mlax op states: a broadcast to a shape, a slice at bounds, given at run time."""
+
+    def __init__(self, key: tuple, text: str) -> None:
+        self.key, self.text = key, text
+        self.num_results = 1
+
+    def vmfb(self, backend: str, cached_only: bool) -> bytes | None:
+        with mlir.lock, mlir.context():
+            module = ir.Module.parse(self.text)
+        return compiler.compile_module(module, backend, text=self.text, cached_only=cached_only)
+
+
+def _i64s(values: Sequence[int]) -> str:
+    return f"array<i64{': ' if values else ''}{', '.join(map(str, values))}>"
+
+
+def broadcast(dims: Sequence[int], rank: int, dtype: np.dtype) -> Written:
+    """Operand dimension i of a rank-len(dims) array to result dimension dims[i] of a rank-`rank`
+    result whose shape is the second operand (int64)."""
+    with mlir.context(), ir.Location.unknown():
+        x_type, out_type = mlir.tensor_type((None,) * len(dims), dtype), mlir.tensor_type((None,) * rank, dtype)
+    # Every operand dimension keeps its size (IREE cannot lower the op otherwise).
+    text = (f"func.func @main(%x: {x_type}, %shape: tensor<{rank}xi64>) -> {out_type} {{\n"
+            f'  %0 = "stablehlo.dynamic_broadcast_in_dim"(%x, %shape) {{broadcast_dimensions = {_i64s(dims)}, '
+            f"known_nonexpanding_dimensions = {_i64s(range(len(dims)))}}} : ({x_type}, tensor<{rank}xi64>) -> {out_type}\n"
+            f"  return %0 : {out_type}\n}}\n")
+    return Written(("broadcast", tuple(dims), rank, np.dtype(dtype)), text)
+
+
+def strided_slice(rank: int, dtype: np.dtype) -> Written:
+    """x[start:limit:stride] on every axis of a rank-`rank` array, the bounds as int64 operands."""
+    with mlir.context(), ir.Location.unknown():
+        x_type = mlir.tensor_type((None,) * rank, dtype)
+    bounds = f"tensor<{rank}xi64>"
+    text = (f"func.func @main(%x: {x_type}, %start: {bounds}, %limit: {bounds}, %stride: {bounds}) -> {x_type} {{\n"
+            f"  %0 = stablehlo.real_dynamic_slice %x, %start, %limit, %stride : ({x_type}, {bounds}, {bounds}, {bounds})"
+            f" -> {x_type}\n  return %0 : {x_type}\n}}\n")
+    return Written(("slice", rank, np.dtype(dtype)), text)
+
+
+def unload_all() -> None:
+    """Drop every loaded kernel (at exit, before the runtime goes)."""
+    _loaded.clear()
+
+
+def load(spec: OneOp | Written, device: Device, inline: bool = False, cached_only: bool = False) -> Kernel | None:
+    """The kernel `spec` loaded on `device` (on its inline executor with `inline`: the calling
+    thread, for small work); compiled if need be, or None with `cached_only` when the disk
+    cache does not hold it."""
+    key = (spec.key, device.platform, device.id, inline)
+    kernel = _loaded.get(key)
+    if kernel is not None:
+        _loaded.move_to_end(key)
+        return kernel
+    vmfb = spec.vmfb(device.platform, cached_only)
+    if vmfb is None:
+        return None
+    kernel = _loaded[key] = Kernel(Executable(vmfb, device, inline=inline), spec.num_results)
+    while len(_loaded) > KERNEL_CACHE_SIZE:
+        _loaded.popitem(last=False)
+    return kernel
