@@ -181,7 +181,8 @@ numpy_dtype_promotion = State("mlax_numpy_dtype_promotion", "standard", "'standa
                               "lattice; 'strict': only Python scalars promote implicitly.",
                               choices=("standard", "strict"), keyed=True)
 log_compiles = State("mlax_log_compiles", False, "Log (logger 'mlax', level WARNING) each function jit "
-                     "traces and compiles.")
+                     "traces and compiles: its name, argument shapes, device, the seconds it took, and "
+                     "whether IREE compiled it or its output came from the disk cache.")
 explain_cache_misses = State("mlax_explain_cache_misses", False, "Log (logger 'mlax', level WARNING) why a "
                              "jitted function was traced again.")
 enable_checks = State("mlax_enable_checks", False, "Check every traced program against the op table "

@@ -125,6 +125,7 @@ class Jitted:
                 logger.warning("TRACING CACHE MISS of %s at %s because: %s", name, user_frame(),
                                _explain_miss(self._last_key, key))
             self._last_key = key
+            start = time.perf_counter()
             with events.timed(events.TRACE_EVENT, fun_name=name):
                 program = trace_program(self._program_function(*statics), avals, in_tree)
             if config.check_tracer_leaks.value:
@@ -134,8 +135,7 @@ class Jitted:
             with events.timed(events.COMPILE_EVENT, fun_name=name):
                 compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
             if config.log_compiles.value:
-                logger.warning("Compiling %s for arguments [%s] on %s", name,
-                               ", ".join(a.str_short() for a in avals), compiled.device)
+                _log_compile(name, avals, compiled, time.perf_counter() - start)
             self._cache[key] = compiled
         return compiled, leaves
 
@@ -232,6 +232,14 @@ def clear_all_caches():
     """Forget the compiled programs of every jitted and transformed function."""
     for jitted in list(_instances):
         jitted.clear_cache()
+
+
+def _log_compile(name, avals, compiled, seconds):
+    """log_compiles: the function, its argument shapes, the device, the seconds from tracing
+    to a loaded program, and whether IREE compiled or the disk cache had its output."""
+    iree = "disk cache hit" if compiled.from_disk_cache else f"compiled, {compiled.iree_seconds:.2f} s"
+    logger.warning("Compiled %s for [%s] on %s in %.2f s (IREE: %s)", name,
+                   ", ".join(a.str_short() for a in avals), compiled.device, seconds, iree)
 
 
 _KEY_PARTS = ("static positional arguments", "static keyword arguments", "argument structure",
