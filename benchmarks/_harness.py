@@ -28,17 +28,22 @@ def best_time(fn, repeat=5, number=None, budget=0.2):
     return best
 
 
-def run_python(code, env_updates=None):
-    """Run `code` in a fresh interpreter; return the last line it prints (a number)."""
+def run_python(code, env_updates=None, parse=float):
+    """Run `code` in a fresh interpreter; return the last line it prints, read by `parse`
+    (a number by default). A variable of env_updates that is None is removed."""
     env = dict(os.environ)
-    env.update(env_updates or {})
+    for name, value in (env_updates or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     env.setdefault("JAX_PLATFORMS", "cpu")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     if result.returncode:  # name the child's exception: the first unindented line after its traceback
         lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
         start = max((i for i, line in enumerate(lines) if line.startswith("Traceback")), default=-1) + 1
         raise RuntimeError(next((line for line in lines[start:] if not line[:1].isspace()), lines[-1]))
-    return float(result.stdout.strip().splitlines()[-1])
+    return parse(result.stdout.strip().splitlines()[-1])
 
 
 def backends_from_argv(doc=None, argv=None):
@@ -101,10 +106,12 @@ def devices_label(backends):
 class Table:
     """Rows of one metric measured for mlax (on one or several backends), NumPy and JAX,
     printed with ratios. With `backends`, the title names their devices and a row's mlax
-    value is {backend: figure, None or the exception the workload raised there}."""
+    value is {backend: figure, None or the exception the workload raised there}. With
+    numpy=False the table has no NumPy column."""
 
-    def __init__(self, title, backends=None):
+    def __init__(self, title, backends=None, numpy=True):
         self.backends = list(backends or ["cpu"])
+        self.numpy = numpy
         self.title = title if backends is None else f"{title} ({devices_label(self.backends)})"
         self.rows = []
 
@@ -117,8 +124,9 @@ class Table:
         first, others = self.backends[0], self.backends[1:]
         names = [f"mlax[{b}]" for b in self.backends] if others else ["mlax"]
         mine = first if others else "mlax"
-        ratios = [f"{mine}/numpy", f"{mine}/jax"] + [f"{b}/{first}" for b in others]
-        columns = names + ["numpy", "jax"]
+        libraries = ["numpy", "jax"] if self.numpy else ["jax"]
+        ratios = [f"{mine}/{library}" for library in libraries] + [f"{b}/{first}" for b in others]
+        columns = names + libraries
         widths = [max(10, len(n)) for n in columns]
         footnotes = {}
 
@@ -138,12 +146,13 @@ class Table:
 
         print(f"\n== {self.title} ==")
         header = (f"{'metric':44s} {'unit':9s} " + " ".join(c.rjust(w) for c, w in zip(columns, widths))
-                  + "  " + " ".join(r.rjust(9 if i == 1 and not others else 10) for i, r in enumerate(ratios)))
+                  + "  " + " ".join(r.rjust(9 if i == 1 and self.numpy and not others else 10) for i, r in enumerate(ratios)))
         print(header)
         print("-" * len(header))
         for metric, unit, ms, n, j in self.rows:
-            cells = " ".join(fmt(v, c).rjust(w) for v, c, w in zip(ms + [n, j], columns, widths))
-            quotients = [ratio(ms[0], n), ratio(ms[0], j)] + [ratio(m, ms[0]) for m in ms[1:]]
+            compared = [n, j] if self.numpy else [j]
+            cells = " ".join(fmt(v, c).rjust(w) for v, c, w in zip(ms + compared, columns, widths))
+            quotients = [ratio(ms[0], v) for v in compared] + [ratio(m, ms[0]) for m in ms[1:]]
             print(f"{metric:44s} {unit:9s} {cells}  {' '.join(q.rjust(10) for q in quotients)}")
         for text, note in footnotes.items():
             print(f"[{note}] {text}")

@@ -126,6 +126,11 @@ def trace_context():
     return _global_context
 
 
+def trace_context_names():
+    """The (JAX) names of the options whose values trace_context() holds, in its order."""
+    return tuple(s.jax_name for s in _keyed)
+
+
 def update(name, value):
     """Set option `name` (mlax's or JAX's spelling) to `value` for the whole process."""
     canonical = _aliases.get(name, name)
@@ -181,12 +186,14 @@ numpy_dtype_promotion = State("mlax_numpy_dtype_promotion", "standard", "'standa
                               "lattice; 'strict': only Python scalars promote implicitly.",
                               choices=("standard", "strict"), keyed=True)
 log_compiles = State("mlax_log_compiles", False, "Log (logger 'mlax', level WARNING) each function jit "
-                     "traces and compiles.")
+                     "traces and compiles: its name, argument shapes, device, the seconds it took, and "
+                     "whether IREE compiled it or its output came from the disk cache.")
 jit_tiering = State("mlax_jit_tiering", True, "Run a jitted function's first calls on the interpreter tier "
                     "(op by op on precompiled kernels) while IREE compiles it in the background (MLAX_JIT_TIERING=0 "
                     "turns it off: every call waits for the compiled program).")
 explain_cache_misses = State("mlax_explain_cache_misses", False, "Log (logger 'mlax', level WARNING) why a "
-                             "jitted function was traced again.")
+                             "jitted function was traced again: the arguments (by name), static values "
+                             "or settings that differ from the closest signature traced before.")
 enable_checks = State("mlax_enable_checks", False, "Check every traced program against the op table "
                       "(mlax-verify) before lowering it.", keyed=True)
 check_tracer_leaks = State("mlax_check_tracer_leaks", False, "Raise when a traced value outlives the "

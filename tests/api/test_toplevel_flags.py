@@ -2,7 +2,12 @@
 what each changes, that the outer value comes back, and the errors of settings mlax
 does not implement."""
 
+import functools
 import logging
+import os
+import re
+import subprocess
+import sys
 import threading
 
 import jax
@@ -118,10 +123,63 @@ def test_log_compiles_and_explain_cache_misses_log_each_trace(caplog):
             f(mnp.ones(2))
             f(mnp.ones(3, "int32"))
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("Compiling <lambda> for arguments [f32[2]]" in m for m in messages) == 1
-    assert sum("Compiling <lambda> for arguments [i32[3]]" in m for m in messages) == 1
+    assert sum("Compiled <lambda> for [f32[2]]" in m for m in messages) == 1
+    assert sum("Compiled <lambda> for [i32[3]]" in m for m in messages) == 1
     assert any("never traced before" in m for m in messages)
-    assert any("argument leaf 0 changed from f32[2] to i32[3]" in m for m in messages)
+    assert any("argument x changed from f32[2] to i32[3]" in m for m in messages)
+
+
+def _affine(x, k):
+    return x * k + 1.0
+
+
+def test_log_compiles_says_how_long_and_whether_iree_compiled_or_the_disk_cache_had_it(caplog, monkeypatch,
+                                                                                      tmp_path):
+    monkeypatch.setenv("MLAX_CACHE_DIR", str(tmp_path))  # empty: IREE compiles
+    x, k = mnp.ones((2, 3)), mnp.asarray(2, "int32")
+    with caplog.at_level(logging.WARNING, logger="mlax"), mlax.log_compiles(True):
+        mlax.jit(_affine)(x, k)
+        mlax.clear_caches()  # the programs in memory are dropped; the disk cache keeps IREE's output
+        mlax.jit(_affine)(x, k)
+    cold, warm = [r.getMessage() for r in caplog.records if r.name == "mlax"]
+    line = r"Compiled _affine for \[f32\[2,3\], i32\[\]\] on CpuDevice\(id=0\) in \d+\.\d\d s \(IREE: {}\)"
+    assert re.fullmatch(line.format(r"compiled, \d+\.\d\d s"), cold), cold
+    assert re.fullmatch(line.format("disk cache hit"), warm), warm
+
+
+def test_mlax_log_compiles_in_the_environment_logs_a_cold_then_a_warm_process(tmp_path):
+    script = "import mlax, mlax.numpy as mnp\nmlax.jit(lambda x: x * 3.0 + 1.0)(mnp.ones(4))\n"
+    env = dict(os.environ, MLAX_LOG_COMPILES="1", MLAX_CACHE_DIR=str(tmp_path))
+    cold, warm = (subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                 timeout=300, check=True).stderr for _ in range(2))
+    assert re.search(r"Compiled <lambda> for \[f32\[4\]\] on CpuDevice\(id=0\) in \S+ s \(IREE: compiled, ", cold), cold
+    assert re.search(r"Compiled <lambda> for \[f32\[4\]\] on .* \(IREE: disk cache hit\)", warm), warm
+
+
+def test_explain_cache_misses_names_the_argument_that_changed(caplog):
+    @functools.partial(mlax.jit, static_argnums=2)
+    def f(params, x, n, scale=1.0):
+        return params["w"][0] * x * n * scale
+
+    p = {"w": [mnp.ones(3)]}
+    with caplog.at_level(logging.WARNING, logger="mlax"), mlax.explain_cache_misses(True):
+        f(p, mnp.ones(3), 2)
+        f(p, mnp.ones(3), 3)
+        f({"w": [mnp.ones(1)]}, mnp.ones(3), 2)
+        f(p, mnp.ones(3), 2, scale=mnp.ones(3))
+        f(p, mnp.ones(3), 2, scale=mnp.ones(1))
+        f(p, 1.0, 2)
+    reasons = [r.getMessage().split(" because: ")[1] for r in caplog.records if "CACHE MISS" in r.getMessage()]
+    assert reasons == [
+        "the function was never traced before",
+        "static argument n changed from 2 to 3",
+        "argument params['w'][0] changed from f32[3] to f32[1] (against the closest of the 2 signatures traced "
+        "before)",
+        "the argument structure changed from (({'w': [*]}, *), {}) to (({'w': [*]}, *), {'scale': *}) "
+        "(against the closest of the 3 signatures traced before)",
+        "argument scale changed from f32[3] to f32[1] (against the closest of the 4 signatures traced before)",
+        "argument x changed from f32[3] to f32[] (weak) (against the closest of the 5 signatures traced before)",
+    ]
 
 
 def test_no_tracing_refuses_to_trace_but_runs_what_is_compiled():

@@ -135,6 +135,60 @@ def test_ctrl_c_stops_a_compilation_promptly(tmp_path):
     assert stopped == "True"  # the worker is gone
 
 
+# A user's script whose jitted function IREE takes tens of seconds to compile (about 20 s on
+# 2 cores): it says when IREE starts, and whether the worker is gone after Ctrl-C.
+_LONG_COMPILE_SCRIPT = """
+import mlax, mlax.numpy as mnp
+from mlax.runtime import compiler
+
+compile = compiler._worker.compile
+
+
+def announced(*args):
+    print("compiling", flush=True)
+    return compile(*args)
+
+
+compiler._worker.compile = announced
+
+
+def f(x, w):
+    for i in range(40):
+        x = mnp.cumsum(mnp.tanh(x @ w + i)[::-1] * 1.5, axis=i % 2)
+    return x
+
+
+try:
+    mlax.jit(f)(mnp.ones((64, 64)), mnp.ones((64, 64)))
+    print("finished")
+except KeyboardInterrupt:
+    print("worker stopped", compiler._worker.process is None, flush=True)
+    raise
+"""
+
+
+def test_ctrl_c_during_a_real_compilation_ends_the_process_within_seconds(tmp_path):
+    # As a terminal's Ctrl-C: SIGINT to the script's process group (the worker has a session of its own).
+    script = subprocess.Popen([sys.executable, "-c", _LONG_COMPILE_SCRIPT], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              env=dict(os.environ, MLAX_CACHE_DIR=str(tmp_path)))  # empty: IREE compiles
+    try:
+        assert script.stdout.readline() == "compiling\n"
+        time.sleep(1.0)
+        os.killpg(script.pid, signal.SIGINT)
+        interrupted = time.perf_counter()
+        out, err = script.communicate(timeout=60)
+        seconds = time.perf_counter() - interrupted
+    finally:
+        if script.poll() is None:
+            script.kill()
+            script.communicate()
+    assert out == "worker stopped True\n", err
+    assert err.rstrip().endswith("KeyboardInterrupt")
+    assert script.returncode == -signal.SIGINT
+    assert seconds < 3, f"the process took {seconds:.1f} s to end after SIGINT"
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
 def test_a_bad_time_limit_is_named(monkeypatch, value):
     monkeypatch.setenv("MLAX_COMPILE_TIMEOUT", value)

@@ -227,3 +227,17 @@ def test_warm_reports_each_kernel(monkeypatch, capsys):
     assert cli.main(["warm"]) == 0
     out, err = capsys.readouterr()
     assert "2 of 2 kernels for CpuDevice(id=0)" in out and "[2/2]" in err
+
+
+def test_log_compiles_names_the_tier(tiering, caplog):
+    x, w = _data(8, 16), _data(16, 4)
+    _warm(_tanh_matmul, x, w)
+    f = mlax.jit(_tanh_matmul)
+    with mlax.config.log_compiles(True), caplog.at_level("WARNING", logger="mlax"):
+        f(x, w)
+        next(iter(f._cache.values())).compiled()
+    lines = [record.getMessage() for record in caplog.records]
+    assert any(line.startswith("Running _tanh_matmul for [f32[8,16], f32[16,4]] on CpuDevice(id=0) on the "
+                               "interpreter tier") for line in lines), lines
+    assert any(line.startswith("Compiled _tanh_matmul for [f32[8,16], f32[16,4]]") and "IREE:" in line
+               for line in lines), lines

@@ -26,7 +26,7 @@ from mlax.runtime.array import Array
 from mlax.runtime.device import default_device
 from mlax.runtime.eager import invalid_value
 from mlax.runtime.pipeline import trace_program
-from mlax.tree_util import tree_flatten, tree_leaves
+from mlax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_leaves
 
 logger = logging.getLogger("mlax")
 
@@ -123,22 +123,27 @@ class Jitted:
                 raise RuntimeError(f"re-tracing function {name} for `jit`, but 'no_tracing' is set")
             if config.explain_cache_misses.value:
                 logger.warning("TRACING CACHE MISS of %s at %s because: %s", name, user_frame(),
-                               _explain_miss(self._last_key, key))
+                               _explain_miss(self, key))
             self._last_key = key
+            start = time.perf_counter()
             with events.timed(events.TRACE_EVENT, fun_name=name):
                 program = trace_program(self._program_function(*statics), avals, in_tree)
             if config.check_tracer_leaks.value:
                 _check_leaks(name, program)
+            logging_compiles = config.log_compiles.value
             # The interpreter tier runs the first calls while IREE compiles the program, if it can.
-            compiled = interpreter.first_tier(program, key[4], key[5])
+            compiled = interpreter.first_tier(program, key[4], key[5],
+                                              functools.partial(_compiled_later, name, avals, start, logging_compiles))
             if compiled is None:
                 with events.timed(events.LOWER_EVENT, fun_name=name):
                     program.lower()
                 with events.timed(events.COMPILE_EVENT, fun_name=name):
                     compiled = program.compile(key[4], key[5] if program.num_devices == 1 else None)
-            if config.log_compiles.value:
-                logger.warning("Compiling %s for arguments [%s] on %s", name,
-                               ", ".join(a.str_short() for a in avals), compiled.device)
+                if logging_compiles:
+                    _log_compile(name, avals, compiled, time.perf_counter() - start)
+            elif logging_compiles:
+                logger.warning("Running %s for [%s] on %s on the interpreter tier (ready in %.2f s) while IREE "
+                               "compiles it", name, _shapes(avals), compiled.device, time.perf_counter() - start)
             self._cache[key] = compiled
         return compiled, leaves
 
@@ -237,24 +242,96 @@ def clear_all_caches():
         jitted.clear_cache()
 
 
-_KEY_PARTS = ("static positional arguments", "static keyword arguments", "argument structure",
-              "argument shapes/dtypes", "backend", "device", "settings (config)")
+def _compiled_later(name, avals, start, logging_compiles, compiled, seconds):
+    """A program the interpreter tier ran first is compiled (on the compiling thread)."""
+    events.record_event_duration_secs(events.COMPILE_EVENT, seconds, fun_name=name)
+    if logging_compiles:
+        _log_compile(name, avals, compiled, time.perf_counter() - start)
 
 
-def _explain_miss(previous, key):
-    """Why `key` found no program, against the signature traced before it."""
-    if previous is None:
+def _shapes(avals):
+    return ", ".join(a.str_short() for a in avals)
+
+
+def _log_compile(name, avals, compiled, seconds):
+    """log_compiles: the function, its argument shapes, the device, the seconds from tracing
+    to a loaded program, and whether IREE compiled or the disk cache had its output."""
+    iree = "disk cache hit" if compiled.from_disk_cache else f"compiled, {compiled.iree_seconds:.2f} s"
+    logger.warning("Compiled %s for [%s] on %s in %.2f s (IREE: %s)", name, _shapes(avals), compiled.device,
+                   seconds, iree)
+
+
+def _explain_miss(jitted, key):
+    """Why signature `key` found no program: its differences from the closest signature
+    traced before (of the same argument structure if any, then with the fewest differences,
+    then the latest), each argument named as in the call."""
+    seen = list(jitted._cache) or [jitted._last_key]
+    if seen == [None]:
         return "the function was never traced before"
+    explained = [(old[2] != key[2], _differences(old, key, jitted._params)) for old in reversed(seen)]
+    _, differences = min(explained, key=lambda e: (e[0], len(e[1])))
+    if not differences:
+        return "the program was dropped (clear_caches)"
+    closest = f" (against the closest of the {len(seen)} signatures traced before)" if len(seen) > 1 else ""
+    return "; ".join(differences) + closest
+
+
+class _Missing:
+    def __repr__(self):
+        return "<not passed>"
+
+
+_MISSING = _Missing()
+
+
+def _differences(old, new, params):
+    """What differs between two signatures (jit cache keys), in words."""
+    (old_static, old_static_kw, old_tree, old_avals, *old_rest), (static, static_kw, tree, avals, *rest) = old, new
     reasons = []
-    for part, old, new in zip(_KEY_PARTS, previous, key):
-        if old == new:
-            continue
-        if part == "argument shapes/dtypes" and len(old) == len(new):
-            reasons += [f"argument leaf {i} changed from {a.str_short()}{' (weak)' * a.weak_type} to "
-                        f"{b.str_short()}{' (weak)' * b.weak_type}" for i, (a, b) in enumerate(zip(old, new)) if a != b]
-        else:
-            reasons.append(f"the {part} changed from {old!r} to {new!r}")
-    return "; ".join(reasons) or "the program was dropped (clear_caches)"
+    old_static, static = dict(old_static), dict(static)
+    for i in sorted(old_static.keys() | static.keys()):
+        if old_static.get(i, _MISSING) != static.get(i, _MISSING):
+            reasons.append(f"static argument {_param_name(i, params)} changed from "
+                           f"{old_static.get(i, _MISSING)!r} to {static.get(i, _MISSING)!r}")
+    old_static_kw, static_kw = dict(old_static_kw), dict(static_kw)
+    for k in sorted(old_static_kw.keys() | static_kw.keys()):
+        if old_static_kw.get(k, _MISSING) != static_kw.get(k, _MISSING):
+            reasons.append(f"static argument {k} changed from {old_static_kw.get(k, _MISSING)!r} to "
+                           f"{static_kw.get(k, _MISSING)!r}")
+    if old_tree != tree:
+        reasons.append(f"the argument structure changed from {old_tree} to {tree}")
+    elif old_avals != avals:
+        names = _leaf_names(tree, set(static), params)
+        reasons += [f"argument {names[i]} changed from {_aval_text(a)} to {_aval_text(b)}"
+                    for i, (a, b) in enumerate(zip(old_avals, avals)) if a != b]
+    (old_backend, old_device, old_settings), (backend, device, settings) = old_rest, rest
+    if old_backend != backend:
+        reasons.append(f"the backend changed from {old_backend!r} to {backend!r}")
+    elif old_device != device:
+        reasons.append(f"the device changed from {old_device!r} to {device!r}")
+    reasons += [f"the setting {name} changed from {a!r} to {b!r}"
+                for name, a, b in zip(config.trace_context_names(), old_settings, settings) if a != b]
+    return reasons
+
+
+def _aval_text(aval):
+    return aval.str_short() + " (weak)" * aval.weak_type
+
+
+def _param_name(position, params):
+    """The name of positional argument `position`: its parameter's, or args[position]."""
+    return params[position] if position < len(params) else f"args[{position}]"
+
+
+def _leaf_names(in_tree, static_positions, params):
+    """The name of each argument leaf as the call wrote it: `x`, `params[0][1]`, `scale` (a keyword)."""
+    numbered = in_tree.unflatten(range(in_tree.num_leaves))
+    positions = [i for i in range(len(numbered[0]) + len(static_positions)) if i not in static_positions]
+    names = []
+    for path, _ in tree_flatten_with_path(numbered)[0]:
+        args_or_kwargs, top, rest = path[0].idx, path[1], keystr(path[2:])
+        names.append((_param_name(positions[top.idx], params) if args_or_kwargs == 0 else str(top.key)) + rest)
+    return names
 
 
 def _check_leaks(name, program):

@@ -204,9 +204,23 @@ def _bytecode(module, device_targets):
             del operation.attributes["hal.device.targets"]
 
 
-def compile_module(module, backend_name, portable=False, text=None, cached_only=False):
-    """The .vmfb bytes of a lowered module for `backend_name` (with `cached_only`, None unless
-    the disk cache holds them)."""
+class Vmfb(bytes):
+    """The .vmfb bytes of a compiled module, with where they came from (for log_compiles):
+    `from_disk_cache`, read from the disk cache without running IREE, and `iree_seconds`,
+    the wall time of IREE's compilation in the worker (its start included; 0.0 for a hit)."""
+
+    from_disk_cache: bool
+    iree_seconds: float
+
+    def __new__(cls, data: bytes, from_disk_cache: bool = False, iree_seconds: float = 0.0) -> "Vmfb":
+        vmfb = super().__new__(cls, data)
+        vmfb.from_disk_cache, vmfb.iree_seconds = from_disk_cache, iree_seconds
+        return vmfb
+
+
+def compile_module(module, backend_name, portable=False, text=None, cached_only=False) -> Vmfb | None:
+    """The .vmfb bytes of a lowered module for `backend_name`, from the disk cache or IREE (with
+    `cached_only`, None unless the disk cache holds them)."""
     backend = backends.get(backend_name)
     # The module's MLIR context serves one thread at a time; the compiler runs unlocked.
     with mlir.lock:
@@ -224,11 +238,13 @@ def compile_module(module, backend_name, portable=False, text=None, cached_only=
         if disk_cache.enabled():
             cached = disk_cache.read(entry)
             if cached is not None:
-                return cached
+                return Vmfb(cached, from_disk_cache=True)
         if cached_only:
             return None
         bytecode = _bytecode(module, device_targets)
+    start = time.perf_counter()
     vmfb = _worker.compile(target.flags, bytecode, f"IREE compilation for backend '{backend_name}'", text)
+    seconds = time.perf_counter() - start
     if disk_cache.enabled():
         disk_cache.write(entry, vmfb)
-    return vmfb
+    return Vmfb(vmfb, iree_seconds=seconds)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -269,7 +270,8 @@ class TieredProgram:
     background thread, is done; then on the compiled program. A compilation that failed
     raises its error at the next call."""
 
-    def __init__(self, program: Program, interpreted: Plan, backend_name: str, device: Device) -> None:
+    def __init__(self, program: Program, interpreted: Plan, backend_name: str, device: Device,
+                 on_compiled: Callable[[CompiledProgram, float], Any]) -> None:
         self.device = device
         self.in_avals, self.out_avals, self.out_tree = program.in_avals, program.out_avals, program.out_tree
         self.name = program.name
@@ -277,15 +279,17 @@ class TieredProgram:
         self._const_buffers = [device_put(c, device)._buffer for c in program.consts]
         self._compiled: CompiledProgram | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._compile, args=(program, backend_name),
+        self._thread = threading.Thread(target=self._compile, args=(program, backend_name, on_compiled),
                                          name=f"mlax compile of {program.name}", daemon=True)
         _compiling.add(self._thread)
         _tiered.add(self)
         self._thread.start()
 
-    def _compile(self, program: Program, backend_name: str) -> None:
+    def _compile(self, program: Program, backend_name: str, on_compiled: Callable[[CompiledProgram, float], Any]) -> None:
         try:
+            start = time.perf_counter()
             self._compiled = program.compile(backend_name, self.device)
+            on_compiled(self._compiled, time.perf_counter() - start)
         except BaseException as error:  # raised at the next call, on the caller's thread
             self._error = error.with_traceback(None)  # its frames hold the program's MLIR objects
         finally:
@@ -410,13 +414,15 @@ def stop_compilations() -> None:
         tiered._plan = tiered._const_buffers = None
 
 
-def first_tier(program: Program, backend_name: str, device: Device | None) -> TieredProgram | None:
-    """`program` running on the interpreter while it compiles, when config jit_tiering is on and
-    the program is interpretable on `device`; else None (the caller compiles it)."""
+def first_tier(program: Program, backend_name: str, device: Device | None,
+               on_compiled: Callable[[CompiledProgram, float], Any] = lambda compiled, seconds: None) -> TieredProgram | None:
+    """`program` running on the interpreter while it compiles (then calling `on_compiled` with the
+    compiled program and the seconds lowering and compiling took, on the compiling thread), when config jit_tiering is on and the program is
+    interpretable on `device`; else None (the caller compiles it)."""
     if not config.jit_tiering.value or device is None:
         return None
     try:
         interpreted = plan(program, device)
     except Uninterpretable:
         return None
-    return TieredProgram(program, interpreted, backend_name, device)
+    return TieredProgram(program, interpreted, backend_name, device, on_compiled)

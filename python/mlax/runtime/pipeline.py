@@ -120,25 +120,29 @@ class Program:
         """How many devices the program runs on (several for pmap)."""
         return num_devices(self.lower().operation)
 
-    def compile(self, backend_name, device=None, cached_only=False):
-        """The program loaded on `device` (the backend's first by default); with `cached_only`,
-        None unless the disk cache holds its IREE module."""
+    def compile(self, backend_name, device=None):
+        """The program loaded on `device` (the backend's first by default)."""
         program_devices = device_lib.devices_for(backend_name, self.num_devices)
-        vmfb = self.vmfb(backend_name, cached_only=cached_only)
-        if vmfb is None:
-            return None
+        vmfb = self.vmfb(backend_name)
         executable = device_lib.Executable(vmfb, device or program_devices[0],
                                            inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
                                            devices=program_devices if len(program_devices) > 1 else None)
-        return CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
-                               self.written_args, self.builder.largest_elements)
+        compiled = CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
+                                   self.written_args, self.builder.largest_elements)
+        compiled.from_disk_cache = getattr(vmfb, "from_disk_cache", False)
+        compiled.iree_seconds = getattr(vmfb, "iree_seconds", 0.0)
+        return compiled
 
 
 class CompiledProgram:
     """A program loaded on a device; call it with its flat explicit arguments.
 
     `consts` are the arrays passed after them; the arguments at `written_args`
-    are ones IREE may overwrite."""
+    are ones IREE may overwrite. `from_disk_cache` and `iree_seconds` say how its
+    module was obtained (compiler.Vmfb), for log_compiles."""
+
+    from_disk_cache = False
+    iree_seconds = 0.0
 
     def __init__(self, executable, in_avals, out_avals, out_tree, consts=(), written_args=(), largest_elements=0):
         self.executable = executable
