@@ -44,6 +44,7 @@ def test_eager_elementwise_kernels_are_shape_polymorphic(monkeypatch):
     original = compiler.compile_module
     monkeypatch.setattr(compiler, "compile_module", lambda *a, **k: compiled.append(1) or original(*a, **k))
     monkeypatch.setattr(eager, "_kernels", collections.OrderedDict())
+    monkeypatch.setattr(eager, "_applications", {})
     a = mnp.asarray(np.arange(6, dtype=np.float32))
     b = mnp.asarray(np.arange(35, dtype=np.float32).reshape(5, 7))
     np.testing.assert_allclose(np.asarray(a * a), np.arange(6) ** 2)
@@ -79,7 +80,7 @@ def test_the_eager_kernel_cache_is_bounded(monkeypatch):
     from mlax.runtime import eager
 
     monkeypatch.setattr(eager, "KERNEL_CACHE_SIZE", 3)
-    eager._kernels.clear()
+    eager.clear_kernels()
     for n in range(1, 7):  # reshapes compile one kernel per shape
         np.testing.assert_array_equal(np.asarray(mnp.arange(float(n)).reshape(n, 1)), np.arange(n).reshape(n, 1))
     assert len(eager._kernels) <= 3
