@@ -3,7 +3,9 @@
 A kernel is a one-op program compiled by the same pipeline as jit and cached
 per (op, attributes, operand types). Elementwise ops on equal-shaped operands
 get one kernel per dtype, over flattened operands of dynamic length
-(`tensor<?xf32>`), so new shapes cost no new compilation. With config
+(`tensor<?xf32>`), so new shapes cost no new compilation; a view (an op of
+kernel_form "view": reshape) compiles nothing, its result reads the operand's
+buffer with the new shape. With config
 debug_nans/debug_infs, each op's results are read and checked (FloatingPointError
 naming the op).
 """
@@ -73,8 +75,11 @@ def clear_kernels():
 
 
 def _application(op, attrs_key, attrs, avals, device):
-    """An entry of _applications: (kernel, result avals, flattened length or None)."""
+    """An entry of _applications: (kernel, result avals, flattened length or None); no kernel for
+    a view."""
     out_avals = op.abstract_eval(avals, attrs)
+    if op.kernel_form == "view":
+        return None, out_avals, None
     if _polymorphic(op, avals):
         # One kernel per dtype: operands flattened to tensor<?xT>, results reshaped back.
         kernel = _kernel(op, attrs_key, attrs, [ShapedArray((None,), a.dtype) for a in avals], device)
@@ -105,7 +110,9 @@ def apply_eagerly(op, operands, attrs):
         application = _applications[key] = _application(op, attrs_key, attrs, key[3:], device)
     kernel, out_avals, flat = application
     buffers = [a._buffer for a in arrays]
-    if flat is None:
+    if kernel is None:  # the operand's buffer read with the result's shape (arrays are never written)
+        outs = [_reshaped(buffers[0], out_avals[0].shape)]
+    elif flat is None:
         outs = kernel.run_buffers(buffers)
     else:
         outs = kernel.run_buffers([_reshaped(b, (flat,)) for b in buffers])
