@@ -104,7 +104,7 @@ def _release_native_state():
     # The IREE compiler and runtime must be torn down before Python's own
     # module teardown, in this order, or they crash or report leaks at exit.
     _interpreter.stop_compilations()
-    _eager._kernels.clear()
+    _eager.clear_kernels()
     _kernels.unload_all()
     _gc.collect()
     _device.release_all()

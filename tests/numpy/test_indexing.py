@@ -1,12 +1,15 @@
 """Indexing against NumPy: x[...] with basic and advanced indices, boolean masks,
 x.at[...] updates, take and take_along_axis, eager and under jit."""
 
+import collections
+
 import numpy as np
 import pytest
 
 import mlax
 import mlax.numpy as mnp
 from mlax import errors, lax
+from mlax.runtime import eager
 from numpy_checks import assert_matches
 
 X = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
@@ -82,6 +85,63 @@ def test_static_out_of_bounds_ints_read_clamped_and_write_nothing():
     assert_matches(x.at[-9].add(1.0), X)
     with pytest.raises(IndexError, match="out of bounds for axis 0 with size 0"):
         mnp.zeros((0, 2))[0]
+
+
+ROWS = np.arange(24 * 12, dtype=np.float32).reshape(24, 12)
+# Each form of eager index, applied for 20 distinct i (from -10 to 9; its slices start at i + 10):
+# (mlax, NumPy, the kernels it needs).
+INDEX_FORMS = {
+    "x[i]": (lambda x, i: x[i], lambda i: ROWS[i], 1),
+    "x[i, j]": (lambda x, i: x[i, i * 5 % 12 - 6], lambda i: ROWS[i, i * 5 % 12 - 6], 1),
+    "x[k:k + 3]": (lambda x, i: x[i + 10:i + 13], lambda i: ROWS[i + 10:i + 13], 1),
+    "x[k - 24:k - 21]": (lambda x, i: x[i - 14:i - 11], lambda i: ROWS[i - 14:i - 11], 1),
+    "x[i, 1:9:3]": (lambda x, i: x[i, 1:9:3], lambda i: ROWS[i, 1:9:3], 2),  # a dynamic slice, then a strided one
+    "x.at[i].set(v)": (lambda x, i: x.at[i].set(ROWS[i] * 2), lambda i: expected_rows("set", i, ROWS[i] * 2), 1),
+    "x.at[k:k + 2, i].add(v)": (lambda x, i: x.at[i + 10:i + 12, i].add(np.float32([1, 2])),  # read, add, write
+                                lambda i: expected_rows("add", np.s_[i + 10:i + 12, i], np.float32([1, 2])), 3),
+}
+
+
+def expected_rows(op, index, values):
+    out = ROWS.copy()
+    if op == "set":
+        out[index] = values
+    else:
+        out[index] += values
+    return out
+
+
+@pytest.mark.parametrize("form", list(INDEX_FORMS))
+def test_eager_integer_indices_are_operands_of_one_kernel(monkeypatch, form):
+    # Ints are run-time operands of the kernel, not constants in it: 20 indices cost what one
+    # does, and not 20 compilations.
+    monkeypatch.setattr(eager, "_kernels", collections.OrderedDict())
+    monkeypatch.setattr(eager, "_applications", {})
+    index, expected, kernels = INDEX_FORMS[form]
+    x = mnp.asarray(ROWS)
+    for i in range(-10, 10):
+        assert_matches(index(x, i), expected(i))
+    assert len(eager._kernels) == kernels
+
+
+def test_integer_indices_under_jit_are_static_slices():
+    # Traced, a static index stays a static slice (it fuses with its neighbours), and an update
+    # a scatter at constant coordinates.
+    text = mlax.jit(lambda x: (x[3], x[-2, 4], x[2:5], x.at[1, 2:4].get(), x.at[1].set(0.0))).lower(ROWS).as_text()
+    assert "mlax.slice" in text and "mlax.scatter" in text and "dynamic" not in text
+
+
+def test_eager_out_of_bounds_ints_read_clamped_write_nothing_and_raise_on_empty_axes():
+    # As in JAX: clamped reads and dropped writes; IndexError on an axis of size 0, which holds no
+    # element to clamp to.
+    x = mnp.asarray(ROWS)
+    assert_matches(x[25], ROWS[23])
+    assert_matches(x[-30, 12], ROWS[0, 11])
+    assert_matches(x.at[3, -13].set(0.0), ROWS)
+    with pytest.raises(IndexError, match="index 0 is out of bounds for axis 1 with size 0"):
+        x[:, :0][1, 0]
+    with pytest.raises(IndexError, match="index -1 is out of bounds for axis 0 with size 0"):
+        x[:0].at[-1].set(1.0)
 
 
 def test_index_errors():

@@ -44,12 +44,26 @@ def test_eager_elementwise_kernels_are_shape_polymorphic(monkeypatch):
     original = compiler.compile_module
     monkeypatch.setattr(compiler, "compile_module", lambda *a, **k: compiled.append(1) or original(*a, **k))
     monkeypatch.setattr(eager, "_kernels", collections.OrderedDict())
+    monkeypatch.setattr(eager, "_applications", {})
     a = mnp.asarray(np.arange(6, dtype=np.float32))
     b = mnp.asarray(np.arange(35, dtype=np.float32).reshape(5, 7))
     np.testing.assert_allclose(np.asarray(a * a), np.arange(6) ** 2)
     np.testing.assert_allclose(np.asarray(b * b), np.arange(35).reshape(5, 7) ** 2)
     np.testing.assert_allclose(np.asarray(a * a + a), np.arange(6) ** 2 + np.arange(6))
     assert len(compiled) == 2, "one kernel for mul and one for add, whatever the shapes"
+
+
+def test_eager_reshapes_compile_nothing(monkeypatch):
+    compiled = []
+    original = compiler.compile_module
+    monkeypatch.setattr(compiler, "compile_module", lambda *a, **k: compiled.append(1) or original(*a, **k))
+    monkeypatch.setattr(eager, "_kernels", collections.OrderedDict())
+    monkeypatch.setattr(eager, "_applications", {})
+    x = mnp.asarray(np.arange(24, dtype=np.float32))
+    for shape in [(2, 12), (4, 3, 2), (24, 1), (1, 2, 1, 12)]:
+        np.testing.assert_array_equal(np.asarray(x.reshape(shape)), np.arange(24).reshape(shape))
+    np.testing.assert_array_equal(np.asarray(mnp.squeeze(mnp.expand_dims(x, (0, 2)), 0)), np.arange(24)[:, None])
+    assert not compiled, "reshapes read their operand's buffer with another shape"
 
 
 def test_arrays_stay_on_device_until_read():
@@ -79,9 +93,9 @@ def test_the_eager_kernel_cache_is_bounded(monkeypatch):
     from mlax.runtime import eager
 
     monkeypatch.setattr(eager, "KERNEL_CACHE_SIZE", 3)
-    eager._kernels.clear()
-    for n in range(1, 7):  # reshapes compile one kernel per shape
-        np.testing.assert_array_equal(np.asarray(mnp.arange(float(n)).reshape(n, 1)), np.arange(n).reshape(n, 1))
+    eager.clear_kernels()
+    for n in range(1, 7):  # transposes compile one kernel per shape
+        np.testing.assert_array_equal(np.asarray(mnp.arange(float(n)).reshape(n, 1).T), np.arange(n).reshape(1, n))
     assert len(eager._kernels) <= 3
 
 

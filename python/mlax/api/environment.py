@@ -97,7 +97,7 @@ def clear_caches():
     """Forget every compiled program (of jitted and transformed functions, and eager ops):
     the next call traces and compiles again (or reads the disk cache)."""
     clear_all_caches()
-    eager._kernels.clear()
+    eager.clear_kernels()
 
 
 def print_environment_info(return_string=False):

@@ -1,12 +1,16 @@
 """NumPy indexing for mlax arrays: x[idx], x.at[idx].set/add/..., take, take_along_axis.
 
 Basic indices (ints, slices, None, Ellipsis) become static slices and
-reshapes; a traced scalar index becomes a dynamic_slice; integer arrays
-become a gather, placed where NumPy's advanced-indexing rules put its axes.
-Out-of-bounds array indices are clamped, as in JAX. Boolean masks need a
-concrete mask (the result's shape depends on its values).
+reshapes under a trace; eagerly, dynamic slices whose starts are run-time
+operands (one kernel per shape, not one per index). A traced scalar index
+becomes a dynamic_slice; integer arrays become a gather, placed where
+NumPy's advanced-indexing rules put its axes. Out-of-bounds array indices
+are clamped, as in JAX. Boolean masks need a concrete mask (the result's
+shape depends on its values).
 `x.at[idx].op(v)` builds, for every element x[idx] selects, its coordinates
-in x (by indexing an iota of each axis the same way) and scatters v there.
+in x (by indexing an iota of each axis the same way) and scatters v there;
+eagerly, a block of ints and unit-step slices is read and written in place
+of the scatter, with dynamic_slice and dynamic_update_slice.
 """
 
 import operator
@@ -16,7 +20,7 @@ import numpy as np
 from mlax import errors, lax, ops
 from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
-from mlax.core.trace import Tracer
+from mlax.core.trace import Tracer, current_trace
 from mlax.numpy._dtypes import asarray, reject_out
 from mlax.numpy._promotion import broadcast_arrays, broadcast_to
 from mlax.numpy._shape import _axis, ravel, stack
@@ -90,9 +94,15 @@ def _expand(x, index):
     return lax.reshape(x, shape), expanded
 
 
-def _static_slices(x, entries):
-    """Apply the slices (and static ints, as length-1 slices); return x and the remaining entries."""
-    starts, limits, strides, flips, remaining = [], [], [], [], []
+def _sliced(x, entries):
+    """x sliced by the slices, ints and 0-d index arrays among `entries` (an int or a 0-d array
+    keeps its axis, of size 1; an index array, the whole axis).
+
+    Traced, ints and slices are static slices, which fuse with their neighbours. Eagerly, every
+    start is a run-time operand of one dynamic_slice (a step other than 1 is then a static slice
+    from 0), so that one kernel serves every index, where static slices compiled one per index.
+    """
+    starts, spans, strides, flips = [], [], [], []
     for axis, (entry, size) in enumerate(zip(entries, x.shape)):
         if isinstance(entry, slice):
             start, stop, step = entry.indices(size)
@@ -102,22 +112,38 @@ def _static_slices(x, entries):
                 # strided slice followed by a reverse.
                 flips.append(axis)
                 start, step = size - 1 - start, -step
-            if count == 0:
-                start = 0
-            starts.append(start), limits.append(start + (count - 1) * step + 1 if count else 0), strides.append(step)
-            remaining.append(slice(None))
+            starts.append(start if count else 0), spans.append((count - 1) * step + 1 if count else 0)
+            strides.append(step)
+        elif isinstance(entry, ArrayMethods):
+            starts.append(_normalized_index_array(entry, size)), spans.append(1), strides.append(1)
         elif _is_int_scalar(entry) or (isinstance(entry, np.ndarray) and entry.ndim == 0):
             # An int out of bounds (a 0-d array from _expand) reads the nearest element, as in JAX.
             index = int(entry)
-            index = min(max(index + size if index < 0 else index, 0), size - 1)
-            starts.append(index), limits.append(index + 1), strides.append(1)
-            remaining.append(0)  # a static int, now at position 0 of a size-1 axis
+            starts.append(min(max(index + size if index < 0 else index, 0), size - 1)), spans.append(1)
+            strides.append(1)
         else:
-            starts.append(0), limits.append(size), strides.append(1)
-            remaining.append(entry)
+            starts.append(0), spans.append(size), strides.append(1)
     if flips:
         x = lax.rev(x, flips)
-    return lax.slice(x, starts, limits, strides), remaining
+    if _eager(x):
+        if spans != list(x.shape) or not all(isinstance(s, int) and s == 0 for s in starts):
+            # int32 NumPy scalars are copied to the device as they are (a Python int would pass
+            # through a constant op and a conversion); all starts are in bounds already.
+            starts = [np.int32(s) if isinstance(s, int) else s for s in starts]
+            x = lax.dynamic_slice(x, starts, spans, allow_negative_indices=False)
+        return lax.slice(x, [0] * x.ndim, spans, strides)
+    dynamic = [isinstance(s, ArrayMethods) for s in starts]
+    x = lax.slice(x, [0 if d else s for s, d in zip(starts, dynamic)],
+                  [size if d else s + n for s, n, d, size in zip(starts, spans, dynamic, x.shape)], strides)
+    if any(dynamic):
+        x = lax.dynamic_slice(x, [s if d else 0 for s, d in zip(starts, dynamic)],
+                              [1 if d else size for d, size in zip(dynamic, x.shape)], allow_negative_indices=False)
+    return x
+
+
+def _eager(x):
+    """Whether ops on x run now (outside any trace), each a compiled kernel."""
+    return current_trace() is None and not isinstance(x, Tracer)
 
 
 def _normalized_index_array(entry, size):
@@ -144,18 +170,13 @@ def getitem(x, index):
     x, entries = _expand(x, index)
     advanced = [i for i, e in enumerate(entries) if isinstance(e, (ArrayMethods, np.ndarray)) and np.ndim(e) > 0]
     if not advanced:
-        x, entries = _static_slices(x, entries)
-        dynamic = [i for i, e in enumerate(entries) if isinstance(e, ArrayMethods)]
-        if dynamic:
-            starts = [_normalized_index_array(e, x.shape[i]) if i in dynamic else 0 for i, e in enumerate(entries)]
-            sizes = [1 if i in dynamic else d for i, d in enumerate(x.shape)]
-            x = lax.dynamic_slice(x, starts, sizes, allow_negative_indices=False)  # normalized already
+        x = _sliced(x, entries)
         dropped = [i for i, e in enumerate(entries) if not isinstance(e, slice)]
         return lax.reshape(x, [d for i, d in enumerate(x.shape) if i not in dropped]) if dropped else x
     # Ints join the advanced indices (NumPy broadcasts them together).
     entries = [np.asarray(e) if _is_int_scalar(e) else e for e in entries]
     advanced = [i for i, e in enumerate(entries) if not isinstance(e, slice)]
-    x, _ = _static_slices(x, [e if isinstance(e, slice) else slice(None) for e in entries])
+    x = _sliced(x, [e if isinstance(e, slice) else slice(None) for e in entries])
     rest = [i for i in range(x.ndim) if i not in advanced]
     indices = [_normalized_index_array(entries[i], x.shape[i]) for i in advanced]
     if all(isinstance(i, np.ndarray) for i in indices):
@@ -268,8 +289,12 @@ def _scatter(x, index, values, combiner, clip=False):
     """
     x = asarray(x)
     expanded, entries = _expand(x, index)
-    coordinates = [_indexed_iota(expanded.shape, d, entries) for d in range(expanded.ndim)]
-    selected = coordinates[0].shape if coordinates else ()
+    block = _block(expanded, entries)
+    if block is not None:
+        selected = tuple(n for n, e in zip(block[1], entries) if isinstance(e, slice))
+    else:
+        coordinates = [_indexed_iota(expanded.shape, d, entries) for d in range(expanded.ndim)]
+        selected = coordinates[0].shape if coordinates else ()
     if int(np.prod(selected, dtype=np.int64)) == 0:
         return x
     updates = asarray(values)
@@ -281,8 +306,12 @@ def _scatter(x, index, values, combiner, clip=False):
         raise ValueError(f"values of shape {updates.shape} do not broadcast to the shape {selected} "
                          f"that the index selects from an array of shape {x.shape}") from None
     if expanded.ndim == 0:
-        return {"set": lambda: updates, "add": lambda: lax.add(x, updates), "mul": lambda: lax.mul(x, updates),
-                "min": lambda: lax.min(x, updates), "max": lambda: lax.max(x, updates)}[combiner]()
+        return _combined(combiner, lambda: x, updates)
+    if block is not None:
+        starts, sizes = block
+        new = _combined(combiner, lambda: lax.dynamic_slice(expanded, starts, sizes, allow_negative_indices=False),
+                        lax.reshape(updates, sizes))
+        return lax.reshape(lax.dynamic_update_slice(expanded, new, starts, allow_negative_indices=False), x.shape)
     # A static index has NumPy coordinates (nothing to compile); a traced one, mlax arrays.
     where_, stack_ = (np.where, np.stack) if _is_static(entries) else (where, stack)
     dropped = None if clip else _out_of_bounds(expanded.shape, entries)
@@ -293,6 +322,35 @@ def _scatter(x, index, values, combiner, clip=False):
         inserted_window_dims=tuple(range(expanded.ndim)), scatter_dims_to_operand_dims=tuple(range(expanded.ndim)),
         index_vector_dim=len(selected), combiner=combiner)
     return lax.reshape(out, x.shape)
+
+
+def _block(x, entries):
+    """(starts, sizes) of the block of x that `entries` select, when ops on x run eagerly and each
+    entry is an int in bounds or a slice of step 1; else None.
+
+    Eagerly, updating such a block reads and writes it with its starts as run-time operands
+    (dynamic_slice, dynamic_update_slice): one kernel serves every index, and no coordinates
+    per element are built and copied to the device, as a scatter needs.
+    """
+    if not _eager(x) or not all(_is_int_scalar(e) or (isinstance(e, slice) and e.indices(n)[2] == 1)
+                                for e, n in zip(entries, x.shape)):
+        return None
+    starts, sizes = [], []
+    for entry, size in zip(entries, x.shape):
+        if isinstance(entry, slice):
+            start, stop, _ = entry.indices(size)
+            starts.append(start), sizes.append(len(range(start, stop)))
+        else:  # in bounds: _expand made the others 0-d arrays
+            starts.append(operator.index(entry) % size), sizes.append(1)
+    return [asarray(np.int32(s)) for s in starts], sizes  # on the device once, for the read and the write
+
+
+_COMBINERS = {"add": lax.add, "mul": lax.mul, "min": lax.min, "max": lax.max}
+
+
+def _combined(combiner, read, updates):
+    """updates combined into the values read() gives (not read for "set")."""
+    return updates if combiner == "set" else _COMBINERS[combiner](read(), updates)
 
 
 def _is_static(entries):

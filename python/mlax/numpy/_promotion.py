@@ -104,6 +104,8 @@ def _convert(x, dtype, weak):
 
 def promote_args(name, *args):
     """The args converted to their common dtype and broadcast to one shape."""
+    if all(isinstance(a, ArrayMethods) and not a.weak_type for a in args) and len({a.aval for a in args}) == 1:
+        return list(args)  # strongly typed arrays of one shape and dtype (eager `a + b`): nothing to do
     converted = promote_dtypes(*args)
     shapes = [c.shape for c in converted]
     if any(s != shapes[0] for s in shapes):

@@ -128,12 +128,12 @@ def _like(args, broadcast="ones"):
     """Turn Python scalars among `args` into weak arrays matching the first array, and broadcast
     the arrays as jax.lax does: 0-d ones (broadcast="scalars"), and also axes of size 1 of
     arrays of one rank (broadcast="ones"); None leaves shapes to the shape rule."""
-    reference = next((a for a in args if not _is_python_scalar(a)), None)
-    if reference is None:
+    avals = [None if _is_python_scalar(a) else aval_of(a) for a in args]  # None: a Python scalar
+    aval = next((a for a in avals if a is not None), None)
+    if aval is None:
         return list(args)
-    aval = aval_of(reference)
-    args = [ops.full(aval.shape, a, aval.dtype, weak_type=True) if _is_python_scalar(a) else a for a in args]
-    shapes = [aval_of(a).shape for a in args]
+    args = [a if known else ops.full(aval.shape, a, aval.dtype, weak_type=True) for a, known in zip(args, avals)]
+    shapes = [(known or aval).shape for known in avals]
     ranks = {len(shape) for shape in shapes if shape != ()}
     if broadcast is None or len(set(shapes)) == 1 or len(ranks) != 1:
         return args  # one shape already, or ranks that the shape rule rejects
