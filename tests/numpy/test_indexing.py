@@ -9,7 +9,7 @@ import pytest
 import mlax
 import mlax.numpy as mnp
 from mlax import errors, lax
-from mlax.runtime import eager
+from mlax.runtime import eager, kernels
 from numpy_checks import assert_matches
 
 X = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
@@ -115,13 +115,13 @@ def expected_rows(op, index, values):
 def test_eager_integer_indices_are_operands_of_one_kernel(monkeypatch, form):
     # Ints are run-time operands of the kernel, not constants in it: 20 indices cost what one
     # does, and not 20 compilations.
-    monkeypatch.setattr(eager, "_kernels", collections.OrderedDict())
+    monkeypatch.setattr(kernels, "_loaded", collections.OrderedDict())
     monkeypatch.setattr(eager, "_applications", {})
-    index, expected, kernels = INDEX_FORMS[form]
+    index, expected, count = INDEX_FORMS[form]
     x = mnp.asarray(ROWS)
     for i in range(-10, 10):
         assert_matches(index(x, i), expected(i))
-    assert len(eager._kernels) == kernels
+    assert len(kernels._loaded) == count
 
 
 def test_integer_indices_under_jit_are_static_slices():

@@ -79,6 +79,18 @@ PROGRAMS = {
                                             (i >> 1) ^ i, (x > 0) & (i > 0)),
                               [np.arange(12, dtype=np.int32).reshape(3, 4) - 5, _data(3, 4)]),
     "elementwise chain": (_chain, [_data(64, 32)]),
+    "scan RNN, value and gradient": (lambda wx, wh, xs: mlax.value_and_grad(
+        lambda wx, wh: mnp.sum(lax.scan(lambda h, x: (mnp.tanh(x @ wx + h @ wh), h.sum()), mnp.zeros((2, 4)), xs,
+                                        reverse=False)[0] ** 2), (0, 1))(wx, wh),
+                                     [_data(3, 4) * 0.5, _data(4, 4) * 0.5, _data(5, 2, 3)]),
+    "scan stacking in reverse": (lambda xs: lax.scan(lambda c, x: (c * 0.5 + x, (c, x.sum())), mnp.zeros(3), xs,
+                                                     reverse=True), [_data(7, 3)]),
+    "while, fori and cond": (lambda x, n: (lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 1.5 + 1),
+                                                          (0, x))[1],
+                                           lax.fori_loop(0, 5, lambda i, v: v + i * v, x),
+                                           lax.cond(n > 2, lambda v: v.sum(), lambda v: v.max(), x),
+                                           lax.switch(n, [mnp.sin, mnp.cos, mnp.tanh, mnp.exp], x)),
+                             [_data(3), np.int32(3)]),
     "MLP training step": (_flat_mlp_step, mlax.tree_util.tree_leaves(_mlp_args())),
     "hessian": (lambda x: mlax.hessian(lambda v: mnp.sum(mnp.tanh(v) ** 2 * mnp.arange(1.0, 7.0)))(x), [_data(6)]),
 }

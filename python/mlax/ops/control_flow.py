@@ -316,6 +316,8 @@ def _batch_scan(ctx, args, dims, body, length, num_carry, num_xs, reverse=False,
 cond_p.batch = _batch_cond
 while_p.batch = _batch_while
 scan_p.batch = _batch_scan
+# The interpreter tier runs them as host loops over the plans of their functions.
+cond_p.kernel_form, while_p.kernel_form, scan_p.kernel_form = "cond", "while_", "scan"
 
 
 # -- forward-mode differentiation ---------------------------------------------------------

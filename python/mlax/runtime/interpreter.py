@@ -17,11 +17,14 @@ traits or its `kernel_form` say how:
                   after transposes
     view          the operand's storage with the result's shape
     literal/host  made once per plan: a constant, an iota
+    cond, while_, scan   host loops over the plans of the functions they name (a
+                  scan reads its rows with the slice kernel and joins its stacked
+                  results pairwise with the concatenate kernel)
 
 A plan is built once per program, its kernels taken from the disk cache only (a
 kernel IREE would have to compile makes the program wait for its own
-compilation instead). Programs with ops of no form (control flow, gathers,
-convolutions, ...) are compiled as before.
+compilation instead). Programs with ops of no form (gathers, scatters,
+convolutions, sorts, ...) are compiled as before.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from mlax import config, errors
 from mlax.core import mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS
-from mlax.ops.structural import transpose_p
+from mlax.ops.structural import concatenate_p, transpose_p
 from mlax.passes import _walk
 from mlax.runtime import compiler, kernels
 from mlax.runtime.array import Array, device_put
@@ -70,9 +73,50 @@ def _view(buffer: Any, shape: Sequence[int]) -> Any:
 class _Builder:
     """Builds the steps of one plan on one device."""
 
-    def __init__(self, device: Device, compile_kernels: bool) -> None:
+    def __init__(self, device: Device, compile_kernels: bool, functions: dict[str, Any] | None = None) -> None:
         self.device = device
         self.compile_kernels = compile_kernels
+        self.functions = functions or {}  # name -> the block of each function of the module
+        self.plans: dict[str, Plan] = {}
+
+    def function(self, name: str) -> Plan:
+        """The plan of function `name` of the module."""
+        if name not in self.plans:
+            self.plans[name] = self._block(self.functions[name])
+        return self.plans[name]
+
+    def _block(self, block: Any) -> Plan:
+        slots = {value: k for k, value in enumerate(block.arguments)}
+        steps: list[tuple[Step, list[int], list[int], list[int]]] = []
+        outputs: list[int] = []
+        last_use: dict[int, int] = {}
+        for op in _walk.operations(block):
+            if op.name == "func.return":
+                outputs = [slots[v] for v in op.operands]
+                break
+            attrs = mlir.op_attrs(op)
+            if op.name == "func.call":  # a function of the module: its own plan
+                callee = self.function(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+                step = callee.run
+            else:
+                entry = OPS.get(op.name[len("mlax."):]) if op.name.startswith("mlax.") else None
+                form = entry and _form(entry)
+                if form is None:
+                    raise Uninterpretable(f"{op.name} has no kernel form")
+                ins = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.operands]
+                outs = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.results]
+                if any(None in a.shape or a.size == 0 for a in ins + outs):
+                    raise Uninterpretable(f"{op.name} on an array of dynamic or zero size")
+                step = getattr(self, form)(entry, attrs, ins, outs)
+            operands = [slots[v] for v in op.operands]
+            for slot in operands:
+                last_use[slot] = len(steps)
+            results = [slots.setdefault(value, len(slots)) for value in op.results]
+            steps.append((step, operands, results, []))
+        for slot, index in last_use.items():
+            if slot not in outputs and slot >= len(block.arguments):
+                steps[index][3].append(slot)
+        return Plan(steps, outputs, len(slots))
 
     def kernel(self, spec: kernels.OneOp | kernels.Written, work: int) -> kernels.Kernel:
         kernel = kernels.load(spec, self.device, inline=work < INLINE_WORK_LIMIT, cached_only=not self.compile_kernels)
@@ -109,6 +153,8 @@ class _Builder:
             raise Uninterpretable(f"{entry.name} of operands of different shapes")
         size, shapes = outs[0].size, [o.shape for o in outs]
         kernel = self.kernel(kernels.OneOp(entry, attrs, [ShapedArray((None,), a.dtype) for a in ins]), size)
+        if len(outs[0].shape) == 1:
+            return kernel.run
         return lambda buffers: [_view(r, s) for r, s in zip(kernel.run([_view(b, (size,)) for b in buffers]), shapes)]
 
     def reduction(self, entry, attrs, ins, outs) -> Step:
@@ -199,6 +245,74 @@ class _Builder:
                              outs[0].size)
         return lambda buffers: [_view(kernel.run([_view(b, t) for b, t in zip(buffers, threes)])[0], shape)]
 
+    # -- control flow: host loops over the plans of the functions an op names ----------------
+
+    def cond(self, entry, attrs, ins, outs) -> Step:
+        branches = [self.function(name) for name in attrs["branches"]]
+
+        def run(buffers):
+            index = int(self.device.fetch(buffers[0], (), ins[0].dtype))
+            return branches[min(max(index, 0), len(branches) - 1)].run(buffers[1:])
+        return run
+
+    def while_(self, entry, attrs, ins, outs) -> Step:
+        cond, body = self.function(attrs["cond"]), self.function(attrs["body"])
+        carried, cond_consts = attrs["num_carry"], attrs["num_carry"] + attrs["num_cond_consts"]
+
+        def run(buffers):
+            carry = list(buffers[:carried])
+            while bool(self.device.fetch(cond.run(carry + buffers[carried:cond_consts])[0], (), np.bool_)):
+                carry = body.run(carry + buffers[cond_consts:])
+            return carry
+        return run
+
+    def scan(self, entry, attrs, ins, outs) -> Step:
+        body, length, reverse = self.function(attrs["body"]), attrs["length"], attrs["reverse"]
+        carried, scanned = attrs["num_carry"], attrs["num_carry"] + attrs["num_xs"]
+        xs, ys = ins[carried:scanned], outs[carried:]
+        slicers = [self.row_reader(x) for x in xs]
+        stackers = [self.stacker(y) for y in ys]
+
+        def run(buffers):
+            carry, consts = list(buffers[:carried]), list(buffers[scanned:])
+            rows: list[list[Any]] = [[None] * length for _ in ys]
+            for i in range(length):
+                at = length - 1 - i if reverse else i
+                out = body.run(carry + [read(x, at) for read, x in zip(slicers, buffers[carried:scanned])] + consts)
+                carry = out[:carried]
+                for k, y in enumerate(out[carried:]):
+                    rows[k][at] = y
+            return carry + [stack(pieces) for stack, pieces in zip(stackers, rows)]
+        return run
+
+    def row_reader(self, x: ShapedArray) -> Callable[[Any, int], Any]:
+        """A function of a buffer of `x` and a row index: the buffer of that row (x[i])."""
+        kernel = self.kernel(kernels.strided_slice(len(x.shape), x.dtype), x.size // x.shape[0])
+        limit = list(x.shape)
+        ones = self.device.put(np.ones(len(x.shape), np.int64))
+
+        def read(buffer, row):
+            start = self.device.put(np.array([row] + [0] * (len(x.shape) - 1), np.int64))
+            end = self.device.put(np.array([row + 1] + limit[1:], np.int64))
+            return _view(kernel.run([buffer, start, end, ones])[0], x.shape[1:])
+        return read
+
+    def stacker(self, stacked: ShapedArray) -> Callable[[list[Any]], Any]:
+        """A function of the buffers of each row of `stacked`, in order: their stack, joined
+        pairwise (each row copied about log2(rows) times)."""
+        row = math.prod(stacked.shape[1:])
+        join = self.kernel(kernels.OneOp(concatenate_p, {"dimension": 1},
+                                         [ShapedArray((None,) * 3, stacked.dtype)] * 2), stacked.size)
+
+        def stack(pieces):
+            runs = [(piece, 1) for piece in pieces]  # (buffer, rows in it)
+            while len(runs) > 1:
+                joined = [(_view(join.run([_view(a, (1, m, row)), _view(b, (1, n, row))])[0], (m + n, row)), m + n)
+                          for (a, m), (b, n) in zip(runs[::2], runs[1::2])]
+                runs = joined + runs[len(joined) * 2:]
+            return _view(runs[0][0], stacked.shape)
+        return stack
+
     def view(self, entry, attrs, ins, outs) -> Step:
         shape = outs[0].shape
         return lambda buffers: [_view(buffers[0], shape)]
@@ -225,6 +339,24 @@ def _pieces(size: int) -> int:
     root = math.isqrt(size)
     divisors = [d for d in range(max(2, root // 4), 4 * root + 1) if size % d == 0] if size >= LONG_ROW else []
     return min(divisors, key=lambda d: abs(d - root)) if divisors else 1
+
+
+def step(entry, attrs: dict[str, Any], ins: Sequence[ShapedArray], outs: Sequence[ShapedArray],
+         device: Device) -> Step | None:
+    """The step running one application of op `entry` on `device` (for eager ops), its kernels
+    compiled if need be; None when the op has no kernel form or its form does not take these
+    operands (the caller compiles a kernel for this application alone)."""
+    form = _form(entry)
+    if form is None or form in _CONTROL_FLOW or any(None in a.shape or a.size == 0 for a in [*ins, *outs]):
+        return None
+    try:
+        return getattr(_Builder(device, compile_kernels=True), form)(entry, attrs, ins, outs)
+    except Uninterpretable:
+        return None
+
+
+# The forms whose ops name functions: their plans come from the module.
+_CONTROL_FLOW = frozenset({"cond", "while_", "scan"})
 
 
 def _form(entry) -> str | None:
@@ -256,39 +388,9 @@ def plan(program: Program, device: Device, compile_kernels: bool = False) -> Pla
     """The interpreter's plan for `program` on `device`, its kernels from the disk cache (compiled
     when missing, with `compile_kernels`); Uninterpretable says why there is none."""
     module = program.expand()
-    builder = _Builder(device, compile_kernels)
     with mlir.lock, mlir.context():
-        functions = {_walk.function_name(f): f for f in _walk.functions(module.operation)}
-        if len(functions) != 1:
-            raise Uninterpretable("the program calls functions")
-        block = functions[program.name].regions[0].blocks[0]
-        slots = {value: k for k, value in enumerate(block.arguments)}
-        steps, outputs = [], []
-        last_use: dict[int, int] = {}
-        for op in _walk.operations(block):
-            if op.name == "func.return":
-                outputs = [slots[v] for v in op.operands]
-                break
-            entry = OPS.get(op.name[len("mlax."):]) if op.name.startswith("mlax.") else None
-            form = entry and _form(entry)
-            if form is None:
-                raise Uninterpretable(f"{op.name} has no kernel form")
-            ins = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.operands]
-            outs = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.results]
-            if any(None in a.shape or a.size == 0 for a in ins + outs):
-                raise Uninterpretable(f"{op.name} on an array of dynamic or zero size")
-            step = getattr(builder, form)(entry, mlir.op_attrs(op), ins, outs)
-            operands = [slots[v] for v in op.operands]
-            for slot in operands:
-                last_use[slot] = len(steps)
-            results = []
-            for value in op.results:
-                results.append(slots.setdefault(value, len(slots)))
-            steps.append((step, operands, results, []))
-        for slot, index in last_use.items():
-            if slot not in outputs and slot >= len(block.arguments):
-                steps[index][3].append(slot)
-        return Plan(steps, outputs, len(slots))
+        functions = {_walk.function_name(f): f.regions[0].blocks[0] for f in _walk.functions(module.operation)}
+        return _Builder(device, compile_kernels, functions).function(program.name)
 
 
 class TieredProgram:

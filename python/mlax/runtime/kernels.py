@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import functools
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -45,13 +46,23 @@ def _hashable(value: Any) -> Any:
 
 
 class Kernel:
-    """A loaded kernel: `run(buffer views)` returns its results' buffer views."""
+    """A loaded kernel: `run(buffer views)` returns its results' buffer views. The operands at
+    `written` are ones IREE may write in place (runtime/aliasing.py): they get a private copy."""
 
-    def __init__(self, executable: Executable, num_results: int) -> None:
+    def __init__(self, executable: Executable, num_results: int, written: Sequence[int]) -> None:
         self.executable = executable
         self.num_results = num_results
+        self.written = tuple(written)
+        if self.written:
+            self.run = self._run_on_copies  # type: ignore[method-assign]
 
     def run(self, buffers: Sequence[Any]) -> list[Any]:
+        return self.executable.run(buffers, self.num_results)
+
+    def _run_on_copies(self, buffers: Sequence[Any]) -> list[Any]:
+        buffers = list(buffers)
+        for k in self.written:
+            buffers[k] = self.executable.device.copy(buffers[k])
         return self.executable.run(buffers, self.num_results)
 
 
@@ -63,14 +74,17 @@ class OneOp:
         self.key = (op.name, tuple(sorted((k, _hashable(v)) for k, v in attrs.items())), tuple(self.avals))
         self.num_results = len(op.abstract_eval(self.avals, attrs))
 
-    def vmfb(self, backend: str, cached_only: bool) -> bytes | None:
+    def vmfb(self, backend: str, cached_only: bool) -> tuple[bytes, list[int]] | None:
+        """Its IREE module and the operands IREE may write; None with `cached_only` unless the
+        disk cache holds the module."""
         op, attrs = self.op, self.attrs
 
         def apply(*xs):
             out = op(*xs, **attrs)
             return list(out) if op.multiple_results else out
         program = trace_program(apply, self.avals, tree_structure((tuple(self.avals), {})))
-        return program.vmfb(backend, cached_only=cached_only)
+        vmfb = program.vmfb(backend, cached_only=cached_only)
+        return None if vmfb is None else (vmfb, program.written_args)
 
 
 class Written:
@@ -81,10 +95,13 @@ class Written:
         self.key, self.text = key, text
         self.num_results = 1
 
-    def vmfb(self, backend: str, cached_only: bool) -> bytes | None:
+    def vmfb(self, backend: str, cached_only: bool) -> tuple[bytes, list[int]] | None:
+        """Its IREE module and the operands IREE may write (none: a broadcast and a slice write
+        new arrays); None with `cached_only` unless the disk cache holds the module."""
         with mlir.lock, mlir.context():
             module = ir.Module.parse(self.text)
-        return compiler.compile_module(module, backend, text=self.text, cached_only=cached_only)
+        vmfb = compiler.compile_module(module, backend, text=self.text, cached_only=cached_only)
+        return None if vmfb is None else (vmfb, [])
 
 
 def _i64s(values: Sequence[int]) -> str:
@@ -143,18 +160,22 @@ def load(spec: OneOp | Written, device: Device, inline: bool = False, cached_onl
     if kernel is not None:
         _loaded.move_to_end(key)
         return kernel
-    # Indexed by the spec too: finding a kernel by its module's text means lowering it first,
-    # 0.4 s for float32 sin's 300 ops.
+    # Indexed by the spec too (the operands it writes, a line, then the module): finding a kernel
+    # by its module's text means lowering it first, 0.4 s for float32 sin's 300 ops.
     entry = disk_cache.key(f"kernel {spec.key!r} for {device.platform}\n{disk_cache.host_cpu()}", (),
                            (_source_digest(), str(iree_version.VERSION)))
-    vmfb = disk_cache.read(entry) if disk_cache.enabled() else None
-    if vmfb is None:
-        vmfb = spec.vmfb(device.platform, cached_only)
-        if vmfb is None:
+    indexed = disk_cache.read(entry) if disk_cache.enabled() else None
+    if indexed is not None:
+        line, vmfb = indexed.split(b"\n", 1)
+        written = json.loads(line)
+    else:
+        compiled = spec.vmfb(device.platform, cached_only)
+        if compiled is None:
             return None
+        vmfb, written = compiled
         if disk_cache.enabled():
-            disk_cache.write(entry, vmfb)
-    kernel = _loaded[key] = Kernel(Executable(vmfb, device, inline=inline), spec.num_results)
+            disk_cache.write(entry, json.dumps(written).encode() + b"\n" + vmfb)
+    kernel = _loaded[key] = Kernel(Executable(vmfb, device, inline=inline), spec.num_results, written)
     while len(_loaded) > KERNEL_CACHE_SIZE:
         _loaded.popitem(last=False)
     return kernel
