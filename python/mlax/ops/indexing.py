@@ -183,6 +183,7 @@ def _batch_dynamic_slice(ctx, args, dims, slice_sizes):
 
 
 dynamic_slice_p.numpy_ref = _np_dynamic_slice
+dynamic_slice_p.kernel_form = "dynamic_slice"
 deflinear(dynamic_slice_p, lambda ct, x, *start_indices, slice_sizes: [
     ops.dynamic_update_slice(zeros(x.aval), ct, start_indices, allow_negative_indices=False)] + [None] * len(start_indices),
     linear_operands=(0,))

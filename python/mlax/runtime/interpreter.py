@@ -12,6 +12,7 @@ traits or its `kernel_form` say how:
     transpose     the permutation with adjacent axes that stay adjacent merged
     broadcast     runs of kept and of new axes merged; the shape an operand
     slice         per rank; the bounds operands
+    dynamic_slice per rank and index dtype; the sizes an operand, the starts clamped
     concatenate   (before, along, after) joined along the middle axis
     contraction   a batched matmul over (batch, rows, sum) x (batch, sum, columns)
                   after transposes
@@ -237,6 +238,14 @@ class _Builder:
                                                                                 "strides")]
         return lambda buffers: [_view(kernel.run([buffers[0]] + bounds)[0], out_shape)]
 
+    def dynamic_slice(self, entry, attrs, ins, outs) -> Step:
+        x, starts = ins[0], ins[1:]
+        if not x.shape or len({a.dtype for a in starts}) != 1:
+            raise Uninterpretable("a dynamic_slice of a scalar or with start indices of several dtypes")
+        kernel = self.kernel(kernels.dynamic_slice(len(x.shape), x.dtype, starts[0].dtype), outs[0].size)
+        sizes, out_shape = self.device.put(np.array(attrs["slice_sizes"], np.int64)), outs[0].shape
+        return lambda buffers: [_view(kernel.run([*buffers, sizes])[0], out_shape)]
+
     def concatenate(self, entry, attrs, ins, outs) -> Step:
         axis, shape = attrs["dimension"], outs[0].shape
         outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
@@ -324,7 +333,7 @@ class _Builder:
         return self._made_once(np.asarray(entry.numpy_ref(**attrs), outs[0].dtype))
 
     def _made_once(self, value: np.ndarray) -> Step:
-        buffer = self.device.put(np.ascontiguousarray(value))
+        buffer = self.device.put(value)  # (np.ascontiguousarray would make a scalar 1-D)
         return lambda buffers: [buffer]
 
 
@@ -508,6 +517,7 @@ def library(dtypes: Sequence[np.dtype] = WARM_DTYPES) -> list[kernels.OneOp | ke
     for dtype in dtypes:
         for rank in range(1, LARGEST_WARM_RANK + 1):
             specs.append(kernels.strided_slice(rank, dtype))
+            specs.append(kernels.dynamic_slice(rank, dtype, np.dtype(np.int32)))
             specs += [kernels.OneOp(transpose_p, {"permutation": p}, [ShapedArray((None,) * rank, dtype)])
                       for p in _collapsed_permutations(rank) if p != tuple(range(rank))]
             for first_kept in (True, False):  # runs alternate between kept and new axes

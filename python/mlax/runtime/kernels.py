@@ -89,7 +89,7 @@ class OneOp:
 
 class Written:
     """A kernel written here in StableHLO (`text`: a module holding @main), for a canonical form
-    no mlax op states: a broadcast to a shape, a slice at bounds, given at run time."""
+    no mlax op states: a broadcast to a shape, a slice at bounds or of sizes, given at run time."""
 
     def __init__(self, key: tuple, text: str) -> None:
         self.key, self.text = key, text
@@ -119,6 +119,36 @@ def broadcast(dims: Sequence[int], rank: int, dtype: np.dtype) -> Written:
             f"known_nonexpanding_dimensions = {_i64s(range(len(dims)))}}} : ({x_type}, tensor<{rank}xi64>) -> {out_type}\n"
             f"  return %0 : {out_type}\n}}\n")
     return Written(("broadcast", tuple(dims), rank, np.dtype(dtype)), text)
+
+
+def dynamic_slice(rank: int, dtype: np.dtype, index_dtype: np.dtype) -> Written:
+    """A block of x, its sizes an int64 operand, at run-time start indices (scalars of
+    `index_dtype`, one per axis), clamped to keep it in bounds as stablehlo.dynamic_slice does."""
+    with mlir.context(), ir.Location.unknown():
+        x_type, index = mlir.tensor_type((None,) * rank, dtype), str(mlir.tensor_type((), index_dtype))
+    vector = f"tensor<{rank}xi64>"
+
+    def as_vector(name, scalars, scalar_type):
+        lines = [f"  %{name}{k}l = stablehlo.convert {s} : ({scalar_type}) -> tensor<i64>\n"
+                 f"  %{name}{k} = stablehlo.reshape %{name}{k}l : (tensor<i64>) -> tensor<1xi64>\n"
+                 for k, s in enumerate(scalars)]
+        parts = ", ".join(f"%{name}{k}" for k in range(rank))
+        return "".join(lines) + (f"  %{name} = stablehlo.concatenate {parts}, dim = 0 : "
+                                 f"({', '.join(['tensor<1xi64>'] * rank)}) -> {vector}\n")
+    starts = ", ".join(f"%i{k}: {index}" for k in range(rank))
+    text = (f"func.func @main(%x: {x_type}, {starts}, %sizes: {vector}) -> {x_type} {{\n"
+            + "".join(f"  %d{k}i = stablehlo.get_dimension_size %x, dim = {k} : ({x_type}) -> tensor<i32>\n"
+                      for k in range(rank))
+            + as_vector("start", [f"%i{k}" for k in range(rank)], index)
+            + as_vector("dim", [f"%d{k}i" for k in range(rank)], "tensor<i32>")
+            + f"  %zero = stablehlo.constant dense<0> : {vector}\n"
+            f"  %one = stablehlo.constant dense<1> : {vector}\n"
+            f"  %high = stablehlo.subtract %dim, %sizes : {vector}\n"
+            f"  %first = stablehlo.clamp %zero, %start, %high : {vector}\n"
+            f"  %last = stablehlo.add %first, %sizes : {vector}\n"
+            f"  %0 = stablehlo.real_dynamic_slice %x, %first, %last, %one : ({x_type}, {vector}, {vector}, {vector})"
+            f" -> {x_type}\n  return %0 : {x_type}\n}}\n")
+    return Written(("dynamic_slice", rank, np.dtype(dtype), np.dtype(index_dtype)), text)
 
 
 def strided_slice(rank: int, dtype: np.dtype) -> Written:
