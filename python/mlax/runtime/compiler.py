@@ -218,9 +218,8 @@ class Vmfb(bytes):
         return vmfb
 
 
-def compile_module(module, backend_name, portable=False, text=None, cached_only=False) -> Vmfb | None:
-    """The .vmfb bytes of a lowered module for `backend_name`, from the disk cache or IREE (with
-    `cached_only`, None unless the disk cache holds them)."""
+def compile_module(module, backend_name, portable=False, text=None) -> Vmfb:
+    """The .vmfb bytes of a lowered module for `backend_name`, from the disk cache or IREE."""
     backend = backends.get(backend_name)
     # The module's MLIR context serves one thread at a time; the compiler runs unlocked.
     with mlir.lock:
@@ -239,8 +238,6 @@ def compile_module(module, backend_name, portable=False, text=None, cached_only=
             cached = disk_cache.read(entry)
             if cached is not None:
                 return Vmfb(cached, from_disk_cache=True)
-        if cached_only:
-            return None
         bytecode = _bytecode(module, device_targets)
     start = time.perf_counter()
     vmfb = _worker.compile(target.flags, bytecode, f"IREE compilation for backend '{backend_name}'", text)

@@ -108,12 +108,10 @@ class Program:
             self.written_args = aliasing.written_arguments(self.module.operation, self.name)
             return self.module
 
-    def vmfb(self, backend_name, portable=False, cached_only=False):
-        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable;
-        with `cached_only`, None unless the disk cache holds it."""
+    def vmfb(self, backend_name, portable=False):
+        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable."""
         self.lower()
-        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"],
-                                       cached_only=cached_only)
+        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
 
     @property
     def num_devices(self):
