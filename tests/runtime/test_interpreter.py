@@ -61,6 +61,9 @@ PROGRAMS = {
     # Few long rows reduce in two stages (rows of 20000: 160 pieces of 125); the int sum is exact.
     "long rows": (lambda x, i: (x.sum(axis=1), x.max(), x.mean(), i.sum(axis=1), i.min()),
                   [_data(3, 20000), np.arange(60000, dtype=np.int32).reshape(3, 20000) % 1009 - 500]),
+    # Float sums of more than 1024 terms add in blocks of 16, as the compiled program does.
+    "long float sums": (lambda x: (x.sum(), x.sum(axis=0), x.T.sum(axis=1), x.mean(axis=(0, 1))),
+                        [np.full((1000, 1037), 0.1, np.float32)]),
     "transposes that collapse": (lambda x: (x.transpose(2, 3, 0, 1), x.transpose(0, 2, 1, 3), x.transpose(3, 2, 1, 0)),
                                  [_data(2, 3, 4, 5)]),
     "broadcasts": (lambda v, m: (v[:, None] + m, m + v[None, :4], mnp.broadcast_to(v[None, :, None, None], (2, 4, 3, 5)),

@@ -102,7 +102,7 @@ class Op:
         self.numpy_ref: Callable[..., Any] | None = None   # NumPy implementation, for tests
         # How the interpreter tier runs the op, for ops no trait describes (runtime/interpreter.py):
         # "view" (the operand's storage with the result's shape), "broadcast", "transpose", "slice",
-        # "dynamic_slice", "concatenate", "contraction", "host" (computed once by numpy_ref: no operands), and "cond",
+        # "dynamic_slice", "concatenate", "sum" (a reduction, float sums in blocks), "contraction", "host" (computed once by numpy_ref: no operands), and "cond",
         # "while_", "scan" (host loops over the plans of the functions they name). None: not
         # interpreted.
         self.kernel_form: str | None = None

@@ -153,6 +153,7 @@ def _reduction(kind, combiner, accepts, reference):
 
 
 reduce_sum_p, reduce_sum = _reduction("sum", "stablehlo.add", ANY, np.sum)
+reduce_sum_p.kernel_form = "sum"  # the interpreter adds long float sums in blocks, as _accurate_sum does
 deflinear(reduce_sum_p, lambda ct, x, axes: [ops.broadcast_in_dim(ct, x.aval.shape, _kept_axes(x.aval.ndim, axes))])
 
 

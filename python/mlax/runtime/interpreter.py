@@ -9,6 +9,8 @@ traits or its `kernel_form` say how:
     reduction     the reduced axes made one middle axis of three (transposed
                   there first when they are not adjacent), reduced over it; or the
                   last of two, long rows in two stages
+    sum           as reduction, but a float sum of many terms in blocks of 16, then
+                  their sums likewise, as the compiled program adds them
     transpose     the permutation with adjacent axes that stay adjacent merged
     broadcast     runs of kept and of new axes merged; the shape an operand
     slice         per rank; the bounds operands
@@ -44,9 +46,11 @@ import iree.runtime as rt
 from iree.compiler import ir
 
 from mlax import config, errors
-from mlax.core import mlir
+from mlax.core import dtypes, mlir
 from mlax.core.aval import ShapedArray
 from mlax.core.op import OPS
+from mlax.ops.elementwise import add_p
+from mlax.ops.reduction import SUM_BLOCK, SUM_DIRECT
 from mlax.ops.structural import concatenate_p, transpose_p
 from mlax.passes import _walk
 from mlax.runtime import compiler, kernels
@@ -101,7 +105,7 @@ class _Builder:
                 step = callee.run
             else:
                 entry = OPS.get(op.name[len("mlax."):]) if op.name.startswith("mlax.") else None
-                form = entry and _form(entry)
+                form = entry and kernel_form(entry)
                 if form is None:
                     raise Uninterpretable(f"{op.name} has no kernel form")
                 ins = [ShapedArray(*mlir.shape_dtype(v.type)) for v in op.operands]
@@ -178,13 +182,51 @@ class _Builder:
         # (a sum of 10^6 floats: 32 ms as one row, 0.3 ms as 1000 rows and then one).
         last = self.kernel(kernels.OneOp(entry, {**attrs, "axes": (1,)}, [ShapedArray((None, None), dtype)]),
                            ins[0].size)
-        pieces = _pieces(size) if outer < FEW_ROWS else 1
+        pieces = _pieces(size) if outer < FEW_ROWS else 1  # (float sums take `sum`'s blocks)
 
         def run(buffers):
             partial = last.run([_view(front(buffers[0]), (outer * pieces, size // pieces))])[0]
             if pieces > 1:
                 partial = last.run([_view(partial, (outer, pieces))])[0]
             return [_view(partial, out_shape)]
+        return run
+
+    def sum(self, entry, attrs, ins, outs) -> Step:
+        """A float sum of more than SUM_DIRECT terms as the compiled program adds them (accurate
+        however many): blocks of SUM_BLOCK terms summed, then their sums likewise, the terms left
+        over at each level summed apart and added at the end."""
+        shape, axes, dtype = ins[0].shape, sorted(attrs["axes"]), ins[0].dtype
+        size = math.prod(shape[a] for a in axes)
+        if not dtypes.is_inexact(dtype) or size <= SUM_DIRECT:
+            return self.reduction(entry, attrs, ins, outs)
+        if dtype.itemsize < 4:  # the compiled program sums float16 and bfloat16 in float32
+            raise Uninterpretable(f"a sum of {size} {dtype.name} terms")
+        kept = [a for a in range(len(shape)) if a not in axes]
+        front, rows = self.transposer(shape, kept + axes, dtype), math.prod(shape[a] for a in kept)
+        last = self.kernel(kernels.OneOp(entry, {"axes": (1,)}, [ShapedArray((None, None), dtype)]), ins[0].size)
+        cut = self.kernel(kernels.strided_slice(2, dtype), ins[0].size)
+        add = self.kernel(kernels.OneOp(add_p, {}, [ShapedArray((None,), dtype)] * 2), rows)
+        levels, count = [], size  # (blocks, the bounds of the terms left over and of the rest, or None)
+        while count > SUM_BLOCK:
+            blocks, left = divmod(count, SUM_BLOCK)
+            bounds = None
+            if left:
+                bounds = [self.device.put(np.array(b, np.int64)) for b in
+                          ([0, blocks * SUM_BLOCK], [rows, count], [1, 1], [0, 0], [rows, blocks * SUM_BLOCK])]
+            levels.append((blocks, bounds))
+            count = blocks
+
+        def run(buffers):
+            x, parts = _view(front(buffers[0]), (rows, size)), []
+            for blocks, bounds in levels:
+                if bounds:
+                    parts.append(last.run([cut.run([x, *bounds[:3]])[0]])[0])
+                    x = cut.run([x, bounds[3], bounds[4], bounds[2]])[0]
+                x = _view(last.run([_view(x, (rows * blocks, SUM_BLOCK))])[0], (rows, blocks))
+            total = last.run([x])[0]
+            for part in parts:
+                total = add.run([total, part])[0]
+            return [_view(total, outs[0].shape)]
         return run
 
     def transpose(self, entry, attrs, ins, outs) -> Step:
@@ -355,7 +397,7 @@ def step(entry, attrs: dict[str, Any], ins: Sequence[ShapedArray], outs: Sequenc
     """The step running one application of op `entry` on `device` (for eager ops), its kernels
     compiled if need be; None when the op has no kernel form or its form does not take these
     operands (the caller compiles a kernel for this application alone)."""
-    form = _form(entry)
+    form = kernel_form(entry)
     if form is None or form in _CONTROL_FLOW or any(None in a.shape or a.size == 0 for a in [*ins, *outs]):
         return None
     try:
@@ -368,11 +410,11 @@ def step(entry, attrs: dict[str, Any], ins: Sequence[ShapedArray], outs: Sequenc
 _CONTROL_FLOW = frozenset({"cond", "while_", "scan"})
 
 
-def _form(entry) -> str | None:
-    for trait in ("elementwise", "reduction", "literal"):
-        if trait in entry.traits:
-            return trait
-    return entry.kernel_form
+def kernel_form(entry) -> str | None:
+    """How the interpreter runs op `entry` (a method of _Builder), or None."""
+    if entry.kernel_form is not None:
+        return entry.kernel_form
+    return next((trait for trait in ("elementwise", "reduction", "literal") if trait in entry.traits), None)
 
 
 class Plan:
@@ -499,14 +541,14 @@ def library(dtypes: Sequence[np.dtype] = WARM_DTYPES) -> list[kernels.OneOp | ke
             return
         specs.append(kernels.OneOp(entry, attrs, avals))
     for entry in OPS.values():
-        form = _form(entry)
+        form = kernel_form(entry)
         for dtype in dtypes:
             if form == "elementwise" and not entry.attrs:
                 add(entry, {}, [ShapedArray((None,), dtype)] * len(entry.operands))
             elif form == "elementwise" and set(entry.attrs) == {"new_dtype", "weak_type"}:
                 for new in dtypes:
                     add(entry, {"new_dtype": new}, [ShapedArray((None,), dtype)])
-            elif form == "reduction":
+            elif form in ("reduction", "sum"):
                 add(entry, {"axes": (1,)}, [ShapedArray((None,) * 3, dtype)])
                 add(entry, {"axes": (1,)}, [ShapedArray((None,) * 2, dtype)])
             elif form == "concatenate":
