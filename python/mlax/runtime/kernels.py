@@ -133,9 +133,14 @@ def dynamic_slice(rank: int, dtype: np.dtype, index_dtype: np.dtype) -> Written:
         return "".join(lines) + (f"  %{name} = stablehlo.concatenate {parts}, dim = 0 : "
                                  f"({', '.join(['tensor<1xi64>'] * rank)}) -> {vector}\n")
     starts = ", ".join(f"%i{k}: {index}" for k in range(rank))
-    text = (f"func.func @main(%x: {x_type}, {starts}, %sizes: {vector}) -> {x_type} {{\n"
-            + "".join(f"  %d{k}i = stablehlo.get_dimension_size %x, dim = {k} : ({x_type}) -> tensor<i32>\n"
-                      for k in range(rank))
+    measured, measure = x_type, ""
+    if np.issubdtype(dtype, np.unsignedinteger):  # IREE 3.13 cannot measure an unsigned tensor: its signed twin
+        with mlir.context(), ir.Location.unknown():
+            measured = mlir.tensor_type((None,) * rank, np.dtype(np.dtype(dtype).str.replace("u", "i")))
+        measure = f"  %signed = stablehlo.bitcast_convert %x : ({x_type}) -> {measured}\n"
+    text = (f"func.func @main(%x: {x_type}, {starts}, %sizes: {vector}) -> {x_type} {{\n" + measure
+            + "".join(f"  %d{k}i = stablehlo.get_dimension_size %{'signed' if measure else 'x'}, dim = {k} : "
+                      f"({measured}) -> tensor<i32>\n" for k in range(rank))
             + as_vector("start", [f"%i{k}" for k in range(rank)], index)
             + as_vector("dim", [f"%d{k}i" for k in range(rank)], "tensor<i32>")
             + f"  %zero = stablehlo.constant dense<0> : {vector}\n"
