@@ -19,6 +19,9 @@ def test_module_features():
                "(tensor<4x8x2048xf32>, tensor<4x2048x8xf32>) -> tensor<4x8x8xf32>")
     assert compiler.module_features(batched) == {"large_matmul"}
     assert compiler.module_features("%0 = stablehlo.sine %a : tensor<3xf64>") == {"float64"}
+    # The interpreter tier's kernel, of sizes known only at run time.
+    assert compiler.module_features(MATMUL.replace("{m}x{k}", "?x?").replace("{k}x{n}", "?x?")
+                                    .replace("{m}x{n}", "?x?")) == {"dynamic_matmul"}
 
 
 def test_cpu_flags_per_feature():
@@ -27,6 +30,7 @@ def test_cpu_flags_per_feature():
     assert "--iree-llvmcpu-target-cpu=host" in plain and "--iree-input-demote-f64-to-f32=false" in plain
     assert "--iree-dispatch-creation-data-tiling=true" in cpu.flags(features={"large_matmul"})
     assert "--iree-llvmcpu-link-embedded=false" in cpu.flags(features={"float64"})
+    assert "--iree-llvmcpu-enable-ukernels=all" in cpu.flags(features={"dynamic_matmul"})
     assert "--iree-llvmcpu-target-cpu=generic" in cpu.flags(portable=True)
     cuda = backends.get("cuda")
     assert cuda.flags(portable=True, features={"large_matmul"}) == cuda.flags(portable=True)

@@ -164,13 +164,13 @@ _CONTRACTING = re.compile(r"contracting_dims = \[([\d, ]*)\]")
 
 
 def _contraction_size(dot_line):
-    """Elements summed per output of a printed stablehlo.dot_general."""
+    """Elements summed per output of a printed stablehlo.dot_general (None: not known, dynamic)."""
     lhs_dims = _TENSOR_SHAPE.findall(dot_line.split(":")[-1])[0].rstrip("x").split("x")
     axes = _CONTRACTING.search(dot_line)
     if not axes or not axes.group(1).strip():
         return 1
     sizes = [lhs_dims[int(a)] for a in axes.group(1).split(",")]
-    return 0 if "?" in sizes else int(np.prod([int(size) for size in sizes]))  # dynamic: not known large
+    return None if "?" in sizes else int(np.prod([int(size) for size in sizes]))
 
 
 # float64 ops that IREE's CPU code turns into libm calls (float64 arithmetic and comparisons
@@ -185,8 +185,12 @@ def module_features(text):
     if any("f64" in line and _LIBM_OPS.search(line) for line in text.splitlines()):
         features.add("float64")
     for line in text.splitlines():
-        if "stablehlo.dot_general" in line and _contraction_size(line) >= LARGE_MATMUL_CONTRACTION:
-            features.add("large_matmul")
+        if "stablehlo.dot_general" in line:
+            size = _contraction_size(line)
+            if size is None:
+                features.add("dynamic_matmul")
+            elif size >= LARGE_MATMUL_CONTRACTION:
+                features.add("large_matmul")
     return features
 
 

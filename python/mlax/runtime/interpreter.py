@@ -16,8 +16,9 @@ traits or its `kernel_form` say how:
     slice         per rank; the bounds operands
     dynamic_slice per rank and index dtype; the sizes an operand, the starts clamped
     concatenate   (before, along, after) joined along the middle axis
-    contraction   a batched matmul over (batch, rows, sum) x (batch, sum, columns)
-                  after transposes
+    contraction   a batched matmul over (batch, rows, sum) x (batch, sum, columns),
+                  either operand with its last two axes swapped if that is its layout
+                  (transposed after all otherwise)
     view          the operand's storage with the result's shape
     literal/host  made once per plan: a constant, an iota
     cond, while_, scan   host loops over the plans of the functions they name (a
@@ -132,23 +133,11 @@ class _Builder:
     def transposer(self, shape: Sequence[int], perm: Sequence[int], dtype: np.dtype) -> Callable[[Any], Any]:
         """A function from a buffer of `shape` to one transposed by `perm`."""
         out_shape = [shape[a] for a in perm]
-        moved = [a for a in perm if shape[a] != 1]  # unit axes go anywhere
-        rank = {a: k for k, a in enumerate(sorted(moved))}
-        order = [rank[a] for a in moved]
-        groups: list[list[int]] = []  # runs of input axes that stay together
-        for a in order:
-            if groups and a == groups[-1][-1] + 1:
-                groups[-1].append(a)
-            else:
-                groups.append([a])
-        by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
-        collapsed = tuple(by_input.index(g) for g in range(len(groups)))
-        if collapsed == tuple(range(len(groups))):
+        collapsed, in_view = _collapsed(shape, perm)
+        if collapsed == tuple(range(len(collapsed))):
             return lambda buffer: _view(buffer, out_shape)
-        sizes = [shape[a] for a in sorted(moved)]
-        in_view = [math.prod(sizes[a] for a in groups[g]) for g in by_input]
         kernel = self.kernel(kernels.OneOp(transpose_p, {"permutation": collapsed},
-                                           [ShapedArray((None,) * len(groups), dtype)]), math.prod(shape))
+                                           [ShapedArray((None,) * len(collapsed), dtype)]), math.prod(shape))
         return lambda buffer: _view(kernel.run([_view(buffer, in_view)])[0], out_shape)
 
     # -- one method per form: (entry, attrs, operand avals, result avals) -> step ------------
@@ -263,15 +252,23 @@ class _Builder:
                                        math.prod(lhs.shape[a] for a in lhs_free),
                                        math.prod(lhs.shape[a] for a in lhs_sum),
                                        math.prod(rhs.shape[a] for a in rhs_free))
-        left = self.transposer(lhs.shape, lhs_batch + lhs_free + lhs_sum, lhs.dtype)
-        right = self.transposer(rhs.shape, rhs_batch + rhs_sum + rhs_free, rhs.dtype)
-        canonical = {**attrs, "lhs_batch": (0,), "rhs_batch": (0,), "lhs_contracting": (2,), "rhs_contracting": (1,)}
+        # Each operand as (batch, rows, sum) or (batch, sum, rows): whichever its layout already is
+        # (a transposed operand, as gradients have them, costs no transpose), else the first.
+        lhs_order, lhs_sum_axis = _layout(lhs.shape, (lhs_batch + lhs_free + lhs_sum, 2),
+                                          (lhs_batch + lhs_sum + lhs_free, 1))
+        rhs_order, rhs_sum_axis = _layout(rhs.shape, (rhs_batch + rhs_sum + rhs_free, 1),
+                                          (rhs_batch + rhs_free + rhs_sum, 2))
+        left, right = self.transposer(lhs.shape, lhs_order, lhs.dtype), self.transposer(rhs.shape, rhs_order, rhs.dtype)
+        left_view = (batch, rows, total) if lhs_sum_axis == 2 else (batch, total, rows)
+        right_view = (batch, total, columns) if rhs_sum_axis == 1 else (batch, columns, total)
+        canonical = {**attrs, "lhs_batch": (0,), "rhs_batch": (0,), "lhs_contracting": (lhs_sum_axis,),
+                     "rhs_contracting": (rhs_sum_axis,)}
         kernel = self.kernel(kernels.OneOp(entry, canonical, [ShapedArray((None,) * 3, lhs.dtype),
                                                               ShapedArray((None,) * 3, rhs.dtype)]),
-                             batch * rows * total * columns)
+                             outs[0].size)  # (inline below 65536 results: 32x256x256 ran 3x faster so)
         out_shape = outs[0].shape
-        return lambda buffers: [_view(kernel.run([_view(left(buffers[0]), (batch, rows, total)),
-                                                  _view(right(buffers[1]), (batch, total, columns))])[0], out_shape)]
+        return lambda buffers: [_view(kernel.run([_view(left(buffers[0]), left_view),
+                                                  _view(right(buffers[1]), right_view)])[0], out_shape)]
 
     def slice(self, entry, attrs, ins, outs) -> Step:
         rank, out_shape = len(ins[0].shape), outs[0].shape
@@ -417,6 +414,35 @@ def kernel_form(entry) -> str | None:
     return next((trait for trait in ("elementwise", "reduction", "literal") if trait in entry.traits), None)
 
 
+def _collapsed(shape: Sequence[int], perm: Sequence[int]) -> tuple[tuple[int, ...], list[int]]:
+    """`perm` of an array of `shape` with unit axes dropped and adjacent axes that stay adjacent
+    merged: (that permutation, the merged shape it permutes)."""
+    moved = [a for a in perm if shape[a] != 1]  # unit axes go anywhere
+    rank = {a: k for k, a in enumerate(sorted(moved))}
+    groups: list[list[int]] = []  # runs of input axes that stay together
+    for a in (rank[a] for a in moved):
+        if groups and a == groups[-1][-1] + 1:
+            groups[-1].append(a)
+        else:
+            groups.append([a])
+    by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    sizes = [shape[a] for a in sorted(moved)]
+    return tuple(by_input.index(g) for g in range(len(groups))), [math.prod(sizes[a] for a in groups[g])
+                                                                   for g in by_input]
+
+
+def _is_view(shape: Sequence[int], perm: Sequence[int]) -> bool:
+    """Whether transposing an array of `shape` by `perm` moves no element."""
+    collapsed, _ = _collapsed(shape, perm)
+    return collapsed == tuple(range(len(collapsed)))
+
+
+def _layout(shape: Sequence[int], first: tuple[list[int], int], second: tuple[list[int], int]) -> tuple[list[int], int]:
+    """Of two (axis order, contracting axis) layouts for a contraction operand of `shape`: the
+    second if only it is a view, else the first."""
+    return second if _is_view(shape, second[0]) and not _is_view(shape, first[0]) else first
+
+
 class Plan:
     """A program's steps: `run(buffers of its arguments, then its constants)` returns the
     buffers of its results."""
@@ -464,7 +490,8 @@ class TieredProgram:
         _tiered.add(self)
         self._thread.start()
 
-    def _compile(self, program: Program, backend_name: str, on_compiled: Callable[[CompiledProgram, float], Any]) -> None:
+    def _compile(self, program: Program, backend_name: str,
+                 on_compiled: Callable[[CompiledProgram, float], Any]) -> None:
         try:
             start = time.perf_counter()
             self._compiled = program.compile(backend_name, self.device)
@@ -554,8 +581,9 @@ def library(dtypes: Sequence[np.dtype] = WARM_DTYPES) -> list[kernels.OneOp | ke
             elif form == "concatenate":
                 add(entry, {"dimension": 1}, [ShapedArray((None,) * 3, dtype)] * 2)
             elif form == "contraction":
-                add(entry, {"lhs_batch": (0,), "rhs_batch": (0,), "lhs_contracting": (2,), "rhs_contracting": (1,)},
-                    [ShapedArray((None,) * 3, dtype)] * 2)
+                for lhs_sum, rhs_sum in itertools.product((2, 1), (1, 2)):  # either operand transposed
+                    add(entry, {"lhs_batch": (0,), "rhs_batch": (0,), "lhs_contracting": (lhs_sum,),
+                                "rhs_contracting": (rhs_sum,)}, [ShapedArray((None,) * 3, dtype)] * 2)
     for dtype in dtypes:
         for rank in range(1, LARGEST_WARM_RANK + 1):
             specs.append(kernels.strided_slice(rank, dtype))
@@ -596,10 +624,12 @@ def stop_compilations() -> None:
 
 
 def first_tier(program: Program, backend_name: str, device: Device | None,
-               on_compiled: Callable[[CompiledProgram, float], Any] = lambda compiled, seconds: None) -> TieredProgram | None:
+               on_compiled: Callable[[CompiledProgram, float], Any] = lambda compiled, seconds: None
+               ) -> TieredProgram | None:
     """`program` running on the interpreter while it compiles (then calling `on_compiled` with the
-    compiled program and the seconds lowering and compiling took, on the compiling thread), when config jit_tiering is on and the program is
-    interpretable on `device`; else None (the caller compiles it)."""
+    compiled program and the seconds lowering and compiling took, on the compiling thread), when
+    config jit_tiering is on and the program is interpretable on `device`; else None (the caller
+    compiles it)."""
     if not config.jit_tiering.value or device is None:
         return None
     try:

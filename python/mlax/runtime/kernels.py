@@ -113,7 +113,8 @@ def broadcast(dims: Sequence[int], rank: int, dtype: np.dtype) -> Written:
     # Every operand dimension keeps its size (IREE cannot lower the op otherwise).
     text = (f"func.func @main(%x: {x_type}, %shape: tensor<{rank}xi64>) -> {out_type} {{\n"
             f'  %0 = "stablehlo.dynamic_broadcast_in_dim"(%x, %shape) {{broadcast_dimensions = {_i64s(dims)}, '
-            f"known_nonexpanding_dimensions = {_i64s(range(len(dims)))}}} : ({x_type}, tensor<{rank}xi64>) -> {out_type}\n"
+            f"known_nonexpanding_dimensions = {_i64s(range(len(dims)))}}} : ({x_type}, tensor<{rank}xi64>)"
+            f" -> {out_type}\n"
             f"  return %0 : {out_type}\n}}\n")
     return Written(("broadcast", tuple(dims), rank, np.dtype(dtype)), text)
 
@@ -159,8 +160,8 @@ def strided_slice(rank: int, dtype: np.dtype) -> Written:
         x_type = mlir.tensor_type((None,) * rank, dtype)
     bounds = f"tensor<{rank}xi64>"
     text = (f"func.func @main(%x: {x_type}, %start: {bounds}, %limit: {bounds}, %stride: {bounds}) -> {x_type} {{\n"
-            f"  %0 = stablehlo.real_dynamic_slice %x, %start, %limit, %stride : ({x_type}, {bounds}, {bounds}, {bounds})"
-            f" -> {x_type}\n  return %0 : {x_type}\n}}\n")
+            f"  %0 = stablehlo.real_dynamic_slice %x, %start, %limit, %stride : "
+            f"({x_type}, {bounds}, {bounds}, {bounds}) -> {x_type}\n  return %0 : {x_type}\n}}\n")
     return Written(("slice", rank, np.dtype(dtype)), text)
 
 
