@@ -27,12 +27,6 @@ APPLICATIONS = 2048
 _applications: dict = {}
 
 
-def _hashable(value):
-    if isinstance(value, np.ndarray):
-        return (value.dtype, value.shape, value.tobytes())
-    return value
-
-
 def clear_kernels():
     """Forget every kernel (mlax.clear_caches, and the teardown at exit, which needs them gone)."""
     _applications.clear()
@@ -61,8 +55,7 @@ def apply_eagerly(op, operands, attrs):
     placed = [x for x in operands if isinstance(x, Array)]
     device = next((x.device for x in placed if not x.weak_type), placed[0].device if placed else default_device())
     arrays = [device_put(x, device) for x in operands]
-    attrs_key = tuple(sorted((k, _hashable(v)) for k, v in attrs.items())) if attrs else ()
-    key = (op, attrs_key, device, *[a.aval for a in arrays])
+    key = (op, kernels.attrs_key(attrs) if attrs else (), device, *[a.aval for a in arrays])
     application = _applications.get(key)
     if application is None:
         if len(_applications) >= APPLICATIONS:

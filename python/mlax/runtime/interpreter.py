@@ -55,9 +55,9 @@ from mlax.ops.reduction import SUM_BLOCK, SUM_DIRECT
 from mlax.ops.structural import concatenate_p, transpose_p
 from mlax.passes import _walk
 from mlax.runtime import compiler, kernels
-from mlax.runtime.array import Array, device_put
+from mlax.runtime.array import Array
 from mlax.runtime.device import Device
-from mlax.runtime.pipeline import INLINE_WORK_LIMIT, CompiledProgram, Program
+from mlax.runtime.pipeline import INLINE_WORK_LIMIT, CompiledProgram, Program, argument_buffer
 
 Buffers = list[Any]
 Step = Callable[[Buffers], Buffers]
@@ -481,7 +481,7 @@ class TieredProgram:
         self.in_avals, self.out_avals, self.out_tree = program.in_avals, program.out_avals, program.out_tree
         self.name = program.name
         self._plan = interpreted
-        self._const_buffers = [device_put(c, device)._buffer for c in program.consts]
+        self._const_buffers = [argument_buffer(c, c.aval, device) for c in program.consts]
         self._compiled: CompiledProgram | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._compile, args=(program, backend_name, on_compiled),
@@ -525,8 +525,7 @@ class TieredProgram:
     def call_flat(self, leaves: Sequence[Any]) -> list[Array]:
         if self._compiled is not None:
             return self._compiled.call_flat(leaves)
-        buffers = [device_put(x, self.device)._buffer if isinstance(x, Array)
-                   else self.device.put(np.asarray(x, dtype=a.dtype)) for x, a in zip(leaves, self.in_avals)]
+        buffers = [argument_buffer(x, a, self.device) for x, a in zip(leaves, self.in_avals)]
         return [Array(b, a, self.device) for b, a in zip(self.run_buffers(buffers), self.out_avals)]
 
     def fast_caller(self) -> Callable[[Sequence[Array]], Any]:

@@ -45,6 +45,11 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def attrs_key(attrs: dict[str, Any]) -> tuple:
+    """An op's attributes as a hashable key (array attributes by their bytes)."""
+    return tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
+
+
 class Kernel:
     """A loaded kernel: `run(buffer views)` returns its results' buffer views. The operands at
     `written` are ones IREE may write in place (runtime/aliasing.py): they get a private copy."""
@@ -71,7 +76,7 @@ class OneOp:
 
     def __init__(self, op: Op, attrs: dict[str, Any], avals: Sequence[ShapedArray]) -> None:
         self.op, self.attrs, self.avals = op, attrs, [a.strip_weak_type() for a in avals]
-        self.key = (op.name, tuple(sorted((k, _hashable(v)) for k, v in attrs.items())), tuple(self.avals))
+        self.key = (op.name, attrs_key(attrs), tuple(self.avals))
         self.num_results = len(op.abstract_eval(self.avals, attrs))
 
     def vmfb(self, backend: str) -> tuple[bytes, list[int]]:

@@ -132,6 +132,15 @@ class Program:
         return compiled
 
 
+def argument_buffer(x, aval, device):
+    """The buffer view of argument `x` (an Array, or anything NumPy takes, as `aval`'s dtype) on `device`."""
+    if isinstance(x, Array) and x._device is device:
+        return x._buffer
+    if isinstance(x, Array):
+        return device_put(x, device)._buffer
+    return device.put(np.asarray(x, dtype=aval.dtype))
+
+
 class CompiledProgram:
     """A program loaded on a device; call it with its flat explicit arguments.
 
@@ -148,7 +157,7 @@ class CompiledProgram:
         self.in_avals = in_avals
         self.out_avals = out_avals
         self.out_tree = out_tree
-        self._const_buffers = [self._buffer(c, c.aval) for c in consts]
+        self._const_buffers = [argument_buffer(c, c.aval, self.device) for c in consts]
         # Arguments IREE may overwrite get a private copy on each call.
         self._copy_args = set(written_args)
         self._num_results = len(self.out_avals)
@@ -156,13 +165,6 @@ class CompiledProgram:
                            for a in self.out_avals if None not in a.shape)  # eager kernels: sizes vary
         largest = f"; the largest array it traced has {largest_elements} elements" if largest_elements else ""
         self._memory_use = f"running a compiled program (its results take {result_bytes} bytes{largest})"
-
-    def _buffer(self, x, aval):
-        if isinstance(x, Array) and x._device is self.device:
-            return x._buffer
-        if isinstance(x, Array):
-            return device_put(x, self.device)._buffer
-        return self.device.put(np.asarray(x, dtype=aval.dtype))
 
     def run_buffers(self, buffers):
         """Call on device buffer views of the explicit arguments; return the result views."""
@@ -191,5 +193,5 @@ class CompiledProgram:
         return call
 
     def call_flat(self, leaves):
-        outs = self.run_buffers([self._buffer(x, a) for x, a in zip(leaves, self.in_avals)])
+        outs = self.run_buffers([argument_buffer(x, a, self.device) for x, a in zip(leaves, self.in_avals)])
         return [Array(b, a, self.device) for b, a in zip(outs, self.out_avals)]
