@@ -116,6 +116,10 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, 
     y_types = [mlir.tensor_type(shape, dtype) for shape, dtype in zip(y_shapes, y_dtypes)]
     n_carry, n_ys = num_carry, len(ys_types)
 
+    def split(state):
+        """A loop's state as (carry, stacked ys, the rest: xs, constants, ...)."""
+        return state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+
     def stacks(rows, first_fill):
         # Each stack starts from its own fill value (every slot is written): IREE 3.13 let two
         # loop-carried buffers made from one constant share storage when a loop result is moved
@@ -148,7 +152,7 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, 
         """Steps first .. first+steps-1 (`first` an i32 scalar) in a loop that stacks their ys in a
         chunk of `steps` rows, then the chunk written into `whole` at row `first`; (carry, whole)."""
         def one(j, state):
-            carry, rows, (first, *rest) = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+            carry, rows, (first, *rest) = split(state)
             i = _hlo.value("stablehlo.add", [first, j], j.type)
             carry, rows = step(i, carry, rows, rest[:num_xs], rest[num_xs:], row=j)
             return carry + rows + [first] + rest
@@ -163,18 +167,18 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, 
         chunked = length - length % size
 
         def iteration(first, state):
-            carry, whole, rest = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+            carry, whole, rest = split(state)
             carry, whole = chunk(first, size, carry, whole, rest[:num_xs], rest[num_xs:])
             return carry + whole + rest
         def last_steps(i, state):  # past the last whole chunk, straight into the whole (a chunk of
             # one row would be the size of the update written into it, which may then share its storage)
-            carry, whole, rest = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+            carry, whole, rest = split(state)
             carry, whole = step(i, carry, whole, rest[:num_xs], rest[num_xs:], row=i)
             return carry + whole + rest
         final = _counted_loop(0, chunked, size, carry + stacks(length, 0) + xs + consts, iteration)
         if chunked < length:
             final = _counted_loop(chunked, length, 1, final, last_steps)
-        carry, ys = final[:n_carry], final[n_carry:n_carry + n_ys]
+        carry, ys, _ = split(final)
         if reverse:  # the chunks hold the ys in step order
             ys = [_hlo.value("stablehlo.reverse", [y], y.type, dimensions=(0,)) for y in ys]
         return carry + ys
@@ -185,12 +189,12 @@ def _lower_scan(ctx, *operands, body, length, num_carry, num_xs, reverse=False, 
     whole_steps = length - length % unroll
 
     def iteration(i, state):
-        carry, ys, rest = state[:n_carry], state[n_carry:n_carry + n_ys], state[n_carry + n_ys:]
+        carry, ys, rest = split(state)
         for k in range(unroll):
             carry, ys = step(_plus(i, k), carry, ys, rest[:num_xs], rest[num_xs:])
         return carry + ys + rest
     final = _counted_loop(0, whole_steps, unroll, carry + stacks(length, 0) + xs + consts, iteration)
-    carry, ys, rest = final[:n_carry], final[n_carry:n_carry + n_ys], final[n_carry + n_ys:]
+    carry, ys, rest = split(final)
     for k in range(length % unroll):
         carry, ys = step(_index_constant(whole_steps + k), carry, ys, rest[:num_xs], rest[num_xs:])
     return carry + ys
