@@ -48,7 +48,7 @@ IRDL_FILE = os.path.join(ROOT, "dialect", "mlax.irdl.mlir")
 GPU_FILES = {
     "tests/ops/test_op_table.py", "tests/runtime/test_gpu_backends.py", "tests/runtime/test_gpu_check.py",
     "tests/lax/test_gather_scatter.py", "tests/numpy/test_accurate_reductions.py", "tests/numpy/test_sorting.py",
-    "tests/random/test_random.py",
+    "tests/random/test_random.py", "tests/runtime/test_async_dispatch.py",
 }
 # Tests that cannot pass on a backend, and why: strict xfails there, so one that starts passing
 # fails the run and leaves this table.

@@ -60,3 +60,8 @@ class BackendError(MlaxError, RuntimeError):
 class DeviceOutOfMemoryError(MemoryError, MlaxError):
     """A device could not allocate what a program or a transfer needed; the message names the
     device and the bytes involved."""
+
+
+class DeviceExecutionError(MlaxError, RuntimeError):
+    """A program failed on its device. Calls return before their device work ends, so this is
+    raised where a result is next read or waited for; the message names the program and device."""

@@ -86,8 +86,9 @@ def test_one_compiled_function_called_from_many_threads():
 
 
 def test_other_threads_run_while_a_compiled_program_runs():
-    # The IREE runtime releases the GIL while a program runs: a held GIL would stop the
-    # counting thread for the whole call, but for one switch interval (5 ms).
+    # The IREE runtime releases the GIL while a program runs and while its result is waited
+    # for: a held GIL would stop the counting thread for the whole call, but for one switch
+    # interval (5 ms).
     import threading
     import time
 
@@ -109,7 +110,7 @@ def test_other_threads_run_while_a_compiled_program_runs():
     time.sleep(0.2)
     free_rate = (count[0] - before) / (time.perf_counter() - start)
     before, start = count[0], time.perf_counter()
-    product(x)
+    product(x).block_until_ready()
     elapsed = time.perf_counter() - start
     rate = (count[0] - before) / elapsed
     running[0] = False

@@ -127,7 +127,7 @@ class Jitted:
             self._last_key = key
             start = time.perf_counter()
             with events.timed(events.TRACE_EVENT, fun_name=name):
-                program = trace_program(self._program_function(*statics), avals, in_tree)
+                program = trace_program(self._program_function(*statics), avals, in_tree, label=name)
             if config.check_tracer_leaks.value:
                 _check_leaks(name, program)
             logging_compiles = config.log_compiles.value
@@ -228,7 +228,8 @@ class Jitted:
         """The Program of the function for these arguments (arrays or ShapeDtypeStructs);
         static arguments are fixed to their values and drop out of its signature."""
         _, _, in_tree, avals, statics = self._signature(args, kwargs)
-        return trace_program(self._program_function(*statics), avals, in_tree, embed_constants=embed_constants)
+        return trace_program(self._program_function(*statics), avals, in_tree, embed_constants=embed_constants,
+                             label=getattr(self.fun, "__name__", "fn"))
 
     def clear_cache(self):
         """Forget the compiled programs: the next call traces and compiles again."""

@@ -2,6 +2,13 @@
 
 Data stays on the device between calls; it is copied to the host only when
 read (np.asarray, print, .item(), .tolist()), and the copy is kept.
+
+Dispatch is asynchronous: a compiled program's call returns once its work is
+queued, and its result Arrays are *pending* until the fence the call signals.
+Another compiled call takes a pending array as it is (its device waits for the
+fence); anything else that touches the buffer (a read, an eager op, a copy)
+waits for it first, through `_buffer`. A failed call raises where its result
+is next waited for.
 """
 
 import numpy as np
@@ -10,19 +17,22 @@ from mlax.core import dtypes
 from mlax.core.array_methods import ArrayMethods
 from mlax.core.aval import ShapedArray
 from mlax.core.trace import Tracer
-from mlax.runtime.device import default_device
+from mlax.runtime.device import default_device, wait_ready
 
 
 class Array(ArrayMethods):
     """An array on a device; arithmetic, indexing and methods follow NumPy."""
 
-    __slots__ = ("_buffer_view", "aval", "_device", "_host", "__weakref__")
+    __slots__ = ("_buffer_view", "aval", "_device", "_host", "_pending", "__weakref__")
 
-    def __init__(self, buffer_view, aval, device):
+    def __init__(self, buffer_view, aval, device, pending=None):
         self._buffer_view = buffer_view
         self.aval = aval
         self._device = device
         self._host = None
+        # None once the buffer holds the value; else (the HalFence it is ready at, the Executable
+        # whose call signals it).
+        self._pending = pending
 
     @property
     def nbytes(self):
@@ -41,16 +51,25 @@ class Array(ArrayMethods):
 
     @property
     def _buffer(self):
-        """The device buffer; RuntimeError once the array was deleted (donated)."""
+        """The device buffer, once it holds the value; RuntimeError once the array was deleted (donated)."""
         if self._buffer_view is None:
             raise RuntimeError(f"Array has been deleted with shape={self.aval.str_short()}: it was donated to a "
                                "jitted function (donate_argnums/donate_argnames) whose result took its buffer")
+        if self._pending is not None:
+            self._wait()
         return self._buffer_view
+
+    def _wait(self):
+        """Wait for the call computing this array; its failure raises here (and at every later wait)."""
+        fence, executable = self._pending
+        wait_ready(fence, executable)
+        self._pending = None
 
     def delete(self):
         """Free the device buffer; using the array afterwards raises RuntimeError."""
         self._buffer_view = None
         self._host = None
+        self._pending = None
 
     def is_deleted(self):
         return self._buffer_view is None
@@ -58,8 +77,10 @@ class Array(ArrayMethods):
     def _value(self):
         if self._buffer_view is None:
             self._buffer  # noqa: B018 - raises the deleted-array error
-        if self._host is None:
-            self._host = self._device.fetch(self._buffer, self.shape, self.dtype)
+        if type(self._host) is not np.ndarray:
+            started, buffer = self._host, self._buffer  # (waits for the computation)
+            self._host = (self._device.fetch(buffer, self.shape, self.dtype) if started is None
+                          else self._device.finish_fetch(started, self.shape, self.dtype))
             self._host.flags.writeable = False
         return self._host
 
@@ -70,10 +91,16 @@ class Array(ArrayMethods):
         return value.copy() if copy else value
 
     def block_until_ready(self):
+        """Wait until the array's value is computed; return the array."""
+        if self._pending is not None:
+            self._wait()
         return self
 
     def copy_to_host_async(self):
-        return None
+        """Start copying the value to the host without waiting: on a device whose memory the host
+        cannot map (a GPU), a transfer is queued after the computation; host memory needs none."""
+        if self._host is None and self._buffer_view is not None:
+            self._host = self._device.start_fetch(self._buffer_view, self._pending and self._pending[0])
 
     def item(self, *args):
         return self._value().item(*args)

@@ -44,11 +44,13 @@ class Backend:
     miscompiles: tuple = ()     # (whether the StableHLO text holds it, why IREE gets it wrong here)
     dtype_support: object = None  # () -> (device name, {dtype name: whether the device computes in it})
 
-    def compile_target(self, portable=False, features=(), num_devices=1):
+    def compile_target(self, portable=False, features=(), num_devices=1, asynchronous=False):
         """The Target of a module with `features` over `num_devices` devices: for this machine's device
-        (`portable` False: jit) or for any device of the backend's kind (True: export)."""
+        (`portable` False: jit) or for any device of the backend's kind (True: export); `asynchronous`
+        gives its functions wait and signal fences (ASYNC_FLAGS)."""
         chosen = self.target(portable)
         extra = tuple(flag for feature in sorted(features) for flag in self.feature_flags.get(feature, ()))
+        extra += ASYNC_FLAGS if asynchronous else ()
         if isinstance(chosen, Target):
             return Target(COMMON_FLAGS + chosen.flags + extra, chosen.executable)
         return Target(COMMON_FLAGS + self.device_flags(num_devices) + chosen + extra)
@@ -88,6 +90,12 @@ class Backend:
 # would fix tests/runtime/test_multi_use_fusion.py but makes reduce_window's derivatives and
 # batched reduce_window wrong: IREE 3.13 miscompiles one way or the other.)
 COMMON_FLAGS = ("--iree-input-demote-f64-to-f32=false", "--iree-opt-const-eval=false")
+
+# Functions compiled for asynchronous calls take a wait fence and a signal fence after their
+# arguments (IREE's coarse-fences ABI): a call queues its work after the wait fence and returns,
+# and the results are ready at the signal fence. jit's programs are compiled so; kernels and
+# exports keep the plain synchronous ABI (an export runs under iree-run-module as it is).
+ASYNC_FLAGS = ("--iree-execution-model=async-external",)
 
 
 # IREE keeps a float reduction's additions in source order unless told otherwise, so a

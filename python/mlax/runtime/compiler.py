@@ -222,15 +222,16 @@ class Vmfb(bytes):
         return vmfb
 
 
-def compile_module(module, backend_name, portable=False, text=None) -> Vmfb:
-    """The .vmfb bytes of a lowered module for `backend_name`, from the disk cache or IREE."""
+def compile_module(module, backend_name, portable=False, text=None, asynchronous=False) -> Vmfb:
+    """The .vmfb bytes of a lowered module for `backend_name`, from the disk cache or IREE; with
+    `asynchronous`, its functions take a wait and a signal fence (backends.ASYNC_FLAGS)."""
     backend = backends.get(backend_name)
     # The module's MLIR context serves one thread at a time; the compiler runs unlocked.
     with mlir.lock:
         text = str(module) if text is None else text
         count = num_devices(module.operation)
         backend.check_program(text, portable)
-        target = backend.compile_target(portable, module_features(text), count)
+        target = backend.compile_target(portable, module_features(text), count, asynchronous)
         if '"mlax.' in text:
             # IREE cannot know mlax ops (it would crash on them): they must be lowered first.
             raise errors.CompilationError("IREE input check", "the module still holds mlax ops; run mlax-lower first",

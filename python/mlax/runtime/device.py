@@ -41,6 +41,9 @@ _ELEMENT_TYPES = {
     dtypes.complex64: rt.HalElementType.COMPLEX_64, dtypes.complex128: rt.HalElementType.COMPLEX_128,
 }
 
+# The wait fence of work whose inputs are all ready: a fence of no timepoints.
+_NO_WAIT = rt.HalFence(0)
+
 _instance = None
 _devices = {}  # backend name -> [Device]
 _multi_device_modules = {}  # device ids -> HAL module over those devices
@@ -108,20 +111,36 @@ class Device:
         return rt.HalBufferView(fresh, list(buffer_view.shape), buffer_view.element_type)
 
     def fetch(self, buffer_view, shape, dtype):
-        """Copy a device buffer view into a new numpy array: mapped where the buffer allows it
-        (host memory), else through a host-visible staging buffer the device copies into."""
+        """Copy a device buffer view (a ready one) into a new numpy array: mapped where the buffer
+        allows it (host memory), else through a host-visible staging buffer the device copies into."""
+        return self.finish_fetch(self.start_fetch(buffer_view) or buffer_view.get_buffer(), shape, dtype)
+
+    def start_fetch(self, buffer_view, wait=None):
+        """Queue the copy of a device buffer the host cannot map into a host-visible staging buffer,
+        after the HalFence `wait` (None: now); return (the staging buffer, the HalFence it is full
+        at). None for a buffer the host maps: there is nothing to copy."""
+        buffer = buffer_view.get_buffer()
+        if _mappable(buffer):
+            return None
+        size = buffer.byte_length()
+        staging = self._allocate(size, rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
+                                 rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED,
+                                 f"reading {size} bytes back from it")
+        copied = rt.HalFence.create_at(self.hal_device.create_semaphore(0), 1)
+        self.hal_device.queue_copy(buffer, staging, wait_semaphores=wait or _NO_WAIT, signal_semaphores=copied)
+        return staging, copied
+
+    def finish_fetch(self, source, shape, dtype):
+        """The numpy array of `shape` and `dtype` in `source`: a host-mappable buffer, or what
+        start_fetch returned (waited for here)."""
         dtype = np.dtype(dtype)
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if nbytes == 0:
             return np.zeros(shape, dtype)
-        buffer = buffer_view.get_buffer()
-        if not _mappable(buffer):
-            staging = self._allocate(buffer.byte_length(), rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
-                                     rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED,
-                                     f"reading {nbytes} bytes back from it")
-            self._transfer(buffer, staging)
-            buffer = staging
-        mapped = buffer.map()
+        if isinstance(source, tuple):
+            source, copied = source
+            copied.wait()
+        mapped = source.map()
         raw = np.array(mapped.asarray((nbytes,), np.dtype(np.uint8)), copy=True)
         del mapped
         return raw.view(dtype).reshape(shape)
@@ -264,10 +283,16 @@ def default_device(backend_name=None):
 
 class Executable:
     """A compiled module loaded on a device (with `devices`, on several: the module's
-    device k is devices[k], and device 0 holds its arguments and results); `run` calls its @main."""
+    device k is devices[k], and device 0 holds its arguments and results); `run` calls its
+    function `entry`. `label` names it in errors (default: `entry`).
 
-    def __init__(self, vmfb, device, inline=False, entry="main", devices=None):
+    A module compiled for asynchronous calls (IREE's coarse-fences ABI, see
+    backends.ASYNC_FLAGS) is `asynchronous`: `submit` queues a call after a wait fence and
+    returns its results with the fence they are ready at, before the device computes them."""
+
+    def __init__(self, vmfb, device, inline=False, entry="main", devices=None, label=None):
         self.device = device
+        self.name = label or entry  # in errors
         self.inline = inline and device.inline_hal_device is not None and not devices
         self.vm_module = rt.VmModule.copy_buffer(vm_instance(), vmfb)
         hal_module = _multi_device_module(devices) if devices else device.hal_module(self.inline)
@@ -276,9 +301,16 @@ class Executable:
         self._lock = threading.Lock()
         if self.function is None:
             raise errors.CompilationError("loading", f"the module has no function @{entry}")
+        self.asynchronous = self.function.reflection.get("iree.abi.model") == "coarse-fences"
+        self._hal_device = device.inline_hal_device if self.inline else device.hal_device
 
     def run(self, buffer_views, num_results):
-        """Call the function on device buffer views; return the result buffer views."""
+        """Call the function on device buffer views (ready ones); return the result buffer views
+        once they are ready."""
+        if self.asynchronous:
+            results, ready = self.submit(buffer_views, num_results, None)
+            wait_ready(ready, self)
+            return results
         args = rt.VmVariantList(len(buffer_views))
         for view in buffer_views:
             args.push_ref(view)
@@ -286,6 +318,53 @@ class Executable:
         with self._lock:  # a VM context runs one invocation at a time
             self.context.invoke(self.function, args, results)
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)]
+
+    def submit(self, buffer_views, num_results, wait):
+        """Queue a call of an asynchronous function on device buffer views that are ready once
+        `wait` (a HalFence, or None: now) is; return the result buffer views and the HalFence
+        they are ready at. On the inline device the call has run when this returns."""
+        args = rt.VmVariantList(len(buffer_views) + 2)
+        for view in buffer_views:
+            args.push_ref(view)
+        # A fresh semaphore per call (0.2 µs): a failed one stays failed, and would fail every
+        # later call that signals it.
+        ready = rt.HalFence.create_at(self._hal_device.create_semaphore(0), 1)
+        args.push_ref(wait or _NO_WAIT)
+        args.push_ref(ready)
+        results = rt.VmVariantList(num_results)
+        with self._lock:
+            self.context.invoke(self.function, args, results)
+        return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)], ready
+
+
+def joined(fences):
+    """One HalFence reached when all of `fences` are (None for none)."""
+    if not fences:
+        return None
+    return fences[0] if len(fences) == 1 else rt.HalFence.join(fences)
+
+
+def wait_ready(fence, executable):
+    """Wait for `fence`, signalled by a call of `executable`; a failure of the call (on the device,
+    or upstream: a call it waited for) raises execution_error."""
+    try:
+        fence.wait()
+    except (RuntimeError, ValueError) as error:
+        raise execution_error(error, executable, f"running {executable.name}") from None
+
+
+def execution_error(error, executable, doing):
+    """`error` from IREE, raised by a call of `executable` or by its fence, as DeviceOutOfMemoryError
+    (naming `doing`) or DeviceExecutionError, each naming the program and the device."""
+    raised = out_of_memory(error, executable.device, doing)
+    if raised is error:
+        raised = errors.DeviceExecutionError(
+            f"{executable.name} failed on {executable.device} (IREE: {_first_line(error)})")
+    return raised
+
+
+def _first_line(error):
+    return str(error).strip().splitlines()[0].strip() if str(error).strip() else type(error).__name__
 
 
 def release_all():

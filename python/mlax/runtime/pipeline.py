@@ -37,9 +37,10 @@ CHECKED_EXPANSION_PASSES = ("mlax-verify", "mlax-expand-transforms", "mlax-verif
 INLINE_WORK_LIMIT = 1 << 16
 
 
-def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False):
+def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False, label=None):
     """Trace `fun(*args)` for flat `in_avals` shaped as `in_tree` into a Program
-    (whose arrays closed over are constants in the IR with `embed_constants`)."""
+    (whose arrays closed over are constants in the IR with `embed_constants`); `label`
+    names it in errors (default: `name`, its function in the IR)."""
     with mlir.lock:
         builder = ModuleBuilder()
         with Trace(builder, name, in_avals, private=False, embed_constants=embed_constants,
@@ -48,7 +49,7 @@ def trace_program(fun, in_avals, in_tree, name="main", embed_constants=False):
             out = fun(*args, **kwargs)
             out_leaves, out_tree = tree_flatten(out)
             trace.finish(out_leaves)
-        return Program(builder, trace, in_tree, out_tree)
+        return Program(builder, trace, in_tree, out_tree, label or name)
 
 
 class Program:
@@ -57,10 +58,11 @@ class Program:
     Arguments are the flattened explicit inputs (the leaves of `in_tree`)
     followed by `consts` (concrete arrays the function closed over)."""
 
-    def __init__(self, builder, trace, in_tree, out_tree):
+    def __init__(self, builder, trace, in_tree, out_tree, label=None):
         self.builder = builder
         self.module = builder.module
         self.name = trace.name
+        self.label = label or trace.name
         self.in_avals = trace.in_avals
         self.in_tree = in_tree
         self.consts = list(trace.captures)
@@ -108,10 +110,12 @@ class Program:
             self.written_args = aliasing.written_arguments(self.module.operation, self.name)
             return self.module
 
-    def vmfb(self, backend_name, portable=False):
-        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable."""
+    def vmfb(self, backend_name, portable=False, asynchronous=False):
+        """The IREE module (.vmfb bytes) for a backend: tuned for this machine, or portable; its
+        function called synchronously, or `asynchronous`ly (with fences: CompiledProgram.run_arrays)."""
         self.lower()
-        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"])
+        return compiler.compile_module(self.module, backend_name, portable, text=self._stage_texts["stablehlo"],
+                                       asynchronous=asynchronous)
 
     @property
     def num_devices(self):
@@ -121,9 +125,10 @@ class Program:
     def compile(self, backend_name, device=None):
         """The program loaded on `device` (the backend's first by default)."""
         program_devices = device_lib.devices_for(backend_name, self.num_devices)
-        vmfb = self.vmfb(backend_name)
+        vmfb = self.vmfb(backend_name, asynchronous=True)
         executable = device_lib.Executable(vmfb, device or program_devices[0],
                                            inline=self.builder.work < INLINE_WORK_LIMIT, entry=self.name,
+                                           label=self.label,
                                            devices=program_devices if len(program_devices) > 1 else None)
         compiled = CompiledProgram(executable, self.in_avals, self.out_avals, self.out_tree, self.consts,
                                    self.written_args, self.builder.largest_elements)
@@ -167,7 +172,7 @@ class CompiledProgram:
         self._memory_use = f"running a compiled program (its results take {result_bytes} bytes{largest})"
 
     def run_buffers(self, buffers):
-        """Call on device buffer views of the explicit arguments; return the result views."""
+        """Call on ready device buffer views of the explicit arguments; return the result views, ready."""
         if self._const_buffers:
             buffers = list(buffers) + self._const_buffers
         for i in self._copy_args:
@@ -177,21 +182,48 @@ class CompiledProgram:
         except (RuntimeError, ValueError) as error:
             raise device_lib.out_of_memory(error, self.device, self._memory_use)
 
+    def run_arrays(self, arrays):
+        """Call on Arrays on this device; return the result Arrays. A program compiled for
+        asynchronous calls returns once its work is queued after the arguments' own (the results
+        pending); on the inline device its work has run by then, and they are ready."""
+        executable = self.executable
+        if not executable.asynchronous:
+            return [Array(b, a, self.device) for b, a in zip(self.run_buffers([x._buffer for x in arrays]),
+                                                             self.out_avals)]
+        views, waits = [], []
+        for i, x in enumerate(arrays):
+            if i in self._copy_args:  # copied by the host: it waits for the array
+                views.append(self.device.copy(x._buffer))
+                continue
+            pending = x._pending
+            if pending is not None:
+                waits.append(pending[0])
+            views.append(x._buffer_view if x._buffer_view is not None else x._buffer)  # (deleted: raises)
+        wait = device_lib.joined(waits)
+        try:
+            outs, ready = executable.submit(views + self._const_buffers, self._num_results, wait)
+        except (RuntimeError, ValueError) as error:  # (an argument whose computation failed already, too)
+            raise device_lib.execution_error(error, executable, self._memory_use) from None
+        if executable.inline:  # it ran in submit: a failure raises now
+            device_lib.wait_ready(ready, executable)
+            return [Array(b, a, self.device) for b, a in zip(outs, self.out_avals)]
+        pending = (ready, executable)
+        return [Array(b, a, self.device, pending) for b, a in zip(outs, self.out_avals)]
+
     def fast_caller(self):
         """A caller taking a tuple of Arrays already on this device (falls back to call_flat)."""
-        out_avals, device, run, unflatten = self.out_avals, self.device, self.run_buffers, self.out_tree.unflatten
+        device, run, unflatten = self.device, self.run_arrays, self.out_tree.unflatten
         single = self.out_tree.num_leaves == 1 and self.out_tree.node_type is None
 
         def call(args):
             for a in args:
                 if a._device is not device:
                     return unflatten(self.call_flat(args))
-            outs = run([a._buffer for a in args])
-            if single:
-                return Array(outs[0], out_avals[0], device)
-            return unflatten([Array(b, a, device) for b, a in zip(outs, out_avals)])
+            outs = run(args)
+            return outs[0] if single else unflatten(outs)
         return call
 
     def call_flat(self, leaves):
-        outs = self.run_buffers([argument_buffer(x, a, self.device) for x, a in zip(leaves, self.in_avals)])
-        return [Array(b, a, self.device) for b, a in zip(outs, self.out_avals)]
+        return self.run_arrays([x if isinstance(x, Array) and x._device is self.device
+                                else Array(argument_buffer(x, a, self.device), a, self.device)
+                                for x, a in zip(leaves, self.in_avals)])
