@@ -287,8 +287,8 @@ class Executable:
     function `entry`. `label` names it in errors (default: `entry`).
 
     A module compiled for asynchronous calls (IREE's coarse-fences ABI, see
-    backends.ASYNC_FLAGS) is `asynchronous`: `submit` queues a call after a wait fence and
-    returns its results with the fence they are ready at, before the device computes them."""
+    backends.ASYNC_FLAGS) is `asynchronous`: `submit` queues a call and returns its results
+    with the fence they are ready at, before the device computes them."""
 
     def __init__(self, vmfb, device, inline=False, entry="main", devices=None, label=None):
         self.device = device
@@ -308,7 +308,7 @@ class Executable:
         """Call the function on device buffer views (ready ones); return the result buffer views
         once they are ready."""
         if self.asynchronous:
-            results, ready = self.submit(buffer_views, num_results, None)
+            results, ready = self.submit(buffer_views, num_results)
             wait_ready(ready, self)
             return results
         args = rt.VmVariantList(len(buffer_views))
@@ -319,29 +319,22 @@ class Executable:
             self.context.invoke(self.function, args, results)
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)]
 
-    def submit(self, buffer_views, num_results, wait):
-        """Queue a call of an asynchronous function on device buffer views that are ready once
-        `wait` (a HalFence, or None: now) is; return the result buffer views and the HalFence
-        they are ready at. On the inline device the call has run when this returns."""
+    def submit(self, buffer_views, num_results):
+        """Queue a call of an asynchronous function on ready device buffer views; return the result
+        buffer views and the HalFence they are ready at. On the inline device the call has run
+        when this returns."""
         args = rt.VmVariantList(len(buffer_views) + 2)
         for view in buffer_views:
             args.push_ref(view)
         # A fresh semaphore per call (0.2 µs): a failed one stays failed, and would fail every
         # later call that signals it.
         ready = rt.HalFence.create_at(self._hal_device.create_semaphore(0), 1)
-        args.push_ref(wait or _NO_WAIT)
+        args.push_ref(_NO_WAIT)
         args.push_ref(ready)
         results = rt.VmVariantList(num_results)
         with self._lock:
             self.context.invoke(self.function, args, results)
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)], ready
-
-
-def joined(fences):
-    """One HalFence reached when all of `fences` are (None for none)."""
-    if not fences:
-        return None
-    return fences[0] if len(fences) == 1 else rt.HalFence.join(fences)
 
 
 def wait_ready(fence, executable):
