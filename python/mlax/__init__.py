@@ -52,7 +52,7 @@ from mlax.dtypes import float0  # noqa: F401
 from mlax import lax, nn, numpy, random, scipy  # noqa: F401
 from mlax import passes as _passes
 from mlax.core import mlir as _mlir
-from mlax.runtime import backends as _backends, compiler as _compiler, device as _device
+from mlax.runtime import array as _array, backends as _backends, compiler as _compiler, device as _device
 from mlax.runtime import interpreter as _interpreter, kernels as _kernels
 
 # Load the passes and the MLIR context now, so that a program's first call pays
@@ -107,6 +107,8 @@ def _release_native_state():
     _eager.clear_kernels()
     _kernels.unload_all()
     _gc.collect()
+    _device.wait_for_queued_work()
+    _array.drop_fences()
     _device.release_all()
     _compiler.close_sessions()
     _mlir.close()

@@ -328,13 +328,41 @@ class Executable:
             args.push_ref(view)
         # A fresh semaphore per call (0.2 µs): a failed one stays failed, and would fail every
         # later call that signals it.
-        ready = rt.HalFence.create_at(self._hal_device.create_semaphore(0), 1)
+        semaphore = self._hal_device.create_semaphore(0)
+        ready = rt.HalFence.create_at(semaphore, 1)
         args.push_ref(_NO_WAIT)
         args.push_ref(ready)
         results = rt.VmVariantList(num_results)
         with self._lock:
             self.context.invoke(self.function, args, results)
+        _queued.append(semaphore)
+        if len(_queued) > QUEUED_CHECK:
+            _queued[:] = [s for s in _queued if not _reached(s)]
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)], ready
+
+
+# The semaphores of the calls that may still run (each signals 1 when done): at exit, work still
+# queued is waited for before the runtime goes (Vulkan crashed otherwise). Past this many, those
+# reached are dropped.
+QUEUED_CHECK = 64
+_queued = []
+
+
+def _reached(semaphore):
+    try:
+        return semaphore.query() >= 1
+    except RuntimeError:  # failed: done too
+        return True
+
+
+def wait_for_queued_work():
+    """Wait for every call still queued or running (failures ignored: nothing will read them)."""
+    for semaphore in _queued:
+        try:
+            semaphore.wait(1)
+        except RuntimeError:
+            pass
+    _queued.clear()
 
 
 def wait_ready(fence, executable):
