@@ -5,10 +5,9 @@ read (np.asarray, print, .item(), .tolist()), and the copy is kept.
 
 Dispatch is asynchronous: a compiled program's call returns once its work is
 queued, and its result Arrays are *pending* until the fence the call signals.
-Another compiled call takes a pending array as it is (its device waits for the
-fence); anything else that touches the buffer (a read, an eager op, a copy)
-waits for it first, through `_buffer`. A failed call raises where its result
-is next waited for.
+Whatever touches the buffer (a read, an eager op, a copy, the next call taking
+it) waits for the fence first, through `_buffer`. A failed call raises where
+its result is next waited for.
 """
 
 import gc

@@ -321,8 +321,7 @@ class Executable:
 
     def submit(self, buffer_views, num_results):
         """Queue a call of an asynchronous function on ready device buffer views; return the result
-        buffer views and the HalFence they are ready at. On the inline device the call has run
-        when this returns."""
+        buffer views and the HalFence they are ready at."""
         args = rt.VmVariantList(len(buffer_views) + 2)
         for view in buffer_views:
             args.push_ref(view)
@@ -341,9 +340,8 @@ class Executable:
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)], ready
 
 
-# The semaphores of the calls that may still run (each signals 1 when done): at exit, work still
-# queued is waited for before the runtime goes (Vulkan crashed otherwise). Past this many, those
-# reached are dropped.
+# The semaphores of the calls that may still run (each signals 1 when done), so that work still
+# queued at exit is waited for before the runtime goes. Past this many, those reached are dropped.
 QUEUED_CHECK = 64
 _queued = []
 
