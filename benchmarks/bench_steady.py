@@ -410,6 +410,9 @@ def main():
         parser.error(f"--only: unknown workload {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     workloads = [BY_NAME[n] for n in names]
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    # Steady state is the compiled program's: with the interpreter tier on, a cold compile cache
+    # left the timed calls on the interpreter until IREE was done (the scan RNN at 6x JAX's time).
+    mlax.config.update("mlax_jit_tiering", False)
 
     if options.json:
         print(json.dumps(encode(one_process(workloads, backends, aged=False))))
