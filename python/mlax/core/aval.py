@@ -30,7 +30,7 @@ def concrete_shape(shape: Any) -> tuple[int, ...]:
 class ShapedArray:
     """The shape and dtype of an array; `weak_type` marks a Python-scalar origin."""
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "_hash")
 
     def __init__(self, shape: Sequence[int | None], dtype: npt.DTypeLike, weak_type: bool = False) -> None:
         self.shape: tuple[int | None, ...] = tuple(None if d is None else operator.index(d)
@@ -71,7 +71,15 @@ class ShapedArray:
         return isinstance(other, ShapedArray) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        # Kept: every jitted call hashes its arguments' avals to find its program (0.2 µs each).
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash: int = hash(self._key())
+            return self._hash
+
+    def __reduce__(self) -> tuple:
+        return (ShapedArray, self._key())  # a hash is valid in its own process only
 
     def __repr__(self) -> str:
         return f"ShapedArray({self.str_short()}{', weak_type=True' if self.weak_type else ''})"
