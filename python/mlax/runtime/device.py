@@ -334,9 +334,10 @@ class Executable:
         results = rt.VmVariantList(num_results)
         with self._lock:
             self.context.invoke(self.function, args, results)
-        _queued.append(semaphore)
-        if len(_queued) > QUEUED_CHECK:
-            _queued[:] = [s for s in _queued if not _reached(s)]
+        with _queued_lock:
+            _queued.append(semaphore)
+            if len(_queued) > QUEUED_CHECK:
+                _queued[:] = [s for s in _queued if not _reached(s)]
         return [results.get_as_object(i, rt.HalBufferView) for i in range(num_results)], ready
 
 
@@ -344,6 +345,7 @@ class Executable:
 # queued at exit is waited for before the runtime goes. Past this many, those reached are dropped.
 QUEUED_CHECK = 64
 _queued = []
+_queued_lock = threading.Lock()
 
 
 def _reached(semaphore):
@@ -355,12 +357,13 @@ def _reached(semaphore):
 
 def wait_for_queued_work():
     """Wait for every call still queued or running (failures ignored: nothing will read them)."""
-    for semaphore in _queued:
-        try:
-            semaphore.wait(1)
-        except RuntimeError:
-            pass
-    _queued.clear()
+    with _queued_lock:
+        for semaphore in _queued:
+            try:
+                semaphore.wait(1)
+            except RuntimeError:
+                pass
+        _queued.clear()
 
 
 def wait_ready(fence, executable):
