@@ -12,6 +12,25 @@ def have_jax():
     return importlib.util.find_spec("jax") is not None
 
 
+def jax_imports():
+    """Whether JAX imports here (a child process measures it; a broken install counts as none)."""
+    try:
+        import jax  # noqa: F401
+        return True
+    except Exception:  # noqa: BLE001  (JAX missing or broken: mlax alone)
+        return False
+
+
+def only_names(parser, only, known):
+    """The workload names --only picked (comma-separated; all of `known` when None); a parser
+    error names any unknown one."""
+    names = only.split(",") if only else list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        parser.error(f"--only: unknown workload {', '.join(unknown)}; known: {', '.join(known)}")
+    return names
+
+
 def best_time(fn, repeat=5, number=None, budget=0.2):
     """Best per-call time of fn() in seconds over `repeat` runs of `number` calls."""
     if number is None:

@@ -26,7 +26,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Table, best_time, run_python  # noqa: E402
+from _harness import Table, best_time, jax_imports, only_names, run_python  # noqa: E402
 
 CHILD = """import sys
 sys.path.insert(0, {folder!r})
@@ -124,17 +124,10 @@ def main():
     parser.add_argument("--only", metavar="NAMES", help="comma-separated workloads: " + ", ".join(BY_NAME))
     parser.add_argument("--steps", type=int, default=40, metavar="N", help="steps of mlp_loop's loop (default 40)")
     options = parser.parse_args()
-    names = options.only.split(",") if options.only else list(BY_NAME)
-    unknown = [n for n in names if n not in BY_NAME]
-    if unknown:
-        parser.error(f"--only: unknown workload {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+    names = only_names(parser, options.only, BY_NAME)
     if options.steps < 1:
         parser.error("--steps needs at least 1")
-    try:
-        import jax  # noqa: F401  (only whether it imports: each figure comes from a child process)
-        libraries = ("mlax", "jax")
-    except Exception:  # noqa: BLE001  (JAX missing or broken: mlax alone)
-        libraries = ("mlax",)
+    libraries = ("mlax", "jax") if jax_imports() else ("mlax",)
     table = Table("asynchronous dispatch, CPU, each workload in a fresh process", numpy=False)
     for name in names:
         print(f"  {name} ...", file=sys.stderr, flush=True)

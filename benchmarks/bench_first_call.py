@@ -43,7 +43,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Table, best_time, run_python  # noqa: E402
+from _harness import Table, best_time, jax_imports, only_names, run_python  # noqa: E402
 
 # Runs in the child: the import first, timed, then this file's measure().
 CHILD = """import time
@@ -214,17 +214,10 @@ def main():
     parser.add_argument("--only", metavar="NAMES", help="comma-separated workloads: " + ", ".join(BY_NAME))
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="fresh processes per figure (default 1)")
     options = parser.parse_args()
-    names = options.only.split(",") if options.only else list(BY_NAME)
-    unknown = [n for n in names if n not in BY_NAME]
-    if unknown:
-        parser.error(f"--only: unknown workload {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+    names = only_names(parser, options.only, BY_NAME)
     if options.repeat < 1:
         parser.error("--repeat needs at least 1")
-    try:
-        import jax  # noqa: F401  (only whether it imports: each figure comes from a child process)
-        with_jax = True
-    except Exception:  # noqa: BLE001  (JAX missing or broken: mlax alone)
-        with_jax = False
+    with_jax = jax_imports()
     with tempfile.TemporaryDirectory(prefix="mlax-kernel-library-") as library:
         print(f"  the kernel library: compiled in {warm_library(library):.1f} s", file=sys.stderr, flush=True)
         runs = run_all(names, options.repeat, with_jax, library)

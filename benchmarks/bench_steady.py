@@ -42,7 +42,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_autodiff as autodiff  # noqa: E402
-from _harness import Table, backends_from_argv, best_time, have_jax, mlax_on, per_backend, pick  # noqa: E402
+from _harness import (Table, backends_from_argv, best_time, have_jax, mlax_on, only_names, per_backend,  # noqa: E402
+                      pick)
 
 import mlax  # noqa: E402
 import mlax.numpy as mnp  # noqa: E402
@@ -404,10 +405,7 @@ def main():
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # measure here, print one JSON line
     options = parser.parse_args()
     backends = backends_from_argv(__doc__, ["--backend", options.backend])
-    names = options.only.split(",") if options.only else list(BY_NAME)
-    unknown = [n for n in names if n not in BY_NAME]
-    if unknown:
-        parser.error(f"--only: unknown workload {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+    names = only_names(parser, options.only, BY_NAME)
     workloads = [BY_NAME[n] for n in names]
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     # Steady state is the compiled program's: with the interpreter tier on, a cold compile cache
